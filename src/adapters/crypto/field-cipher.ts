@@ -1,0 +1,86 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+// Field-level protection for ID numbers, phones and bank cards.
+// - encrypt(): AES-256-GCM, stored as "<keyVersion>:<base64(iv | tag | ciphertext)>", so keys can rotate:
+//   new values use the current (first) key, old values stay readable while their key is configured.
+// - hash(): HMAC-SHA256 (hex) for equality look-ups such as duplicate detection. It must stay stable
+//   across key rotation, so its key is derived from the OLDEST configured key (keep it in DATA_KEY).
+// Per-purpose sub-keys come from HKDF so one DATA_KEY never serves two algorithms directly.
+
+export interface DataKey {
+  version: number;
+  key: Buffer;
+}
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+function subKey(master: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `warmth-bot/${purpose}`, 32));
+}
+
+export class FieldCipher {
+  private readonly encKeys = new Map<number, Buffer>();
+  private readonly current: number;
+  private readonly hashKey: Buffer;
+  private readonly signKey: Buffer;
+
+  constructor(keys: DataKey[]) {
+    const first = keys[0];
+    if (!first) throw new Error('FieldCipher needs at least one key');
+    for (const k of keys) this.encKeys.set(k.version, subKey(k.key, 'field-encryption'));
+    this.current = first.version;
+    const oldest = keys.reduce((a, b) => (b.version < a.version ? b : a));
+    this.hashKey = subKey(oldest.key, 'lookup-hash');
+    this.signKey = subKey(oldest.key, 'signature');
+  }
+
+  get currentVersion(): number {
+    return this.current;
+  }
+
+  encrypt(plain: string): string {
+    const key = this.encKeys.get(this.current)!;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return `${this.current}:${Buffer.concat([iv, cipher.getAuthTag(), ct]).toString('base64')}`;
+  }
+
+  decrypt(stored: string): string {
+    const sep = stored.indexOf(':');
+    const version = Number(stored.slice(0, sep));
+    const key = this.encKeys.get(version);
+    if (sep < 1 || !key) throw new Error(`no data key with version ${stored.slice(0, Math.max(sep, 0))} is configured`);
+    const raw = Buffer.from(stored.slice(sep + 1), 'base64');
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
+    decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
+  }
+
+  /** Version of the key a stored value was encrypted with (for re-encryption after rotation). */
+  keyVersionOf(stored: string): number {
+    return Number(stored.slice(0, stored.indexOf(':')));
+  }
+
+  /** Keyed hash for equality look-ups; `kind` separates namespaces (an ID never equals a phone). */
+  hash(kind: 'id' | 'phone' | 'card' | 'invite' | 'link', normalised: string): string {
+    return createHmac('sha256', this.hashKey).update(`${kind}\u0000${normalised}`).digest('hex');
+  }
+
+  /** Short MAC for opaque tokens such as callback data (base64url, `length` characters). */
+  sign(data: string, length = 10): string {
+    return createHmac('sha256', this.signKey).update(data).digest('base64url').slice(0, length);
+  }
+
+  verify(data: string, mac: string, length = 10): boolean {
+    const expected = Buffer.from(this.sign(data, length));
+    const given = Buffer.from(mac);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+}
+
+/** A random URL-safe token (deep-link payloads: at most 64 chars of A-Za-z0-9_-). */
+export function randomToken(bytes = 18): string {
+  return randomBytes(bytes).toString('base64url');
+}

@@ -1,0 +1,52 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
+
+export type Db = PrismaClient;
+export type Tx = Prisma.TransactionClient;
+export { Prisma };
+
+/**
+ * Prisma client over node-postgres. A connection timeout makes pool exhaustion or an unreachable
+ * server an error after 5 s instead of a hang, so users get "temporarily unavailable" promptly; the
+ * pool reconnects by itself when the server returns.
+ */
+export function createDb(databaseUrl: string, opts: { poolSize?: number } = {}): Db {
+  const adapter = new PrismaPg({
+    connectionString: databaseUrl,
+    connectionTimeoutMillis: 5_000,
+    max: opts.poolSize ?? 10,
+    idleTimeoutMillis: 30_000,
+  });
+  return new PrismaClient({ adapter });
+}
+
+/** Name of the unique constraint a P2002 error violated (adapter and classic shapes). */
+export function uniqueViolation(err: unknown): string | undefined {
+  if (!(err instanceof Prisma.PrismaClientKnownRequestError) || err.code !== 'P2002') return undefined;
+  const meta = err.meta as
+    | { target?: string | string[]; driverAdapterError?: { cause?: { constraint?: { index?: string; fields?: string[] } | string } } }
+    | undefined;
+  const c = meta?.driverAdapterError?.cause?.constraint;
+  if (typeof c === 'string') return c;
+  if (c?.index) return c.index;
+  if (c?.fields) return c.fields.join(',');
+  if (Array.isArray(meta?.target)) return meta.target.join(',');
+  return meta?.target ?? 'unknown';
+}
+
+const CONNECTION_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+const NET_MESSAGES =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|connection timeout|timeout exceeded when trying to connect|Can't reach database|Connection is closed|ENOTFOUND|terminating connection|DatabaseNotReachable|connect failed|Stream isn't writeable|MaxRetriesPerRequest/i;
+
+/** True when an error means PostgreSQL or Redis is (briefly) unreachable, not a bug. */
+export function isUnavailableError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    if (e instanceof Prisma.PrismaClientInitializationError) return true;
+    if (e instanceof Prisma.PrismaClientKnownRequestError && CONNECTION_CODES.has(e.code)) return true;
+    const msg = e instanceof Error ? e.message : typeof e === 'string' ? e : '';
+    const code = (e as { code?: unknown }).code;
+    if (NET_MESSAGES.test(msg) || (typeof code === 'string' && NET_MESSAGES.test(code))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

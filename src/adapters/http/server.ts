@@ -1,0 +1,93 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { Update } from 'telegraf/types';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from './metrics.ts';
+
+// One small HTTP server per process: /healthz, /metrics and (in webhook mode) the Telegram webhook.
+// The webhook checks the secret header in constant time, answers as soon as the update is handled
+// (at most `answerWithinMs`, after which handling continues in the background: Telegram would
+// re-send a slow update, and repeated update_ids are dropped by the bot anyway).
+
+export interface HttpOptions {
+  port: number;
+  host?: string;
+  logger: Logger;
+  metrics: Metrics;
+  health: () => Promise<Record<string, boolean>>;
+  webhook?: { path: string; secret: string; handle: (update: Update) => Promise<void>; answerWithinMs?: number };
+}
+
+const MAX_BODY = 1 << 20;
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new Error('body too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function secretMatches(given: string | string[] | undefined, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export function startHttpServer(opts: HttpOptions): Promise<Server> {
+  const { logger, metrics } = opts;
+  const send = (res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8') => {
+    res.writeHead(status, { 'content-type': type });
+    res.end(body);
+  };
+
+  const server = createServer(async (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    try {
+      if (req.method === 'GET' && path === '/healthz') {
+        const checks = await opts.health();
+        const ok = Object.values(checks).every(Boolean);
+        return send(res, ok ? 200 : 503, JSON.stringify({ ok, checks }), 'application/json');
+      }
+      if (req.method === 'GET' && path === '/metrics') {
+        return send(res, 200, await metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+      }
+      const wh = opts.webhook;
+      if (wh && req.method === 'POST' && path === wh.path) {
+        if (!secretMatches(req.headers['x-telegram-bot-api-secret-token'], wh.secret)) {
+          metrics.inc('warmth_webhook_rejected_total', 'Webhook calls with a wrong or missing secret');
+          logger.warn({ remote: req.socket.remoteAddress }, 'webhook call with a wrong secret refused');
+          return send(res, 401, 'unauthorized');
+        }
+        let update: Update;
+        try {
+          update = JSON.parse(await readBody(req)) as Update;
+        } catch {
+          return send(res, 400, 'bad request');
+        }
+        const handled = wh.handle(update).catch((err: unknown) => logger.error({ err }, 'webhook update failed'));
+        const timer = new Promise((r) => setTimeout(r, wh.answerWithinMs ?? 20_000).unref());
+        await Promise.race([handled, timer]);
+        return send(res, 200, 'ok');
+      }
+      send(res, 404, 'not found');
+    } catch (err) {
+      logger.error({ err }, 'http request failed');
+      if (!res.headersSent) send(res, 500, 'error');
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve(server));
+  });
+}

@@ -1,0 +1,61 @@
+import { checkInvite, redeemInvite } from '../../../usecases/invites.ts';
+import { touchPerson } from '../../../usecases/people.ts';
+import { button, type BotDeps, type Feature, type ShellApi } from '../kit.ts';
+
+// A contact opens https://t.me/<bot>?start=inv_<code>, sees which union invites them, and confirms.
+// The code waits in the session (not in button data) between the two steps.
+
+export function inviteFeature(deps: BotDeps, shell: ShellApi): Feature {
+  return {
+    deepLinks: [
+      {
+        prefix: 'inv_',
+        handler: async (ctx, code) => {
+          const check = await checkInvite(deps.db, deps.cipher, code, ctx.who.id, deps.now());
+          if (!check.ok) return ctx.reply(ctx.t(`errors.invite_${check.reason}`));
+          if (check.alreadyMember) return ctx.reply(ctx.t('invite.already_member', { union: check.unionName }));
+          ctx.session.dialog = { name: 'invite', step: 'confirm', data: { code }, startedAt: Date.now() };
+          await shell.dialogs.reprompt(ctx);
+        },
+      },
+    ],
+    callbacks: [
+      {
+        action: 'inv_ok',
+        access: 'anyone',
+        handler: async (ctx) => {
+          const code = ctx.session.dialog?.name === 'invite' ? ctx.session.dialog.data['code'] : undefined;
+          if (typeof code !== 'string') return ctx.editMessageText(ctx.t('dialog.expired'));
+          delete ctx.session.dialog;
+          const r = await redeemInvite(deps.db, deps.cipher, code, ctx.who.id, deps.now());
+          await ctx.editMessageText(ctx.t('invite.joined', { union: r.unionName }));
+          const me = await touchPerson(deps.db, ctx.from!);
+          await shell.syncMenu(ctx.chat!.id, me.access.roles, ctx.locale);
+        },
+      },
+    ],
+    dialogs: [
+      {
+        name: 'invite',
+        access: 'anyone',
+        first: 'confirm',
+        steps: {
+          confirm: {
+            prompt: async (ctx, state) => {
+              const check = await checkInvite(deps.db, deps.cipher, String(state.data['code']), ctx.who.id, deps.now());
+              if (!check.ok) {
+                delete ctx.session.dialog;
+                return ctx.reply(ctx.t(`errors.invite_${check.reason}`));
+              }
+              return ctx.reply(ctx.t('invite.confirm', { union: check.unionName }), {
+                reply_markup: {
+                  inline_keyboard: [[button(deps, ctx, ctx.t('buttons.join'), 'inv_ok'), button(deps, ctx, ctx.t('buttons.cancel'), 'dlg_cancel')]],
+                },
+              });
+            },
+          },
+        },
+      },
+    ],
+  };
+}

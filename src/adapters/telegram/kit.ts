@@ -1,0 +1,94 @@
+import type { Redis } from 'ioredis';
+import type { Telegraf } from 'telegraf';
+import type { InlineKeyboardButton } from 'telegraf/types';
+import type { FieldCipher } from '../crypto/field-cipher.ts';
+import type { Db } from '../db/client.ts';
+import type { I18n } from '../i18n.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../http/metrics.ts';
+import type { RoleName } from '../../domain/roles.ts';
+import type { CallbackCodec } from './callback-data.ts';
+import type { BotContext, DialogState } from './context.ts';
+
+// The small framework every chat feature plugs into: commands with the roles allowed to use them,
+// verified callback actions, and resumable dialogs whose state lives in the Redis session.
+
+export interface BotDeps {
+  db: Db;
+  redis: Redis;
+  cipher: FieldCipher;
+  i18n: I18n;
+  logger: Logger;
+  metrics: Metrics;
+  callbacks: CallbackCodec;
+  inviteTtlDays: number;
+  /** Bot username for deep links (filled in at start from getMe). */
+  botUsername: () => string;
+  now: () => Date;
+}
+
+export type Access = readonly RoleName[] | 'anyone';
+
+export interface CommandSpec {
+  name: string;
+  access: Access;
+  /** Shown in the command menu and /help for these roles (defaults to access). */
+  handler: (ctx: BotContext, args: string) => Promise<unknown>;
+}
+
+export interface CallbackSpec {
+  action: string;
+  access: Access;
+  handler: (ctx: BotContext, args: string[]) => Promise<unknown>;
+}
+
+export type StepResult = { next: string } | { stay: true } | { end: true };
+
+export interface DialogStep {
+  /** Asks the question for this step (also used when a dialog resumes). */
+  prompt: (ctx: BotContext, state: DialogState) => Promise<unknown>;
+  /** Handles a text answer; omit for steps answered with buttons only. */
+  onText?: (ctx: BotContext, text: string, state: DialogState) => Promise<StepResult>;
+}
+
+export interface DialogSpec {
+  name: string;
+  access: Access;
+  first: string;
+  steps: Record<string, DialogStep>;
+}
+
+export interface DeepLinkSpec {
+  /** Payload prefix after /start, e.g. "inv_". */
+  prefix: string;
+  handler: (ctx: BotContext, rest: string) => Promise<unknown>;
+}
+
+/** What features get from the bot shell when they are built. */
+export interface ShellApi {
+  dialogs: import('./dialogs.ts').DialogRunner;
+  syncMenu: (chatId: number, roles: ReadonlySet<RoleName>, locale: 'zh-CN' | 'en') => Promise<void>;
+  /** Filled after all features are built; read at run time. */
+  deepLinks: Map<string, DeepLinkSpec>;
+  /** Every command, for /help. */
+  commands: Map<string, CommandSpec>;
+}
+
+export interface Feature {
+  deepLinks?: DeepLinkSpec[];
+  commands?: CommandSpec[];
+  callbacks?: CallbackSpec[];
+  dialogs?: DialogSpec[];
+  /** Extra wiring (e.g. document handlers). */
+  install?: (bot: Telegraf<BotContext>) => void;
+}
+
+export function allowed(ctx: BotContext, access: Access): boolean {
+  if (access === 'anyone') return true;
+  return access.some((r) => ctx.who.access.roles.has(r));
+}
+
+/** An inline button whose callback data is signed for the current user. */
+export function button(deps: BotDeps, ctx: BotContext, text: string, action: string, ...args: (string | number)[]): InlineKeyboardButton {
+  return { text, callback_data: deps.callbacks.encode(ctx.from!.id, action, ...args) };
+}

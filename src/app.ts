@@ -1,0 +1,176 @@
+import type { Server } from 'node:http';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from './config.ts';
+import { FieldCipher } from './adapters/crypto/field-cipher.ts';
+import { createDb, type Db } from './adapters/db/client.ts';
+import { startHttpServer } from './adapters/http/server.ts';
+import { Metrics } from './adapters/http/metrics.ts';
+import { I18n } from './adapters/i18n.ts';
+import { createLogger, type Logger } from './adapters/logger.ts';
+import { createRedis, Queues } from './adapters/queue/queues.ts';
+import { startWorkers } from './adapters/queue/workers.ts';
+import { createBot, type BotApp } from './adapters/telegram/bot.ts';
+import { CallbackCodec } from './adapters/telegram/callback-data.ts';
+import type { BotDeps } from './adapters/telegram/kit.ts';
+import { allFeatures } from './features.ts';
+import { allJobs, type JobDeps } from './jobs/index.ts';
+import { bootstrapAdmins } from './usecases/people.ts';
+
+// Composition root: builds the adapters once and wires them into the bot, the workers and the HTTP
+// server. `role` picks what runs in this process; everything is stopped in reverse order by stop().
+
+export type ProcessRole = 'bot' | 'worker' | 'all';
+
+export interface AppOptions {
+  config: Config;
+  role: ProcessRole;
+  /** Bot API root actually used (sandbox: the emulator's). */
+  apiRoot: string;
+  logger?: Logger;
+  queuePrefix?: string;
+  now?: () => Date;
+}
+
+export interface RunningApp {
+  db: Db;
+  redis: Redis;
+  queues: Queues;
+  cipher: FieldCipher;
+  i18n: I18n;
+  metrics: Metrics;
+  logger: Logger;
+  botApp?: BotApp;
+  workers: Worker[];
+  http?: Server;
+  httpPort?: number;
+  stop: () => Promise<void>;
+}
+
+async function getMeWithRetry(botApp: BotApp, logger: Logger) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await botApp.bot.telegram.getMe();
+    } catch (err) {
+      const code = (err as { response?: { error_code?: number } }).response?.error_code;
+      if (code === 401 || code === 404) throw err; // wrong token: retrying cannot help
+      if (attempt >= 30) throw err;
+      logger.warn({ err, attempt }, 'Bot API not reachable yet; retrying');
+      await new Promise((r) => setTimeout(r, Math.min(1000 * attempt, 5000)));
+    }
+  }
+}
+
+export async function startApp(opts: AppOptions): Promise<RunningApp> {
+  const { config } = opts;
+  const logger = opts.logger ?? createLogger({ level: config.logLevel });
+  const now = opts.now ?? (() => new Date());
+  const metrics = new Metrics();
+  const i18n = new I18n(config.defaultLocale);
+  const cipher = new FieldCipher(config.dataKeys);
+  const db = createDb(config.databaseUrl);
+  const redis = createRedis(config.redisUrl);
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error (will reconnect)'));
+  const prefix = opts.queuePrefix ?? 'warmth';
+  const queues = new Queues(config.redisUrl, prefix);
+  const stops: (() => Promise<unknown>)[] = [];
+
+  await bootstrapAdmins(db, config.bootstrapAdminIds);
+
+  let botApp: BotApp | undefined;
+  let httpWebhook: Parameters<typeof startHttpServer>[0]['webhook'];
+  if (opts.role !== 'worker') {
+    let username = 'warmth_bot';
+    const deps: BotDeps = {
+      db, redis, cipher, i18n, logger, metrics, now,
+      callbacks: new CallbackCodec(cipher),
+      inviteTtlDays: config.inviteTtlDays,
+      botUsername: () => username,
+    };
+    botApp = createBot(deps, (shell) => allFeatures(deps, shell), { token: config.telegram.token, apiRoot: opts.apiRoot });
+    const me = await getMeWithRetry(botApp, logger);
+    username = me.username;
+    botApp.bot.botInfo = me;
+    await setDefaultMenus(botApp, i18n, logger);
+    if (config.telegram.mode === 'webhook') {
+      const url = new URL(config.telegram.webhookUrl!);
+      await botApp.bot.telegram.setWebhook(url.toString(), { secret_token: config.telegram.webhookSecret!, max_connections: 40 });
+      const app = botApp;
+      httpWebhook = { path: url.pathname, secret: config.telegram.webhookSecret!, handle: (u) => app.bot.handleUpdate(u) };
+    } else {
+      const app = botApp;
+      app.bot.launch({ dropPendingUpdates: false }).catch((err: unknown) => logger.fatal({ err }, 'polling stopped'));
+      stops.push(async () => app.bot.stop('shutdown'));
+    }
+  }
+
+  const http = await startHttpServer({
+    port: config.port,
+    logger,
+    metrics,
+    ...(httpWebhook ? { webhook: httpWebhook } : {}),
+    health: async () => ({
+      database: await db.$queryRaw`SELECT 1`.then(() => true, () => false),
+      redis: await redis.ping().then(() => true, () => false),
+    }),
+  });
+  const address = http.address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.port;
+  stops.unshift(() => new Promise((r) => http.close(() => r(undefined))));
+
+  // Wait for updates being handled to finish before closing what they use.
+  if (botApp) {
+    const app = botApp;
+    stops.push(async () => {
+      for (let i = 0; i < 200 && app.inFlight() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    });
+  }
+
+  let workers: Worker[] = [];
+  if (opts.role !== 'bot') {
+    const jobDeps: JobDeps = { db, i18n, logger, metrics, cipher, queues, now };
+    workers = startWorkers({ redisUrl: config.redisUrl, prefix, concurrency: config.workerConcurrency, jobs: allJobs(), deps: jobDeps, logger, metrics });
+    stops.push(() => Promise.all(workers.map((w) => w.close())));
+  }
+  metrics.onCollect(async () => {
+    for (const [name, q] of Object.entries(queues.byName)) {
+      const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
+      for (const [state, n] of Object.entries(counts)) metrics.set('warmth_queue_jobs', 'Jobs per queue and state', n, { queue: name, state });
+    }
+  });
+
+  stops.push(() => queues.close());
+  stops.push(async () => redis.quit().catch(() => redis.disconnect()));
+  stops.push(() => db.$disconnect());
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      for (const s of stops) {
+        try {
+          await s();
+        } catch (err) {
+          logger.warn({ err }, 'error during shutdown');
+        }
+      }
+    })());
+
+  logger.info({ role: opts.role, mode: config.telegram.mode, sandbox: config.sandbox, httpPort }, 'warmth-bot started');
+  return { db, redis, queues, cipher, i18n, metrics, logger, ...(botApp ? { botApp } : {}), workers, http, httpPort, stop };
+}
+
+/** Default menus for people with no chat-specific menu yet (localized per language). */
+async function setDefaultMenus(botApp: BotApp, i18n: I18n, logger: Logger) {
+  const names = ['start', 'help', 'lang', 'whoami', 'cancel'];
+  for (const lang of ['zh-CN', 'en'] as const) {
+    const commands = names.map((n) => ({ command: n, description: i18n.t(lang, `commands.${n}`) }));
+    try {
+      await botApp.bot.telegram.setMyCommands(commands, {
+        scope: { type: 'all_private_chats' },
+        ...(lang === i18n.defaultLocale ? {} : { language_code: lang.slice(0, 2) }),
+      });
+    } catch (err) {
+      logger.warn({ err }, 'setMyCommands failed (default menu not set)');
+    }
+  }
+}

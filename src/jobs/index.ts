@@ -1,0 +1,22 @@
+import type { FieldCipher } from '../adapters/crypto/field-cipher.ts';
+import type { Db } from '../adapters/db/client.ts';
+import type { Metrics } from '../adapters/http/metrics.ts';
+import type { I18n } from '../adapters/i18n.ts';
+import type { Logger } from '../adapters/logger.ts';
+import type { Queues } from '../adapters/queue/queues.ts';
+import type { AnyJob } from './registry.ts';
+
+export interface JobDeps {
+  db: Db;
+  i18n: I18n;
+  logger: Logger;
+  metrics: Metrics;
+  cipher: FieldCipher;
+  queues: Queues;
+  now: () => Date;
+}
+
+/** Every job the workers run. Later features add theirs here (review tasks, reminders, notices). */
+export function allJobs(): AnyJob<JobDeps>[] {
+  return [];
+}

@@ -1,0 +1,143 @@
+import type { Db } from '../adapters/db/client.ts';
+import { DomainError } from '../domain/errors.ts';
+import { ROLES, type RoleName, type RoleSet } from '../domain/roles.ts';
+import { audit } from './audit.ts';
+
+export interface TelegramUserInfo {
+  id: number;
+  first_name: string;
+  last_name?: string | undefined;
+  username?: string | undefined;
+  language_code?: string | undefined;
+}
+
+export interface PersonView {
+  id: number;
+  telegramId: bigint | null;
+  displayName: string;
+  locale: string | null;
+  telegramLanguage: string | null;
+  access: RoleSet;
+}
+
+/** Creates or refreshes the person behind a Telegram user and loads their active roles (one round trip each). */
+export async function touchPerson(db: Db, user: TelegramUserInfo): Promise<PersonView> {
+  const displayName = [user.first_name, user.last_name].filter(Boolean).join(' ').slice(0, 100) || String(user.id);
+  const p = await db.person.upsert({
+    where: { telegramId: BigInt(user.id) },
+    create: {
+      telegramId: BigInt(user.id),
+      displayName,
+      username: user.username ?? null,
+      telegramLanguage: user.language_code ?? null,
+    },
+    update: {
+      displayName,
+      username: user.username ?? null,
+      telegramLanguage: user.language_code ?? null,
+      lastSeenAt: new Date(),
+    },
+    include: { grants: { where: { revokedAt: null }, select: { role: true, unionId: true } } },
+  });
+  return {
+    id: p.id,
+    telegramId: p.telegramId,
+    displayName: p.displayName,
+    locale: p.locale,
+    telegramLanguage: p.telegramLanguage,
+    access: {
+      roles: new Set(p.grants.map((g) => g.role as RoleName)),
+      unionIds: p.grants.filter((g) => g.role === 'contact' && g.unionId !== null).map((g) => g.unionId!),
+    },
+  };
+}
+
+export async function setLocale(db: Db, personId: number, locale: string): Promise<void> {
+  await db.$transaction(async (tx) => {
+    const before = await tx.person.update({ where: { id: personId }, data: { locale } });
+    await audit(tx, { actorId: personId, action: 'person.locale', entity: 'person', entityId: personId, after: { locale }, before: { locale: before.locale } });
+  });
+}
+
+/** Finds a person by Telegram id, creating a placeholder (updated on their first message) if needed. */
+export async function personByTelegramId(db: Db, telegramId: bigint, create = false) {
+  const found = await db.person.findUnique({ where: { telegramId } });
+  if (found || !create) return found;
+  return db.person.upsert({
+    where: { telegramId },
+    create: { telegramId, displayName: `#${telegramId}` },
+    update: {},
+  });
+}
+
+export async function grantRole(
+  db: Db,
+  input: { actorId: number | null; telegramId: bigint; role: RoleName; unionId?: number },
+): Promise<{ changed: boolean; personId: number }> {
+  if (!ROLES.includes(input.role)) throw new DomainError('role_unknown', { role: input.role });
+  const scope = input.unionId !== undefined ? `union:${input.unionId}` : '';
+  return db.$transaction(async (tx) => {
+    const person =
+      (await tx.person.findUnique({ where: { telegramId: input.telegramId } })) ??
+      (await tx.person.create({ data: { telegramId: input.telegramId, displayName: `#${input.telegramId}` } }));
+    const existing = await tx.roleGrant.findUnique({
+      where: { personId_role_scope: { personId: person.id, role: input.role, scope } },
+    });
+    if (existing && existing.revokedAt === null) return { changed: false, personId: person.id };
+    const grant = existing
+      ? await tx.roleGrant.update({
+          where: { id: existing.id },
+          data: { revokedAt: null, revokedById: null, grantedById: input.actorId, grantedAt: new Date() },
+        })
+      : await tx.roleGrant.create({
+          data: { personId: person.id, role: input.role, scope, unionId: input.unionId ?? null, grantedById: input.actorId },
+        });
+    await audit(tx, {
+      actorId: input.actorId,
+      action: 'role.grant',
+      entity: 'person',
+      entityId: person.id,
+      after: { role: input.role, scope, grantId: grant.id },
+    });
+    return { changed: true, personId: person.id };
+  });
+}
+
+export async function revokeRole(
+  db: Db,
+  input: { actorId: number | null; telegramId: bigint; role: RoleName; unionId?: number },
+): Promise<{ changed: boolean; personId?: number }> {
+  const scope = input.unionId !== undefined ? `union:${input.unionId}` : '';
+  return db.$transaction(async (tx) => {
+    const person = await tx.person.findUnique({ where: { telegramId: input.telegramId } });
+    if (!person) return { changed: false };
+    if (input.role === 'admin' && person.id === input.actorId) throw new DomainError('role_self_revoke');
+    if (input.role === 'admin') {
+      const admins = await tx.roleGrant.count({ where: { role: 'admin', revokedAt: null } });
+      if (admins <= 1) throw new DomainError('role_last_admin');
+    }
+    const res = await tx.roleGrant.updateMany({
+      where: { personId: person.id, role: input.role, scope, revokedAt: null },
+      data: { revokedAt: new Date(), revokedById: input.actorId },
+    });
+    if (res.count === 0) return { changed: false, personId: person.id };
+    await audit(tx, {
+      actorId: input.actorId,
+      action: 'role.revoke',
+      entity: 'person',
+      entityId: person.id,
+      before: { role: input.role, scope },
+    });
+    return { changed: true, personId: person.id };
+  });
+}
+
+/** Grants admin to the configured bootstrap ids (idempotent; runs at start). */
+export async function bootstrapAdmins(db: Db, telegramIds: bigint[]): Promise<number> {
+  let changed = 0;
+  for (const telegramId of telegramIds) {
+    const r = await grantRole(db, { actorId: null, telegramId, role: 'admin' });
+    if (r.changed) changed++;
+  }
+  return changed;
+}

@@ -1,0 +1,51 @@
+// Databases for integration tests: each test (file) clones its own database from the template built by
+// global-setup.ts, so tests never share state and need no cleanup between them.
+import { randomBytes } from 'node:crypto';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '../../src/generated/prisma/client.ts';
+import { dropDatabase, quoteIdent, withClient, withDatabase } from '../../src/adapters/db/tooling/pg.ts';
+
+/** A role allowed to CREATE/DROP DATABASE. On the dev machines both `root` and `postgres` work (trust). */
+export const adminUrl = process.env['DATABASE_ADMIN_URL'] ?? 'postgresql://root@127.0.0.1:5432/postgres';
+export const TEMPLATE_DB = 'warmth_test_template';
+export const TEST_DB_PREFIX = 'warmth_test_db_';
+
+export interface TestDatabase {
+  url: string;
+  /** Drops the database (closing any connection still open). Safe to call twice. */
+  drop(): Promise<void>;
+}
+
+/** A fresh, fully migrated database (an empty copy of the template). */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `${TEST_DB_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
+  const create = () =>
+    withClient(adminUrl, (c) =>
+      c.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(TEMPLATE_DB)}`),
+    );
+  try {
+    await create();
+  } catch (error) {
+    // 3D000: no template yet (a test run without the globalSetup, e.g. another config). Build it once.
+    if ((error as { code?: string }).code !== '3D000') throw error;
+    const { ensureTemplate } = await import('./global-setup.ts');
+    await ensureTemplate();
+    await create();
+  }
+  let dropped = false;
+  return {
+    url: withDatabase(adminUrl, name),
+    async drop() {
+      if (dropped) return;
+      dropped = true;
+      await withClient(adminUrl, (c) => dropDatabase(c, name));
+    },
+  };
+}
+
+/** A Prisma client on `url` (Prisma 7: the pg driver adapter, no engine binary). Call $disconnect(). */
+export function createPrisma(url: string): PrismaClient {
+  return new PrismaClient({
+    adapter: new PrismaPg({ connectionString: url, connectionTimeoutMillis: 5000 }),
+  });
+}
