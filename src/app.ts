@@ -82,24 +82,42 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   if (opts.role !== 'worker') {
     let username = 'warmth_bot';
     const deps: BotDeps = {
-      db, redis, cipher, i18n, logger, metrics, now,
+      db,
+      redis,
+      cipher,
+      i18n,
+      logger,
+      metrics,
+      now,
       callbacks: new CallbackCodec(cipher),
       inviteTtlDays: config.inviteTtlDays,
       botUsername: () => username,
     };
-    botApp = createBot(deps, (shell) => allFeatures(deps, shell), { token: config.telegram.token, apiRoot: opts.apiRoot });
+    botApp = createBot(deps, (shell) => allFeatures(deps, shell), {
+      token: config.telegram.token,
+      apiRoot: opts.apiRoot,
+    });
     const me = await getMeWithRetry(botApp, logger);
     username = me.username;
     botApp.bot.botInfo = me;
     await setDefaultMenus(botApp, i18n, logger);
     if (config.telegram.mode === 'webhook') {
       const url = new URL(config.telegram.webhookUrl!);
-      await botApp.bot.telegram.setWebhook(url.toString(), { secret_token: config.telegram.webhookSecret!, max_connections: 40 });
+      await botApp.bot.telegram.setWebhook(url.toString(), {
+        secret_token: config.telegram.webhookSecret!,
+        max_connections: 40,
+      });
       const app = botApp;
-      httpWebhook = { path: url.pathname, secret: config.telegram.webhookSecret!, handle: (u) => app.bot.handleUpdate(u) };
+      httpWebhook = {
+        path: url.pathname,
+        secret: config.telegram.webhookSecret!,
+        handle: (u) => app.bot.handleUpdate(u),
+      };
     } else {
       const app = botApp;
-      app.bot.launch({ dropPendingUpdates: false }).catch((err: unknown) => logger.fatal({ err }, 'polling stopped'));
+      app.bot
+        .launch({ dropPendingUpdates: false })
+        .catch((err: unknown) => logger.fatal({ err }, 'polling stopped'));
       stops.push(async () => app.bot.stop('shutdown'));
     }
   }
@@ -110,8 +128,14 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     metrics,
     ...(httpWebhook ? { webhook: httpWebhook } : {}),
     health: async () => ({
-      database: await db.$queryRaw`SELECT 1`.then(() => true, () => false),
-      redis: await redis.ping().then(() => true, () => false),
+      database: await db.$queryRaw`SELECT 1`.then(
+        () => true,
+        () => false,
+      ),
+      redis: await redis.ping().then(
+        () => true,
+        () => false,
+      ),
     }),
   });
   const address = http.address();
@@ -129,13 +153,22 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   let workers: Worker[] = [];
   if (opts.role !== 'bot') {
     const jobDeps: JobDeps = { db, i18n, logger, metrics, cipher, queues, now };
-    workers = startWorkers({ redisUrl: config.redisUrl, prefix, concurrency: config.workerConcurrency, jobs: allJobs(), deps: jobDeps, logger, metrics });
-    stops.push(() => Promise.all(workers.map((w) => w.close())));
+    workers = startWorkers({
+      redisUrl: config.redisUrl,
+      prefix,
+      concurrency: config.workerConcurrency,
+      jobs: allJobs(),
+      deps: jobDeps,
+      logger,
+      metrics,
+    });
+    stops.push(() => Promise.all(workers.map((w) => closeWorker(w, logger))));
   }
   metrics.onCollect(async () => {
     for (const [name, q] of Object.entries(queues.byName)) {
       const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
-      for (const [state, n] of Object.entries(counts)) metrics.set('warmth_queue_jobs', 'Jobs per queue and state', n, { queue: name, state });
+      for (const [state, n] of Object.entries(counts))
+        metrics.set('warmth_queue_jobs', 'Jobs per queue and state', n, { queue: name, state });
     }
   });
 
@@ -155,8 +188,42 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       }
     })());
 
-  logger.info({ role: opts.role, mode: config.telegram.mode, sandbox: config.sandbox, httpPort }, 'warmth-bot started');
-  return { db, redis, queues, cipher, i18n, metrics, logger, ...(botApp ? { botApp } : {}), workers, http, httpPort, stop };
+  logger.info(
+    { role: opts.role, mode: config.telegram.mode, sandbox: config.sandbox, httpPort },
+    'warmth-bot started',
+  );
+  return {
+    db,
+    redis,
+    queues,
+    cipher,
+    i18n,
+    metrics,
+    logger,
+    ...(botApp ? { botApp } : {}),
+    workers,
+    http,
+    httpPort,
+    stop,
+  };
+}
+
+/**
+ * Lets active jobs finish (up to 10 s), then closes by force. A forced close loses nothing: a job
+ * still active becomes "stalled" and BullMQ hands it to the next worker, and handlers are idempotent.
+ * (After a Redis outage, close() and disconnect() were seen to wait forever: test/e2e/outage.test.ts.)
+ */
+async function closeWorker(w: Worker, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((r) => {
+    timer = setTimeout(() => r('timeout'), 10_000);
+  });
+  const result = await Promise.race([w.close().then(() => 'closed' as const), timedOut]);
+  clearTimeout(timer);
+  if (result === 'timeout') {
+    logger.warn({ queue: w.name }, 'worker did not close in 10 s; closing by force');
+    await Promise.race([w.close(true), new Promise((r) => setTimeout(r, 5_000))]);
+  }
 }
 
 /** Default menus for people with no chat-specific menu yet (localized per language). */

@@ -37,7 +37,8 @@ const dataKeys = z.string().transform((s, ctx) => {
     if (!m || !key || key.length !== 32) {
       ctx.addIssue({
         code: 'custom',
-        message: 'must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`), or a list "2:<key>,1:<key>"',
+        message:
+          'must be 32 random bytes in base64 (e.g. `openssl rand -base64 32`), or a list "2:<key>,1:<key>"',
       });
       return z.NEVER;
     }
@@ -51,13 +52,16 @@ const dataKeys = z.string().transform((s, ctx) => {
 });
 
 const url = (protocols: string[]) =>
-  z.string().refine((v) => {
-    try {
-      return protocols.includes(new URL(v).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  );
 
 const envSchema = z
   .object({
@@ -87,7 +91,8 @@ const envSchema = z
   .superRefine((env, ctx) => {
     const production = env.TELEGRAM_BOT_TOKEN !== undefined;
     if (env.BOT_MODE === 'webhook') {
-      if (!env.WEBHOOK_URL) ctx.addIssue({ code: 'custom', path: ['WEBHOOK_URL'], message: 'required when BOT_MODE=webhook' });
+      if (!env.WEBHOOK_URL)
+        ctx.addIssue({ code: 'custom', path: ['WEBHOOK_URL'], message: 'required when BOT_MODE=webhook' });
       if (!env.WEBHOOK_SECRET)
         ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'required when BOT_MODE=webhook' });
     }
@@ -101,7 +106,13 @@ const envSchema = z
 
 export interface Config {
   sandbox: boolean;
-  telegram: { token: string; apiRoot: string | undefined; mode: 'polling' | 'webhook'; webhookUrl?: string; webhookSecret?: string };
+  telegram: {
+    token: string;
+    apiRoot: string | undefined;
+    mode: 'polling' | 'webhook';
+    webhookUrl?: string;
+    webhookSecret?: string;
+  };
   port: number;
   databaseUrl: string;
   redisUrl: string;

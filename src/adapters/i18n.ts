@@ -34,7 +34,8 @@ export class I18n {
 
   /** Translates `key`, filling `{name}` placeholders; an unknown key returns the key itself (and is a test failure). */
   t(locale: Locale, key: string, params: Params = {}): string {
-    const template = this.catalogs.get(locale)?.get(key) ?? this.catalogs.get(this.defaultLocale)?.get(key) ?? key;
+    const template =
+      this.catalogs.get(locale)?.get(key) ?? this.catalogs.get(this.defaultLocale)?.get(key) ?? key;
     return template.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
   }
 

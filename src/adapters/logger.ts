@@ -6,9 +6,27 @@ import { pino, type Logger } from 'pino';
 //    a bank card or a bot token (error messages from libraries can carry them, e.g. request URLs).
 
 const SENSITIVE_KEYS = [
-  'idNumber', 'id_number', 'idNumberEnc', 'phone', 'phoneEnc', 'bankCard', 'bankCardEnc', 'cardNumber',
-  'token', 'password', 'secret', 'code', 'payload', 'text', 'caption', 'first_name', 'last_name', 'fullName',
-  'full_name', 'displayName', 'username',
+  'idNumber',
+  'id_number',
+  'idNumberEnc',
+  'phone',
+  'phoneEnc',
+  'bankCard',
+  'bankCardEnc',
+  'cardNumber',
+  'token',
+  'password',
+  'secret',
+  'code',
+  'payload',
+  'text',
+  'caption',
+  'first_name',
+  'last_name',
+  'fullName',
+  'full_name',
+  'displayName',
+  'username',
 ];
 
 const PATTERNS: [RegExp, string][] = [
@@ -28,6 +46,7 @@ export function scrubString(s: string): string {
 function scrub(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrubString(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return scrub(pino.stdSerializers.err(value), depth + 1);
   if (Array.isArray(value)) return value.map((v) => scrub(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
@@ -36,7 +55,11 @@ function scrub(value: unknown, depth = 0): unknown {
   return out;
 }
 
-export function createLogger(opts: { level: string; name?: string; destination?: pino.DestinationStream }): Logger {
+export function createLogger(opts: {
+  level: string;
+  name?: string;
+  destination?: pino.DestinationStream;
+}): Logger {
   return pino(
     {
       level: opts.level,

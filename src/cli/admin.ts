@@ -10,20 +10,33 @@ import { grantRole, revokeRole } from '../usecases/people.ts';
 // For the first admin of an installation (or set BOOTSTRAP_ADMIN_IDS). Audit rows record no actor.
 
 const [cmd, id, role] = process.argv.slice(2);
-const usage = 'usage: npm run admin -- grant|revoke <telegram id> <admin|reviewer|finance>\n       npm run admin -- list';
+const usage =
+  'usage: npm run admin -- grant|revoke <telegram id> <admin|reviewer|finance>\n       npm run admin -- list';
 
 async function main() {
   const config = loadConfig();
   const db = createDb(config.databaseUrl);
   try {
     if (cmd === 'list') {
-      const grants = await db.roleGrant.findMany({ where: { revokedAt: null }, include: { person: true, union: true }, orderBy: { role: 'asc' } });
+      const grants = await db.roleGrant.findMany({
+        where: { revokedAt: null },
+        include: { person: true, union: true },
+        orderBy: { role: 'asc' },
+      });
       for (const g of grants) {
-        console.log(`${g.role.padEnd(10)} ${String(g.person.telegramId ?? '-').padEnd(14)} ${g.person.displayName}${g.union ? ` (${g.union.name})` : ''}`);
+        console.log(
+          `${g.role.padEnd(10)} ${String(g.person.telegramId ?? '-').padEnd(14)} ${g.person.displayName}${g.union ? ` (${g.union.name})` : ''}`,
+        );
       }
       return;
     }
-    if ((cmd !== 'grant' && cmd !== 'revoke') || !id || !/^\d{1,20}$/.test(id) || !role || !ROLES.includes(role as RoleName)) {
+    if (
+      (cmd !== 'grant' && cmd !== 'revoke') ||
+      !id ||
+      !/^\d{1,20}$/.test(id) ||
+      !role ||
+      !ROLES.includes(role as RoleName)
+    ) {
       console.error(usage);
       process.exitCode = 2;
       return;

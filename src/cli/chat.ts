@@ -40,7 +40,7 @@ if (args.help || !args.user || !/^\d+$/.test(args.user)) {
 const url = args.emulator ?? process.env['EMULATOR_URL'] ?? 'http://127.0.0.1:8081';
 const client = new EmulatorClient(url, args.bot ? { bot: args.bot } : {});
 const me: UserHandle = client.user(Number(args.user), {
-  firstName: args.name ?? `User ${args.user}`,
+  ...(args.name ? { firstName: args.name } : {}),
   ...(args.lang ? { languageCode: args.lang } : {}),
   ...(args.username ? { username: args.username } : {}),
 });
@@ -63,8 +63,12 @@ function render(m: BotMessageView, kind: 'new' | 'edit'): void {
   }
   const lines: string[] = [];
   if (m.text !== undefined) lines.push(m.text);
-  if (m.document) lines.push(`📎 ${m.document.file_name ?? m.document.file_id} (${m.document.file_size} bytes)  → :save ${m.messageId}`);
-  if (m.photo) lines.push(`🖼  photo (${m.photo.at(-1)?.width}x${m.photo.at(-1)?.height})  → :save ${m.messageId}`);
+  if (m.document)
+    lines.push(
+      `📎 ${m.document.file_name ?? m.document.file_id} (${m.document.file_size} bytes)  → :save ${m.messageId}`,
+    );
+  if (m.photo)
+    lines.push(`🖼  photo (${m.photo.at(-1)?.width}x${m.photo.at(-1)?.height})  → :save ${m.messageId}`);
   if (m.caption) lines.push(m.caption);
   console.log(`${head}  ${lines.join('\n    ').replace(/\n(?! {4})/g, '\n    ')}`);
   const links = m.buttons.filter((b) => b.callbackData === undefined);
@@ -74,7 +78,9 @@ function render(m: BotMessageView, kind: 'new' | 'edit'): void {
 }
 
 function refreshButtons(all: BotMessageView[]): void {
-  const latest = [...all].reverse().find((m) => !m.deleted && m.buttons.some((b) => b.callbackData !== undefined));
+  const latest = [...all]
+    .reverse()
+    .find((m) => !m.deleted && m.buttons.some((b) => b.callbackData !== undefined));
   const next = latest?.buttons.filter((b) => b.callbackData !== undefined) ?? [];
   const changed = JSON.stringify(next) !== JSON.stringify(buttons);
   buttons = next;
@@ -130,7 +136,11 @@ async function handle(line: string): Promise<boolean> {
   if (text === ':help') console.log(HELP);
   else if (text === ':menu') {
     const cmds = await me.myCommands();
-    console.log(cmds.length ? cmds.map((c) => `  /${c.command} — ${c.description}`).join('\n') : '  (无菜单 / no commands set)');
+    console.log(
+      cmds.length
+        ? cmds.map((c) => `  /${c.command} — ${c.description}`).join('\n')
+        : '  (无菜单 / no commands set)',
+    );
   } else if (text === ':history') {
     for (const m of await me.messages()) render(m, 'new');
   } else if (text.startsWith(':file ')) {
@@ -139,7 +149,8 @@ async function handle(line: string): Promise<boolean> {
   } else if (text.startsWith(':save ')) {
     const [, id, path] = text.split(/\s+/);
     const msg = (await me.messages()).find((m) => m.messageId === Number(id?.replace('#', '')));
-    if (!msg || (!msg.document && !msg.photo)) console.log(`❌ #${id} 不是文件消息 / is not a document message`);
+    if (!msg || (!msg.document && !msg.photo))
+      console.log(`❌ #${id} 不是文件消息 / is not a document message`);
     else {
       const target = path ?? msg.document?.file_name ?? `photo_${msg.messageId}.jpg`;
       await writeFile(target, await me.downloadDocument(msg));
@@ -158,17 +169,27 @@ try {
   const health = await client.health();
   const bot = health.bots[0];
   console.log(
-    `已连接 / connected: ${url}  bot: ${bot ? `@${bot.username}` : '(尚未连接 / bot not connected yet)'}  you: ${me.profile.firstName} (${me.id})`,
+    `已连接 / connected: ${url}  bot: ${bot ? `@${bot.username}` : '(尚未连接 / bot not connected yet)'}  you: ${args.name ?? ''}(${me.id})`,
   );
 } catch {
-  console.error(`❌ 无法连接模拟器 / cannot reach the emulator at ${url} — start it with \`npm run emulator\``);
+  console.error(
+    `❌ 无法连接模拟器 / cannot reach the emulator at ${url} — start it with \`npm run emulator\``,
+  );
   process.exit(1);
 }
 await me.register();
+answersSeen = (await me.callbackAnswers()).length;
+const history = await me.messages();
+for (const m of history.slice(0, -10)) seen.set(m.messageId, m.seq);
 await pollOnce(0);
 if (interactive) console.log(':help 查看帮助 / for help');
 
-const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive, prompt: '> ' });
+const rl = createInterface({
+  input: process.stdin,
+  output: process.stdout,
+  terminal: interactive,
+  prompt: '> ',
+});
 void pollLoop();
 if (interactive) rl.prompt();
 for await (const line of rl) {

@@ -17,7 +17,10 @@ export async function seedDemo(db: Db) {
   const federation =
     (await db.federation.findFirst({ where: { name: '富民县总工会（演示）' } })) ??
     (await db.federation.create({
-      data: { name: '富民县总工会（演示）', centers: { create: { name: '富民县困难职工帮扶服务中心（演示）' } } },
+      data: {
+        name: '富民县总工会（演示）',
+        centers: { create: { name: '富民县困难职工帮扶服务中心（演示）' } },
+      },
     }));
   const unions = [];
   for (const name of ['县人民医院工会（演示）', '县邮政快递行业工会（演示）']) {

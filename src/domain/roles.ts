@@ -10,5 +10,6 @@ export interface RoleSet {
   unionIds: readonly number[];
 }
 
-export const isStaff = (r: RoleSet) => r.roles.has('admin') || r.roles.has('reviewer') || r.roles.has('finance');
+export const isStaff = (r: RoleSet) =>
+  r.roles.has('admin') || r.roles.has('reviewer') || r.roles.has('finance');
 export const hasRole = (r: RoleSet, ...roles: RoleName[]) => roles.some((x) => r.roles.has(x));

@@ -13,7 +13,7 @@
 const INVISIBLE_RE = /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF\u00AD]/gu;
 
 /** C0/C1 control characters except TAB, LF and CR (handled separately). */
-const CONTROL_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
+const CONTROL_RE = /(?![\t\n\r])\p{Cc}/gu;
 
 /** Hyphens and dashes people type between digit groups (ASCII, Unicode dashes, minus sign, katakana long mark). */
 const DASH_RE = /[-\u2010-\u2015\u2212\uFE58\uFE63\uFF0D\u30FC]/gu;

@@ -11,7 +11,10 @@ import { Params } from './params.ts';
 import type { BotRegistry } from './registry.ts';
 
 const METHODS = new Map<string, [string, MethodHandler]>(
-  Object.entries({ ...botMethods, ...messageMethods, ...fileMethods }).map(([name, h]) => [name.toLowerCase(), [name, h]]),
+  Object.entries({ ...botMethods, ...messageMethods, ...fileMethods }).map(([name, h]) => [
+    name.toLowerCase(),
+    [name, h],
+  ]),
 );
 
 export interface ApiDeps {
@@ -29,7 +32,13 @@ function countError(bot: BotState | undefined, err: ApiError): void {
 }
 
 /** Runs one Bot API method for `bot` (also used for methods a webhook answers with). */
-export async function callMethod(bot: BotState, method: string, params: Params, deps: ApiDeps, signal: AbortSignal) {
+export async function callMethod(
+  bot: BotState,
+  method: string,
+  params: Params,
+  deps: ApiDeps,
+  signal: AbortSignal,
+) {
   const entry = METHODS.get(method.toLowerCase());
   if (!entry) throw notFound();
   const [name, handler] = entry;
@@ -69,7 +78,12 @@ export async function handleApi(
 }
 
 /** `GET /file/bot<token>/<file_path>` */
-export function handleFileDownload(res: ServerResponse, token: string, filePath: string, deps: ApiDeps): void {
+export function handleFileDownload(
+  res: ServerResponse,
+  token: string,
+  filePath: string,
+  deps: ApiDeps,
+): void {
   let bot: BotState;
   try {
     bot = deps.registry.byToken(token);

@@ -113,7 +113,10 @@ export class BotState {
   }
 
   chatInstance(chatId: number): string {
-    return BigInt.asIntN(64, BigInt(`0x${createHash('sha1').update(`${this.id}:${chatId}`).digest('hex').slice(0, 16)}`)).toString();
+    return BigInt.asIntN(
+      64,
+      BigInt(`0x${createHash('sha1').update(`${this.id}:${chatId}`).digest('hex').slice(0, 16)}`),
+    ).toString();
   }
 
   /** Queues an update for getUpdates, or hands it to the webhook when one is set. */
@@ -199,7 +202,12 @@ export class BotState {
 
   /** The bot as it appears in `message.from`. */
   publicUser(): TgUser {
-    return { id: this.user.id, is_bot: true, first_name: this.user.first_name, username: this.user.username ?? '' };
+    return {
+      id: this.user.id,
+      is_bot: true,
+      first_name: this.user.first_name,
+      username: this.user.username ?? '',
+    };
   }
 
   resetStats(): void {

@@ -73,7 +73,7 @@ export function toView(m: StoredMessage): BotMessageView {
     ...(msg.text !== undefined ? { text: msg.text } : {}),
     ...(msg.caption !== undefined ? { caption: msg.caption } : {}),
     ...(m.parseMode ? { parseMode: m.parseMode } : {}),
-    ...(msg.entities ?? msg.caption_entities ? { entities: msg.entities ?? msg.caption_entities } : {}),
+    ...((msg.entities ?? msg.caption_entities) ? { entities: msg.entities ?? msg.caption_entities } : {}),
     ...(m.replyMarkup ? { replyMarkup: m.replyMarkup } : {}),
     buttons: flattenButtons(m.replyMarkup),
     ...(keyboard ? { keyboard } : {}),
@@ -98,9 +98,13 @@ export class ChatStore {
       id,
       is_bot: false,
       first_name: firstName,
-      ...(profile.lastName ?? existing?.user.last_name ? { last_name: profile.lastName ?? existing?.user.last_name } : {}),
-      ...(profile.username ?? existing?.user.username ? { username: profile.username ?? existing?.user.username } : {}),
-      ...(profile.languageCode ?? existing?.user.language_code
+      ...((profile.lastName ?? existing?.user.last_name)
+        ? { last_name: profile.lastName ?? existing?.user.last_name }
+        : {}),
+      ...((profile.username ?? existing?.user.username)
+        ? { username: profile.username ?? existing?.user.username }
+        : {}),
+      ...((profile.languageCode ?? existing?.user.language_code)
         ? { language_code: profile.languageCode ?? existing?.user.language_code }
         : {}),
     };

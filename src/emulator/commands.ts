@@ -46,7 +46,8 @@ export class CommandStore {
       const command = typeof cmd?.command === 'string' ? cmd.command.replace(/^\//, '') : '';
       if (!/^[a-z0-9_]{1,32}$/.test(command)) throw badRequest('BOT_COMMAND_INVALID');
       const description = typeof cmd?.description === 'string' ? cmd.description.trim() : '';
-      if (description.length < 1 || description.length > 256) throw badRequest('BOT_COMMAND_DESCRIPTION_INVALID');
+      if (description.length < 1 || description.length > 256)
+        throw badRequest('BOT_COMMAND_DESCRIPTION_INVALID');
       return { command, description };
     });
     const key = `${scopeKey(scope)}|${checkLanguage(languageCode)}`;

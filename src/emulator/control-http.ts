@@ -125,8 +125,16 @@ export async function handleControl(
     const body = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
     const control = new BotControl(() => registry.select(selector) ?? selected, notifier);
     const signal = clientSignal(req, res, closing);
-    const result = await route({ method: req.method ?? 'GET', parts, query: url.searchParams, body, control, signal });
-    if (result === undefined) throw new ControlError(404, `unknown control route ${req.method} ${url.pathname}`);
+    const result = await route({
+      method: req.method ?? 'GET',
+      parts,
+      query: url.searchParams,
+      body,
+      control,
+      signal,
+    });
+    if (result === undefined)
+      throw new ControlError(404, `unknown control route ${req.method} ${url.pathname}`);
     if (Buffer.isBuffer(result)) sendBytes(res, result);
     else sendJson(res, 200, result);
   } catch (err) {

@@ -79,12 +79,19 @@ export class BotControl {
     return this.current().chats.get(chatId)?.seq ?? 0;
   }
   /** Bot messages changed (sent/edited/deleted) after `since`, waiting up to `timeoutMs` for one. */
-  async changes(chatId: number, since: number, timeoutMs: number, signal?: AbortSignal): Promise<ChatChanges> {
+  async changes(
+    chatId: number,
+    since: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<ChatChanges> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const bot = this.current();
       const chat = bot.chats.get(chatId);
-      const changed = chat ? [...chat.messages.values()].filter((m) => m.from === 'bot' && m.seq > since) : [];
+      const changed = chat
+        ? [...chat.messages.values()].filter((m) => m.from === 'bot' && m.seq > since)
+        : [];
       const remaining = deadline - Date.now();
       if (changed.length > 0 || remaining <= 0 || signal?.aborted) {
         return { seq: chat?.seq ?? 0, messages: changed.map(toView) };

@@ -43,7 +43,8 @@ function imageSize(bytes: Buffer): { width: number; height: number } {
     while (i + 9 < bytes.length && bytes[i] === 0xff) {
       const marker = bytes[i + 1]!;
       const len = bytes.readUInt16BE(i + 2);
-      if (marker >= 0xc0 && marker <= 0xc3) return { height: bytes.readUInt16BE(i + 5), width: bytes.readUInt16BE(i + 7) };
+      if (marker >= 0xc0 && marker <= 0xc3)
+        return { height: bytes.readUInt16BE(i + 5), width: bytes.readUInt16BE(i + 7) };
       i += 2 + len;
     }
   }

@@ -7,7 +7,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(payload);
 }
 
-export function sendBytes(res: ServerResponse, bytes: Buffer, contentType = 'application/octet-stream'): void {
+export function sendBytes(
+  res: ServerResponse,
+  bytes: Buffer,
+  contentType = 'application/octet-stream',
+): void {
   res.writeHead(200, { 'content-type': contentType, 'content-length': bytes.length });
   res.end(bytes);
 }

@@ -28,16 +28,21 @@ export function validateMarkup(markup: unknown): TgReplyMarkup | undefined {
     }
     for (const row of rows as unknown[][]) {
       for (const b of row) {
-        if (!b || typeof b !== 'object') throw badRequest("can't parse inline keyboard button: InlineKeyboardButton must be an Object");
+        if (!b || typeof b !== 'object')
+          throw badRequest("can't parse inline keyboard button: InlineKeyboardButton must be an Object");
         const button = b as Record<string, unknown>;
-        if (typeof button['text'] !== 'string') throw badRequest("can't parse inline keyboard button: Field \"text\" must be of type String");
+        if (typeof button['text'] !== 'string')
+          throw badRequest('can\'t parse inline keyboard button: Field "text" must be of type String');
         if (button['text'] === '') throw badRequest('BUTTON_TEXT_INVALID');
         if (!INLINE_ACTIONS.some((k) => button[k] !== undefined)) {
           throw badRequest('text buttons are unallowed in the inline keyboard');
         }
         const data = button['callback_data'];
         if (data !== undefined) {
-          if (typeof data !== 'string') throw badRequest("can't parse inline keyboard button: Field \"callback_data\" must be of type String");
+          if (typeof data !== 'string')
+            throw badRequest(
+              'can\'t parse inline keyboard button: Field "callback_data" must be of type String',
+            );
           const bytes = Buffer.byteLength(data, 'utf8');
           if (bytes < 1 || bytes > 64) throw badRequest('BUTTON_DATA_INVALID');
         }

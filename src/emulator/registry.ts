@@ -37,7 +37,8 @@ export class BotRegistry {
 
   private create(id: number, token: string | undefined, identity: BotIdentity = {}): BotState {
     const base = this.opts.defaultBotUsername;
-    const username = identity.username ?? (this.bots.size === 0 ? base : `${base.replace(/_bot$/i, '')}_${id}_bot`);
+    const username =
+      identity.username ?? (this.bots.size === 0 ? base : `${base.replace(/_bot$/i, '')}_${id}_bot`);
     const bot = new BotState({
       id,
       token,

@@ -79,7 +79,8 @@ export async function createEmulator(opts: EmulatorOptions = {}): Promise<Emulat
     const api = /^\/bot([^/]+)\/([^/]+)\/?$/.exec(path);
     if (api) return handleApi(req, res, url, decodeURIComponent(api[1]!), api[2]!, deps);
     const file = /^\/file\/bot([^/]+)\/(.+)$/.exec(path);
-    if (file && req.method === 'GET') return handleFileDownload(res, decodeURIComponent(file[1]!), file[2]!, deps);
+    if (file && req.method === 'GET')
+      return handleFileDownload(res, decodeURIComponent(file[1]!), file[2]!, deps);
     if (path === CONTROL_PREFIX || path.startsWith(`${CONTROL_PREFIX}/`)) {
       return handleControl(req, res, url, registry, notifier, closing.signal);
     }

@@ -23,7 +23,8 @@ const TAGS: Record<string, string> = {
 const NAMED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"' };
 
 function decodeEntity(ref: string): string | undefined {
-  if (ref.startsWith('#x') || ref.startsWith('#X')) return String.fromCodePoint(Number.parseInt(ref.slice(2), 16));
+  if (ref.startsWith('#x') || ref.startsWith('#X'))
+    return String.fromCodePoint(Number.parseInt(ref.slice(2), 16));
   if (ref.startsWith('#')) return String.fromCodePoint(Number.parseInt(ref.slice(1), 10));
   return NAMED[ref];
 }
@@ -56,11 +57,14 @@ export function parseHtml(html: string): { text: string; entities: TgEntity[] } 
       continue;
     }
     const m = /^<(\/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^>]*)?)>/.exec(html.slice(i));
-    if (!m) throw badRequest(`can't parse entities: Unsupported start tag at byte offset ${byteOffset(html, i)}`);
+    if (!m)
+      throw badRequest(`can't parse entities: Unsupported start tag at byte offset ${byteOffset(html, i)}`);
     const [whole, closing, rawName, attrs] = m;
     const name = rawName!.toLowerCase();
     if (!(name in TAGS)) {
-      throw badRequest(`can't parse entities: Unsupported start tag "${name}" at byte offset ${byteOffset(html, i)}`);
+      throw badRequest(
+        `can't parse entities: Unsupported start tag "${name}" at byte offset ${byteOffset(html, i)}`,
+      );
     }
     if (closing) {
       const top = open.pop();
@@ -86,7 +90,8 @@ export function parseHtml(html: string): { text: string; entities: TgEntity[] } 
     i += whole!.length;
   }
   const unclosed = open.pop();
-  if (unclosed) throw badRequest(`can't parse entities: Can't find end tag corresponding to start tag "${unclosed.tag}"`);
+  if (unclosed)
+    throw badRequest(`can't parse entities: Can't find end tag corresponding to start tag "${unclosed.tag}"`);
   entities.sort((a, b) => a.offset - b.offset);
   return { text, entities };
 }
@@ -98,7 +103,8 @@ export function formatText(
   given: TgEntity[] | undefined,
 ): { text: string; entities: TgEntity[] } {
   const source = raw ?? '';
-  const parsed = parseMode?.toLowerCase() === 'html' ? parseHtml(source) : { text: source, entities: given ?? [] };
+  const parsed =
+    parseMode?.toLowerCase() === 'html' ? parseHtml(source) : { text: source, entities: given ?? [] };
   const lead = parsed.text.length - parsed.text.trimStart().length;
   const text = parsed.text.trim();
   const entities = parsed.entities

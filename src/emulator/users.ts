@@ -52,13 +52,22 @@ function userMessage(bot: BotState, chat: ChatState, fields: Partial<TgMessage>)
   return message;
 }
 
-const result = (update: TgUpdate, chat: ChatState, extra: Partial<UserActionResult> = {}): UserActionResult => ({
+const result = (
+  update: TgUpdate,
+  chat: ChatState,
+  extra: Partial<UserActionResult> = {},
+): UserActionResult => ({
   updateId: update.update_id,
   chatSeq: chat.seq,
   ...extra,
 });
 
-export function userSendText(bot: BotState, userId: number, text: string, profile?: UserProfile): UserActionResult {
+export function userSendText(
+  bot: BotState,
+  userId: number,
+  text: string,
+  profile?: UserProfile,
+): UserActionResult {
   if (text.trim() === '') throw new ControlError(400, 'text is empty');
   const chat = bot.chats.upsertUser(userId, profile);
   const entities = commandEntities(text);
@@ -67,7 +76,12 @@ export function userSendText(bot: BotState, userId: number, text: string, profil
   return result(update, chat, { messageId: message.message_id });
 }
 
-export function userSendDocument(bot: BotState, userId: number, file: UserFile, profile?: UserProfile): UserActionResult {
+export function userSendDocument(
+  bot: BotState,
+  userId: number,
+  file: UserFile,
+  profile?: UserProfile,
+): UserActionResult {
   if (file.bytes.length === 0) throw new ControlError(400, 'file is empty');
   const chat = bot.chats.upsertUser(userId, profile);
   const stored = bot.files.put(file.bytes, 'documents', file.fileName, file.mimeType);
@@ -88,7 +102,10 @@ export function userPress(bot: BotState, userId: number, messageId: number, data
   }
   const rows = stored.message.reply_markup?.inline_keyboard ?? [];
   if (!rows.some((row) => row.some((b) => b.callback_data === data))) {
-    throw new ControlError(404, `message ${messageId} has no button with callback_data ${JSON.stringify(data)}`);
+    throw new ControlError(
+      404,
+      `message ${messageId} has no button with callback_data ${JSON.stringify(data)}`,
+    );
   }
   const id = `${BigInt(`0x${randomBytes(8).toString('hex')}`) >> 1n}`;
   bot.callbacks.set(id, { chatId: userId, messageId, data, answered: false });
@@ -109,7 +126,8 @@ export function userPress(bot: BotState, userId: number, messageId: number, data
 export function injectRawUpdate(bot: BotState, raw: Record<string, unknown>): { updateId: number } {
   const { update_id: _ignored, ...body } = raw;
   const cq = body['callback_query'] as { id?: string; from?: { id: number }; data?: string } | undefined;
-  if (cq?.id && cq.from) bot.callbacks.set(cq.id, { chatId: cq.from.id, data: cq.data ?? '', answered: false });
+  if (cq?.id && cq.from)
+    bot.callbacks.set(cq.id, { chatId: cq.from.id, data: cq.data ?? '', answered: false });
   return { updateId: bot.newUpdate(body).update_id };
 }
 

@@ -117,7 +117,13 @@ export class WebhookSender {
     const config = this.config;
     if (!config) return false;
     const started = Date.now();
-    const record: WebhookDelivery = { updateId: update.update_id, attempt, ok: false, at: started, durationMs: 0 };
+    const record: WebhookDelivery = {
+      updateId: update.update_id,
+      attempt,
+      ok: false,
+      at: started,
+      durationMs: 0,
+    };
     if (key !== 'other') record.chatId = Number(key);
     try {
       const res = await fetch(config.url, {

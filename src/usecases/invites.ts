@@ -25,7 +25,13 @@ export async function createInvite(
   const expiresAt = new Date(now.getTime() + input.ttlDays * 86_400_000);
   await db.$transaction(async (tx) => {
     const invite = await tx.invite.create({
-      data: { codeHash: cipher.hash('invite', code), unionId: union.id, createdById: input.actorId, expiresAt, maxUses: input.maxUses },
+      data: {
+        codeHash: cipher.hash('invite', code),
+        unionId: union.id,
+        createdById: input.actorId,
+        expiresAt,
+        maxUses: input.maxUses,
+      },
     });
     await audit(tx, {
       actorId: input.actorId,
@@ -42,9 +48,18 @@ export type InviteCheck =
   | { ok: true; inviteId: number; unionId: number; unionName: string; alreadyMember: boolean }
   | { ok: false; reason: 'unknown' | 'expired' | 'used' | 'revoked' };
 
-export async function checkInvite(db: Db, cipher: FieldCipher, code: string, personId: number, now = new Date()): Promise<InviteCheck> {
+export async function checkInvite(
+  db: Db,
+  cipher: FieldCipher,
+  code: string,
+  personId: number,
+  now = new Date(),
+): Promise<InviteCheck> {
   if (!CODE_RE.test(code)) return { ok: false, reason: 'unknown' };
-  const invite = await db.invite.findUnique({ where: { codeHash: cipher.hash('invite', code) }, include: { union: true } });
+  const invite = await db.invite.findUnique({
+    where: { codeHash: cipher.hash('invite', code) },
+    include: { union: true },
+  });
   if (!invite) return { ok: false, reason: 'unknown' };
   if (invite.revokedAt) return { ok: false, reason: 'revoked' };
   if (invite.expiresAt <= now) return { ok: false, reason: 'expired' };
@@ -52,20 +67,37 @@ export async function checkInvite(db: Db, cipher: FieldCipher, code: string, per
     where: { personId, role: 'contact', unionId: invite.unionId, revokedAt: null },
   });
   if (invite.uses >= invite.maxUses && !member) return { ok: false, reason: 'used' };
-  return { ok: true, inviteId: invite.id, unionId: invite.unionId, unionName: invite.union.name, alreadyMember: member !== null };
+  return {
+    ok: true,
+    inviteId: invite.id,
+    unionId: invite.unionId,
+    unionName: invite.union.name,
+    alreadyMember: member !== null,
+  };
 }
 
 /**
  * Binds the person to the invite's union as its contact. The use counter is taken with a guarded
  * update, so two people racing for the last use of a single-use link cannot both win.
  */
-export async function redeemInvite(db: Db, cipher: FieldCipher, code: string, personId: number, now = new Date()) {
+export async function redeemInvite(
+  db: Db,
+  cipher: FieldCipher,
+  code: string,
+  personId: number,
+  now = new Date(),
+) {
   const check = await checkInvite(db, cipher, code, personId, now);
   if (!check.ok) throw new DomainError(`invite_${check.reason}`);
   if (check.alreadyMember) return { unionName: check.unionName, unionId: check.unionId, changed: false };
   return db.$transaction(async (tx) => {
     const taken = await tx.invite.updateMany({
-      where: { id: check.inviteId, revokedAt: null, expiresAt: { gt: now }, uses: { lt: tx.invite.fields.maxUses } },
+      where: {
+        id: check.inviteId,
+        revokedAt: null,
+        expiresAt: { gt: now },
+        uses: { lt: tx.invite.fields.maxUses },
+      },
       data: { uses: { increment: 1 } },
     });
     if (taken.count === 0) throw new DomainError('invite_used');

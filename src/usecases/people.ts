@@ -22,7 +22,8 @@ export interface PersonView {
 
 /** Creates or refreshes the person behind a Telegram user and loads their active roles (one round trip each). */
 export async function touchPerson(db: Db, user: TelegramUserInfo): Promise<PersonView> {
-  const displayName = [user.first_name, user.last_name].filter(Boolean).join(' ').slice(0, 100) || String(user.id);
+  const displayName =
+    [user.first_name, user.last_name].filter(Boolean).join(' ').slice(0, 100) || String(user.id);
   const p = await db.person.upsert({
     where: { telegramId: BigInt(user.id) },
     create: {
@@ -55,7 +56,14 @@ export async function touchPerson(db: Db, user: TelegramUserInfo): Promise<Perso
 export async function setLocale(db: Db, personId: number, locale: string): Promise<void> {
   await db.$transaction(async (tx) => {
     const before = await tx.person.update({ where: { id: personId }, data: { locale } });
-    await audit(tx, { actorId: personId, action: 'person.locale', entity: 'person', entityId: personId, after: { locale }, before: { locale: before.locale } });
+    await audit(tx, {
+      actorId: personId,
+      action: 'person.locale',
+      entity: 'person',
+      entityId: personId,
+      after: { locale },
+      before: { locale: before.locale },
+    });
   });
 }
 
@@ -79,7 +87,9 @@ export async function grantRole(
   return db.$transaction(async (tx) => {
     const person =
       (await tx.person.findUnique({ where: { telegramId: input.telegramId } })) ??
-      (await tx.person.create({ data: { telegramId: input.telegramId, displayName: `#${input.telegramId}` } }));
+      (await tx.person.create({
+        data: { telegramId: input.telegramId, displayName: `#${input.telegramId}` },
+      }));
     const existing = await tx.roleGrant.findUnique({
       where: { personId_role_scope: { personId: person.id, role: input.role, scope } },
     });
@@ -90,7 +100,13 @@ export async function grantRole(
           data: { revokedAt: null, revokedById: null, grantedById: input.actorId, grantedAt: new Date() },
         })
       : await tx.roleGrant.create({
-          data: { personId: person.id, role: input.role, scope, unionId: input.unionId ?? null, grantedById: input.actorId },
+          data: {
+            personId: person.id,
+            role: input.role,
+            scope,
+            unionId: input.unionId ?? null,
+            grantedById: input.actorId,
+          },
         });
     await audit(tx, {
       actorId: input.actorId,

@@ -23,7 +23,13 @@ export async function createUnion(db: Db, input: { actorId: number; name: string
   try {
     return await db.$transaction(async (tx) => {
       const union = await tx.union.create({ data: { name, federationId: federation.id } });
-      await audit(tx, { actorId: input.actorId, action: 'union.create', entity: 'union', entityId: union.id, after: { name } });
+      await audit(tx, {
+        actorId: input.actorId,
+        action: 'union.create',
+        entity: 'union',
+        entityId: union.id,
+        after: { name },
+      });
       return union;
     });
   } catch (err) {

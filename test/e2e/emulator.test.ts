@@ -72,6 +72,13 @@ describe('getUpdates', () => {
     expect(limited[0]!.update_id).toBeGreaterThan(updates[0]!.update_id);
   });
 
+  it('keeps what users did before the bot connected for the first token that shows up', async () => {
+    await client.user(1001).sendText('early bird');
+    const updates = await ok<TgUpdate[]>('getUpdates');
+    expect(updates.map((u) => u.message?.text)).toEqual(['early bird']);
+    expect(emu.bots()).toMatchObject([{ id: 123456, username: 'warmth_sandbox_bot', connected: true }]);
+  });
+
   it('terminates an older concurrent getUpdates with 409', async () => {
     const first = api('getUpdates', { timeout: 20 });
     await new Promise((r) => setTimeout(r, 50));
@@ -109,7 +116,10 @@ describe('webhook', () => {
           res.writeHead(500).end('boom');
           return;
         }
-        received.push({ headers: req.headers, update: JSON.parse(Buffer.concat(chunks).toString()) as TgUpdate });
+        received.push({
+          headers: req.headers,
+          update: JSON.parse(Buffer.concat(chunks).toString()) as TgUpdate,
+        });
         res.writeHead(200).end();
       });
     });
@@ -124,14 +134,18 @@ describe('webhook', () => {
       for (const t of ['a', 'b', 'c']) await alice.sendText(t);
       await expect.poll(() => received.length, { timeout: 10_000 }).toBe(3);
       expect(received.map((r) => r.update.message?.text)).toEqual(['a', 'b', 'c']);
-      expect(received.every((r) => r.headers['x-telegram-bot-api-secret-token'] === 's3cret_TOKEN')).toBe(true);
+      expect(received.every((r) => r.headers['x-telegram-bot-api-secret-token'] === 's3cret_TOKEN')).toBe(
+        true,
+      );
 
       const deliveries = await client.webhookDeliveries();
       expect(deliveries.filter((d) => !d.ok)).toHaveLength(2);
       expect(deliveries.filter((d) => d.ok)).toHaveLength(3);
       expect(deliveries[0]).toMatchObject({ attempt: 1, ok: false, status: 500 });
 
-      const info = await ok<{ url: string; pending_update_count: number; last_error_message?: string }>('getWebhookInfo');
+      const info = await ok<{ url: string; pending_update_count: number; last_error_message?: string }>(
+        'getWebhookInfo',
+      );
       expect(info).toMatchObject({ url: hookUrl, pending_update_count: 0 });
       expect(info.last_error_message).toContain('500');
 
@@ -154,7 +168,9 @@ describe('sending', () => {
       error_code: 400,
       description: 'Bad Request: message text is empty',
     });
-    expect((await api('sendMessage', { chat_id: 999, text: 'x' })).description).toBe('Bad Request: chat not found');
+    expect((await api('sendMessage', { chat_id: 999, text: 'x' })).description).toBe(
+      'Bad Request: chat not found',
+    );
     expect((await api('sendMessage', { chat_id: 1001, text: 'x'.repeat(4097) })).description).toBe(
       'Bad Request: message is too long',
     );
@@ -164,14 +180,21 @@ describe('sending', () => {
       reply_markup: { inline_keyboard: [[{ text: 'A', callback_data: 'x'.repeat(65) }]] },
     });
     expect(longData.description).toBe('Bad Request: BUTTON_DATA_INVALID');
-    expect((await api('sendMessage', { chat_id: 1001, text: '<b>x', parse_mode: 'HTML' })).description).toMatch(
-      /^Bad Request: can't parse entities/,
-    );
+    expect(
+      (await api('sendMessage', { chat_id: 1001, text: '<b>x', parse_mode: 'HTML' })).description,
+    ).toMatch(/^Bad Request: can't parse entities/);
     expect(await api('noSuchMethod')).toMatchObject({ status: 404, description: 'Not Found' });
-    expect(await api('getMe', {}, '123456:wrong')).toMatchObject({ status: 401, description: 'Unauthorized' });
+    expect(await api('getMe', {}, '123456:wrong')).toMatchObject({
+      status: 401,
+      description: 'Unauthorized',
+    });
     expect(await api('getMe', {}, 'garbage')).toMatchObject({ status: 401 });
 
-    const html = await ok<TgMessage>('sendMessage', { chat_id: 1001, text: '<b>你好</b> &amp; hi', parse_mode: 'HTML' });
+    const html = await ok<TgMessage>('sendMessage', {
+      chat_id: 1001,
+      text: '<b>你好</b> &amp; hi',
+      parse_mode: 'HTML',
+    });
     expect(html.text).toBe('你好 & hi');
     expect(html.entities).toEqual([{ type: 'bold', offset: 0, length: 2 }]);
     const edit = await api('editMessageText', {
@@ -181,7 +204,11 @@ describe('sending', () => {
       parse_mode: 'HTML',
     });
     expect(edit.description).toMatch(/^Bad Request: message is not modified/);
-    const edited = await ok<TgMessage>('editMessageText', { chat_id: 1001, message_id: html.message_id, text: 'new' });
+    const edited = await ok<TgMessage>('editMessageText', {
+      chat_id: 1001,
+      message_id: html.message_id,
+      text: 'new',
+    });
     expect(edited).toMatchObject({ text: 'new', message_id: html.message_id });
     expect(edited.edit_date).toBeTypeOf('number');
     const [view] = await client.user(1001).messages();
@@ -196,7 +223,9 @@ describe('sending', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ chat_id: '1001', text: '表单', reply_markup: markup }).toString(),
     });
-    expect(((await form.json()) as ApiReply<TgMessage>).result?.reply_markup?.inline_keyboard[0]?.[0]?.text).toBe('确认');
+    expect(
+      ((await form.json()) as ApiReply<TgMessage>).result?.reply_markup?.inline_keyboard[0]?.[0]?.text,
+    ).toBe('确认');
     const fd = new FormData();
     fd.set('chat_id', '1001');
     fd.set('text', 'multipart');
@@ -259,7 +288,14 @@ describe('callbacks, files and commands', () => {
     const sent = await ok<TgMessage>('sendMessage', {
       chat_id: 1001,
       text: '确认提交？',
-      reply_markup: { inline_keyboard: [[{ text: '确认', callback_data: 'yes' }, { text: '取消', callback_data: 'no' }]] },
+      reply_markup: {
+        inline_keyboard: [
+          [
+            { text: '确认', callback_data: 'yes' },
+            { text: '取消', callback_data: 'no' },
+          ],
+        ],
+      },
     });
     const press = await alice.pressButton('确认');
     const [u] = await ok<TgUpdate[]>('getUpdates');
@@ -267,9 +303,13 @@ describe('callbacks, files and commands', () => {
     expect(cq).toMatchObject({ id: press.callbackQueryId, data: 'yes', from: { id: 1001 } });
     expect(cq.message?.message_id).toBe(sent.message_id);
     expect(cq.chat_instance).toMatch(/^-?\d+$/);
-    expect(await ok('answerCallbackQuery', { callback_query_id: cq.id, text: '已提交', show_alert: true })).toBe(true);
+    expect(
+      await ok('answerCallbackQuery', { callback_query_id: cq.id, text: '已提交', show_alert: true }),
+    ).toBe(true);
     expect((await api('answerCallbackQuery', { callback_query_id: cq.id })).status).toBe(400);
-    expect(await alice.callbackAnswers()).toMatchObject([{ callbackQueryId: cq.id, text: '已提交', showAlert: true, data: 'yes' }]);
+    expect(await alice.callbackAnswers()).toMatchObject([
+      { callbackQueryId: cq.id, text: '已提交', showAlert: true, data: 'yes' },
+    ]);
     await expect(alice.pressButton('不存在')).rejects.toThrow(/no callback button/);
   });
 
@@ -289,10 +329,15 @@ describe('callbacks, files and commands', () => {
     fd.set('chat_id', '1001');
     fd.set('caption', '报表');
     fd.set('document', new Blob([Buffer.from('xlsx-bytes')]), 'report.xlsx');
-    const res = (await (await fetch(`${emu.apiRoot}/bot${TOKEN}/sendDocument`, { method: 'POST', body: fd })).json()) as ApiReply<TgMessage>;
+    const res = (await (
+      await fetch(`${emu.apiRoot}/bot${TOKEN}/sendDocument`, { method: 'POST', body: fd })
+    ).json()) as ApiReply<TgMessage>;
     expect(res.result?.document).toMatchObject({ file_name: 'report.xlsx', file_size: 10 });
     expect(res.result?.document?.mime_type).toContain('spreadsheetml');
-    const resend = await ok<TgMessage>('sendDocument', { chat_id: 1001, document: res.result!.document!.file_id });
+    const resend = await ok<TgMessage>('sendDocument', {
+      chat_id: 1001,
+      document: res.result!.document!.file_id,
+    });
     expect(resend.document?.file_id).toBe(res.result!.document!.file_id);
     const last = await alice.lastMessage();
     expect((await alice.downloadDocument(last!)).toString()).toBe('xlsx-bytes');
@@ -314,9 +359,13 @@ describe('callbacks, files and commands', () => {
     expect(await en.myCommands()).toEqual([{ command: 'start', description: 'Start' }]);
     expect(await reviewer.myCommands()).toEqual([{ command: 'review', description: '审核' }]);
     expect(await reviewer.myCommands('en')).toEqual([{ command: 'start', description: 'Start' }]);
-    expect(await ok('getMyCommands', { scope: { type: 'chat', chat_id: 2002 }, language_code: 'zh' })).toHaveLength(1);
+    expect(
+      await ok('getMyCommands', { scope: { type: 'chat', chat_id: 2002 }, language_code: 'zh' }),
+    ).toHaveLength(1);
     await ok('deleteMyCommands', { language_code: 'zh' });
     expect(await zh.myCommands()).toEqual([{ command: 'start', description: 'Start' }]);
-    expect((await api('setMyCommands', { commands: [{ command: 'Bad-Cmd', description: 'x' }] })).status).toBe(400);
+    expect(
+      (await api('setMyCommands', { commands: [{ command: 'Bad-Cmd', description: 'x' }] })).status,
+    ).toBe(400);
   });
 });

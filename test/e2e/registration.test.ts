@@ -43,8 +43,12 @@ describe('registration by invite', () => {
     await contact.expectReply(/基层工会联系人[\s\S]*县人民医院工会/);
 
     const audit = await h.app.db.auditLog.findMany({ orderBy: { id: 'asc' } });
-    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['union.create', 'invite.create', 'invite.redeem', 'role.grant']));
-    const grant = await h.app.db.roleGrant.findFirst({ where: { person: { telegramId: 6001n }, role: 'contact' } });
+    expect(audit.map((a) => a.action)).toEqual(
+      expect.arrayContaining(['union.create', 'invite.create', 'invite.redeem', 'role.grant']),
+    );
+    const grant = await h.app.db.roleGrant.findFirst({
+      where: { person: { telegramId: 6001n }, role: 'contact' },
+    });
     expect(grant?.unionId).toBe(unionId);
   });
 
@@ -67,7 +71,10 @@ describe('registration by invite', () => {
     await second.expectReply(/已被使用/);
 
     const late = await inviteLink(unionId, 1);
-    await h.app.db.invite.updateMany({ where: { uses: 0 }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    await h.app.db.invite.updateMany({
+      where: { uses: 0 },
+      data: { expiresAt: new Date(Date.now() - 1000) },
+    });
     await second.command('/start', late);
     await second.expectReply(/已过期/);
     expect(await h.app.db.roleGrant.count({ where: { person: { telegramId: 6004n } } })).toBe(0);
@@ -97,7 +104,9 @@ describe('roles are checked on the server', () => {
     await user.expectReply(/没有办理此项业务的权限/);
     await user.send('/unions');
     await user.expectReply(/没有办理此项业务的权限/);
-    expect(await h.app.db.roleGrant.count({ where: { person: { telegramId: 6001n }, role: 'admin' } })).toBe(0);
+    expect(await h.app.db.roleGrant.count({ where: { person: { telegramId: 6001n }, role: 'admin' } })).toBe(
+      0,
+    );
     await user.send('/start');
     await user.expectReply(/您好/);
     const menu = (await user.commands()).map((c) => c.command);
@@ -117,7 +126,9 @@ describe('roles are checked on the server', () => {
     await admin.expectReply(/不能撤销自己的管理员身份/);
     await admin.send('/grant nobody');
     await admin.expectReply(/用法：\/grant/);
-    const actions = (await h.app.db.auditLog.findMany({ where: { action: { startsWith: 'role.' } } })).map((a) => a.action);
+    const actions = (await h.app.db.auditLog.findMany({ where: { action: { startsWith: 'role.' } } })).map(
+      (a) => a.action,
+    );
     expect(actions.filter((a) => a === 'role.revoke')).toHaveLength(1);
   });
 
@@ -141,7 +152,10 @@ describe('roles are checked on the server', () => {
         },
       });
       for (let i = 0; i < 200; i++) {
-        const answers = [...(await admin.handle.callbackAnswers()), ...(await h.emu.user(fromId).handle.callbackAnswers())];
+        const answers = [
+          ...(await admin.handle.callbackAnswers()),
+          ...(await h.emu.user(fromId).handle.callbackAnswers()),
+        ];
         const ans = answers.find((a) => a.callbackQueryId === id);
         if (ans) return ans.text ?? '';
         await new Promise((r) => setTimeout(r, 25));
@@ -196,7 +210,13 @@ describe('the shell', () => {
     await u.expectReply(/没有 \/nosuchcommand/);
     const all = h.logs.join('');
     expect(all.length).toBeGreaterThan(0);
-    for (const secret of ['11010519491231002X', '13812345678', '6222020200112233445', h.env['TELEGRAM_BOT_TOKEN']!, h.env['DATA_KEY']!]) {
+    for (const secret of [
+      '11010519491231002X',
+      '13812345678',
+      '6222020200112233445',
+      h.env['TELEGRAM_BOT_TOKEN']!,
+      h.env['DATA_KEY']!,
+    ]) {
       expect(all).not.toContain(secret);
     }
   });

@@ -45,7 +45,8 @@ export class Person {
   }
 
   private advance(r: UserActionResult): UserActionResult {
-    if (r.messageId !== undefined && r.callbackQueryId === undefined) this.cursor = Math.max(this.cursor, r.messageId);
+    if (r.messageId !== undefined && r.callbackQueryId === undefined)
+      this.cursor = Math.max(this.cursor, r.messageId);
     return r;
   }
 
@@ -112,7 +113,9 @@ export class Person {
       if (answer) {
         const text = answer.text ?? '';
         if (match !== undefined && !(typeof match === 'string' ? text.includes(match) : match.test(text))) {
-          throw new Error(`user ${this.id}: callback answer ${JSON.stringify(text)} does not match ${String(match)}`);
+          throw new Error(
+            `user ${this.id}: callback answer ${JSON.stringify(text)} does not match ${String(match)}`,
+          );
         }
         return answer;
       }

@@ -1,4 +1,11 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 
 // Field-level protection for ID numbers, phones and bank cards.
 // - encrypt(): AES-256-GCM, stored as "<keyVersion>:<base64(iv | tag | ciphertext)>", so keys can rotate:
@@ -51,11 +58,14 @@ export class FieldCipher {
     const sep = stored.indexOf(':');
     const version = Number(stored.slice(0, sep));
     const key = this.encKeys.get(version);
-    if (sep < 1 || !key) throw new Error(`no data key with version ${stored.slice(0, Math.max(sep, 0))} is configured`);
+    if (sep < 1 || !key)
+      throw new Error(`no data key with version ${stored.slice(0, Math.max(sep, 0))} is configured`);
     const raw = Buffer.from(stored.slice(sep + 1), 'base64');
     const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
     decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString(
+      'utf8',
+    );
   }
 
   /** Version of the key a stored value was encrypted with (for re-encryption after rotation). */

@@ -24,7 +24,10 @@ export function createDb(databaseUrl: string, opts: { poolSize?: number } = {}):
 export function uniqueViolation(err: unknown): string | undefined {
   if (!(err instanceof Prisma.PrismaClientKnownRequestError) || err.code !== 'P2002') return undefined;
   const meta = err.meta as
-    | { target?: string | string[]; driverAdapterError?: { cause?: { constraint?: { index?: string; fields?: string[] } | string } } }
+    | {
+        target?: string | string[];
+        driverAdapterError?: { cause?: { constraint?: { index?: string; fields?: string[] } | string } };
+      }
     | undefined;
   const c = meta?.driverAdapterError?.cause?.constraint;
   if (typeof c === 'string') return c;
@@ -36,7 +39,7 @@ export function uniqueViolation(err: unknown): string | undefined {
 
 const CONNECTION_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
 const NET_MESSAGES =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|connection timeout|timeout exceeded when trying to connect|Can't reach database|Connection is closed|ENOTFOUND|terminating connection|DatabaseNotReachable|connect failed|Stream isn't writeable|MaxRetriesPerRequest/i;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|connection timeout|timeout exceeded when trying to connect|Can't reach database|Connection is closed|ENOTFOUND|terminating connection|DatabaseNotReachable|connect failed|Stream isn't writeable|MaxRetriesPerRequest|Command timed out|Reached the max retries per request/i;
 
 /** True when an error means PostgreSQL or Redis is (briefly) unreachable, not a bug. */
 export function isUnavailableError(err: unknown): boolean {

@@ -15,7 +15,12 @@ export interface HttpOptions {
   logger: Logger;
   metrics: Metrics;
   health: () => Promise<Record<string, boolean>>;
-  webhook?: { path: string; secret: string; handle: (update: Update) => Promise<void>; answerWithinMs?: number };
+  webhook?: {
+    path: string;
+    secret: string;
+    handle: (update: Update) => Promise<void>;
+    answerWithinMs?: number;
+  };
 }
 
 const MAX_BODY = 1 << 20;
@@ -74,7 +79,9 @@ export function startHttpServer(opts: HttpOptions): Promise<Server> {
         } catch {
           return send(res, 400, 'bad request');
         }
-        const handled = wh.handle(update).catch((err: unknown) => logger.error({ err }, 'webhook update failed'));
+        const handled = wh
+          .handle(update)
+          .catch((err: unknown) => logger.error({ err }, 'webhook update failed'));
         const timer = new Promise((r) => setTimeout(r, wh.answerWithinMs ?? 20_000).unref());
         await Promise.race([handled, timer]);
         return send(res, 200, 'ok');

@@ -9,7 +9,15 @@ export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** ioredis for request-path use: fail fast during an outage instead of queueing commands forever. */
 export function createRedis(url: string, extra: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 3_000, enableReadyCheck: true, ...extra });
+  // commandTimeout: a command waiting for a dead connection fails after 2 s, so a chat handler answers
+  // "temporarily unavailable" instead of hanging (and holding up the polling loop).
+  return new Redis(url, {
+    maxRetriesPerRequest: 1,
+    connectTimeout: 3_000,
+    commandTimeout: 2_000,
+    enableReadyCheck: true,
+    ...extra,
+  });
 }
 
 export function redisOptionsFromUrl(url: string): RedisOptions {
@@ -36,12 +44,23 @@ export class Queues {
   readonly byName: Record<QueueName, Queue>;
   private readonly connection: Redis;
 
-  constructor(redisUrl: string, readonly prefix: string) {
+  constructor(
+    redisUrl: string,
+    readonly prefix: string,
+  ) {
     // Producers fail fast (no offline queue) so a user gets "temporarily unavailable" rather than a hang.
-    this.connection = new Redis(redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3_000 });
+    this.connection = new Redis(redisUrl, {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      connectTimeout: 3_000,
+    });
     this.connection.on('error', () => {}); // reported through failing calls; avoid unhandled 'error' events
     this.byName = Object.fromEntries(
-      QUEUE_NAMES.map((n) => [n, new Queue(n, { connection: this.connection, prefix })]),
+      QUEUE_NAMES.map((n) => {
+        const q = new Queue(n, { connection: this.connection, prefix });
+        q.on('error', () => {}); // connection errors surface as failing calls; BullMQ reconnects
+        return [n, q];
+      }),
     ) as Record<QueueName, Queue>;
   }
 

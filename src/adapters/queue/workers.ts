@@ -30,7 +30,12 @@ export function startWorkers<D>(opts: {
         opts.metrics.inc('warmth_jobs_total', 'Jobs processed', { queue, job: job.name, outcome });
         return outcome;
       },
-      { connection: workerConnection(opts.redisUrl), prefix: opts.prefix, concurrency: opts.concurrency, autorun: true },
+      {
+        connection: workerConnection(opts.redisUrl),
+        prefix: opts.prefix,
+        concurrency: opts.concurrency,
+        autorun: true,
+      },
     );
     worker.on('failed', (job, err) => {
       opts.metrics.inc('warmth_jobs_failed_total', 'Job attempts that failed', { queue });

@@ -1,13 +1,21 @@
 import { randomBytes } from 'node:crypto';
-import { session, Telegraf } from 'telegraf';
+import { Telegraf } from 'telegraf';
 import type { BotCommand } from 'telegraf/types';
 import { isUnavailableError } from '../db/client.ts';
 import { touchPerson } from '../../usecases/people.ts';
 import type { RoleName } from '../../domain/roles.ts';
-import type { BotContext, Session } from './context.ts';
+import type { BotContext } from './context.ts';
 import { DialogRunner } from './dialogs.ts';
-import { allowed, type BotDeps, type CallbackSpec, type CommandSpec, type DeepLinkSpec, type Feature, type ShellApi } from './kit.ts';
-import { redisSessionStore } from './session-store.ts';
+import {
+  allowed,
+  type BotDeps,
+  type CallbackSpec,
+  type CommandSpec,
+  type DeepLinkSpec,
+  type Feature,
+  type ShellApi,
+} from './kit.ts';
+import { redisSession } from './session-store.ts';
 import { DomainError } from '../../domain/errors.ts';
 
 const SESSION_TTL_SECONDS = 7 * 24 * 3600;
@@ -80,7 +88,11 @@ export function createBot(
       await next();
     } finally {
       inFlight--;
-      metrics.observe('warmth_update_seconds', 'Time to handle an update', Number(process.hrtime.bigint() - started) / 1e9);
+      metrics.observe(
+        'warmth_update_seconds',
+        'Time to handle an update',
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
     }
   });
 
@@ -97,13 +109,7 @@ export function createBot(
   });
 
   // 3. Session in Redis, keyed by chat and user.
-  bot.use(
-    session<Session, BotContext>({
-      store: redisSessionStore(deps.redis, SESSION_TTL_SECONDS),
-      getSessionKey: (ctx) => (ctx.from && ctx.chat ? `${ctx.chat.id}:${ctx.from.id}` : undefined),
-      defaultSession: () => ({}),
-    }),
-  );
+  bot.use(redisSession(deps.redis, SESSION_TTL_SECONDS));
 
   for (const f of featureList) f.install?.(bot);
 
@@ -113,13 +119,17 @@ export function createBot(
     const payload = data ? deps.callbacks.decode(ctx.from.id, data) : null;
     const spec = payload && callbacks.get(payload.action);
     if (!payload || !spec) {
-      metrics.inc('warmth_callbacks_refused_total', 'Forged or unknown button presses', { reason: 'invalid' });
+      metrics.inc('warmth_callbacks_refused_total', 'Forged or unknown button presses', {
+        reason: 'invalid',
+      });
       logger.warn({ requestId: ctx.requestId, userId: ctx.from.id }, 'refused invalid callback data');
       await ctx.answerCbQuery(ctx.t('errors.button_invalid'), { show_alert: true });
       return;
     }
     if (!allowed(ctx, spec.access)) {
-      metrics.inc('warmth_callbacks_refused_total', 'Forged or unknown button presses', { reason: 'forbidden' });
+      metrics.inc('warmth_callbacks_refused_total', 'Forged or unknown button presses', {
+        reason: 'forbidden',
+      });
       await ctx.answerCbQuery(ctx.t('errors.forbidden'), { show_alert: true });
       return;
     }
@@ -134,11 +144,17 @@ export function createBot(
     if (m) {
       const spec = commands.get(m[1]!.toLowerCase());
       if (!spec) {
-        await ctx.reply(ctx.t(ctx.session.dialog ? 'basic.unknown_command_in_dialog' : 'basic.unknown_command', { command: m[1]! }));
+        await ctx.reply(
+          ctx.t(ctx.session.dialog ? 'basic.unknown_command_in_dialog' : 'basic.unknown_command', {
+            command: m[1]!,
+          }),
+        );
         return;
       }
       if (!allowed(ctx, spec.access)) {
-        metrics.inc('warmth_commands_refused_total', 'Commands refused for lack of a role', { command: spec.name });
+        metrics.inc('warmth_commands_refused_total', 'Commands refused for lack of a role', {
+          command: spec.name,
+        });
         await ctx.reply(ctx.t('errors.forbidden'));
         return;
       }

@@ -1,10 +1,10 @@
 import type { BotContext, DialogState } from './context.ts';
-import type { DialogSpec, StepResult } from './kit.ts';
+import type { DialogControl, DialogSpec, StepResult } from './kit.ts';
 
 // Runs resumable dialogs. The session (Redis) holds { name, step, data }; after a restart the next
 // message continues at the same step, and /start or a dialog's own command re-prompts it.
 
-export class DialogRunner {
+export class DialogRunner implements DialogControl {
   private readonly dialogs = new Map<string, DialogSpec>();
 
   add(d: DialogSpec): void {

@@ -64,9 +64,17 @@ export interface DeepLinkSpec {
   handler: (ctx: BotContext, rest: string) => Promise<unknown>;
 }
 
+/** The dialog runner as features see it (implemented in dialogs.ts). */
+export interface DialogControl {
+  start(ctx: BotContext, name: string, data?: DialogState['data']): Promise<void>;
+  reprompt(ctx: BotContext): Promise<boolean>;
+  apply(ctx: BotContext, result: StepResult): Promise<void>;
+  cancel(ctx: BotContext): boolean;
+}
+
 /** What features get from the bot shell when they are built. */
 export interface ShellApi {
-  dialogs: import('./dialogs.ts').DialogRunner;
+  dialogs: DialogControl;
   syncMenu: (chatId: number, roles: ReadonlySet<RoleName>, locale: 'zh-CN' | 'en') => Promise<void>;
   /** Filled after all features are built; read at run time. */
   deepLinks: Map<string, DeepLinkSpec>;
@@ -89,6 +97,12 @@ export function allowed(ctx: BotContext, access: Access): boolean {
 }
 
 /** An inline button whose callback data is signed for the current user. */
-export function button(deps: BotDeps, ctx: BotContext, text: string, action: string, ...args: (string | number)[]): InlineKeyboardButton {
+export function button(
+  deps: BotDeps,
+  ctx: BotContext,
+  text: string,
+  action: string,
+  ...args: (string | number)[]
+): InlineKeyboardButton {
   return { text, callback_data: deps.callbacks.encode(ctx.from!.id, action, ...args) };
 }

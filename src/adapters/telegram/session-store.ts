@@ -1,22 +1,28 @@
 import type { Redis } from 'ioredis';
-import type { Session } from './context.ts';
+import type { MiddlewareFn } from 'telegraf';
+import type { BotContext, Session } from './context.ts';
 
-/**
- * telegraf session store on Redis with a TTL, so dialog state survives a restart but abandoned dialogs
- * do not pile up. (The published Redis store uses another client and never expires keys.)
- */
-export function redisSessionStore(redis: Redis, ttlSeconds: number, prefix = 'warmth:sess:') {
-  return {
-    async get(key: string): Promise<Session | undefined> {
-      const raw = await redis.get(prefix + key);
-      return raw ? (JSON.parse(raw) as Session) : undefined;
-    },
-    async set(key: string, value: Session): Promise<void> {
-      if (!value || Object.keys(value).length === 0) await redis.del(prefix + key);
-      else await redis.set(prefix + key, JSON.stringify(value), 'EX', ttlSeconds);
-    },
-    async delete(key: string): Promise<void> {
-      await redis.del(prefix + key);
-    },
+// Sessions in Redis with a TTL, so dialog state survives a restart but abandoned dialogs expire.
+//
+// Not telegraf's session(): its in-process cache keeps a rejected store read forever, so after one
+// Redis hiccup every later update of that user failed until restart (found by test/e2e/outage.test.ts).
+// This one reads per update, saves only when the handler finished without error and the session
+// changed, and holds ids and the dialog step only (authoritative data lives in PostgreSQL).
+
+export function redisSession(
+  redis: Redis,
+  ttlSeconds: number,
+  prefix = 'warmth:sess:',
+): MiddlewareFn<BotContext> {
+  return async (ctx, next) => {
+    if (!ctx.from || !ctx.chat) return next();
+    const key = `${prefix}${ctx.chat.id}:${ctx.from.id}`;
+    const raw = await redis.get(key);
+    ctx.session = raw ? (JSON.parse(raw) as Session) : {};
+    await next();
+    const after = JSON.stringify(ctx.session ?? {});
+    if (after === (raw ?? '{}')) return;
+    if (after === '{}') await redis.del(key);
+    else await redis.set(key, after, 'EX', ttlSeconds);
   };
 }

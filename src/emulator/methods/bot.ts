@@ -1,7 +1,8 @@
 import { badRequest, conflict } from '../errors.ts';
 import type { MethodHandler } from './context.ts';
 
-const WEBHOOK_ACTIVE = "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first";
+const WEBHOOK_ACTIVE =
+  "can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first";
 
 const getMe: MethodHandler = ({ bot }) => bot.user;
 
@@ -13,14 +14,17 @@ const getUpdates: MethodHandler = async ({ bot, params: p, signal }) => {
 
 const setWebhook: MethodHandler = ({ bot, params: p }) => {
   const url = p.str('url') ?? '';
-  if (url === '') return deleteWebhook({ bot, params: p, signal: new AbortController().signal, maxUploadSize: 0 });
-  if (!/^https?:\/\/\S+$/i.test(url)) throw badRequest('bad webhook: Failed to resolve host: Name or service not known');
+  if (url === '')
+    return deleteWebhook({ bot, params: p, signal: new AbortController().signal, maxUploadSize: 0 });
+  if (!/^https?:\/\/\S+$/i.test(url))
+    throw badRequest('bad webhook: Failed to resolve host: Name or service not known');
   const secretToken = p.str('secret_token');
   if (secretToken !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secretToken)) {
     throw badRequest('secret token contains unallowed characters');
   }
   const maxConnections = p.int('max_connections') ?? 40;
-  if (maxConnections < 1 || maxConnections > 100) throw badRequest('bad webhook: max_connections must be in range 1-100');
+  if (maxConnections < 1 || maxConnections > 100)
+    throw badRequest('bad webhook: max_connections must be in range 1-100');
   const allowedUpdates = p.json<string[]>('allowed_updates', "can't parse allowed updates");
   const pending = [...(bot.webhook.config ? bot.webhook.unset() : []), ...bot.updates.drain()];
   bot.updates.interrupt(conflict(WEBHOOK_ACTIVE));
@@ -70,7 +74,8 @@ const setMyCommands: MethodHandler = ({ bot, params: p }) => {
   return true;
 };
 
-const getMyCommands: MethodHandler = ({ bot, params: p }) => bot.commands.get(scopeParam(p), p.str('language_code'));
+const getMyCommands: MethodHandler = ({ bot, params: p }) =>
+  bot.commands.get(scopeParam(p), p.str('language_code'));
 
 const deleteMyCommands: MethodHandler = ({ bot, params: p }) => {
   bot.commands.delete(scopeParam(p), p.str('language_code'));

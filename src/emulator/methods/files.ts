@@ -20,7 +20,8 @@ function mediaFile(ctx: MethodContext, field: 'document' | 'photo'): StoredFile 
   if (!ref) throw badRequest(`there is no ${field} in the request`);
   const existing = bot.files.get(ref);
   if (!existing) throw badRequest('wrong file identifier/HTTP URL specified');
-  if (existing.kind !== kind) throw badRequest(`can't use file of type ${LABEL[existing.kind]} as ${LABEL[kind]}`);
+  if (existing.kind !== kind)
+    throw badRequest(`can't use file of type ${LABEL[existing.kind]} as ${LABEL[kind]}`);
   return existing;
 }
 

@@ -14,12 +14,19 @@ export const markupParam = (p: Params): TgReplyMarkup | undefined =>
 
 export function messageText(p: Params, key: 'text' | 'caption'): { text: string; entities: TgEntity[] } {
   const entityKey = key === 'text' ? 'entities' : 'caption_entities';
-  return formatText(p.str(key), p.str('parse_mode'), p.json<TgEntity[]>(entityKey, `can't parse ${entityKey} JSON object`));
+  return formatText(
+    p.str(key),
+    p.str('parse_mode'),
+    p.json<TgEntity[]>(entityKey, `can't parse ${entityKey} JSON object`),
+  );
 }
 
 export function replyTo(ctx: MethodContext, chatMessages: Map<number, StoredMessage>): Partial<TgMessage> {
   const p = ctx.params;
-  const params = p.json<{ message_id?: number }>('reply_parameters', "can't parse reply parameters JSON object");
+  const params = p.json<{ message_id?: number }>(
+    'reply_parameters',
+    "can't parse reply parameters JSON object",
+  );
   const id = params?.message_id ?? p.int('reply_to_message_id');
   if (id === undefined) return {};
   const target = chatMessages.get(id);
@@ -53,7 +60,11 @@ function inlineOnly(markup: TgReplyMarkup | undefined): TgReplyMarkup | undefine
 }
 
 /** Shared edit flow: validation, not-modified check, throttling, version history. */
-function edit(ctx: MethodContext, method: string, change: (stored: StoredMessage) => Partial<TgMessage>): TgMessage {
+function edit(
+  ctx: MethodContext,
+  method: string,
+  change: (stored: StoredMessage) => Partial<TgMessage>,
+): TgMessage {
   const { bot, params: p } = ctx;
   if (p.has('inline_message_id')) throw badRequest('inline messages are not supported by the emulator');
   const chat = bot.sendTarget(p);

@@ -101,8 +101,16 @@ function factoryFor(url: string, opened: SqlDriverAdapter[]): SqlMigrationAwareD
  * migrations or the diff targets, so a bare datasource is enough. */
 const providerOnly: [string, string] = ['provider.prisma', 'datasource db {\n  provider = "postgresql"\n}\n'];
 
+const FAILED_HINT =
+  '\nOur migrations run as one transaction, so a failed one left nothing behind: fix it, then mark it ' +
+  "rolled back (UPDATE _prisma_migrations SET rolled_back_at = now() WHERE migration_name = '...' " +
+  'AND finished_at IS NULL) and migrate again.';
+
 function describe(error: unknown, what: string): Error {
-  const message = error instanceof Error ? error.message : String(error);
+  let message = error instanceof Error ? error.message : String(error);
+  // The engine appends a Rust span trace ("   0: sql_schema_connector::..."); noise unless debugging.
+  if (!verbose()) message = message.replace(/\n\s+0: [\s\S]*$/, '');
+  if (message.includes('found failed migrations')) message += FAILED_HINT;
   const panic = lastPanic ? `\n(engine panic: ${lastPanic})` : '';
   lastPanic = undefined;
   return new Error(`${what} failed: ${message.trim()}${panic}`, { cause: error });
@@ -130,7 +138,11 @@ async function withEngine<T>(
   } catch (error) {
     throw describe(error, what);
   } finally {
-    engine?.free();
+    try {
+      engine?.free();
+    } catch {
+      // After a panic the wasm instance may refuse even this; the connections below matter more.
+    }
     await Promise.allSettled(opened.map((adapter) => adapter.dispose()));
   }
 }

@@ -10,8 +10,14 @@ import { button, type BotDeps, type Feature, type ShellApi } from '../kit.ts';
 // Admin commands: grassroots unions, invites for their contacts, and staff roles.
 
 const ROLE_ALIASES: Record<string, RoleName> = {
-  admin: 'admin', reviewer: 'reviewer', finance: 'finance',
-  管理员: 'admin', 审核员: 'reviewer', 审核人员: 'reviewer', 财务: 'finance', 财务人员: 'finance',
+  admin: 'admin',
+  reviewer: 'reviewer',
+  finance: 'finance',
+  管理员: 'admin',
+  审核员: 'reviewer',
+  审核人员: 'reviewer',
+  财务: 'finance',
+  财务人员: 'finance',
 };
 
 function parseRoleArgs(args: string): { telegramId: bigint; role: RoleName } | null {
@@ -26,12 +32,18 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
 
   const sendInvite = async (ctx: BotContext, unionId: number, maxUses: number) => {
     const inv = await createInvite(deps.db, deps.cipher, {
-      actorId: ctx.who.id, unionId, maxUses, ttlDays: deps.inviteTtlDays, now: deps.now(),
+      actorId: ctx.who.id,
+      unionId,
+      maxUses,
+      ttlDays: deps.inviteTtlDays,
+      now: deps.now(),
     });
     const link = `https://t.me/${deps.botUsername()}?start=${inv.payload}`;
     await ctx.reply(
       ctx.t('admin.invite_created', {
-        union: inv.unionName, link, uses: maxUses,
+        union: inv.unionName,
+        link,
+        uses: maxUses,
         expires: dayjs(inv.expiresAt).format('YYYY-MM-DD HH:mm'),
       }),
       { link_preview_options: { is_disabled: true } },
@@ -41,14 +53,22 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
   const changeRole = async (ctx: BotContext, args: string, grant: boolean) => {
     const parsed = parseRoleArgs(args);
     if (!parsed) {
-      await ctx.reply(ctx.t(grant ? 'admin.grant_usage' : 'admin.revoke_usage', { roles: GRANTABLE_ROLES.join(' / ') }));
+      await ctx.reply(
+        ctx.t(grant ? 'admin.grant_usage' : 'admin.revoke_usage', { roles: GRANTABLE_ROLES.join(' / ') }),
+      );
       return;
     }
     const r = grant
       ? await grantRole(deps.db, { actorId: ctx.who.id, ...parsed })
       : await revokeRole(deps.db, { actorId: ctx.who.id, ...parsed });
     const role = ctx.t(`roles.${parsed.role}`);
-    const key = r.changed ? (grant ? 'admin.granted' : 'admin.revoked') : grant ? 'admin.grant_nochange' : 'admin.revoke_nochange';
+    const key = r.changed
+      ? grant
+        ? 'admin.granted'
+        : 'admin.revoked'
+      : grant
+        ? 'admin.grant_nochange'
+        : 'admin.revoke_nochange';
     await ctx.reply(ctx.t(key, { id: String(parsed.telegramId), role }));
     if (r.changed) {
       // Refresh the person's own command menu (fails harmlessly if they never opened the bot).
@@ -58,7 +78,11 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
       });
       if (p) {
         const locale = deps.i18n.resolve(p.locale, p.telegramLanguage);
-        await shell.syncMenu(Number(parsed.telegramId), new Set(p.grants.map((g) => g.role as RoleName)), locale);
+        await shell.syncMenu(
+          Number(parsed.telegramId),
+          new Set(p.grants.map((g) => g.role as RoleName)),
+          locale,
+        );
       }
     }
   };
@@ -71,8 +95,17 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
         handler: async (ctx) => {
           const unions = await listUnions(deps.db);
           if (unions.length === 0) return ctx.reply(ctx.t('admin.unions_empty'));
-          const lines = unions.map((u) => ctx.t('admin.union_line', { id: u.id, name: u.name, contacts: u.contacts }));
-          return ctx.reply([ctx.t('admin.unions_title', { count: unions.length }), ...lines, '', ctx.t('admin.unions_hint')].join('\n'));
+          const lines = unions.map((u) =>
+            ctx.t('admin.union_line', { id: u.id, name: u.name, contacts: u.contacts }),
+          );
+          return ctx.reply(
+            [
+              ctx.t('admin.unions_title', { count: unions.length }),
+              ...lines,
+              '',
+              ctx.t('admin.unions_hint'),
+            ].join('\n'),
+          );
         },
       },
       {
@@ -80,7 +113,12 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
         access: admin,
         handler: async (ctx, args) => {
           if (args) {
-            ctx.session.dialog = { name: 'union_add', step: 'confirm', data: { name: normaliseUnionName(args) }, startedAt: Date.now() };
+            ctx.session.dialog = {
+              name: 'union_add',
+              step: 'confirm',
+              data: { name: normaliseUnionName(args) },
+              startedAt: Date.now(),
+            };
             await shell.dialogs.reprompt(ctx);
           } else await shell.dialogs.start(ctx, 'union_add');
         },
@@ -99,7 +137,9 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
           const unions = await listUnions(deps.db);
           if (unions.length === 0) return ctx.reply(ctx.t('admin.unions_empty'));
           return ctx.reply(ctx.t('admin.invite_pick_union'), {
-            reply_markup: { inline_keyboard: unions.slice(0, 30).map((u) => [button(deps, ctx, u.name, 'inv_union', u.id)]) },
+            reply_markup: {
+              inline_keyboard: unions.slice(0, 30).map((u) => [button(deps, ctx, u.name, 'inv_union', u.id)]),
+            },
           });
         },
       },
@@ -115,7 +155,11 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
             orderBy: [{ role: 'asc' }, { personId: 'asc' }],
           });
           const lines = grants.map((g) =>
-            ctx.t('admin.staff_line', { role: ctx.t(`roles.${g.role}`), name: g.person.displayName, id: String(g.person.telegramId ?? '-') }),
+            ctx.t('admin.staff_line', {
+              role: ctx.t(`roles.${g.role}`),
+              name: g.person.displayName,
+              id: String(g.person.telegramId ?? '-'),
+            }),
           );
           await ctx.reply([ctx.t('admin.staff_title'), ...lines].join('\n'));
         },
@@ -133,13 +177,15 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
         handler: async (ctx) => {
           const name = ctx.session.dialog?.name === 'union_add' ? ctx.session.dialog.data['name'] : undefined;
           if (typeof name !== 'string') return ctx.editMessageText(ctx.t('dialog.expired'));
-          delete ctx.session.dialog;
+          // The dialog is dropped only once the union exists: after an outage the same button works again.
           try {
             const u = await createUnion(deps.db, { actorId: ctx.who.id, name });
+            delete ctx.session.dialog;
             await ctx.editMessageText(ctx.t('admin.union_created', { id: u.id, name: u.name }));
           } catch (err) {
-            if (err instanceof DomainError) return ctx.editMessageText(ctx.t(`errors.${err.code}`, err.params));
-            throw err;
+            if (!(err instanceof DomainError)) throw err;
+            delete ctx.session.dialog;
+            await ctx.editMessageText(ctx.t(`errors.${err.code}`, err.params));
           }
         },
       },
@@ -166,7 +212,12 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
             prompt: (ctx, state) =>
               ctx.reply(ctx.t('admin.union_confirm', { name: String(state.data['name']) }), {
                 reply_markup: {
-                  inline_keyboard: [[button(deps, ctx, ctx.t('buttons.create'), 'union_ok'), button(deps, ctx, ctx.t('buttons.cancel'), 'dlg_cancel')]],
+                  inline_keyboard: [
+                    [
+                      button(deps, ctx, ctx.t('buttons.create'), 'union_ok'),
+                      button(deps, ctx, ctx.t('buttons.cancel'), 'dlg_cancel'),
+                    ],
+                  ],
                 },
               }),
           },
@@ -175,4 +226,3 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
     ],
   };
 }
-

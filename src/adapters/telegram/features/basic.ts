@@ -17,10 +17,11 @@ export function basicFeature(deps: BotDeps, shell: ShellApi): Feature {
     const sections: [string, (c: { access: readonly string[] | 'anyone' }) => boolean][] = [
       ['help.section_everyone', (c) => c.access === 'anyone'],
       ...ROLES.filter((r) => ctx.who.access.roles.has(r)).map(
-        (r) => [`help.section_${r}`, (c: { access: readonly string[] | 'anyone' }) => c.access !== 'anyone' && c.access.includes(r)] as [
-          string,
-          (c: { access: readonly string[] | 'anyone' }) => boolean,
-        ],
+        (r) =>
+          [
+            `help.section_${r}`,
+            (c: { access: readonly string[] | 'anyone' }) => c.access !== 'anyone' && c.access.includes(r),
+          ] as [string, (c: { access: readonly string[] | 'anyone' }) => boolean],
       ),
     ];
     const shown = new Set<string>();
@@ -66,7 +67,9 @@ export function basicFeature(deps: BotDeps, shell: ShellApi): Feature {
         handler: async (ctx) => {
           await ctx.reply(ctx.t('lang.choose'), {
             reply_markup: {
-              inline_keyboard: [[button(deps, ctx, '简体中文', 'lang', 'zh-CN'), button(deps, ctx, 'English', 'lang', 'en')]],
+              inline_keyboard: [
+                [button(deps, ctx, '简体中文', 'lang', 'zh-CN'), button(deps, ctx, 'English', 'lang', 'en')],
+              ],
             },
           });
         },
@@ -76,7 +79,9 @@ export function basicFeature(deps: BotDeps, shell: ShellApi): Feature {
         access: 'anyone',
         handler: async (ctx) => {
           const unions = ctx.who.access.unionIds.length
-            ? (await deps.db.union.findMany({ where: { id: { in: [...ctx.who.access.unionIds] } } })).map((u) => u.name).join('、')
+            ? (await deps.db.union.findMany({ where: { id: { in: [...ctx.who.access.unionIds] } } }))
+                .map((u) => u.name)
+                .join('、')
             : ctx.t('roles.none');
           await ctx.reply(
             ctx.t('basic.whoami', {

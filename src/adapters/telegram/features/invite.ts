@@ -13,7 +13,8 @@ export function inviteFeature(deps: BotDeps, shell: ShellApi): Feature {
         handler: async (ctx, code) => {
           const check = await checkInvite(deps.db, deps.cipher, code, ctx.who.id, deps.now());
           if (!check.ok) return ctx.reply(ctx.t(`errors.invite_${check.reason}`));
-          if (check.alreadyMember) return ctx.reply(ctx.t('invite.already_member', { union: check.unionName }));
+          if (check.alreadyMember)
+            return ctx.reply(ctx.t('invite.already_member', { union: check.unionName }));
           ctx.session.dialog = { name: 'invite', step: 'confirm', data: { code }, startedAt: Date.now() };
           await shell.dialogs.reprompt(ctx);
         },
@@ -26,8 +27,8 @@ export function inviteFeature(deps: BotDeps, shell: ShellApi): Feature {
         handler: async (ctx) => {
           const code = ctx.session.dialog?.name === 'invite' ? ctx.session.dialog.data['code'] : undefined;
           if (typeof code !== 'string') return ctx.editMessageText(ctx.t('dialog.expired'));
-          delete ctx.session.dialog;
           const r = await redeemInvite(deps.db, deps.cipher, code, ctx.who.id, deps.now());
+          delete ctx.session.dialog;
           await ctx.editMessageText(ctx.t('invite.joined', { union: r.unionName }));
           const me = await touchPerson(deps.db, ctx.from!);
           await shell.syncMenu(ctx.chat!.id, me.access.roles, ctx.locale);
@@ -42,14 +43,25 @@ export function inviteFeature(deps: BotDeps, shell: ShellApi): Feature {
         steps: {
           confirm: {
             prompt: async (ctx, state) => {
-              const check = await checkInvite(deps.db, deps.cipher, String(state.data['code']), ctx.who.id, deps.now());
+              const check = await checkInvite(
+                deps.db,
+                deps.cipher,
+                String(state.data['code']),
+                ctx.who.id,
+                deps.now(),
+              );
               if (!check.ok) {
                 delete ctx.session.dialog;
                 return ctx.reply(ctx.t(`errors.invite_${check.reason}`));
               }
               return ctx.reply(ctx.t('invite.confirm', { union: check.unionName }), {
                 reply_markup: {
-                  inline_keyboard: [[button(deps, ctx, ctx.t('buttons.join'), 'inv_ok'), button(deps, ctx, ctx.t('buttons.cancel'), 'dlg_cancel')]],
+                  inline_keyboard: [
+                    [
+                      button(deps, ctx, ctx.t('buttons.join'), 'inv_ok'),
+                      button(deps, ctx, ctx.t('buttons.cancel'), 'dlg_cancel'),
+                    ],
+                  ],
                 },
               });
             },
