@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
+import { Telegram } from 'telegraf';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { FieldCipher } from './adapters/crypto/field-cipher.ts';
@@ -152,7 +153,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
 
   let workers: Worker[] = [];
   if (opts.role !== 'bot') {
-    const jobDeps: JobDeps = { db, i18n, logger, metrics, cipher, queues, now };
+    const telegram = new Telegram(config.telegram.token, { apiRoot: opts.apiRoot, webhookReply: false });
+    const jobDeps: JobDeps = { db, i18n, logger, metrics, cipher, queues, telegram, now };
     workers = startWorkers({
       redisUrl: config.redisUrl,
       prefix,

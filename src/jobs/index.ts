@@ -4,6 +4,7 @@ import type { Metrics } from '../adapters/http/metrics.ts';
 import type { I18n } from '../adapters/i18n.ts';
 import type { Logger } from '../adapters/logger.ts';
 import type { Queues } from '../adapters/queue/queues.ts';
+import type { Telegram } from 'telegraf';
 import type { AnyJob } from './registry.ts';
 
 export interface JobDeps {
@@ -13,6 +14,8 @@ export interface JobDeps {
   metrics: Metrics;
   cipher: FieldCipher;
   queues: Queues;
+  /** Bot API client for outbound messages (the worker never receives updates). */
+  telegram: Telegram;
   now: () => Date;
 }
 

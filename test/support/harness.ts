@@ -28,6 +28,8 @@ export interface HarnessOptions {
   databaseUrlFor?: (testDbUrl: string) => string;
   emulator?: TestEmulator;
   role?: 'bot' | 'all';
+  /** Controllable clock for the app's use cases (BullMQ delays still run on real time). */
+  now?: () => Date;
 }
 
 export interface Harness {
@@ -78,6 +80,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       apiRoot: emu.apiRoot,
       logger: createLogger({ level: 'info', destination }),
       queuePrefix: prefix,
+      ...(opts.now ? { now: opts.now } : {}),
     });
   const h: Harness = {
     emu,
