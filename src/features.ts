@@ -1,9 +1,15 @@
 import type { Feature, BotDeps, ShellApi } from './adapters/telegram/kit.ts';
 import { adminFeature } from './adapters/telegram/features/admin.ts';
+import { campaignsFeature } from './adapters/telegram/features/campaigns.ts';
 import { basicFeature } from './adapters/telegram/features/basic.ts';
 import { inviteFeature } from './adapters/telegram/features/invite.ts';
 
 /** Every chat feature of the bot, in the order their commands appear in menus and /help. */
 export function allFeatures(deps: BotDeps, shell: ShellApi): Feature[] {
-  return [basicFeature(deps, shell), inviteFeature(deps, shell), adminFeature(deps, shell)];
+  return [
+    basicFeature(deps, shell),
+    inviteFeature(deps, shell),
+    adminFeature(deps, shell),
+    campaignsFeature(deps, shell),
+  ];
 }

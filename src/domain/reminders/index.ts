@@ -1,0 +1,3 @@
+export * from './settings.ts';
+export * from './quiet.ts';
+export * from './derive.ts';

@@ -1,0 +1,110 @@
+/**
+ * Reminder settings of a campaign, read from the stored `Campaign.settings` JSON. The JSON is written by
+ * campaign loading (camelCase `CampaignSettings`, offsets as `{ spec, amount, unit }`); snake_case keys as
+ * in the YAML file and plain offset strings ('3wd') are accepted too, and anything missing or malformed
+ * falls back to the defaults below, so a reminder never fails because of an older settings shape.
+ */
+import type { ReminderOffset, ReminderUnit } from '../campaign/schema.ts';
+
+export const REMINDER_KINDS = [
+  'close',
+  'review_summary',
+  'payment_due',
+  'entry_due',
+  'entry_overdue',
+] as const;
+/**
+ * - `close`: contacts, before nominations close (only those with drafts, returned items or nothing submitted);
+ * - `review_summary`: reviewers, daily backlog summary on working days until the review deadline;
+ * - `payment_due`: finance staff and admins, before the target payment date while approved items are unpaid;
+ * - `entry_due`: finance staff (admins when there are none), N working days left to enter paid items into
+ *   the provincial assistance system;
+ * - `entry_overdue`: admins, escalation the working day after an entry deadline passed with items not entered.
+ */
+export type ReminderKind = (typeof REMINDER_KINDS)[number];
+
+export interface QuietHours {
+  /** 'HH:mm' Asia/Shanghai; the window may wrap midnight (22:00 → 08:00). Equal start and end = none. */
+  start: string;
+  end: string;
+}
+
+export interface ReminderSettings {
+  beforeClose: ReminderOffset[];
+  beforePayment: ReminderOffset[];
+  /** Working days left before an entry deadline at which staff are reminded. */
+  entryDaysLeft: number[];
+  /** Wall-clock time (Asia/Shanghai) of day-based reminders: reviewer summary, payment, entry. */
+  dailyAt: string;
+  quietHours: QuietHours;
+  /** Kinds sent even in quiet hours and on New Year's Eve / the first day of the Spring Festival. */
+  urgent: ReminderKind[];
+}
+
+export const REMINDER_DEFAULTS = {
+  beforeClose: ['3wd', '1d', '2h'],
+  beforePayment: ['3wd', '1wd'],
+  entryDaysLeft: [10, 5, 2, 1],
+  dailyAt: '09:00',
+  quietHours: { start: '22:00', end: '08:00' },
+  urgent: [] as ReminderKind[],
+} as const;
+
+const UNITS: Record<string, ReminderUnit> = { wd: 'working_day', d: 'day', h: 'hour', m: 'minute' };
+const TIME_RE = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+/** '3wd' → { spec, amount: 3, unit: 'working_day' }; null when malformed. */
+export function parseOffset(spec: string): ReminderOffset | null {
+  const m = /^(\d{1,4})(wd|d|h|m)$/.exec(spec.trim());
+  if (!m || Number(m[1]) === 0) return null;
+  return { spec: spec.trim(), amount: Number(m[1]), unit: UNITS[m[2]!]! };
+}
+
+function offsets(raw: unknown, fallback: readonly string[]): ReminderOffset[] {
+  if (!Array.isArray(raw)) return fallback.map((s) => parseOffset(s)!);
+  const out: ReminderOffset[] = [];
+  for (const item of raw) {
+    const spec =
+      typeof item === 'string'
+        ? item
+        : item && typeof item === 'object' && typeof (item as { spec?: unknown }).spec === 'string'
+          ? (item as { spec: string }).spec
+          : null;
+    const parsed = spec === null ? null : parseOffset(spec);
+    if (parsed && !out.some((o) => o.spec === parsed.spec)) out.push(parsed);
+  }
+  return out;
+}
+
+const obj = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+const pick = (o: Record<string, unknown>, ...keys: string[]): unknown => {
+  for (const k of keys) if (o[k] !== undefined) return o[k];
+  return undefined;
+};
+const time = (v: unknown, fallback: string): string =>
+  typeof v === 'string' && TIME_RE.test(v) ? v : fallback;
+
+/** Reminder settings from `Campaign.settings` (any of the shapes described in the module comment). */
+export function reminderSettingsFrom(json: unknown): ReminderSettings {
+  const s = obj(json);
+  const r = obj(s['reminders']);
+  const q = obj(pick(s, 'quietHours', 'quiet_hours'));
+  const days = pick(r, 'entryDaysLeft', 'entry_days_left');
+  const urgent = pick(r, 'urgent');
+  return {
+    beforeClose: offsets(pick(r, 'beforeClose', 'before_close'), REMINDER_DEFAULTS.beforeClose),
+    beforePayment: offsets(pick(r, 'beforePayment', 'before_payment'), REMINDER_DEFAULTS.beforePayment),
+    entryDaysLeft: Array.isArray(days)
+      ? [...new Set(days.filter((d): d is number => Number.isInteger(d) && d > 0 && d <= 365))]
+      : [...REMINDER_DEFAULTS.entryDaysLeft],
+    dailyAt: time(pick(r, 'dailyAt', 'daily_at'), REMINDER_DEFAULTS.dailyAt),
+    quietHours: {
+      start: time(q['start'], REMINDER_DEFAULTS.quietHours.start),
+      end: time(q['end'], REMINDER_DEFAULTS.quietHours.end),
+    },
+    urgent: Array.isArray(urgent)
+      ? urgent.filter((k): k is ReminderKind => (REMINDER_KINDS as readonly unknown[]).includes(k))
+      : [],
+  };
+}

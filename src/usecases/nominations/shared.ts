@@ -1,0 +1,58 @@
+import type { FieldCipher } from '../../adapters/crypto/field-cipher.ts';
+import type { Db } from '../../adapters/db/client.ts';
+import type { CategoryInfo } from '../../domain/nomination/form.ts';
+
+export interface NominationDeps {
+  db: Db;
+  cipher: FieldCipher;
+  now: () => Date;
+}
+
+/** Statuses that hold a place: they count for duplicates, quotas, budget and yearly caps. */
+export const LIVE_STATUSES = [
+  'submitted',
+  'returned',
+  'pending_second_approval',
+  'approved',
+  'in_batch',
+  'paid',
+  'payment_failed',
+  'handed_over',
+] as const;
+
+export const EDITABLE_STATUSES = ['draft', 'returned'] as const;
+
+export function toCategoryInfo(c: {
+  id: number;
+  code: string;
+  kind: string;
+  nameZh: string;
+  nameEn: string;
+  standardAmountFen: number;
+  benefitForms: string[];
+  requiredFields: string[];
+  quotaPerUnion: number | null;
+  yearlyCapFen: number | null;
+}): CategoryInfo {
+  return {
+    id: c.id,
+    code: c.code,
+    kind: c.kind,
+    nameZh: c.nameZh,
+    nameEn: c.nameEn,
+    standardAmountFen: c.standardAmountFen,
+    benefitForms: [...c.benefitForms],
+    requiredFields: [...c.requiredFields],
+    quotaPerUnion: c.quotaPerUnion,
+    yearlyCapFen: c.yearlyCapFen,
+  };
+}
+
+/** Campaigns open for nomination at `now`. */
+export async function openCampaigns(db: Db, now: Date) {
+  return db.campaign.findMany({
+    where: { nominationOpensAt: { lte: now }, nominationClosesAt: { gt: now }, status: { not: 'archived' } },
+    include: { categories: { orderBy: [{ sortOrder: 'asc' }, { id: 'asc' }] } },
+    orderBy: { nominationClosesAt: 'asc' },
+  });
+}
