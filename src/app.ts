@@ -17,6 +17,7 @@ import type { BotDeps } from './adapters/telegram/kit.ts';
 import { allFeatures } from './features.ts';
 import { allJobs, type JobDeps } from './jobs/index.ts';
 import { bootstrapAdmins } from './usecases/people.ts';
+import { syncReminders } from './usecases/reminders.ts';
 
 // Composition root: builds the adapters once and wires them into the bot, the workers and the HTTP
 // server. `role` picks what runs in this process; everything is stopped in reverse order by stop().
@@ -89,6 +90,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       i18n,
       logger,
       metrics,
+      queues,
       now,
       callbacks: new CallbackCodec(cipher),
       inviteTtlDays: config.inviteTtlDays,
@@ -165,6 +167,12 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       metrics,
     });
     stops.push(() => Promise.all(workers.map((w) => closeWorker(w, logger))));
+    // Reminders are derived from PostgreSQL: rebuild missing delayed jobs (e.g. Redis lost its data).
+    const rebuild = syncReminders(db, queues, { now: now() }).then(
+      (r) => logger.info({ ...r }, 'reminders synced at worker start'),
+      (err: unknown) => logger.warn({ err }, 'reminder sync at worker start failed (run npm run reminders:sync)'),
+    );
+    stops.unshift(() => rebuild);
   }
   metrics.onCollect(async () => {
     for (const [name, q] of Object.entries(queues.byName)) {

@@ -3,13 +3,19 @@ import { adminFeature } from './adapters/telegram/features/admin.ts';
 import { campaignsFeature } from './adapters/telegram/features/campaigns.ts';
 import { basicFeature } from './adapters/telegram/features/basic.ts';
 import { inviteFeature } from './adapters/telegram/features/invite.ts';
+import { deadlinesFeature } from './adapters/telegram/features/deadlines.ts';
+import { myFeature } from './adapters/telegram/features/my.ts';
+import { nominateFeature } from './adapters/telegram/features/nominate.ts';
 
 /** Every chat feature of the bot, in the order their commands appear in menus and /help. */
 export function allFeatures(deps: BotDeps, shell: ShellApi): Feature[] {
   return [
     basicFeature(deps, shell),
     inviteFeature(deps, shell),
+    nominateFeature(deps, shell),
+    myFeature(deps),
     adminFeature(deps, shell),
     campaignsFeature(deps, shell),
+    deadlinesFeature(deps, shell),
   ];
 }

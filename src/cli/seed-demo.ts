@@ -1,10 +1,17 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
 import { loadConfig } from '../config.ts';
 import { createDb, type Db } from '../adapters/db/client.ts';
+import { addDays, formatShanghaiDateTime, shanghaiDateOf } from '../domain/calendar/date.ts';
+import { defaultCalendar } from '../domain/calendar/index.ts';
 import { grantRole } from '../usecases/people.ts';
+import { loadCampaign } from '../usecases/campaigns.ts';
 
 // npm run seed:demo — a demo federation, two grassroots unions, an admin, a reviewer, a finance
-// officer, a contact and the example campaign, so a newcomer can try every role in the sandbox.
-// Idempotent: running it again changes nothing.
+// officer, a contact and the example campaign, so a newcomer can try every role in the sandbox. The
+// campaign (code `fumin-demo`) is the shipped example with its timeline moved around today, so that
+// nominations are open right away.
+// Idempotent: running it again the same day changes nothing (a later day only moves the timeline).
 
 export const DEMO_PEOPLE = [
   { telegramId: 1001n, name: '王主任（管理员）', role: 'admin' as const },
@@ -13,7 +20,30 @@ export const DEMO_PEOPLE = [
   { telegramId: 1004n, name: '张联系（基层工会联系人）', role: 'contact' as const },
 ];
 
-export async function seedDemo(db: Db) {
+export const DEMO_CAMPAIGN_CODE = 'fumin-demo';
+const EXAMPLE_CAMPAIGN = new URL('../../campaigns/example-2024-spring.yaml', import.meta.url);
+
+/**
+ * The example campaign file with its own code and a timeline around `now`, so that nominations are open
+ * in the demo: opened yesterday 09:00, close in 14 days at 18:00, review a week later, payment 3 working
+ * days after that (Asia/Shanghai). Comments and everything else stay as in the example.
+ */
+export function demoCampaignText(exampleText: string, now: Date): string {
+  const doc = parseDocument(exampleText);
+  const today = shanghaiDateOf(now);
+  const closes = addDays(today, 14);
+  const review = addDays(closes, 7);
+  doc.set('code', DEMO_CAMPAIGN_CODE);
+  doc.setIn(['title', 'zh'], '富民县总工会元旦春节送温暖活动（演示）');
+  doc.setIn(['title', 'en'], 'Fumin County Federation of Trade Unions Send Warmth Campaign (demo)');
+  doc.setIn(['timeline', 'nomination_opens'], `${addDays(today, -1)} 09:00`);
+  doc.setIn(['timeline', 'nomination_closes'], `${closes} 18:00`);
+  doc.setIn(['timeline', 'review_deadline'], `${review} 18:00`);
+  doc.setIn(['timeline', 'target_payment_date'], defaultCalendar.addWorkingDays(review, 3));
+  return doc.toString();
+}
+
+export async function seedDemo(db: Db, now = new Date()) {
   const federation =
     (await db.federation.findFirst({ where: { name: '富民县总工会（演示）' } })) ??
     (await db.federation.create({
@@ -45,17 +75,32 @@ export async function seedDemo(db: Db) {
       ...(p.role === 'contact' ? { unionId: unions[0]!.id } : {}),
     });
   }
-  return { federation, unions };
+  const loaded = await loadCampaign(db, {
+    actorId: null,
+    text: demoCampaignText(readFileSync(EXAMPLE_CAMPAIGN, 'utf8'), now),
+    sourceName: 'example-2024-spring.yaml (demo timeline)',
+    federationId: federation.id,
+    now,
+  });
+  if (!loaded.ok) {
+    throw new Error(
+      `demo campaign refused: ${loaded.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+    );
+  }
+  return { federation, unions, campaign: loaded.campaign };
 }
 
 async function main() {
   const config = loadConfig();
   const db = createDb(config.databaseUrl);
   try {
-    const { unions } = await seedDemo(db);
+    const { unions, campaign } = await seedDemo(db);
     console.log('Demo data is ready. Chat as:');
     for (const p of DEMO_PEOPLE) console.log(`  npm run chat -- --user ${p.telegramId}    # ${p.name}`);
     console.log(`Grassroots unions: ${unions.map((u) => `${u.id}. ${u.name}`).join('; ')}`);
+    console.log(
+      `Campaign ${campaign.code} (${campaign.title.zh}): nominations open until ${formatShanghaiDateTime(campaign.timeline.nominationCloses)}`,
+    );
   } finally {
     await db.$disconnect();
   }

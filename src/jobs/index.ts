@@ -6,6 +6,7 @@ import type { Logger } from '../adapters/logger.ts';
 import type { Queues } from '../adapters/queue/queues.ts';
 import type { Telegram } from 'telegraf';
 import type { AnyJob } from './registry.ts';
+import { sendReminderJob } from './send-reminder.ts';
 
 export interface JobDeps {
   db: Db;
@@ -21,5 +22,5 @@ export interface JobDeps {
 
 /** Every job the workers run. Later features add theirs here (review tasks, reminders, notices). */
 export function allJobs(): AnyJob<JobDeps>[] {
-  return [];
+  return [sendReminderJob as AnyJob<JobDeps>];
 }

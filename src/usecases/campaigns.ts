@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { Db, Prisma, Tx } from '../adapters/db/client.ts';
 import { Prisma as PrismaNs, uniqueViolation } from '../adapters/db/client.ts';
-import type {
-  CampaignStatus,
+import {
+  type CampaignStatus,
   NominationStatus,
-  BenefitForm as DbBenefitForm,
+  type BenefitForm as DbBenefitForm,
 } from '../generated/prisma/enums.ts';
 import {
   type BenefitForm,
@@ -95,7 +95,7 @@ function settingsFromJson(json: Prisma.JsonValue): CampaignSettings {
       aboveAmountFen: s.fourEyes?.aboveAmountFen ?? null,
       flagged: s.fourEyes?.flagged ?? SETTINGS_DEFAULTS.four_eyes.flagged,
     },
-    reminders: { beforeClose: s.reminders?.beforeClose ?? [] },
+    reminders: { ...s.reminders, beforeClose: s.reminders?.beforeClose ?? [] },
     quietHours: s.quietHours ?? { ...SETTINGS_DEFAULTS.quiet_hours },
     draftTtlHours: s.draftTtlHours ?? SETTINGS_DEFAULTS.draft_ttl_hours,
   };
@@ -179,7 +179,7 @@ export async function listOpenCampaigns(db: Db, now: Date): Promise<CampaignReco
 
 export interface CampaignListItem extends CampaignRecord {
   state: CampaignPhase;
-  /** Nominations per status (statuses with none are absent). */
+  /** Nominations per status, in workflow order (statuses with none are absent). */
   nominations: Partial<Record<NominationStatus, number>>;
   nominationsTotal: number;
 }
@@ -196,10 +196,10 @@ export async function listCampaigns(db: Db, now: Date): Promise<CampaignListItem
   return rows.map((row) => {
     const nominations: Partial<Record<NominationStatus, number>> = {};
     let total = 0;
-    for (const c of counts) {
-      if (c.campaignId !== row.id) continue;
-      nominations[c.status] = c._count._all;
-      total += c._count._all;
+    for (const status of Object.values(NominationStatus)) {
+      const n = counts.find((c) => c.campaignId === row.id && c.status === status)?._count._all ?? 0;
+      if (n > 0) nominations[status] = n;
+      total += n;
     }
     const record = campaignFromRow(row);
     return { ...record, state: campaignState(record, now), nominations, nominationsTotal: total };
@@ -265,6 +265,15 @@ function summary(c: Campaign, sourceName: string, hash: string) {
   };
 }
 
+/** JSON with sorted keys (jsonb does not keep key order). */
+function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, value: unknown) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  );
+}
+
 /** Thrown inside the transaction to roll it back and report problems. */
 class Refused extends Error {
   constructor(readonly problems: CampaignLoadProblem[]) {
@@ -313,6 +322,11 @@ export async function loadCampaign(db: Db, input: LoadCampaignInput): Promise<Lo
       const before = campaignFromRow(existing);
       if (existing.sourceHash === hash) return { outcome: 'unchanged' as const, row: existing, changes: [] };
       const changes = diffCampaigns(before, c);
+      // Settings the file view does not show (newer options) still count as a change.
+      const [oldSettings, newSettings] = [canonicalJson(before.settings), canonicalJson(c.settings)];
+      if (oldSettings !== newSettings && !changes.some((ch) => ch.path.startsWith('settings'))) {
+        changes.push({ path: 'settings', kind: 'changed', before: oldSettings, after: newSettings });
+      }
       const status = statusSnapshot(c, existing.status, now);
       if (changes.length === 0) {
         // Same content (e.g. only comments changed): remember the new text, no audit-worthy change.

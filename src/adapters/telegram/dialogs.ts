@@ -56,7 +56,10 @@ export class DialogRunner implements DialogControl {
       delete ctx.session.dialog;
       return;
     }
-    if ('next' in result) state.step = result.next;
+    // { stay } after a wrong answer: the error message already says what to send; asking the same
+    // question again would only push it out of view.
+    if (!('next' in result)) return;
+    state.step = result.next;
     const step = this.dialogs.get(state.name)?.steps[state.step];
     if (step) await step.prompt(ctx, state);
   }

@@ -6,6 +6,7 @@ import type { Db } from '../db/client.ts';
 import type { I18n } from '../i18n.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../http/metrics.ts';
+import type { Queues } from '../queue/queues.ts';
 import type { RoleName } from '../../domain/roles.ts';
 import type { CallbackCodec } from './callback-data.ts';
 import type { BotContext, DialogState } from './context.ts';
@@ -20,6 +21,8 @@ export interface BotDeps {
   i18n: I18n;
   logger: Logger;
   metrics: Metrics;
+  /** Producer side of the job queues (e.g. re-syncing reminders after a change). */
+  queues: Queues;
   callbacks: CallbackCodec;
   inviteTtlDays: number;
   /** Bot username for deep links (filled in at start from getMe). */

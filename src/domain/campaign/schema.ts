@@ -49,7 +49,17 @@ export interface CampaignSettings {
     /** A second approval is needed for flagged nominations (duplicates, self-nomination …). */
     flagged: boolean;
   };
-  reminders: { beforeClose: ReminderOffset[] };
+  reminders: {
+    beforeClose: ReminderOffset[];
+    /** Optional; defaults in domain/reminders (REMINDER_DEFAULTS): before the target payment date. */
+    beforePayment?: ReminderOffset[];
+    /** Working days left before a provincial-entry deadline at which staff are reminded (default 10, 5, 2, 1). */
+    entryDaysLeft?: number[];
+    /** Time of day of day-based reminders: reviewer summary, payment, entry (default 09:00). */
+    dailyAt?: string;
+    /** Reminder kinds sent even in quiet hours (default none). */
+    urgent?: string[];
+  };
   /** No proactive messages between start and end (Asia/Shanghai, 'HH:mm'; may wrap midnight). */
   quietHours: { start: string; end: string };
   draftTtlHours: number;
@@ -228,6 +238,12 @@ export const campaignFileSchema = z
         reminders: z
           .strictObject({
             before_close: z.array(reminderOffset).prefault([...SETTINGS_DEFAULTS.reminders.before_close]),
+            before_payment: z.array(reminderOffset).optional(),
+            entry_days_left: z.array(z.int().min(1).max(365)).optional(),
+            daily_at: clockTime.optional(),
+            urgent: z
+              .array(z.enum(['close', 'review_summary', 'payment_due', 'entry_due', 'entry_overdue']))
+              .optional(),
           })
           .prefault({}),
         quiet_hours: z
@@ -274,7 +290,15 @@ export const campaignFileSchema = z
           aboveAmountFen: f.settings.four_eyes.above_amount ?? null,
           flagged: f.settings.four_eyes.flagged,
         },
-        reminders: { beforeClose: f.settings.reminders.before_close },
+        reminders: {
+          beforeClose: f.settings.reminders.before_close,
+          ...(f.settings.reminders.before_payment ? { beforePayment: f.settings.reminders.before_payment } : {}),
+          ...(f.settings.reminders.entry_days_left
+            ? { entryDaysLeft: f.settings.reminders.entry_days_left }
+            : {}),
+          ...(f.settings.reminders.daily_at ? { dailyAt: f.settings.reminders.daily_at } : {}),
+          ...(f.settings.reminders.urgent ? { urgent: f.settings.reminders.urgent } : {}),
+        },
         quietHours: f.settings.quiet_hours,
         draftTtlHours: f.settings.draft_ttl_hours,
       },
