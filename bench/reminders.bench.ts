@@ -54,7 +54,11 @@ async function baseline(prefix: string) {
   const base = start + LEAD_MS;
   const jobs = Array.from({ length: TOTAL }, (_, i) => {
     const due = base + Math.floor(i / RECIPIENTS) * STEP_MS;
-    return { name: 'noop', data: { due }, opts: { jobId: `noop-${i}`, delay: due - Date.now(), removeOnComplete: true } };
+    return {
+      name: 'noop',
+      data: { due },
+      opts: { jobId: `noop-${i}`, delay: due - Date.now(), removeOnComplete: true },
+    };
   });
   for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
   const scheduleMs = Date.now() - start;
@@ -62,7 +66,12 @@ async function baseline(prefix: string) {
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
-  return { scheduled: TOTAL, scheduleMs, perSecond: Math.round(TOTAL / (scheduleMs / 1000)), delay: stats(delays) };
+  return {
+    scheduled: TOTAL,
+    scheduleMs,
+    perSecond: Math.round(TOTAL / (scheduleMs / 1000)),
+    delay: stats(delays),
+  };
 }
 
 async function main() {
@@ -103,14 +112,18 @@ async function main() {
         telegramLanguage: 'zh-hans',
       })),
     });
-    const people = await db.person.findMany({ orderBy: { id: 'asc' }, select: { id: true, telegramId: true } });
+    const people = await db.person.findMany({
+      orderBy: { id: 'asc' },
+      select: { id: true, telegramId: true },
+    });
     await db.roleGrant.createMany({
       data: people.map((p, i) => {
         const unionId = unions[i % UNIONS]!.id;
         return { personId: p.id, role: 'contact' as const, scope: `union:${unionId}`, unionId };
       }),
     });
-    for (const p of people) bot.registerUser(Number(p.telegramId), { firstName: 'bench', languageCode: 'zh-hans' });
+    for (const p of people)
+      bot.registerUser(Number(p.telegramId), { firstName: 'bench', languageCode: 'zh-hans' });
 
     // ---- baseline first (quiet system)
     const base = await baseline(prefix);
@@ -144,7 +157,8 @@ async function main() {
     }
     const t0 = performance.now();
     let scheduled = 0;
-    for (const id of ids) scheduled += (await syncReminders(db, app.queues, { campaignId: id, now: new Date() })).created;
+    for (const id of ids)
+      scheduled += (await syncReminders(db, app.queues, { campaignId: id, now: new Date() })).created;
     const scheduleMs = performance.now() - t0;
     console.log(`scheduled ${scheduled} reminders in ${scheduleMs.toFixed(0)} ms`);
     if (Date.now() > start + LEAD_MS) console.warn('WARNING: scheduling took longer than the lead time');
@@ -210,7 +224,10 @@ async function main() {
     console.log(`written to ${out}`);
     if (duplicates > 0 || missing > 0) process.exitCode = 1;
   } finally {
-    await app.queues.get('reminders').obliterate({ force: true }).catch(() => {});
+    await app.queues
+      .get('reminders')
+      .obliterate({ force: true })
+      .catch(() => {});
     await app.stop();
     await emu.close();
     await tdb.drop();

@@ -29,14 +29,19 @@ export const sendReminderJob = defineJob({
     deps.logger.debug({ key, ...r }, 'reminder job');
     if (r.outcome === 'deferred' || r.outcome === 'rate_limited') {
       const waitMs = r.outcome === 'deferred' ? r.until.getTime() - deps.now().getTime() : r.retryAfterMs;
-      deps.metrics.inc('warmth_jobs_total', 'Jobs processed', { queue: 'reminders', job: REMINDER_JOB, outcome: r.outcome });
+      deps.metrics.inc('warmth_jobs_total', 'Jobs processed', {
+        queue: 'reminders',
+        job: REMINDER_JOB,
+        outcome: r.outcome,
+      });
       await job.moveToDelayed(Date.now() + Math.max(0, waitMs), job.token);
       throw new DelayedError();
     }
     // A daily summary schedules the next working day's one.
     if (key.includes('-review-')) {
       const row = await deps.db.reminder.findUnique({ where: { key }, select: { campaignId: true } });
-      if (row?.campaignId) await syncReminders(deps.db, deps.queues, { campaignId: row.campaignId, now: deps.now() });
+      if (row?.campaignId)
+        await syncReminders(deps.db, deps.queues, { campaignId: row.campaignId, now: deps.now() });
     }
     return r.outcome;
   },

@@ -83,7 +83,12 @@ export async function listDeadlines(
     const paid = await db.nomination.findMany({
       where: { campaignId: c.id, status: 'paid', enteredProvincialAt: null },
       select: {
-        payments: { where: { status: 'paid' }, select: { paidAt: true }, orderBy: { paidAt: 'desc' }, take: 1 },
+        payments: {
+          where: { status: 'paid' },
+          select: { paidAt: true },
+          orderBy: { paidAt: 'desc' },
+          take: 1,
+        },
       },
     });
     let entryOpen = 0;
@@ -209,12 +214,19 @@ export async function planDeadlineChange(
 export async function applyDeadlineChange(
   db: Db,
   input: { actorId: number; campaignId: number; field: DeadlineField; before: string; value: Date },
-): Promise<{ ok: true; change: DeadlineChange } | { ok: false; problem: DeadlineProblem | { code: 'stale' } }> {
+): Promise<
+  { ok: true; change: DeadlineChange } | { ok: false; problem: DeadlineProblem | { code: 'stale' } }
+> {
   return db.$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<{ id: number }[]>`SELECT id FROM campaign WHERE id = ${input.campaignId} FOR UPDATE`;
+    const rows = await tx.$queryRaw<
+      { id: number }[]
+    >`SELECT id FROM campaign WHERE id = ${input.campaignId} FOR UPDATE`;
     const c = rows.length > 0 ? await tx.campaign.findUnique({ where: { id: input.campaignId } }) : null;
     if (!c || c.status === 'archived')
-      return { ok: false as const, problem: { code: 'campaign_unknown' as const, params: { code: String(input.campaignId) } } };
+      return {
+        ok: false as const,
+        problem: { code: 'campaign_unknown' as const, params: { code: String(input.campaignId) } },
+      };
     const column = COLUMN[input.field];
     const before = display(input.field, c[column]);
     if (before !== input.before) return { ok: false as const, problem: { code: 'stale' as const } };
@@ -238,7 +250,14 @@ export async function applyDeadlineChange(
     });
     return {
       ok: true as const,
-      change: { campaignId: c.id, campaignCode: c.code, field: input.field, before, after, value: input.value },
+      change: {
+        campaignId: c.id,
+        campaignCode: c.code,
+        field: input.field,
+        before,
+        after,
+        value: input.value,
+      },
     };
   });
 }

@@ -141,7 +141,9 @@ export async function syncReminders(db: Db, queues: Queues, opts: SyncOptions): 
       ? [opts.campaignId]
       : (
           await db.campaign.findMany({
-            where: { OR: [{ status: { not: 'archived' } }, { reminders: { some: { status: 'scheduled' } } }] },
+            where: {
+              OR: [{ status: { not: 'archived' } }, { reminders: { some: { status: 'scheduled' } } }],
+            },
             select: { id: true },
             orderBy: { id: 'asc' },
           })

@@ -51,12 +51,12 @@ export async function sendReminder(deps: SendReminderDeps, key: string): Promise
   const calendar = deps.calendar ?? defaultCalendar;
   const now = deps.now();
   const row = await db.reminder.findUnique({ where: { key } });
-  if (!row || row.status !== 'scheduled') return { outcome: 'skipped', reason: row ? row.status : 'no_row' };
-  if (row.dueAt.getTime() > now.getTime() + EARLY_TOLERANCE_MS) return { outcome: 'deferred', until: row.dueAt };
+  if (!row) return { outcome: 'skipped', reason: 'no_row' };
+  if (row.status !== 'scheduled') return { outcome: 'skipped', reason: row.status };
+  if (row.dueAt.getTime() > now.getTime() + EARLY_TOLERANCE_MS)
+    return { outcome: 'deferred', until: row.dueAt };
 
-  const campaign = row.campaignId
-    ? await db.campaign.findUnique({ where: { id: row.campaignId } })
-    : null;
+  const campaign = row.campaignId ? await db.campaign.findUnique({ where: { id: row.campaignId } }) : null;
   const person = row.personId ? await db.person.findUnique({ where: { id: row.personId } }) : null;
   const cancel = async (reason: string): Promise<SendReminderOutcome> => {
     await db.reminder.updateMany({ where: { key, status: 'scheduled' }, data: { status: 'cancelled' } });
@@ -92,10 +92,15 @@ export async function sendReminder(deps: SendReminderDeps, key: string): Promise
     });
     return { outcome: 'sent' };
   } catch (err) {
-    const e = err as { response?: { error_code?: number; description?: string; parameters?: { retry_after?: number } } };
+    const e = err as {
+      response?: { error_code?: number; description?: string; parameters?: { retry_after?: number } };
+    };
     const code = e.response?.error_code;
     if (code === 429) {
-      await db.reminder.updateMany({ where: { key, status: 'sent' }, data: { status: 'scheduled', sentAt: null } });
+      await db.reminder.updateMany({
+        where: { key, status: 'sent' },
+        data: { status: 'scheduled', sentAt: null },
+      });
       return { outcome: 'rate_limited', retryAfterMs: (e.response?.parameters?.retry_after ?? 1) * 1000 };
     }
     if (code === 403) {

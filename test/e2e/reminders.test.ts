@@ -149,9 +149,9 @@ describe('/deadlines and /deadline', () => {
     });
     await syncReminders(h.app.db, h.app.queues, { campaignId: c, now: clock() });
     const key = `rem-${c}-close-${personId}-1d`;
-    expect(formatShanghaiDateTime((await h.app.db.reminder.findUniqueOrThrow({ where: { key } })).dueAt)).toBe(
-      '2026-03-09 17:00',
-    );
+    expect(
+      formatShanghaiDateTime((await h.app.db.reminder.findUniqueOrThrow({ where: { key } })).dueAt),
+    ).toBe('2026-03-09 17:00');
 
     await user.send('/deadline e2e-change closes 2026-03-12');
     await user.expectReply(/没有办理此项业务的权限/);
@@ -178,6 +178,8 @@ describe('/deadlines and /deadline', () => {
       const r = await h.app.db.reminder.findUniqueOrThrow({ where: { key } });
       return formatShanghaiDateTime(r.dueAt) === '2026-03-11 17:00';
     });
-    expect(await h.app.db.reminder.count({ where: { campaignId: c, personId, status: 'scheduled' } })).toBe(3);
+    expect(await h.app.db.reminder.count({ where: { campaignId: c, personId, status: 'scheduled' } })).toBe(
+      3,
+    );
   });
 });

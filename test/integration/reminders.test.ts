@@ -71,7 +71,9 @@ describe('syncReminders', () => {
       await onCampaignChanged(db, queues, c, NOW);
     }
     const rows = await scheduled(c);
-    expect(rows.map((r) => [r.key.split('-').at(-1), fx.sh('2026-03-13 12:00').getTime() - r.dueAt.getTime()])).toEqual([
+    expect(
+      rows.map((r) => [r.key.split('-').at(-1), fx.sh('2026-03-13 12:00').getTime() - r.dueAt.getTime()]),
+    ).toEqual([
       ['1d', 86_400_000],
       ['2h', 7_200_000],
       ['3wd', 3 * 86_400_000], // 3 working days before Friday 12:00 = Tuesday 12:00
@@ -96,10 +98,18 @@ describe('syncReminders', () => {
       review: fx.sh('2026-02-27 17:00'),
       payment: '2026-03-06',
     });
-    const n = await fx.nomination(db, { campaignId: c, unionId: u, submittedById: contact, status: 'approved' });
+    const n = await fx.nomination(db, {
+      campaignId: c,
+      unionId: u,
+      submittedById: contact,
+      status: 'approved',
+    });
     await syncReminders(db, queues, { campaignId: c, now: NOW });
     const before = await scheduled(c);
-    expect(before.map((r) => r.key)).toEqual([`rem-${c}-payment-${finance}-1wd`, `rem-${c}-payment-${finance}-3wd`]);
+    expect(before.map((r) => r.key)).toEqual([
+      `rem-${c}-payment-${finance}-1wd`,
+      `rem-${c}-payment-${finance}-3wd`,
+    ]);
 
     const paymentId = await fx.recordPayment(db, n, fx.sh('2026-03-02 11:00'), finance);
     await onPaymentRecorded(db, queues, paymentId, fx.sh('2026-03-02 11:05'));
@@ -114,7 +124,10 @@ describe('syncReminders', () => {
     );
 
     // Entered into the provincial system: the entry reminders go too.
-    await db.nomination.update({ where: { id: n }, data: { enteredProvincialAt: fx.sh('2026-03-03 10:00') } });
+    await db.nomination.update({
+      where: { id: n },
+      data: { enteredProvincialAt: fx.sh('2026-03-03 10:00') },
+    });
     await onNominationChanged(db, queues, n, fx.sh('2026-03-03 10:00'));
     expect(await scheduled(c)).toEqual([]);
     for (const r of after) expect(await queue().getJob(r.key)).toBeUndefined();
@@ -130,7 +143,12 @@ describe('syncReminders', () => {
       payment: '2026-03-31',
     });
     await fx.nomination(db, { campaignId: c, unionId: u, submittedById: contact, status: 'submitted' });
-    const draft = await fx.nomination(db, { campaignId: c, unionId: u, submittedById: contact, status: 'draft' });
+    const draft = await fx.nomination(db, {
+      campaignId: c,
+      unionId: u,
+      submittedById: contact,
+      status: 'draft',
+    });
     await syncReminders(db, queues, { campaignId: c, now: NOW });
     expect(await scheduled(c)).toHaveLength(3);
     await db.nomination.update({ where: { id: draft }, data: { status: 'withdrawn' } });
@@ -175,7 +193,11 @@ describe('syncReminders', () => {
 
     await syncReminders(db, queues, { now: NOW });
     expect(await mine()).toEqual(beforeFlush);
-    const counts = await db.reminder.groupBy({ by: ['key'], where: { campaignId: c }, _count: { _all: true } });
+    const counts = await db.reminder.groupBy({
+      by: ['key'],
+      where: { campaignId: c },
+      _count: { _all: true },
+    });
     expect(counts.every((x) => x._count._all === 1)).toBe(true);
   });
 });

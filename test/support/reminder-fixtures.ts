@@ -87,7 +87,13 @@ export async function recordPayment(
 ): Promise<number> {
   const n = await db.nomination.findUniqueOrThrow({ where: { id: nominationId } });
   const batch = await db.paymentBatch.create({
-    data: { campaignId: n.campaignId, code: `B${nominationId}-${Date.now()}`, createdById, status: 'paid', paidAt },
+    data: {
+      campaignId: n.campaignId,
+      code: `B${nominationId}-${Date.now()}`,
+      createdById,
+      status: 'paid',
+      paidAt,
+    },
   });
   const p = await db.payment.create({
     data: { batchId: batch.id, nominationId, amountFen: n.amountFen ?? 0, status: 'paid', paidAt },

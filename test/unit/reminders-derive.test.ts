@@ -56,7 +56,8 @@ const nomination = (over: Partial<NominationFacts>): NominationFacts => ({
   ...over,
 });
 
-const byKind = (list: DesiredReminder[], kind: DesiredReminder['kind']) => list.filter((r) => r.kind === kind);
+const byKind = (list: DesiredReminder[], kind: DesiredReminder['kind']) =>
+  list.filter((r) => r.kind === kind);
 
 describe('working-day offsets across the Spring Festival 2026', () => {
   it('3wd before a close on 2026-02-25 17:00 is 2026-02-13 17:00 (15-23 Feb off, Sat 14 Feb worked)', () => {
@@ -76,7 +77,10 @@ describe('working-day offsets across the Spring Festival 2026', () => {
 
   it('a make-up Saturday counts as a working day: 1wd before Monday 2026-03-02 is Saturday 2026-02-28', () => {
     const list = deriveReminders({
-      campaign: campaign({ nominationClosesAt: at('2026-03-02 12:00') }, { reminders: { before_close: ['1wd'] } }),
+      campaign: campaign(
+        { nominationClosesAt: at('2026-03-02 12:00') },
+        { reminders: { before_close: ['1wd'] } },
+      ),
       nominations: [],
       people: people({ contacts: [{ personId: 100, unionId: 1 }] }),
       now: at('2026-02-02 10:00'),
@@ -128,7 +132,10 @@ describe('quiet hours', () => {
       people: people({ contacts: [{ personId: 100, unionId: 1 }] }),
       now: at('2026-02-02 10:00'),
     };
-    const normal = deriveReminders({ ...input, campaign: campaign(c, { reminders: { before_close: ['2h'] } }) });
+    const normal = deriveReminders({
+      ...input,
+      campaign: campaign(c, { reminders: { before_close: ['2h'] } }),
+    });
     // 21:00 on New Year's Eve → after the first day: but that is after the close, so nothing is sent.
     expect(normal).toEqual([]);
     const urgent = deriveReminders({
@@ -168,7 +175,12 @@ describe('who is reminded before the close', () => {
         nomination({ unionId: 3, submittedById: 103, status: 'returned' }), // union 3: returned
         nomination({ unionId: 4, submittedById: 104, status: 'withdrawn' }), // union 4: nothing submitted
         nomination({ unionId: 6, submittedById: 106, status: 'submitted' }),
-        nomination({ unionId: 6, submittedById: 106, status: 'draft', draftExpiresAt: at('2026-02-01 00:00') }),
+        nomination({
+          unionId: 6,
+          submittedById: 106,
+          status: 'draft',
+          draftExpiresAt: at('2026-02-01 00:00'),
+        }),
       ],
       people: people({
         contacts: [1, 2, 3, 4, 5, 6].map((u) => ({ personId: 100 + u, unionId: u })),
@@ -197,7 +209,11 @@ describe('staff reminders', () => {
       nominations: [
         nomination({ status: 'paid', paidAt: at('2026-01-20 15:00') }),
         nomination({ status: 'paid', paidAt: at('2026-01-20 16:00') }),
-        nomination({ status: 'paid', paidAt: at('2026-01-20 16:00'), enteredProvincialAt: at('2026-01-21 10:00') }),
+        nomination({
+          status: 'paid',
+          paidAt: at('2026-01-20 16:00'),
+          enteredProvincialAt: at('2026-01-21 10:00'),
+        }),
       ],
       people: people({ finance: [300], admins: [400] }),
       now: at('2026-01-21 10:00'),
@@ -227,15 +243,19 @@ describe('staff reminders', () => {
       now: at('2026-01-21 10:00'),
     };
     const paid = nomination({ status: 'paid', paidAt: at('2026-01-20 15:00') });
-    expect(byKind(deriveReminders({ ...base, nominations: [paid] }), 'entry_due').map((r) => r.personId)).toEqual([
-      400, 400, 400, 400,
-    ]);
+    expect(
+      byKind(deriveReminders({ ...base, nominations: [paid] }), 'entry_due').map((r) => r.personId),
+    ).toEqual([400, 400, 400, 400]);
     const entered = { ...paid, enteredProvincialAt: at('2026-01-22 10:00') };
     expect(deriveReminders({ ...base, nominations: [entered] })).toEqual([]);
   });
 
   it('payment date approaching while approved items are unpaid; none when everything is paid', () => {
-    const base = { campaign: campaign(), people: people({ finance: [300], admins: [400] }), now: at('2026-03-02 10:00') };
+    const base = {
+      campaign: campaign(),
+      people: people({ finance: [300], admins: [400] }),
+      now: at('2026-03-02 10:00'),
+    };
     const list = deriveReminders({ ...base, nominations: [nomination({ status: 'approved' })] });
     expect(list.map((r) => [r.key, show(r.dueAt)])).toEqual([
       ['rem-7-payment-300-1wd', '2026-03-12 09:00'],
@@ -243,9 +263,9 @@ describe('staff reminders', () => {
       ['rem-7-payment-400-1wd', '2026-03-12 09:00'],
       ['rem-7-payment-400-3wd', '2026-03-10 09:00'],
     ]);
-    expect(
-      deriveReminders({ ...base, nominations: [nomination({ status: 'paid', paidAt: null })] }),
-    ).toEqual([]);
+    expect(deriveReminders({ ...base, nominations: [nomination({ status: 'paid', paidAt: null })] })).toEqual(
+      [],
+    );
   });
 
   it('reviewer summary on the next working days at the set hour, until the review deadline', () => {
@@ -271,8 +291,16 @@ describe('staff reminders', () => {
   it('keys are deterministic, contain no colon and are never all digits', () => {
     const input = {
       campaign: campaign(),
-      nominations: [nomination({ status: 'approved' }), nomination({ status: 'paid', paidAt: at('2026-03-02 10:00') })],
-      people: people({ contacts: [{ personId: 100, unionId: 9 }], reviewers: [200], finance: [300], admins: [400] }),
+      nominations: [
+        nomination({ status: 'approved' }),
+        nomination({ status: 'paid', paidAt: at('2026-03-02 10:00') }),
+      ],
+      people: people({
+        contacts: [{ personId: 100, unionId: 9 }],
+        reviewers: [200],
+        finance: [300],
+        admins: [400],
+      }),
       now: at('2026-02-02 10:00'),
     };
     const a = deriveReminders(input);
@@ -289,7 +317,9 @@ describe('settings', () => {
     expect(
       reminderSettingsFrom({ reminders: { beforeClose: [parseOffset('2wd'), { spec: 'bad' }] } }).beforeClose,
     ).toEqual([{ spec: '2wd', amount: 2, unit: 'working_day' }]);
-    const s = reminderSettingsFrom({ reminders: { entry_days_left: [3, 'x', 1], urgent: ['entry_overdue', 'nope'] } });
+    const s = reminderSettingsFrom({
+      reminders: { entry_days_left: [3, 'x', 1], urgent: ['entry_overdue', 'nope'] },
+    });
     expect(s.entryDaysLeft).toEqual([3, 1]);
     expect(s.urgent).toEqual(['entry_overdue']);
     expect(s.quietHours).toEqual({ start: '22:00', end: '08:00' });

@@ -7,12 +7,7 @@
  * hundreds of payments on one day gets one "entry deadline" reminder per staff member, not hundreds.
  */
 import { defaultCalendar } from '../calendar/index.ts';
-import {
-  addDays,
-  type IsoDate,
-  shanghaiDateOf,
-  shanghaiMidnight,
-} from '../calendar/date.ts';
+import { addDays, type IsoDate, shanghaiDateOf, shanghaiMidnight } from '../calendar/date.ts';
 import type { WorkingCalendar } from '../calendar/working-days.ts';
 import type { ReminderOffset } from '../campaign/schema.ts';
 import { nextAllowed, type QuietRules } from './quiet.ts';
@@ -32,9 +27,16 @@ export type NominationStatusName =
   | 'handed_over';
 
 /** Waiting for a reviewer. */
-export const BACKLOG_STATUSES = ['submitted', 'pending_second_approval'] as const satisfies NominationStatusName[];
+export const BACKLOG_STATUSES = [
+  'submitted',
+  'pending_second_approval',
+] as const satisfies NominationStatusName[];
 /** Approved but not yet paid (or handed over): what the payment reminder is about. */
-export const UNPAID_STATUSES = ['approved', 'in_batch', 'payment_failed'] as const satisfies NominationStatusName[];
+export const UNPAID_STATUSES = [
+  'approved',
+  'in_batch',
+  'payment_failed',
+] as const satisfies NominationStatusName[];
 /** Statuses that do not count as "the union has submitted something". */
 export const NOT_SUBMITTED_STATUSES = ['draft', 'withdrawn'] as const satisfies NominationStatusName[];
 

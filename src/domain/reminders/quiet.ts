@@ -4,7 +4,13 @@
  * A reminder due in a quiet period moves to the next allowed instant; urgent ones are not moved.
  */
 import chineseDays from 'chinese-days';
-import { addDays, type IsoDate, SHANGHAI_OFFSET_MINUTES, shanghaiDateOf, shanghaiMidnight } from '../calendar/date.ts';
+import {
+  addDays,
+  type IsoDate,
+  SHANGHAI_OFFSET_MINUTES,
+  shanghaiDateOf,
+  shanghaiMidnight,
+} from '../calendar/date.ts';
 import type { QuietHours } from './settings.ts';
 
 const MINUTE_MS = 60_000;

@@ -1,4 +1,9 @@
-import { applyDeadlineChange, type DeadlineField, listDeadlines, planDeadlineChange } from '../../../usecases/deadlines.ts';
+import {
+  applyDeadlineChange,
+  type DeadlineField,
+  listDeadlines,
+  planDeadlineChange,
+} from '../../../usecases/deadlines.ts';
 import { onCampaignChanged } from '../../../usecases/reminders.ts';
 import type { BotContext } from '../context.ts';
 import { button, type BotDeps, type Feature, type ShellApi } from '../kit.ts';
@@ -116,7 +121,10 @@ export function deadlinesFeature(deps: BotDeps, shell: ShellApi): Feature {
             await onCampaignChanged(deps.db, deps.queues, r.change.campaignId, deps.now());
           } catch (err) {
             // The change is committed; the worker's next sync (or npm run reminders:sync) catches up.
-            deps.logger.warn({ err, campaignId: r.change.campaignId }, 'reminder re-sync after /deadline failed');
+            deps.logger.warn(
+              { err, campaignId: r.change.campaignId },
+              'reminder re-sync after /deadline failed',
+            );
             await ctx.reply(ctx.t('reminders.resync_failed'));
           }
         },
