@@ -170,7 +170,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     // Reminders are derived from PostgreSQL: rebuild missing delayed jobs (e.g. Redis lost its data).
     const rebuild = syncReminders(db, queues, { now: now() }).then(
       (r) => logger.info({ ...r }, 'reminders synced at worker start'),
-      (err: unknown) => logger.warn({ err }, 'reminder sync at worker start failed (run npm run reminders:sync)'),
+      (err: unknown) =>
+        logger.warn({ err }, 'reminder sync at worker start failed (run npm run reminders:sync)'),
     );
     stops.unshift(() => rebuild);
   }

@@ -15,10 +15,29 @@ beforeAll(async () => {
   const c = await seedCampaign(h.app.db, {
     budgetYuan: 10_000,
     categories: [
-      { code: 'departments', kind: 'department', nameZh: '坚守岗位部门', amountYuan: 2000, forms: ['unit_condolence'] },
+      {
+        code: 'departments',
+        kind: 'department',
+        nameZh: '坚守岗位部门',
+        amountYuan: 2000,
+        forms: ['unit_condolence'],
+      },
       { code: 'needy', kind: 'needy_worker', nameZh: '困难职工', amountYuan: 800 },
-      { code: 'model', kind: 'needy_model_worker', nameZh: '困难劳模', amountYuan: 1000, forms: ['transfer', 'in_kind'] },
-      { code: 'gig', kind: 'gig_worker', nameZh: '新就业形态劳动者', amountYuan: 200, forms: ['in_kind'], quota: 1 },
+      {
+        code: 'model',
+        kind: 'needy_model_worker',
+        nameZh: '困难劳模',
+        amountYuan: 1000,
+        forms: ['transfer', 'in_kind'],
+      },
+      {
+        code: 'gig',
+        kind: 'gig_worker',
+        nameZh: '新就业形态劳动者',
+        amountYuan: 200,
+        forms: ['in_kind'],
+        quota: 1,
+      },
       { code: 'frontline', kind: 'frontline_worker', nameZh: '一线职工', amountYuan: 150 },
     ],
   });
@@ -30,7 +49,8 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const contact = (id: number) => h.emu.user(id, { firstName: id === C1 ? '张联系' : '李联系', languageCode: 'zh-hans' });
+const contact = (id: number) =>
+  h.emu.user(id, { firstName: id === C1 ? '张联系' : '李联系', languageCode: 'zh-hans' });
 
 /** Starts a new nomination, discarding a draft left by an earlier test. */
 async function fresh(u: Person) {
@@ -51,7 +71,13 @@ async function pick(u: Person, label: string | RegExp, expectAfter?: RegExp) {
 }
 
 /** Answers the common person steps (name, ID, phone, employer). */
-async function personSteps(u: Person, name: string, id: string, phone = '13812345678', employer = '县人民医院') {
+async function personSteps(
+  u: Person,
+  name: string,
+  id: string,
+  phone = '13812345678',
+  employer = '县人民医院',
+) {
   await u.expectReply(/请输入慰问对象的姓名/);
   await u.send(name);
   await u.expectReply(/18位居民身份证号码/);
@@ -98,7 +124,9 @@ describe('/nominate', () => {
     expect(n.phoneEnc).not.toContain('13812345678');
     expect(h.app.cipher.decrypt(n.idNumberEnc!)).toBe(makeId('19750315', 12));
     expect(await h.app.db.nominationRevision.count({ where: { nominationId: n.id } })).toBe(1);
-    expect(await h.app.db.auditLog.count({ where: { action: 'nomination.submit', entityId: String(n.id) } })).toBe(1);
+    expect(
+      await h.app.db.auditLog.count({ where: { action: 'nomination.submit', entityId: String(n.id) } }),
+    ).toBe(1);
   });
 
   it('department: unit-level condolence asks for the department and its contact, no ID or bank', async () => {
@@ -196,10 +224,17 @@ describe('/nominate', () => {
       await u.send(input);
       await u.expectReply(message);
     }
-    await u.send(`１１０１０５${good.slice(6).replace(/\d/g, (d) => String.fromCharCode(0xff10 + Number(d)))}`);
+    await u.send(
+      `１１０１０５${good.slice(6).replace(/\d/g, (d) => String.fromCharCode(0xff10 + Number(d)))}`,
+    );
     await u.expectReply(/是否正确/);
     await pick(u, '信息正确', /手机号码/);
-    for (const [input, message] of [['1381234567', /应为 11 位/], ['23812345678', /格式不正确/], [long, /应为 11 位|不能含有/], ['😀', /不能含有/]] as [string, RegExp][]) {
+    for (const [input, message] of [
+      ['1381234567', /应为 11 位/],
+      ['23812345678', /格式不正确/],
+      [long, /应为 11 位|不能含有/],
+      ['😀', /不能含有/],
+    ] as [string, RegExp][]) {
       await u.send(input);
       await u.expectReply(message);
     }
@@ -213,7 +248,11 @@ describe('/nominate', () => {
     await u.expectReply(/开户银行/);
     await u.send('农行');
     await u.expectReply(/银行卡号/);
-    for (const [input, message] of [['6228abc', /只能是数字/], ['1234', /应为 15 至 19 位/], [long, /只能是数字|应为 15 至 19 位/]] as [string, RegExp][]) {
+    for (const [input, message] of [
+      ['6228abc', /只能是数字/],
+      ['1234', /应为 15 至 19 位/],
+      [long, /只能是数字|应为 15 至 19 位/],
+    ] as [string, RegExp][]) {
       await u.send(input);
       await u.expectReply(message);
     }
@@ -293,8 +332,14 @@ describe('/nominate', () => {
   });
 
   it('refuses a category when the campaign budget cannot cover it, saying what remains', async () => {
-    const live = await h.app.db.nomination.aggregate({ _sum: { amountFen: true }, where: { campaignId, status: { not: 'draft' } } });
-    await h.app.db.campaign.update({ where: { id: campaignId }, data: { budgetTotalFen: BigInt((live._sum.amountFen ?? 0) + 10_000) } });
+    const live = await h.app.db.nomination.aggregate({
+      _sum: { amountFen: true },
+      where: { campaignId, status: { not: 'draft' } },
+    });
+    await h.app.db.campaign.update({
+      where: { id: campaignId },
+      data: { budgetTotalFen: BigInt((live._sum.amountFen ?? 0) + 10_000) },
+    });
     const u = contact(C1);
     await fresh(u);
     await u.press(/困难职工/);
@@ -318,7 +363,9 @@ describe('/nominate', () => {
     const n = await h.app.db.nomination.findUniqueOrThrow({ where: { id } });
     expect(n.status).toBe('withdrawn');
     expect(n.dedupKey).toBeNull();
-    expect(await h.app.db.auditLog.count({ where: { action: 'nomination.withdraw', entityId: String(id) } })).toBe(1);
+    expect(
+      await h.app.db.auditLog.count({ where: { action: 'nomination.withdraw', entityId: String(id) } }),
+    ).toBe(1);
 
     const other = contact(C2);
     await other.send('/my');

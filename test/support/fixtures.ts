@@ -18,7 +18,16 @@ export interface CategorySeed {
 const DEFAULT_REQUIRED: Record<CategorySeed['kind'], string[]> = {
   department: ['employer', 'name', 'phone', 'description'],
   needy_worker: ['name', 'id_number', 'phone', 'employer', 'work_status', 'hardship', 'description'],
-  needy_model_worker: ['name', 'id_number', 'phone', 'employer', 'work_status', 'model_worker_level', 'hardship', 'description'],
+  needy_model_worker: [
+    'name',
+    'id_number',
+    'phone',
+    'employer',
+    'work_status',
+    'model_worker_level',
+    'hardship',
+    'description',
+  ],
   gig_worker: ['name', 'id_number', 'phone', 'employer'],
   frontline_worker: ['name', 'id_number', 'phone', 'employer'],
   other: ['name', 'id_number', 'phone'],
@@ -28,7 +37,8 @@ export async function seedCampaign(
   db: PrismaClient,
   opts: { code?: string; budgetYuan?: number; categories: CategorySeed[]; opensAt?: Date; closesAt?: Date },
 ) {
-  const federation = (await db.federation.findFirst()) ?? (await db.federation.create({ data: { name: '测试县总工会' } }));
+  const federation =
+    (await db.federation.findFirst()) ?? (await db.federation.create({ data: { name: '测试县总工会' } }));
   const now = Date.now();
   return db.campaign.create({
     data: {
@@ -47,7 +57,10 @@ export async function seedCampaign(
       categories: {
         create: opts.categories.map((c, i) => {
           const forms = c.forms ?? ['transfer'];
-          const required = c.required ?? [...DEFAULT_REQUIRED[c.kind], ...(forms.includes('transfer') ? ['bank_card', 'bank_name'] : [])];
+          const required = c.required ?? [
+            ...DEFAULT_REQUIRED[c.kind],
+            ...(forms.includes('transfer') ? ['bank_card', 'bank_name'] : []),
+          ];
           return {
             code: c.code,
             nameZh: c.nameZh,
@@ -68,10 +81,17 @@ export async function seedCampaign(
 }
 
 /** A union and a contact for it (RoleGrant with scope union:<id>). */
-export async function seedContact(db: PrismaClient, telegramId: number, unionName: string, displayName = '联系人') {
-  const federation = (await db.federation.findFirst()) ?? (await db.federation.create({ data: { name: '测试县总工会' } }));
+export async function seedContact(
+  db: PrismaClient,
+  telegramId: number,
+  unionName: string,
+  displayName = '联系人',
+) {
+  const federation =
+    (await db.federation.findFirst()) ?? (await db.federation.create({ data: { name: '测试县总工会' } }));
   const union =
-    (await db.union.findFirst({ where: { name: unionName } })) ?? (await db.union.create({ data: { name: unionName, federationId: federation.id } }));
+    (await db.union.findFirst({ where: { name: unionName } })) ??
+    (await db.union.create({ data: { name: unionName, federationId: federation.id } }));
   const person = await db.person.upsert({
     where: { telegramId: BigInt(telegramId) },
     create: { telegramId: BigInt(telegramId), displayName },

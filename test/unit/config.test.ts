@@ -55,25 +55,52 @@ describe('configuration', () => {
       BOOTSTRAP_ADMIN_IDS: '12,abc',
       REDIS_URL: 'http://x',
     });
-    for (const name of ['TELEGRAM_BOT_TOKEN', 'BOT_MODE', 'PORT', 'DATA_KEY', 'DEFAULT_LOCALE', 'BOOTSTRAP_ADMIN_IDS', 'REDIS_URL']) {
-      expect(p.some((x) => x.startsWith(`${name}:`)), name).toBe(true);
+    for (const name of [
+      'TELEGRAM_BOT_TOKEN',
+      'BOT_MODE',
+      'PORT',
+      'DATA_KEY',
+      'DEFAULT_LOCALE',
+      'BOOTSTRAP_ADMIN_IDS',
+      'REDIS_URL',
+    ]) {
+      expect(
+        p.some((x) => x.startsWith(`${name}:`)),
+        name,
+      ).toBe(true);
     }
     expect(p.join('\n')).not.toContain(production.TELEGRAM_BOT_TOKEN);
   });
 
   it('webhook mode requires URL and secret', () => {
     const p = problems({ ...production, BOT_MODE: 'webhook' });
-    expect(p).toEqual(expect.arrayContaining([expect.stringMatching(/^WEBHOOK_URL/), expect.stringMatching(/^WEBHOOK_SECRET/)]));
-    const c = loadConfig({ ...production, BOT_MODE: 'webhook', WEBHOOK_URL: 'https://bot.example.org/tg', WEBHOOK_SECRET: 'a'.repeat(32) });
+    expect(p).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^WEBHOOK_URL/),
+        expect.stringMatching(/^WEBHOOK_SECRET/),
+      ]),
+    );
+    const c = loadConfig({
+      ...production,
+      BOT_MODE: 'webhook',
+      WEBHOOK_URL: 'https://bot.example.org/tg',
+      WEBHOOK_SECRET: 'a'.repeat(32),
+    });
     expect(c.telegram.mode).toBe('webhook');
   });
 
   it('parses admin ids and versioned data keys', () => {
     const key2 = Buffer.alloc(32, 2).toString('base64');
-    const c = loadConfig({ ...production, BOOTSTRAP_ADMIN_IDS: ' 1001, 1002 ', DATA_KEY: `2:${key2},1:${KEY}` });
+    const c = loadConfig({
+      ...production,
+      BOOTSTRAP_ADMIN_IDS: ' 1001, 1002 ',
+      DATA_KEY: `2:${key2},1:${KEY}`,
+    });
     expect(c.bootstrapAdminIds).toEqual([1001n, 1002n]);
     expect(c.dataKeys.map((k) => k.version)).toEqual([2, 1]);
-    expect(problems({ ...production, DATA_KEY: `1:${key2},1:${KEY}` })).toEqual([expect.stringMatching(/unique/)]);
+    expect(problems({ ...production, DATA_KEY: `1:${key2},1:${KEY}` })).toEqual([
+      expect.stringMatching(/unique/),
+    ]);
   });
 
   it('the process exits with code 2 and one message listing the problems', async () => {

@@ -16,12 +16,16 @@ describe('locales', () => {
 
   it('use the same placeholders', () => {
     const ph = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
-    const mismatched = [...zh.keys()].filter((k) => JSON.stringify(ph(zh.get(k)!)) !== JSON.stringify(ph(en.get(k) ?? '')));
+    const mismatched = [...zh.keys()].filter(
+      (k) => JSON.stringify(ph(zh.get(k)!)) !== JSON.stringify(ph(en.get(k) ?? '')),
+    );
     expect(mismatched).toEqual([]);
   });
 
   it('Chinese texts use Chinese punctuation, not ASCII commas between Chinese characters', () => {
-    const bad = [...zh.entries()].filter(([, v]) => /[\u4e00-\u9fff],[\u4e00-\u9fff]/.test(v)).map(([k]) => k);
+    const bad = [...zh.entries()]
+      .filter(([, v]) => /[\u4e00-\u9fff],[\u4e00-\u9fff]/.test(v))
+      .map(([k]) => k);
     expect(bad).toEqual([]);
   });
 
@@ -38,7 +42,8 @@ describe('locales', () => {
     const missing = new Set<string>();
     for (const f of files) {
       const text = readFileSync(f, 'utf8');
-      for (const m of text.matchAll(/\bt\(\s*'([a-z_]+(?:\.[A-Za-z0-9_-]+)+)'/g)) if (!zh.has(m[1]!)) missing.add(`${f}: ${m[1]}`);
+      for (const m of text.matchAll(/\bt\(\s*'([a-z_]+(?:\.[A-Za-z0-9_-]+)+)'/g))
+        if (!zh.has(m[1]!)) missing.add(`${f}: ${m[1]}`);
     }
     expect([...missing]).toEqual([]);
   });

@@ -24,7 +24,10 @@ describe('log redaction', () => {
         },
       }),
     });
-    logger.info({ idNumber: '440524188001010014', nested: { phone: '13912345678', note: 'call 13912345678' } }, 'saved 440524188001010014');
+    logger.info(
+      { idNumber: '440524188001010014', nested: { phone: '13912345678', note: 'call 13912345678' } },
+      'saved 440524188001010014',
+    );
     logger.error({ err: new Error('duplicate key 11010519491231002X') }, 'failed');
     const out = lines.join('');
     expect(out).not.toMatch(/440524188001010014|13912345678|11010519491231002X/);

@@ -292,7 +292,9 @@ export const campaignFileSchema = z
         },
         reminders: {
           beforeClose: f.settings.reminders.before_close,
-          ...(f.settings.reminders.before_payment ? { beforePayment: f.settings.reminders.before_payment } : {}),
+          ...(f.settings.reminders.before_payment
+            ? { beforePayment: f.settings.reminders.before_payment }
+            : {}),
           ...(f.settings.reminders.entry_days_left
             ? { entryDaysLeft: f.settings.reminders.entry_days_left }
             : {}),

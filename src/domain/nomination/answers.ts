@@ -13,12 +13,30 @@ import type { Step } from './form.ts';
 // Validates one text answer with the same rules everywhere (dialog and spreadsheet). Returns the
 // normalised value, derived data, warnings, or a failure code (locale key `validation.<code>`).
 
-export type TextStep = Extract<Step, 'name' | 'id_number' | 'phone' | 'employer' | 'description' | 'bank_name' | 'bank_card'>;
+export type TextStep = Extract<
+  Step,
+  'name' | 'id_number' | 'phone' | 'employer' | 'description' | 'bank_name' | 'bank_card'
+>;
 
-export const TEXT_STEPS: readonly TextStep[] = ['name', 'id_number', 'phone', 'employer', 'description', 'bank_name', 'bank_card'];
+export const TEXT_STEPS: readonly TextStep[] = [
+  'name',
+  'id_number',
+  'phone',
+  'employer',
+  'description',
+  'bank_name',
+  'bank_card',
+];
 
 export type Answer =
-  | { ok: true; value: string; warnings: { code: string; params: Record<string, string | number> }[]; birthDate?: string; sex?: 'male' | 'female'; last4?: string }
+  | {
+      ok: true;
+      value: string;
+      warnings: { code: string; params: Record<string, string | number> }[];
+      birthDate?: string;
+      sex?: 'male' | 'female';
+      last4?: string;
+    }
   | { ok: false; code: string; params: Record<string, string | number> };
 
 export function validateAnswer(step: TextStep, raw: string, today: DateInput): Answer {
@@ -27,7 +45,9 @@ export function validateAnswer(step: TextStep, raw: string, today: DateInput): A
       return validateName(raw);
     case 'id_number': {
       const r = validateIdNumber(raw, { today: toIsoDate(today) });
-      return r.ok ? { ok: true, value: r.value, warnings: r.warnings, birthDate: r.birthDate, sex: r.sex } : r;
+      return r.ok
+        ? { ok: true, value: r.value, warnings: r.warnings, birthDate: r.birthDate, sex: r.sex }
+        : r;
     }
     case 'phone':
       return validatePhone(raw);

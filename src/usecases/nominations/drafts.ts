@@ -16,14 +16,19 @@ function ttlHours(settings: unknown): number {
 /** The contact's open draft (not expired), newest first; expired drafts of this person are removed. */
 export async function findDraft(deps: NominationDeps, personId: number) {
   const now = deps.now();
-  await deps.db.nomination.deleteMany({ where: { submittedById: personId, status: 'draft', draftExpiresAt: { lte: now } } });
+  await deps.db.nomination.deleteMany({
+    where: { submittedById: personId, status: 'draft', draftExpiresAt: { lte: now } },
+  });
   return deps.db.nomination.findFirst({
     where: { submittedById: personId, status: 'draft' },
     orderBy: { updatedAt: 'desc' },
   });
 }
 
-export async function startDraft(deps: NominationDeps, input: { personId: number; unionId: number; campaignId: number }) {
+export async function startDraft(
+  deps: NominationDeps,
+  input: { personId: number; unionId: number; campaignId: number },
+) {
   const campaign = await deps.db.campaign.findUniqueOrThrow({ where: { id: input.campaignId } });
   const now = deps.now();
   return deps.db.nomination.create({
@@ -43,14 +48,21 @@ export async function startDraft(deps: NominationDeps, input: { personId: number
  */
 export async function saveAnswer(
   deps: NominationDeps,
-  input: { personId: number; nominationId: number; step: Step; data: Prisma.NominationUncheckedUpdateManyInput },
+  input: {
+    personId: number;
+    nominationId: number;
+    step: Step;
+    data: Prisma.NominationUncheckedUpdateManyInput;
+  },
 ): Promise<void> {
   const current = await deps.db.nomination.findFirst({
     where: { id: input.nominationId, submittedById: input.personId, status: { in: [...EDITABLE_STATUSES] } },
     include: { campaign: { select: { settings: true } } },
   });
   if (!current) throw new DomainError('nomination_not_editable');
-  const answered = current.draftAnswered.includes(input.step) ? current.draftAnswered : [...current.draftAnswered, input.step];
+  const answered = current.draftAnswered.includes(input.step)
+    ? current.draftAnswered
+    : [...current.draftAnswered, input.step];
   const res = await deps.db.nomination.updateMany({
     where: { id: current.id, version: current.version },
     data: {
@@ -67,7 +79,12 @@ export async function saveAnswer(
 }
 
 /** Forgets the answers of steps that no longer apply (e.g. bank details after choosing in kind). */
-export async function discardDraft(deps: NominationDeps, input: { personId: number; nominationId: number }): Promise<boolean> {
-  const res = await deps.db.nomination.deleteMany({ where: { id: input.nominationId, submittedById: input.personId, status: 'draft' } });
+export async function discardDraft(
+  deps: NominationDeps,
+  input: { personId: number; nominationId: number },
+): Promise<boolean> {
+  const res = await deps.db.nomination.deleteMany({
+    where: { id: input.nominationId, submittedById: input.personId, status: 'draft' },
+  });
   return res.count > 0;
 }

@@ -13,7 +13,10 @@ export interface DuplicateFacts {
   earlier: { campaignTitleZh: string; campaignTitleEn: string; status: string }[];
 }
 
-export async function duplicateFacts(db: Reader, input: { campaignId: number; idHash: string; excludeId?: number }): Promise<DuplicateFacts> {
+export async function duplicateFacts(
+  db: Reader,
+  input: { campaignId: number; idHash: string; excludeId?: number },
+): Promise<DuplicateFacts> {
   const rows = await db.nomination.findMany({
     where: {
       idNumberHash: input.idHash,
@@ -29,7 +32,11 @@ export async function duplicateFacts(db: Reader, input: { campaignId: number; id
     ...(same ? { blocking: { nominationId: same.id, status: same.status, unionName: same.union.name } } : {}),
     earlier: rows
       .filter((r) => r.campaignId !== input.campaignId)
-      .map((r) => ({ campaignTitleZh: r.campaign.titleZh, campaignTitleEn: r.campaign.titleEn, status: r.status })),
+      .map((r) => ({
+        campaignTitleZh: r.campaign.titleZh,
+        campaignTitleEn: r.campaign.titleEn,
+        status: r.status,
+      })),
   };
 }
 
@@ -51,7 +58,10 @@ export async function quotaRemaining(
 }
 
 /** Budget left in the campaign after every live nomination's amount (fen). */
-export async function budgetRemaining(db: Reader, input: { campaignId: number; budgetFen: bigint; excludeId?: number }): Promise<bigint> {
+export async function budgetRemaining(
+  db: Reader,
+  input: { campaignId: number; budgetFen: bigint; excludeId?: number },
+): Promise<bigint> {
   const agg = await db.nomination.aggregate({
     _sum: { amountFen: true },
     where: {
@@ -64,7 +74,10 @@ export async function budgetRemaining(db: Reader, input: { campaignId: number; b
 }
 
 /** Amount already granted to this person in the calendar year of `year` (fen), across campaigns. */
-export async function yearlyAmount(db: Reader, input: { idHash: string; year: number; excludeId?: number }): Promise<number> {
+export async function yearlyAmount(
+  db: Reader,
+  input: { idHash: string; year: number; excludeId?: number },
+): Promise<number> {
   const from = new Date(Date.UTC(input.year, 0, 1) - 8 * 3600_000);
   const to = new Date(Date.UTC(input.year + 1, 0, 1) - 8 * 3600_000);
   const agg = await db.nomination.aggregate({

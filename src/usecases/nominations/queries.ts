@@ -90,7 +90,8 @@ export async function nominationView(deps: NominationDeps, id: number): Promise<
     mainCause: n.mainCause,
     secondaryCauses: n.secondaryCauses,
     description: n.description,
-    benefitForm: n.benefitForm ?? (n.category?.benefitForms.length === 1 ? n.category.benefitForms[0]! : null),
+    benefitForm:
+      n.benefitForm ?? (n.category?.benefitForms.length === 1 ? n.category.benefitForms[0]! : null),
     bankName: n.bankName,
     bankCardMasked: n.bankCardLast4 ? maskBankCard(n.bankCardLast4) : null,
     amountFen: n.amountFen ?? n.category?.standardAmountFen ?? null,

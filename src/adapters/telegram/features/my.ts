@@ -19,11 +19,18 @@ export function myFeature(deps: BotDeps): Feature {
     const text = [
       ctx.t('my.title', { total: list.total, page: n + 1, pages: list.pages }),
       ...list.items.map((i) =>
-        ctx.t('my.line', { id: i.id, name: i.fullName, category: ctx.locale === 'en' ? i.categoryEn : i.categoryZh, status: ctx.t(`status.${i.status}`) }),
+        ctx.t('my.line', {
+          id: i.id,
+          name: i.fullName,
+          category: ctx.locale === 'en' ? i.categoryEn : i.categoryZh,
+          status: ctx.t(`status.${i.status}`),
+        }),
       ),
     ].join('\n');
     const keyboard = [
-      ...list.items.map((i) => [button(deps, ctx, ctx.t('my.open', { id: i.id, name: i.fullName }), 'my_open', i.id)]),
+      ...list.items.map((i) => [
+        button(deps, ctx, ctx.t('my.open', { id: i.id, name: i.fullName }), 'my_open', i.id),
+      ]),
       [
         ...(n > 0 ? [button(deps, ctx, ctx.t('my.prev'), 'my_page', n - 1)] : []),
         ...(n + 1 < list.pages ? [button(deps, ctx, ctx.t('my.next'), 'my_page', n + 1)] : []),
@@ -45,11 +52,15 @@ export function myFeature(deps: BotDeps): Feature {
       ...(v.idNumberMasked ? [`${ctx.t('field.id_number')}：${v.idNumberMasked}`] : []),
       ...(v.phoneMasked ? [`${ctx.t('field.phone')}：${v.phoneMasked}`] : []),
       ...(v.employer ? [`${ctx.t('field.employer')}：${v.employer}`] : []),
-      ...(v.benefitForm ? [`${ctx.t('field.benefit_form')}：${ctx.t(`vocab.benefit_form.${v.benefitForm}`)}`] : []),
+      ...(v.benefitForm
+        ? [`${ctx.t('field.benefit_form')}：${ctx.t(`vocab.benefit_form.${v.benefitForm}`)}`]
+        : []),
       ...(v.bankCardMasked ? [`${ctx.t('field.bank_card')}：${v.bankName ?? ''} ${v.bankCardMasked}`] : []),
     ];
     const buttons = [
-      ...(v.status === 'submitted' || v.status === 'returned' ? [button(deps, ctx, ctx.t('my.withdraw'), 'my_wd', v.id)] : []),
+      ...(v.status === 'submitted' || v.status === 'returned'
+        ? [button(deps, ctx, ctx.t('my.withdraw'), 'my_wd', v.id)]
+        : []),
       button(deps, ctx, ctx.t('my.back'), 'my_page', 0),
     ];
     return ctx.reply(lines.join('\n'), { reply_markup: { inline_keyboard: [buttons] } });
@@ -58,14 +69,25 @@ export function myFeature(deps: BotDeps): Feature {
   return {
     commands: [{ name: 'my', access: contact, handler: (ctx) => page(ctx, 0, false) }],
     callbacks: [
-      { action: 'my_page', access: contact, handler: (ctx, [n]) => page(ctx, Math.max(0, Number(n) || 0), true) },
+      {
+        action: 'my_page',
+        access: contact,
+        handler: (ctx, [n]) => page(ctx, Math.max(0, Number(n) || 0), true),
+      },
       { action: 'my_open', access: contact, handler: (ctx, [id]) => detail(ctx, Number(id)) },
       {
         action: 'my_wd',
         access: contact,
         handler: async (ctx, [id]) =>
           ctx.reply(ctx.t('my.withdraw_confirm', { id: Number(id) }), {
-            reply_markup: { inline_keyboard: [[button(deps, ctx, ctx.t('my.withdraw_yes'), 'my_wdok', Number(id)), button(deps, ctx, ctx.t('buttons.cancel'), 'my_page', 0)]] },
+            reply_markup: {
+              inline_keyboard: [
+                [
+                  button(deps, ctx, ctx.t('my.withdraw_yes'), 'my_wdok', Number(id)),
+                  button(deps, ctx, ctx.t('buttons.cancel'), 'my_page', 0),
+                ],
+              ],
+            },
           }),
       },
       {
@@ -77,7 +99,10 @@ export function myFeature(deps: BotDeps): Feature {
             await ctx.editMessageText(ctx.t('my.withdrawn', { id: Number(id) }));
           } catch (err) {
             if (!(err instanceof DomainError)) throw err;
-            const params = { ...err.params, ...(err.params['status'] ? { status: ctx.t(`status.${err.params['status']}`) } : {}) };
+            const params = {
+              ...err.params,
+              ...(err.params['status'] ? { status: ctx.t(`status.${err.params['status']}`) } : {}),
+            };
             await ctx.editMessageText(ctx.t(`errors.${err.code}`, params));
           }
         },

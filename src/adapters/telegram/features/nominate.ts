@@ -1,16 +1,38 @@
 import type { InlineKeyboardButton } from 'telegraf/types';
 import { formatYuan } from '../../../domain/campaign/money.ts';
 import { DomainError } from '../../../domain/errors.ts';
-import { HARDSHIP_CAUSES, HARDSHIP_TIERS, MODEL_WORKER_LEVELS, WORK_STATUSES } from '../../../domain/identity/hardship.ts';
+import {
+  HARDSHIP_CAUSES,
+  HARDSHIP_TIERS,
+  MODEL_WORKER_LEVELS,
+  WORK_STATUSES,
+} from '../../../domain/identity/hardship.ts';
 import { maskBankCard, maskIdNumber, maskPhone } from '../../../domain/masking.ts';
 import { validateAnswer, type TextStep } from '../../../domain/nomination/answers.ts';
-import { MAX_SECONDARY_CAUSES, nextStep, previousStep, type Step, stepsFor } from '../../../domain/nomination/form.ts';
+import {
+  MAX_SECONDARY_CAUSES,
+  nextStep,
+  previousStep,
+  type Step,
+  stepsFor,
+} from '../../../domain/nomination/form.ts';
 import { findDraft, saveAnswer, startDraft, discardDraft } from '../../../usecases/nominations/drafts.ts';
-import { budgetRemaining, duplicateFacts, quotaRemaining } from '../../../usecases/nominations/entry-checks.ts';
+import {
+  budgetRemaining,
+  duplicateFacts,
+  quotaRemaining,
+} from '../../../usecases/nominations/entry-checks.ts';
 import { openCampaigns, toCategoryInfo, type NominationDeps } from '../../../usecases/nominations/shared.ts';
 import { submitNomination } from '../../../usecases/nominations/submit.ts';
 import type { BotContext, DialogState } from '../context.ts';
-import { button, type BotDeps, type DialogStep, type Feature, type ShellApi, type StepResult } from '../kit.ts';
+import {
+  button,
+  type BotDeps,
+  type DialogStep,
+  type Feature,
+  type ShellApi,
+  type StepResult,
+} from '../kit.ts';
 
 // The guided nomination dialog (/nominate). The draft lives in PostgreSQL; the session holds only the
 // draft id, the current step and whether the contact is editing from the summary. Every answer is
@@ -23,19 +45,24 @@ const VOCAB: Partial<Record<Step, { key: string; codes: readonly string[] }>> = 
   hardship_tier: { key: 'hardship_tier', codes: HARDSHIP_TIERS.map((v) => v.code) },
   main_cause: { key: 'hardship_cause', codes: HARDSHIP_CAUSES.map((v) => v.code) },
 };
-const VOCAB_COLUMN: Partial<Record<Step, 'workStatus' | 'modelWorkerLevel' | 'hardshipTier' | 'mainCause'>> = {
-  work_status: 'workStatus',
-  model_worker_level: 'modelWorkerLevel',
-  hardship_tier: 'hardshipTier',
-  main_cause: 'mainCause',
-};
+const VOCAB_COLUMN: Partial<Record<Step, 'workStatus' | 'modelWorkerLevel' | 'hardshipTier' | 'mainCause'>> =
+  {
+    work_status: 'workStatus',
+    model_worker_level: 'modelWorkerLevel',
+    hardship_tier: 'hardshipTier',
+    main_cause: 'mainCause',
+  };
 
 type Draft = NonNullable<Awaited<ReturnType<typeof loadDraft>>>;
 
 async function loadDraft(deps: NominationDeps, id: number, personId: number) {
   return deps.db.nomination.findFirst({
     where: { id, submittedById: personId, status: { in: ['draft', 'returned'] } },
-    include: { campaign: { include: { categories: { orderBy: [{ sortOrder: 'asc' }, { id: 'asc' }] } } }, category: true, union: true },
+    include: {
+      campaign: { include: { categories: { orderBy: [{ sortOrder: 'asc' }, { id: 'asc' }] } } },
+      category: true,
+      union: true,
+    },
   });
 }
 
@@ -49,8 +76,10 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
   const nd: NominationDeps = { db: deps.db, cipher: deps.cipher, now: deps.now };
   const contact = ['contact'] as const;
   const yuan = (fen: number) => formatYuan(fen);
-  const catName = (ctx: BotContext, c: { nameZh: string; nameEn: string }) => (ctx.locale === 'en' ? c.nameEn : c.nameZh);
-  const vocab = (ctx: BotContext, list: string, code: string | null | undefined) => (code ? ctx.t(`vocab.${list}.${code}`) : '—');
+  const catName = (ctx: BotContext, c: { nameZh: string; nameEn: string }) =>
+    ctx.locale === 'en' ? c.nameEn : c.nameZh;
+  const vocab = (ctx: BotContext, list: string, code: string | null | undefined) =>
+    code ? ctx.t(`vocab.${list}.${code}`) : '—';
 
   const stateOf = (ctx: BotContext) => (ctx.session.dialog?.name === DIALOG ? ctx.session.dialog : undefined);
   const draftId = (state: DialogState) => Number(state.data['nid']);
@@ -67,7 +96,7 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
     const steps = stepsFor(d.category ? toCategoryInfo(d.category) : undefined, d.benefitForm);
     const next = nextStep(steps, d.draftAnswered);
     if (state.data['editing'] && next === 'summary') return { next: 'summary' };
-    state.data['editing'] = next === 'summary' ? null : state.data['editing'] ?? null;
+    state.data['editing'] = next === 'summary' ? null : (state.data['editing'] ?? null);
     return { next };
   }
 
@@ -81,8 +110,13 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
     prompt: async (ctx, state) => {
       const d = await loadDraft(nd, draftId(state), ctx.who.id);
       if (!d) return expired(ctx);
-      const key = step === 'employer' && d.category?.kind === 'department' ? 'nominate.ask_department' : `nominate.ask_${step}`;
-      await ctx.reply((await header(ctx, d, step)) + ctx.t(key), { reply_markup: { inline_keyboard: [nav(ctx)] } });
+      const key =
+        step === 'employer' && d.category?.kind === 'department'
+          ? 'nominate.ask_department'
+          : `nominate.ask_${step}`;
+      await ctx.reply((await header(ctx, d, step)) + ctx.t(key), {
+        reply_markup: { inline_keyboard: [nav(ctx)] },
+      });
     },
     onText: async (ctx, text, state) => {
       const d = await loadDraft(nd, draftId(state), ctx.who.id);
@@ -94,17 +128,36 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
       }
       switch (step) {
         case 'name':
-          await saveAnswer(nd, { personId: ctx.who.id, nominationId: d.id, step, data: { fullName: r.value } });
+          await saveAnswer(nd, {
+            personId: ctx.who.id,
+            nominationId: d.id,
+            step,
+            data: { fullName: r.value },
+          });
           break;
         case 'id_number': {
           const hash = deps.cipher.hash('id', r.value);
-          const dup = await duplicateFacts(deps.db, { campaignId: d.campaignId, idHash: hash, excludeId: d.id });
+          const dup = await duplicateFacts(deps.db, {
+            campaignId: d.campaignId,
+            idHash: hash,
+            excludeId: d.id,
+          });
           if (dup.blocking) {
-            await ctx.reply(ctx.t('nominate.duplicate', { union: dup.blocking.unionName, status: ctx.t(`status.${dup.blocking.status}`) }));
+            await ctx.reply(
+              ctx.t('nominate.duplicate', {
+                union: dup.blocking.unionName,
+                status: ctx.t(`status.${dup.blocking.status}`),
+              }),
+            );
             return { stay: true };
           }
           for (const e of dup.earlier.slice(0, 3)) {
-            await ctx.reply(ctx.t('nominate.earlier', { campaign: ctx.locale === 'en' ? e.campaignTitleEn : e.campaignTitleZh, status: ctx.t(`status.${e.status}`) }));
+            await ctx.reply(
+              ctx.t('nominate.earlier', {
+                campaign: ctx.locale === 'en' ? e.campaignTitleEn : e.campaignTitleZh,
+                status: ctx.t(`status.${e.status}`),
+              }),
+            );
           }
           await deps.db.nomination.updateMany({
             where: { id: d.id, submittedById: ctx.who.id },
@@ -119,23 +172,47 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
           return { next: 'id_confirm' };
         }
         case 'phone':
-          await saveAnswer(nd, { personId: ctx.who.id, nominationId: d.id, step, data: { phoneEnc: deps.cipher.encrypt(r.value), phoneHash: deps.cipher.hash('phone', r.value) } });
+          await saveAnswer(nd, {
+            personId: ctx.who.id,
+            nominationId: d.id,
+            step,
+            data: { phoneEnc: deps.cipher.encrypt(r.value), phoneHash: deps.cipher.hash('phone', r.value) },
+          });
           break;
         case 'employer':
-          await saveAnswer(nd, { personId: ctx.who.id, nominationId: d.id, step, data: { employer: r.value } });
+          await saveAnswer(nd, {
+            personId: ctx.who.id,
+            nominationId: d.id,
+            step,
+            data: { employer: r.value },
+          });
           break;
         case 'description':
-          await saveAnswer(nd, { personId: ctx.who.id, nominationId: d.id, step, data: { description: r.value } });
+          await saveAnswer(nd, {
+            personId: ctx.who.id,
+            nominationId: d.id,
+            step,
+            data: { description: r.value },
+          });
           break;
         case 'bank_name':
-          await saveAnswer(nd, { personId: ctx.who.id, nominationId: d.id, step, data: { bankName: r.value } });
+          await saveAnswer(nd, {
+            personId: ctx.who.id,
+            nominationId: d.id,
+            step,
+            data: { bankName: r.value },
+          });
           break;
         case 'bank_card': {
           const flags = d.flags.filter((f) => f !== 'luhn_warning');
           const luhn = r.warnings.some((w) => w.code === 'card.luhn_warning');
           await deps.db.nomination.updateMany({
             where: { id: d.id, submittedById: ctx.who.id },
-            data: { bankCardEnc: deps.cipher.encrypt(r.value), bankCardLast4: r.last4 ?? r.value.slice(-4), flags: luhn ? [...flags, 'luhn_warning'] : flags },
+            data: {
+              bankCardEnc: deps.cipher.encrypt(r.value),
+              bankCardLast4: r.last4 ?? r.value.slice(-4),
+              flags: luhn ? [...flags, 'luhn_warning'] : flags,
+            },
           });
           if (luhn) return { next: 'card_confirm' };
           await saveAnswer(nd, { personId: ctx.who.id, nominationId: d.id, step, data: {} });
@@ -156,7 +233,9 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
       const d = await loadDraft(nd, draftId(state), ctx.who.id);
       if (!d) return expired(ctx);
       const v = VOCAB[step]!;
-      const buttons = v.codes.map((code) => button(deps, ctx, ctx.t(`vocab.${v.key}.${code}`), 'nm_v', step, code));
+      const buttons = v.codes.map((code) =>
+        button(deps, ctx, ctx.t(`vocab.${v.key}.${code}`), 'nm_v', step, code),
+      );
       await ctx.reply((await header(ctx, d, step)) + ctx.t(`nominate.ask_${step}`), {
         reply_markup: { inline_keyboard: [...rows(buttons, 2), nav(ctx)] },
       });
@@ -166,9 +245,17 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
   const steps: Record<string, DialogStep> = {
     union: {
       prompt: async (ctx) => {
-        const unions = await deps.db.union.findMany({ where: { id: { in: [...ctx.who.access.unionIds] } }, orderBy: { id: 'asc' } });
+        const unions = await deps.db.union.findMany({
+          where: { id: { in: [...ctx.who.access.unionIds] } },
+          orderBy: { id: 'asc' },
+        });
         await ctx.reply(ctx.t('nominate.ask_union'), {
-          reply_markup: { inline_keyboard: [...unions.map((u) => [button(deps, ctx, u.name, 'nm_union', u.id)]), nav(ctx, { back: false })] },
+          reply_markup: {
+            inline_keyboard: [
+              ...unions.map((u) => [button(deps, ctx, u.name, 'nm_union', u.id)]),
+              nav(ctx, { back: false }),
+            ],
+          },
         });
       },
     },
@@ -178,7 +265,9 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
         await ctx.reply(ctx.t('nominate.ask_campaign'), {
           reply_markup: {
             inline_keyboard: [
-              ...campaigns.map((c) => [button(deps, ctx, ctx.locale === 'en' ? c.titleEn : c.titleZh, 'nm_camp', c.id)]),
+              ...campaigns.map((c) => [
+                button(deps, ctx, ctx.locale === 'en' ? c.titleEn : c.titleZh, 'nm_camp', c.id),
+              ]),
               nav(ctx, { back: false }),
             ],
           },
@@ -190,11 +279,22 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
         const d = await loadDraft(nd, draftId(state), ctx.who.id);
         if (!d) return expired(ctx);
         const buttons = d.campaign.categories.map((c) =>
-          button(deps, ctx, ctx.t('nominate.category_button', { name: catName(ctx, c), amount: yuan(c.standardAmountFen) }), 'nm_cat', c.id),
+          button(
+            deps,
+            ctx,
+            ctx.t('nominate.category_button', { name: catName(ctx, c), amount: yuan(c.standardAmountFen) }),
+            'nm_cat',
+            c.id,
+          ),
         );
-        await ctx.reply(ctx.t('nominate.ask_category', { campaign: ctx.locale === 'en' ? d.campaign.titleEn : d.campaign.titleZh }), {
-          reply_markup: { inline_keyboard: [...buttons.map((b) => [b]), nav(ctx, { back: false })] },
-        });
+        await ctx.reply(
+          ctx.t('nominate.ask_category', {
+            campaign: ctx.locale === 'en' ? d.campaign.titleEn : d.campaign.titleZh,
+          }),
+          {
+            reply_markup: { inline_keyboard: [...buttons.map((b) => [b]), nav(ctx, { back: false })] },
+          },
+        );
       },
     },
     name: textStep('name'),
@@ -209,7 +309,16 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
             birth: d.birthDate?.toISOString().slice(0, 10) ?? '—',
             sex: vocab(ctx, 'sex', d.sex),
           }),
-          { reply_markup: { inline_keyboard: [[button(deps, ctx, ctx.t('nominate.btn_correct'), 'nm_idok'), button(deps, ctx, ctx.t('nominate.btn_reenter'), 'nm_goto', 'id_number')]] } },
+          {
+            reply_markup: {
+              inline_keyboard: [
+                [
+                  button(deps, ctx, ctx.t('nominate.btn_correct'), 'nm_idok'),
+                  button(deps, ctx, ctx.t('nominate.btn_reenter'), 'nm_goto', 'id_number'),
+                ],
+              ],
+            },
+          },
         );
       },
     },
@@ -223,9 +332,13 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
       prompt: async (ctx, state) => {
         const d = await loadDraft(nd, draftId(state), ctx.who.id);
         if (!d) return expired(ctx);
-        await ctx.reply((await header(ctx, d, 'secondary_causes')) + ctx.t('nominate.ask_secondary_causes', { max: MAX_SECONDARY_CAUSES }), {
-          reply_markup: { inline_keyboard: secondaryKeyboard(ctx, d) },
-        });
+        await ctx.reply(
+          (await header(ctx, d, 'secondary_causes')) +
+            ctx.t('nominate.ask_secondary_causes', { max: MAX_SECONDARY_CAUSES }),
+          {
+            reply_markup: { inline_keyboard: secondaryKeyboard(ctx, d) },
+          },
+        );
       },
     },
     description: textStep('description'),
@@ -233,7 +346,9 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
       prompt: async (ctx, state) => {
         const d = await loadDraft(nd, draftId(state), ctx.who.id);
         if (!d?.category) return expired(ctx);
-        const buttons = d.category.benefitForms.map((f) => button(deps, ctx, ctx.t(`vocab.benefit_form.${f}`), 'nm_form', f));
+        const buttons = d.category.benefitForms.map((f) =>
+          button(deps, ctx, ctx.t(`vocab.benefit_form.${f}`), 'nm_form', f),
+        );
         await ctx.reply((await header(ctx, d, 'benefit_form')) + ctx.t('nominate.ask_benefit_form'), {
           reply_markup: { inline_keyboard: [buttons, nav(ctx)] },
         });
@@ -245,9 +360,21 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
       prompt: async (ctx, state) => {
         const d = await loadDraft(nd, draftId(state), ctx.who.id);
         if (!d?.bankCardLast4) return expired(ctx);
-        await ctx.reply(ctx.t('validation.card.luhn_warning', { last4: d.bankCardLast4 }) + '\n' + ctx.t('nominate.confirm_card'), {
-          reply_markup: { inline_keyboard: [[button(deps, ctx, ctx.t('nominate.btn_card_ok'), 'nm_cardok'), button(deps, ctx, ctx.t('nominate.btn_reenter'), 'nm_goto', 'bank_card')]] },
-        });
+        await ctx.reply(
+          ctx.t('validation.card.luhn_warning', { last4: d.bankCardLast4 }) +
+            '\n' +
+            ctx.t('nominate.confirm_card'),
+          {
+            reply_markup: {
+              inline_keyboard: [
+                [
+                  button(deps, ctx, ctx.t('nominate.btn_card_ok'), 'nm_cardok'),
+                  button(deps, ctx, ctx.t('nominate.btn_reenter'), 'nm_goto', 'bank_card'),
+                ],
+              ],
+            },
+          },
+        );
       },
     },
     summary: {
@@ -263,49 +390,88 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
   function secondaryKeyboard(ctx: BotContext, d: Draft): InlineKeyboardButton[][] {
     const chosen = new Set(d.secondaryCauses);
     const buttons = HARDSHIP_CAUSES.filter((c) => c.code !== d.mainCause).map((c) =>
-      button(deps, ctx, `${chosen.has(c.code) ? '✅ ' : ''}${ctx.t(`vocab.hardship_cause.${c.code}`)}`, 'nm_sc', c.code),
+      button(
+        deps,
+        ctx,
+        `${chosen.has(c.code) ? '✅ ' : ''}${ctx.t(`vocab.hardship_cause.${c.code}`)}`,
+        'nm_sc',
+        c.code,
+      ),
     );
-    return [...rows(buttons, 2), [button(deps, ctx, ctx.t(chosen.size ? 'nominate.btn_done' : 'nominate.btn_none'), 'nm_scdone')], nav(ctx)];
+    return [
+      ...rows(buttons, 2),
+      [button(deps, ctx, ctx.t(chosen.size ? 'nominate.btn_done' : 'nominate.btn_none'), 'nm_scdone')],
+      nav(ctx),
+    ];
   }
 
   function summaryText(ctx: BotContext, d: Draft): string {
     const cat = d.category;
     const lines = [ctx.t('nominate.summary_title'), ''];
     const add = (label: string, value: string | null | undefined) => {
-      if (value !== null && value !== undefined && value !== '') lines.push(`${ctx.t(`field.${label}`)}：${value}`);
+      if (value !== null && value !== undefined && value !== '')
+        lines.push(`${ctx.t(`field.${label}`)}：${value}`);
     };
     const steps = stepsFor(cat ? toCategoryInfo(cat) : undefined, d.benefitForm);
     add('campaign', ctx.locale === 'en' ? d.campaign.titleEn : d.campaign.titleZh);
     add('union', d.union.name);
     if (cat) add('category', `${catName(ctx, cat)}（${yuan(cat.standardAmountFen)}）`);
     add('name', d.fullName);
-    if (d.idNumberEnc) add('id_number', `${maskIdNumber(deps.cipher.decrypt(d.idNumberEnc))}（${d.birthDate?.toISOString().slice(0, 10) ?? ''} ${vocab(ctx, 'sex', d.sex)}）`);
+    if (d.idNumberEnc)
+      add(
+        'id_number',
+        `${maskIdNumber(deps.cipher.decrypt(d.idNumberEnc))}（${d.birthDate?.toISOString().slice(0, 10) ?? ''} ${vocab(ctx, 'sex', d.sex)}）`,
+      );
     if (d.phoneEnc) add('phone', maskPhone(deps.cipher.decrypt(d.phoneEnc)));
     add(cat?.kind === 'department' ? 'department' : 'employer', d.employer);
     if (steps.includes('work_status')) add('work_status', vocab(ctx, 'work_status', d.workStatus));
-    if (steps.includes('model_worker_level')) add('model_worker_level', vocab(ctx, 'model_worker_level', d.modelWorkerLevel));
+    if (steps.includes('model_worker_level'))
+      add('model_worker_level', vocab(ctx, 'model_worker_level', d.modelWorkerLevel));
     if (steps.includes('hardship_tier')) {
       add('hardship_tier', vocab(ctx, 'hardship_tier', d.hardshipTier));
       add('main_cause', vocab(ctx, 'hardship_cause', d.mainCause));
-      add('secondary_causes', d.secondaryCauses.length ? d.secondaryCauses.map((c) => vocab(ctx, 'hardship_cause', c)).join('、') : ctx.t('nominate.none'));
+      add(
+        'secondary_causes',
+        d.secondaryCauses.length
+          ? d.secondaryCauses.map((c) => vocab(ctx, 'hardship_cause', c)).join('、')
+          : ctx.t('nominate.none'),
+      );
     }
     add('description', d.description);
     const form = cat ? (cat.benefitForms.length === 1 ? cat.benefitForms[0] : d.benefitForm) : null;
     if (form) add('benefit_form', vocab(ctx, 'benefit_form', form));
     if (steps.includes('bank_card')) {
       add('bank_name', d.bankName);
-      if (d.bankCardLast4) add('bank_card', maskBankCard(d.bankCardLast4) + (d.flags.includes('luhn_warning') ? ctx.t('nominate.luhn_confirmed') : ''));
+      if (d.bankCardLast4)
+        add(
+          'bank_card',
+          maskBankCard(d.bankCardLast4) +
+            (d.flags.includes('luhn_warning') ? ctx.t('nominate.luhn_confirmed') : ''),
+        );
     }
     lines.push('', ctx.t('nominate.summary_hint'));
     return lines.join('\n');
   }
 
   function summaryKeyboard(ctx: BotContext, d: Draft): InlineKeyboardButton[][] {
-    const steps = stepsFor(d.category ? toCategoryInfo(d.category) : undefined, d.benefitForm).filter((s) => s !== 'secondary_causes' && s !== 'main_cause');
-    const edits = steps.map((s) => button(deps, ctx, ctx.t('nominate.edit', { field: ctx.t(`field.${s === 'hardship_tier' ? 'hardship' : s}`) }), 'nm_edit', s));
+    const steps = stepsFor(d.category ? toCategoryInfo(d.category) : undefined, d.benefitForm).filter(
+      (s) => s !== 'secondary_causes' && s !== 'main_cause',
+    );
+    const edits = steps.map((s) =>
+      button(
+        deps,
+        ctx,
+        ctx.t('nominate.edit', { field: ctx.t(`field.${s === 'hardship_tier' ? 'hardship' : s}`) }),
+        'nm_edit',
+        s,
+      ),
+    );
     return [
       ...rows(edits, 2),
-      [button(deps, ctx, ctx.t('nominate.btn_submit'), 'nm_submit'), button(deps, ctx, ctx.t('nominate.btn_leave'), 'nm_leave')],
+      [
+        button(deps, ctx, ctx.t('nominate.btn_submit'), 'nm_submit'),
+        button(deps, ctx, ctx.t('nominate.btn_leave'), 'nm_leave'),
+      ],
     ];
   }
 
@@ -315,9 +481,16 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
     if (existing) {
       const d = await loadDraft(nd, existing.id, ctx.who.id);
       if (d) {
-        ctx.session.dialog = { name: DIALOG, step: 'summary', data: { nid: d.id, editing: null }, startedAt: Date.now() };
+        ctx.session.dialog = {
+          name: DIALOG,
+          step: 'summary',
+          data: { nid: d.id, editing: null },
+          startedAt: Date.now(),
+        };
         await ctx.reply(ctx.t('nominate.resume', { name: d.fullName ?? ctx.t('nominate.unnamed') }), {
-          reply_markup: { inline_keyboard: [[button(deps, ctx, ctx.t('nominate.btn_discard'), 'nm_discard')]] },
+          reply_markup: {
+            inline_keyboard: [[button(deps, ctx, ctx.t('nominate.btn_discard'), 'nm_discard')]],
+          },
         });
         await shell.dialogs.apply(ctx, await advance(ctx, ctx.session.dialog));
         return;
@@ -345,14 +518,27 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
     const campaigns = await openCampaigns(deps.db, deps.now());
     if (campaigns.length === 1) {
       const d = await startDraft(nd, { personId: ctx.who.id, unionId, campaignId: campaigns[0]!.id });
-      ctx.session.dialog = { name: DIALOG, step: 'category', data: { nid: d.id, editing: null }, startedAt: Date.now() };
-    } else ctx.session.dialog = { name: DIALOG, step: 'campaign', data: { nid: null, union: unionId }, startedAt: Date.now() };
+      ctx.session.dialog = {
+        name: DIALOG,
+        step: 'category',
+        data: { nid: d.id, editing: null },
+        startedAt: Date.now(),
+      };
+    } else
+      ctx.session.dialog = {
+        name: DIALOG,
+        step: 'campaign',
+        data: { nid: null, union: unionId },
+        startedAt: Date.now(),
+      };
     await shell.dialogs.reprompt(ctx);
   }
 
   /** Runs a button handler against the current draft, refusing stale buttons politely. */
   const withDraft =
-    (fn: (ctx: BotContext, d: Draft, state: DialogState, args: string[]) => Promise<StepResult | undefined>) =>
+    (
+      fn: (ctx: BotContext, d: Draft, state: DialogState, args: string[]) => Promise<StepResult | undefined>,
+    ) =>
     async (ctx: BotContext, args: string[]) => {
       const state = stateOf(ctx);
       const d = state?.data['nid'] ? await loadDraft(nd, draftId(state), ctx.who.id) : null;
@@ -365,9 +551,7 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
     };
 
   return {
-    commands: [
-      { name: 'nominate', access: contact, handler: (ctx) => begin(ctx) },
-    ],
+    commands: [{ name: 'nominate', access: contact, handler: (ctx) => begin(ctx) }],
     dialogs: [{ name: DIALOG, access: contact, first: 'category', steps }],
     callbacks: [
       {
@@ -386,7 +570,11 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
           const state = stateOf(ctx);
           const unionId = Number(state?.data['union'] ?? ctx.who.access.unionIds[0]);
           const open = await openCampaigns(deps.db, deps.now());
-          if (!state || !open.some((c) => c.id === Number(id)) || !ctx.who.access.unionIds.includes(unionId)) {
+          if (
+            !state ||
+            !open.some((c) => c.id === Number(id)) ||
+            !ctx.who.access.unionIds.includes(unionId)
+          ) {
             return ctx.reply(ctx.t('nominate.campaign_not_open'));
           }
           const d = await startDraft(nd, { personId: ctx.who.id, unionId, campaignId: Number(id) });
@@ -400,17 +588,35 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
         handler: withDraft(async (ctx, d, state, [id]) => {
           const cat = d.campaign.categories.find((c) => c.id === Number(id));
           if (!cat) return { stay: true };
-          const quota = await quotaRemaining(deps.db, { unionId: d.unionId, categoryId: cat.id, quota: cat.quotaPerUnion, excludeId: d.id });
+          const quota = await quotaRemaining(deps.db, {
+            unionId: d.unionId,
+            categoryId: cat.id,
+            quota: cat.quotaPerUnion,
+            excludeId: d.id,
+          });
           if (quota !== null && quota < 1) {
             await ctx.reply(ctx.t('errors.nomination_quota_full', { quota: cat.quotaPerUnion ?? 0 }));
             return { stay: true };
           }
-          const budget = await budgetRemaining(deps.db, { campaignId: d.campaignId, budgetFen: d.campaign.budgetTotalFen, excludeId: d.id });
+          const budget = await budgetRemaining(deps.db, {
+            campaignId: d.campaignId,
+            budgetFen: d.campaign.budgetTotalFen,
+            excludeId: d.id,
+          });
           if (budget < BigInt(cat.standardAmountFen)) {
-            await ctx.reply(ctx.t('errors.nomination_budget_exhausted', { remaining: yuan(Number(budget > 0n ? budget : 0n)) }));
+            await ctx.reply(
+              ctx.t('errors.nomination_budget_exhausted', {
+                remaining: yuan(Number(budget > 0n ? budget : 0n)),
+              }),
+            );
             return { stay: true };
           }
-          await saveAnswer(nd, { personId: ctx.who.id, nominationId: d.id, step: 'category', data: { categoryId: cat.id, amountFen: cat.standardAmountFen } });
+          await saveAnswer(nd, {
+            personId: ctx.who.id,
+            nominationId: d.id,
+            step: 'category',
+            data: { categoryId: cat.id, amountFen: cat.standardAmountFen },
+          });
           if (quota !== null) await ctx.reply(ctx.t('nominate.quota_left', { left: quota - 1 }));
           return advance(ctx, state);
         }),
@@ -440,7 +646,12 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
           if (!v || !column || !code || !v.codes.includes(code)) return { stay: true };
           const data: Record<string, unknown> = { [column]: code };
           if (step === 'main_cause') data['secondaryCauses'] = d.secondaryCauses.filter((c) => c !== code);
-          await saveAnswer(nd, { personId: ctx.who.id, nominationId: d.id, step: step as Step, data: data as never });
+          await saveAnswer(nd, {
+            personId: ctx.who.id,
+            nominationId: d.id,
+            step: step as Step,
+            data: data as never,
+          });
           return advance(ctx, state);
         }),
       },
@@ -448,14 +659,32 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
         action: 'nm_sc',
         access: contact,
         handler: withDraft(async (ctx, d, _state, [code]) => {
-          if (!code || !HARDSHIP_CAUSES.some((c) => c.code === code) || code === d.mainCause) return undefined;
-          const chosen = d.secondaryCauses.includes(code) ? d.secondaryCauses.filter((c) => c !== code) : [...d.secondaryCauses, code];
+          if (!code || !HARDSHIP_CAUSES.some((c) => c.code === code) || code === d.mainCause)
+            return undefined;
+          const chosen = d.secondaryCauses.includes(code)
+            ? d.secondaryCauses.filter((c) => c !== code)
+            : [...d.secondaryCauses, code];
           if (chosen.length > MAX_SECONDARY_CAUSES) {
-            await ctx.answerCbQuery(ctx.t('validation.hardship.too_many_secondary', { max: MAX_SECONDARY_CAUSES, count: chosen.length }), { show_alert: true }).catch(() => {});
+            await ctx
+              .answerCbQuery(
+                ctx.t('validation.hardship.too_many_secondary', {
+                  max: MAX_SECONDARY_CAUSES,
+                  count: chosen.length,
+                }),
+                { show_alert: true },
+              )
+              .catch(() => {});
             return undefined;
           }
-          await deps.db.nomination.updateMany({ where: { id: d.id, submittedById: ctx.who.id }, data: { secondaryCauses: chosen } });
-          await ctx.editMessageReplyMarkup({ inline_keyboard: secondaryKeyboard(ctx, { ...d, secondaryCauses: chosen }) }).catch(() => {});
+          await deps.db.nomination.updateMany({
+            where: { id: d.id, submittedById: ctx.who.id },
+            data: { secondaryCauses: chosen },
+          });
+          await ctx
+            .editMessageReplyMarkup({
+              inline_keyboard: secondaryKeyboard(ctx, { ...d, secondaryCauses: chosen }),
+            })
+            .catch(() => {});
           return undefined;
         }),
       },
@@ -463,7 +692,12 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
         action: 'nm_scdone',
         access: contact,
         handler: withDraft(async (ctx, d, state) => {
-          await saveAnswer(nd, { personId: ctx.who.id, nominationId: d.id, step: 'secondary_causes', data: {} });
+          await saveAnswer(nd, {
+            personId: ctx.who.id,
+            nominationId: d.id,
+            step: 'secondary_causes',
+            data: {},
+          });
           return advance(ctx, state);
         }),
       },
@@ -472,16 +706,26 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
         access: contact,
         handler: withDraft(async (ctx, d, state, [form]) => {
           if (!form || !d.category?.benefitForms.includes(form as never)) return { stay: true };
-          await saveAnswer(nd, { personId: ctx.who.id, nominationId: d.id, step: 'benefit_form', data: { benefitForm: form as never } });
+          await saveAnswer(nd, {
+            personId: ctx.who.id,
+            nominationId: d.id,
+            step: 'benefit_form',
+            data: { benefitForm: form as never },
+          });
           return advance(ctx, state);
         }),
       },
       {
         action: 'nm_back',
         access: contact,
-        handler: withDraft(async (ctx, d, state) => {
+        handler: withDraft(async (_ctx, d, state) => {
           const steps = stepsFor(d.category ? toCategoryInfo(d.category) : undefined, d.benefitForm);
-          const current = state.step === 'id_confirm' ? 'id_number' : state.step === 'card_confirm' ? 'bank_card' : (state.step as Step);
+          const current =
+            state.step === 'id_confirm'
+              ? 'id_number'
+              : state.step === 'card_confirm'
+                ? 'bank_card'
+                : (state.step as Step);
           const prev = previousStep(steps, steps.includes(current) ? current : 'summary');
           if (!prev) return { stay: true };
           state.data['editing'] = null;
@@ -491,7 +735,9 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
       {
         action: 'nm_goto',
         access: contact,
-        handler: withDraft(async (_ctx, _d, _state, [step]) => (step === 'id_number' || step === 'bank_card' ? { next: step } : { stay: true })),
+        handler: withDraft(async (_ctx, _d, _state, [step]) =>
+          step === 'id_number' || step === 'bank_card' ? { next: step } : { stay: true },
+        ),
       },
       {
         action: 'nm_edit',
@@ -512,11 +758,17 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
             delete ctx.session.dialog;
             await ctx.editMessageReplyMarkup(undefined).catch(() => {});
             const notes = r.flags.filter((f) => f !== 'luhn_warning').map((f) => ctx.t(`flags.${f}`));
-            await ctx.reply(ctx.t('nominate.submitted', { id: r.id, amount: yuan(r.amountFen) }) + (notes.length ? `\n${ctx.t('nominate.flag_note', { flags: notes.join('、') })}` : ''));
+            await ctx.reply(
+              ctx.t('nominate.submitted', { id: r.id, amount: yuan(r.amountFen) }) +
+                (notes.length ? `\n${ctx.t('nominate.flag_note', { flags: notes.join('、') })}` : ''),
+            );
             return undefined;
           } catch (err) {
             if (!(err instanceof DomainError)) throw err;
-            const params = { ...err.params, ...(err.params['status'] ? { status: ctx.t(`status.${err.params['status']}`) } : {}) };
+            const params = {
+              ...err.params,
+              ...(err.params['status'] ? { status: ctx.t(`status.${err.params['status']}`) } : {}),
+            };
             await ctx.reply(ctx.t(`errors.${err.code}`, params));
             return { stay: true };
           }
@@ -545,4 +797,3 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
     ],
   };
 }
-
