@@ -153,7 +153,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.WEBHOOK_SECRET ? { webhookSecret: e.WEBHOOK_SECRET } : {}),
     },
     port: e.PORT,
-    databaseUrl: e.DATABASE_URL ?? 'postgresql://127.0.0.1:5432/warmth_sandbox',
+    databaseUrl:
+      e.DATABASE_URL ??
+      `postgresql://${encodeURIComponent(env['USER'] || env['LOGNAME'] || 'postgres')}@127.0.0.1:5432/warmth_sandbox`,
     redisUrl: e.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
     dataKeys: e.DATA_KEY ?? [{ version: 1, key: Buffer.from(SANDBOX_DATA_KEY, 'base64') }],
     defaultLocale: e.DEFAULT_LOCALE,

@@ -156,7 +156,8 @@ async function handle(line: string): Promise<boolean> {
       await writeFile(target, await me.downloadDocument(msg));
       console.log(`💾 已保存 / saved → ${target}`);
     }
-  } else if (/^\d+$/.test(text) && buttons.length > 0) {
+  } else if (/^\d{1,2}$/.test(text) && buttons.length > 0) {
+    // 1-2 digits press a button; longer numbers (phones, ID and card numbers) are sent as text.
     const b = buttons[Number(text) - 1];
     if (!b) console.log(`❌ 没有按钮 ${text} / no button ${text} (1-${buttons.length})`);
     else await me.pressButton({ messageId: buttonsMessageId, data: b.callbackData! });

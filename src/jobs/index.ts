@@ -7,6 +7,8 @@ import type { Queues } from '../adapters/queue/queues.ts';
 import type { Telegram } from 'telegraf';
 import type { AnyJob } from './registry.ts';
 import { sendReminderJob } from './send-reminder.ts';
+import { sendNoticeJob } from './send-notice.ts';
+import type { CallbackCodec } from '../adapters/telegram/callback-data.ts';
 
 export interface JobDeps {
   db: Db;
@@ -17,10 +19,12 @@ export interface JobDeps {
   queues: Queues;
   /** Bot API client for outbound messages (the worker never receives updates). */
   telegram: Telegram;
+  /** Signs buttons on outbound notices (e.g. "Received" / "Not received"). */
+  callbacks: CallbackCodec;
   now: () => Date;
 }
 
 /** Every job the workers run. Later features add theirs here (review tasks, reminders, notices). */
 export function allJobs(): AnyJob<JobDeps>[] {
-  return [sendReminderJob as AnyJob<JobDeps>];
+  return [sendReminderJob as AnyJob<JobDeps>, sendNoticeJob as AnyJob<JobDeps>];
 }

@@ -1,4 +1,4 @@
-import type { Job } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import type { z } from 'zod';
 import type { QueueName } from '../adapters/queue/queues.ts';
 
@@ -11,7 +11,8 @@ export interface JobDefinition<S extends z.ZodType, D> {
   queue: QueueName;
   name: string;
   schema: S;
-  handle: (deps: D, data: z.infer<S>, job: Job) => Promise<string>;
+  /** `run.worker` is there for `worker.rateLimit()` on a 429 (then throw `Worker.RateLimitError()`). */
+  handle: (deps: D, data: z.infer<S>, job: Job, run: { worker: Worker }) => Promise<string>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds definitions of every payload type

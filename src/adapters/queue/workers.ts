@@ -19,14 +19,14 @@ export function startWorkers<D>(opts: {
 }): Worker[] {
   return QUEUE_NAMES.map((queue) => {
     const jobs = new Map(opts.jobs.filter((j) => j.queue === queue).map((j) => [j.name, j]));
-    const worker = new Worker(
+    const worker: Worker = new Worker(
       queue,
       async (job) => {
         const def = jobs.get(job.name);
         if (!def) throw new UnrecoverableError(`no handler for job ${queue}/${job.name}`);
         const parsed = def.schema.safeParse(job.data);
         if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${queue}/${job.name}`);
-        const outcome = await def.handle(opts.deps, parsed.data, job);
+        const outcome = await def.handle(opts.deps, parsed.data, job, { worker });
         opts.metrics.inc('warmth_jobs_total', 'Jobs processed', { queue, job: job.name, outcome });
         return outcome;
       },
