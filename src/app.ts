@@ -156,7 +156,17 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   let workers: Worker[] = [];
   if (opts.role !== 'bot') {
     const telegram = new Telegram(config.telegram.token, { apiRoot: opts.apiRoot, webhookReply: false });
-    const jobDeps: JobDeps = { db, i18n, logger, metrics, cipher, queues, telegram, callbacks: new CallbackCodec(cipher), now };
+    const jobDeps: JobDeps = {
+      db,
+      i18n,
+      logger,
+      metrics,
+      cipher,
+      queues,
+      telegram,
+      callbacks: new CallbackCodec(cipher),
+      now,
+    };
     workers = startWorkers({
       redisUrl: config.redisUrl,
       prefix,

@@ -87,6 +87,15 @@ const envSchema = z
     EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(5),
     INVITE_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(14),
+    NOTIFY_RATE_PER_SEC: z.coerce.number().int().min(1).max(30).default(25),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,40}$/, '1-40 characters of A-Z a-z 0-9 _ -')
+      .default('warmth'),
+    SMS_PROVIDER: z.enum(['log', 'http']).default('log'),
+    SMS_HTTP_URL: url(['http:', 'https:']).optional(),
+    SMS_HTTP_TEMPLATE: z.string().optional(),
+    SMS_HTTP_TOKEN: z.string().optional(),
   })
   .superRefine((env, ctx) => {
     const production = env.TELEGRAM_BOT_TOKEN !== undefined;
@@ -96,6 +105,8 @@ const envSchema = z
       if (!env.WEBHOOK_SECRET)
         ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'required when BOT_MODE=webhook' });
     }
+    if (env.SMS_PROVIDER === 'http' && !env.SMS_HTTP_URL)
+      ctx.addIssue({ code: 'custom', path: ['SMS_HTTP_URL'], message: 'required when SMS_PROVIDER=http' });
     if (production) {
       for (const key of ['DATABASE_URL', 'REDIS_URL', 'DATA_KEY'] as const) {
         if (env[key] === undefined)
@@ -124,6 +135,11 @@ export interface Config {
   emulatorPort: number;
   workerConcurrency: number;
   inviteTtlDays: number;
+  /** Global send rate of the notifications worker (Telegram allows about 30/s). */
+  notifyRatePerSec: number;
+  /** Redis key prefix of the BullMQ queues. */
+  queuePrefix: string;
+  sms: { provider: 'log' | 'http'; httpUrl?: string; httpTemplate?: string; httpToken?: string };
 }
 
 export class ConfigError extends Error {
@@ -165,5 +181,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     emulatorPort: e.EMULATOR_PORT,
     workerConcurrency: e.WORKER_CONCURRENCY,
     inviteTtlDays: e.INVITE_TTL_DAYS,
+    notifyRatePerSec: e.NOTIFY_RATE_PER_SEC,
+    queuePrefix: e.QUEUE_PREFIX,
+    sms: {
+      provider: e.SMS_PROVIDER,
+      ...(e.SMS_HTTP_URL ? { httpUrl: e.SMS_HTTP_URL } : {}),
+      ...(e.SMS_HTTP_TEMPLATE ? { httpTemplate: e.SMS_HTTP_TEMPLATE } : {}),
+      ...(e.SMS_HTTP_TOKEN ? { httpToken: e.SMS_HTTP_TOKEN } : {}),
+    },
   };
 }

@@ -6,6 +6,7 @@ import { inviteFeature } from './adapters/telegram/features/invite.ts';
 import { deadlinesFeature } from './adapters/telegram/features/deadlines.ts';
 import { myFeature } from './adapters/telegram/features/my.ts';
 import { nominateFeature } from './adapters/telegram/features/nominate.ts';
+import { uploadFeature } from './adapters/telegram/features/upload.ts';
 
 /** Every chat feature of the bot, in the order their commands appear in menus and /help. */
 export function allFeatures(deps: BotDeps, shell: ShellApi): Feature[] {
@@ -17,5 +18,7 @@ export function allFeatures(deps: BotDeps, shell: ShellApi): Feature[] {
     adminFeature(deps, shell),
     campaignsFeature(deps, shell),
     deadlinesFeature(deps, shell),
+    // After campaignsFeature: its .yaml handler must see documents first.
+    uploadFeature(deps, shell),
   ];
 }

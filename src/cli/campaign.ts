@@ -1,3 +1,5 @@
+import { Queues } from '../adapters/queue/queues.ts';
+import { onCampaignChanged } from '../usecases/reminders.ts';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ConfigError, loadConfig } from '../config.ts';
@@ -23,7 +25,7 @@ export function describeChange(c: CampaignChange): string {
   return `~ ${c.path}: ${value(c.before)} -> ${value(c.after)}`;
 }
 
-async function load(db: Db, file: string): Promise<number> {
+async function load(db: Db, file: string, redisUrl: string): Promise<number> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -40,6 +42,19 @@ async function load(db: Db, file: string): Promise<number> {
   console.log(`${r.outcome}: ${r.campaign.code} (${r.campaign.title.zh}), id ${r.campaign.id}`);
   for (const c of r.changes) console.log(`  ${describeChange(c)}`);
   for (const w of r.warnings) console.log(`  warning: ${where(w)}: ${w.message}`);
+  if (r.outcome !== 'unchanged') {
+    // Reminders follow the timeline: re-derive them now rather than at the worker's next start.
+    const queues = new Queues(redisUrl, 'warmth');
+    try {
+      await onCampaignChanged(db, queues, r.campaign.id, new Date());
+    } catch (err) {
+      console.error(
+        `reminders not re-synced (run npm run reminders:sync): ${err instanceof Error ? err.message : String(err)}`,
+      );
+    } finally {
+      await queues.close();
+    }
+  }
   return 0;
 }
 
@@ -78,7 +93,7 @@ async function main(): Promise<number> {
       await list(db);
       return 0;
     }
-    return await load(db, file!);
+    return await load(db, file!, config.redisUrl);
   } finally {
     await db.$disconnect();
   }

@@ -12,7 +12,8 @@ export interface JobDefinition<S extends z.ZodType, D> {
   name: string;
   schema: S;
   /** `run.worker` is there for `worker.rateLimit()` on a 429 (then throw `Worker.RateLimitError()`). */
-  handle: (deps: D, data: z.infer<S>, job: Job, run: { worker: Worker }) => Promise<string>;
+  /** `run.token` is the job's lock token (for `job.moveToDelayed(ts, token)` + `DelayedError`). */
+  handle: (deps: D, data: z.infer<S>, job: Job, run: { worker: Worker; token?: string }) => Promise<string>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds definitions of every payload type

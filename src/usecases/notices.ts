@@ -20,8 +20,11 @@ export interface NoticeRequest {
   /** e.g. `decision-<nominationId>-r<revision>` — the same key never sends twice. */
   uniqueKey: string;
   kind: NoticeKind;
-  personId: number;
+  /** null: the recipient has no Telegram chat bound yet (sent by SMS if `smsFallback`). */
+  personId: number | null;
   nominationId?: number;
+  /** Recipient notices: if Telegram cannot deliver (no chat, 403), send it by SMS to the nomination's phone. */
+  smsFallback?: boolean;
   /** Locale key rendered in the person's language at send time. */
   template: string;
   /** Non-sensitive values for the template; a value "@some.key" is itself translated. */
@@ -39,7 +42,7 @@ export async function enqueueNotice(db: Db, queues: Queues, n: NoticeRequest) {
       personId: n.personId,
       nominationId: n.nominationId ?? null,
       template: n.template,
-      params: { values: n.params ?? {}, buttons: n.buttons ?? [] },
+      params: { values: n.params ?? {}, buttons: n.buttons ?? [], ...(n.smsFallback ? { sms: true } : {}) },
     },
     update: {},
   });

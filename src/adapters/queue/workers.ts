@@ -1,8 +1,8 @@
-import { UnrecoverableError, Worker } from 'bullmq';
+import { UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { AnyJob } from '../../jobs/registry.ts';
-import { QUEUE_NAMES, workerConnection } from './queues.ts';
+import { QUEUE_NAMES, type QueueName, workerConnection } from './queues.ts';
 
 /**
  * Thin BullMQ workers: validate the payload (ids only), call the job's handler, count outcomes.
@@ -16,17 +16,19 @@ export function startWorkers<D>(opts: {
   deps: D;
   logger: Logger;
   metrics: Metrics;
+  /** Extra options for one queue's worker (e.g. a global `limiter` for notifications). */
+  perQueue?: Partial<Record<QueueName, Partial<WorkerOptions>>>;
 }): Worker[] {
   return QUEUE_NAMES.map((queue) => {
     const jobs = new Map(opts.jobs.filter((j) => j.queue === queue).map((j) => [j.name, j]));
     const worker: Worker = new Worker(
       queue,
-      async (job) => {
+      async (job, token) => {
         const def = jobs.get(job.name);
         if (!def) throw new UnrecoverableError(`no handler for job ${queue}/${job.name}`);
         const parsed = def.schema.safeParse(job.data);
         if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${queue}/${job.name}`);
-        const outcome = await def.handle(opts.deps, parsed.data, job, { worker });
+        const outcome = await def.handle(opts.deps, parsed.data, job, { worker, ...(token ? { token } : {}) });
         opts.metrics.inc('warmth_jobs_total', 'Jobs processed', { queue, job: job.name, outcome });
         return outcome;
       },
@@ -35,6 +37,7 @@ export function startWorkers<D>(opts: {
         prefix: opts.prefix,
         concurrency: opts.concurrency,
         autorun: true,
+        ...opts.perQueue?.[queue],
       },
     );
     worker.on('failed', (job, err) => {

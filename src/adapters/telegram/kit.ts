@@ -94,6 +94,14 @@ export interface Feature {
   install?: (bot: Telegraf<BotContext>) => void;
 }
 
+/**
+ * Runs follow-up work (e.g. re-syncing reminders after a change) without holding up the reply; a
+ * failure is logged, never shown to the user: the worker's start-up sync and later changes repair it.
+ */
+export function inBackground(deps: BotDeps, what: string, work: () => Promise<unknown>): void {
+  void work().catch((err: unknown) => deps.logger.warn({ err, what }, 'background follow-up failed'));
+}
+
 export function allowed(ctx: BotContext, access: Access): boolean {
   if (access === 'anyone') return true;
   return access.some((r) => ctx.who.access.roles.has(r));

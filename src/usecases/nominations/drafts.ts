@@ -20,7 +20,8 @@ export async function findDraft(deps: NominationDeps, personId: number) {
     where: { submittedById: personId, status: 'draft', draftExpiresAt: { lte: now } },
   });
   return deps.db.nomination.findFirst({
-    where: { submittedById: personId, status: 'draft' },
+    // Spreadsheet drafts (source 'upload') belong to an import batch, not to the chat dialog.
+    where: { submittedById: personId, status: 'draft', source: { not: 'upload' } },
     orderBy: { updatedAt: 'desc' },
   });
 }

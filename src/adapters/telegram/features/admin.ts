@@ -1,3 +1,4 @@
+import { onPeopleChanged } from '../../../usecases/reminders.ts';
 import dayjs from 'dayjs';
 import { GRANTABLE_ROLES, type RoleName } from '../../../domain/roles.ts';
 import { DomainError } from '../../../domain/errors.ts';
@@ -5,7 +6,7 @@ import { grantRole, revokeRole } from '../../../usecases/people.ts';
 import { createUnion, listUnions, normaliseUnionName } from '../../../usecases/unions.ts';
 import { createInvite } from '../../../usecases/invites.ts';
 import type { BotContext } from '../context.ts';
-import { button, type BotDeps, type Feature, type ShellApi } from '../kit.ts';
+import { button, type BotDeps, type Feature, type ShellApi, inBackground } from '../kit.ts';
 
 // Admin commands: grassroots unions, invites for their contacts, and staff roles.
 
@@ -71,6 +72,9 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
         : 'admin.revoke_nochange';
     await ctx.reply(ctx.t(key, { id: String(parsed.telegramId), role }));
     if (r.changed) {
+      inBackground(deps, 'reminders after a role change', () =>
+        onPeopleChanged(deps.db, deps.queues, deps.now()),
+      );
       // Refresh the person's own command menu (fails harmlessly if they never opened the bot).
       const p = await deps.db.person.findUnique({
         where: { telegramId: parsed.telegramId },

@@ -1,3 +1,4 @@
+import { onCampaignChanged } from '../../../usecases/reminders.ts';
 import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
 import type { Document } from 'telegraf/types';
@@ -16,7 +17,7 @@ import {
 } from '../../../usecases/campaigns.ts';
 import type { Params } from '../../i18n.ts';
 import type { BotContext } from '../context.ts';
-import type { BotDeps, Feature, ShellApi } from '../kit.ts';
+import { type BotDeps, type Feature, type ShellApi, inBackground } from '../kit.ts';
 
 // /campaigns for staff, and loading a campaign file: an admin sends the YAML file as a document.
 // Other documents (spreadsheets...) pass through to the next handler.
@@ -211,6 +212,11 @@ export function campaignsFeature(deps: BotDeps, _shell: ShellApi): Feature {
       return;
     }
     const c = r.campaign;
+    if (r.outcome !== 'unchanged') {
+      inBackground(deps, 'reminders after campaign load', () =>
+        onCampaignChanged(deps.db, deps.queues, c.id, deps.now()),
+      );
+    }
     const title = ctx.locale === 'en' ? c.title.en : c.title.zh;
     const lines: string[] = [];
     if (r.outcome === 'created') {

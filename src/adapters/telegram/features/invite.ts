@@ -1,6 +1,7 @@
+import { onPeopleChanged } from '../../../usecases/reminders.ts';
 import { checkInvite, redeemInvite } from '../../../usecases/invites.ts';
 import { touchPerson } from '../../../usecases/people.ts';
-import { button, type BotDeps, type Feature, type ShellApi } from '../kit.ts';
+import { button, type BotDeps, type Feature, type ShellApi, inBackground } from '../kit.ts';
 
 // A contact opens https://t.me/<bot>?start=inv_<code>, sees which union invites them, and confirms.
 // The code waits in the session (not in button data) between the two steps.
@@ -29,6 +30,9 @@ export function inviteFeature(deps: BotDeps, shell: ShellApi): Feature {
           if (typeof code !== 'string') return ctx.editMessageText(ctx.t('dialog.expired'));
           const r = await redeemInvite(deps.db, deps.cipher, code, ctx.who.id, deps.now());
           delete ctx.session.dialog;
+          inBackground(deps, 'reminders after a contact joined', () =>
+            onPeopleChanged(deps.db, deps.queues, deps.now()),
+          );
           await ctx.editMessageText(ctx.t('invite.joined', { union: r.unionName }));
           const me = await touchPerson(deps.db, ctx.from!);
           await shell.syncMenu(ctx.chat!.id, me.access.roles, ctx.locale);

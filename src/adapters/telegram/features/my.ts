@@ -1,10 +1,11 @@
+import { onNominationChanged } from '../../../usecases/reminders.ts';
 import { formatYuan } from '../../../domain/campaign/money.ts';
 import { DomainError } from '../../../domain/errors.ts';
 import { listMine, nominationView } from '../../../usecases/nominations/queries.ts';
 import type { NominationDeps } from '../../../usecases/nominations/shared.ts';
 import { withdrawNomination } from '../../../usecases/nominations/submit.ts';
 import type { BotContext } from '../context.ts';
-import { button, type BotDeps, type Feature } from '../kit.ts';
+import { button, type BotDeps, type Feature, inBackground } from '../kit.ts';
 
 // /my: a contact's nominations with their status, paged; open one for details (masked); withdraw
 // while it is still pending. Only the contact who submitted a nomination can open it here.
@@ -96,6 +97,9 @@ export function myFeature(deps: BotDeps): Feature {
         handler: async (ctx, [id]) => {
           try {
             await withdrawNomination(nd, { personId: ctx.who.id, nominationId: Number(id) });
+            inBackground(deps, 'reminders after withdraw', () =>
+              onNominationChanged(deps.db, deps.queues, Number(id), deps.now()),
+            );
             await ctx.editMessageText(ctx.t('my.withdrawn', { id: Number(id) }));
           } catch (err) {
             if (!(err instanceof DomainError)) throw err;

@@ -1,3 +1,4 @@
+import { onNominationChanged } from '../../../usecases/reminders.ts';
 import type { InlineKeyboardButton } from 'telegraf/types';
 import { formatYuan } from '../../../domain/campaign/money.ts';
 import { DomainError } from '../../../domain/errors.ts';
@@ -32,6 +33,7 @@ import {
   type Feature,
   type ShellApi,
   type StepResult,
+  inBackground,
 } from '../kit.ts';
 
 // The guided nomination dialog (/nominate). The draft lives in PostgreSQL; the session holds only the
@@ -756,6 +758,9 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
           try {
             const r = await submitNomination(nd, { personId: ctx.who.id, nominationId: d.id });
             delete ctx.session.dialog;
+            inBackground(deps, 'reminders after submit', () =>
+              onNominationChanged(deps.db, deps.queues, r.id, deps.now()),
+            );
             await ctx.editMessageReplyMarkup(undefined).catch(() => {});
             const notes = r.flags.filter((f) => f !== 'luhn_warning').map((f) => ctx.t(`flags.${f}`));
             await ctx.reply(

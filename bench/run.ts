@@ -1,0 +1,30 @@
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+// npm run bench [-- <name> ...]: runs every bench/*.bench.ts (or the named ones) one after another,
+// each in its own process so memory figures do not mix. Each prints its figures and writes
+// bench/results/<name>.json; see bench/README.md.
+
+const dir = dirname(fileURLToPath(import.meta.url));
+const wanted = process.argv.slice(2);
+const all = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .map((f) => f.replace(/\.bench\.ts$/, ''))
+  .sort();
+const run = wanted.length ? all.filter((n) => wanted.includes(n)) : all;
+if (run.length === 0) {
+  console.error(`no benchmark named ${wanted.join(', ')}; available: ${all.join(', ')}`);
+  process.exit(2);
+}
+let failed = 0;
+for (const name of run) {
+  console.log(`\n=== bench: ${name} ===`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(dir, `${name}.bench.ts`)], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    failed++;
+    console.error(`bench ${name} exited with ${r.status ?? r.signal}`);
+  }
+}
+process.exit(failed ? 1 : 0);

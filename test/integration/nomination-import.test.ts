@@ -1,0 +1,275 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
+import type { Db } from '../../src/adapters/db/client.ts';
+import {
+  cancelImport,
+  type ImportInputRow,
+  storeDrafts,
+  submitImported,
+  validateImport,
+} from '../../src/usecases/nominations/import.ts';
+import type { NominationDeps } from '../../src/usecases/nominations/shared.ts';
+import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+
+// Spreadsheet import against a real PostgreSQL: validation in bulk, drafts, submit and cancel.
+
+let tdb: TestDatabase;
+let db: Db;
+let deps: NominationDeps;
+const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
+const now = new Date('2024-01-10T02:00:00Z');
+const ids: { campaign: number; needy: number; frontline: number; unionA: number; unionB: number; contact: number; other: number } =
+  { campaign: 0, needy: 0, frontline: 0, unionA: 0, unionB: 0, contact: 0, other: 0 };
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  db = createPrisma(tdb.url) as unknown as Db;
+  deps = { db, cipher, now: () => now };
+  const fed = await db.federation.create({ data: { name: '富民县总工会' } });
+  const campaign = await db.campaign.create({
+    data: {
+      code: 'test-2024',
+      federationId: fed.id,
+      titleZh: '测试活动',
+      titleEn: 'Test campaign',
+      organiser: '富民县总工会',
+      status: 'open',
+      budgetTotalFen: 10_000_000n,
+      nominationOpensAt: new Date('2024-01-02T01:00:00Z'),
+      nominationClosesAt: new Date('2024-01-19T10:00:00Z'),
+      reviewDeadline: new Date('2024-01-26T10:00:00Z'),
+      targetPaymentDate: new Date('2024-02-05'),
+    },
+  });
+  const needy = await db.campaignCategory.create({
+    data: {
+      campaignId: campaign.id,
+      code: 'needy_worker',
+      nameZh: '困难职工',
+      nameEn: 'Needy workers',
+      kind: 'needy_worker',
+      standardAmountFen: 80000,
+      benefitForms: ['transfer'],
+      requiredFields: ['name', 'id_number', 'phone', 'employer', 'work_status', 'hardship', 'description'],
+      quotaPerUnion: 3,
+    },
+  });
+  const frontline = await db.campaignCategory.create({
+    data: {
+      campaignId: campaign.id,
+      code: 'frontline_worker',
+      nameZh: '一线职工',
+      nameEn: 'Frontline workers',
+      kind: 'frontline_worker',
+      standardAmountFen: 15000,
+      benefitForms: ['in_kind'],
+      requiredFields: ['name', 'id_number', 'phone', 'employer'],
+    },
+  });
+  const unionA = await db.union.create({ data: { federationId: fed.id, name: '县人民医院工会' } });
+  const unionB = await db.union.create({ data: { federationId: fed.id, name: '县供电局工会' } });
+  const contact = await db.person.create({ data: { telegramId: 9001n, displayName: '张联系' } });
+  const other = await db.person.create({ data: { telegramId: 9002n, displayName: '李联系' } });
+  await db.roleGrant.create({ data: { personId: contact.id, role: 'contact', scope: `union:${unionA.id}`, unionId: unionA.id } });
+  await db.roleGrant.create({ data: { personId: other.id, role: 'contact', scope: `union:${unionB.id}`, unionId: unionB.id } });
+  Object.assign(ids, {
+    campaign: campaign.id,
+    needy: needy.id,
+    frontline: frontline.id,
+    unionA: unionA.id,
+    unionB: unionB.id,
+    contact: contact.id,
+    other: other.id,
+  });
+  // Union B already nominated 440524188001010014 in this campaign.
+  await db.nomination.create({
+    data: {
+      campaignId: campaign.id,
+      categoryId: frontline.id,
+      unionId: unionB.id,
+      submittedById: other.id,
+      status: 'submitted',
+      fullName: '赵已报',
+      idNumberHash: cipher.hash('id', '440524188001010014'),
+      idNumberEnc: cipher.encrypt('440524188001010014'),
+      amountFen: 15000,
+      dedupKey: `${campaign.id}:${cipher.hash('id', '440524188001010014')}`,
+    },
+  });
+});
+
+afterAll(async () => {
+  await db?.$disconnect();
+  await tdb?.drop();
+});
+
+function idNumber(seq: number): string {
+  const first17 = `110105198001${String(10 + (seq % 18)).padStart(2, '0')}${String(seq).padStart(3, '0')}`.slice(0, 17);
+  const W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  const s = [...first17].reduce((a, d, i) => a + Number(d) * W[i]!, 0);
+  return first17 + '10X98765432'[s % 11]!;
+}
+
+const frontlineRow = (line: number, id: string, extra: Partial<ImportInputRow['values']> = {}): ImportInputRow => ({
+  line,
+  values: { name: '王五', id_number: id, phone: '13912345678', employer: '县自来水公司', ...extra },
+});
+
+describe('validateImport', () => {
+  it('mixed rows: every problem of a row, duplicates in file and against another union', async () => {
+    const rows: ImportInputRow[] = [
+      frontlineRow(2, idNumber(1)),
+      frontlineRow(3, '11010519491231002Y', { phone: '1381234', name: '' }),
+      frontlineRow(4, idNumber(2)),
+      frontlineRow(5, idNumber(2)),
+      frontlineRow(6, '440524188001010014'),
+      { line: 7, values: frontlineRow(7, '').values, issues: [{ column: 'id_number', code: 'number_precision', params: { value: '1.1E+17' } }] },
+      frontlineRow(8, '１１０１０５１９４９１２３１００２x'),
+    ];
+    const v = await validateImport(deps, {
+      personId: ids.contact,
+      unionId: ids.unionA,
+      campaignId: ids.campaign,
+      categoryId: ids.frontline,
+      rows,
+    });
+    const by = new Map(v.rows.map((r) => [r.line, r]));
+    expect(by.get(2)!.ok).toBe(true);
+    expect(by.get(3)!.issues.map((i) => i.code).sort()).toEqual(['id.chars', 'phone.length', 'required']);
+    expect(by.get(4)!.issues).toEqual([{ code: 'duplicate_in_file', params: { row: 5 }, column: 'id_number' }]);
+    expect(by.get(5)!.issues).toEqual([{ code: 'duplicate_in_file', params: { row: 4 }, column: 'id_number' }]);
+    expect(by.get(6)!.issues).toEqual([
+      { code: 'duplicate_existing', params: { union: '县供电局工会', status: 'submitted' }, column: 'id_number' },
+    ]);
+    expect(by.get(7)!.issues.map((i) => i.code)).toEqual(['number_precision']);
+    expect(by.get(8)!.ok).toBe(true);
+    expect(by.get(8)!.value?.idNumber).toBe('11010519491231002X');
+    expect(by.get(8)!.value?.birthDate).toBe('1949-12-31');
+    expect(v.valid).toBe(2);
+    expect(v.invalid).toBe(5);
+  });
+
+  it('coded columns through the vocabulary; quota: valid rows beyond it are refused in file order', async () => {
+    const needyRow = (line: number, seq: number, extra: Partial<ImportInputRow['values']> = {}): ImportInputRow => ({
+      line,
+      values: {
+        name: '陈六',
+        id_number: idNumber(seq),
+        phone: '13712345678',
+        employer: '县纺织厂',
+        work_status: '退休',
+        hardship_tier: 'Deep hardship',
+        main_cause: 'serious_illness',
+        secondary_causes: '子女上学、下岗失业',
+        description: '患病',
+        bank_name: '中国银行',
+        bank_card: '6217001234567890123',
+        ...extra,
+      },
+    });
+    const v = await validateImport(deps, {
+      personId: ids.contact,
+      unionId: ids.unionA,
+      campaignId: ids.campaign,
+      categoryId: ids.needy,
+      rows: [
+        needyRow(2, 11),
+        needyRow(3, 12, { work_status: '上班', secondary_causes: '患重特大疾病' }),
+        needyRow(4, 13),
+        needyRow(5, 14, { bank_card: '' }),
+        needyRow(6, 15),
+        needyRow(7, 16),
+      ],
+    });
+    const by = new Map(v.rows.map((r) => [r.line, r]));
+    expect(by.get(2)!.value).toMatchObject({
+      workStatus: 'retired',
+      hardshipTier: 'deep',
+      mainCause: 'serious_illness',
+      secondaryCauses: ['child_education', 'laid_off_unemployed'],
+    });
+    expect(by.get(3)!.issues.map((i) => i.code)).toEqual(['vocab_unknown', 'hardship.duplicate_cause']);
+    expect(by.get(5)!.issues).toEqual([{ code: 'required', params: { column: 'bank_card' }, column: 'bank_card' }]);
+    expect(v.quotaRemaining).toBe(3);
+    expect([2, 4, 6, 7].map((l) => by.get(l)!.ok)).toEqual([true, true, true, false]);
+    expect(by.get(7)!.issues[0]).toMatchObject({ code: 'quota_exceeded', params: { quota: 3, remaining: 3 } });
+    expect(v.overLimit).toBe(1);
+  });
+
+  it('refuses someone who is not a contact of the union', async () => {
+    await expect(
+      validateImport(deps, { personId: ids.other, unionId: ids.unionA, campaignId: ids.campaign, categoryId: ids.frontline, rows: [] }),
+    ).rejects.toMatchObject({ code: 'upload_forbidden' });
+  });
+});
+
+describe('storeDrafts / submitImported / cancelImport', () => {
+  const input = (rows: ImportInputRow[]) => ({
+    personId: ids.contact,
+    unionId: ids.unionA,
+    campaignId: ids.campaign,
+    categoryId: ids.frontline,
+    rows,
+  });
+
+  it('stores valid rows as encrypted upload drafts, then submits them in one transaction', async () => {
+    const v = await validateImport(deps, input([frontlineRow(2, idNumber(21)), frontlineRow(3, 'bad'), frontlineRow(4, idNumber(22))]));
+    const { batchId, stored } = await storeDrafts(deps, v);
+    expect(stored).toBe(2);
+    const drafts = await db.nomination.findMany({ where: { draftStep: `import:${batchId}` } });
+    expect(drafts).toHaveLength(2);
+    for (const d of drafts) {
+      expect(d).toMatchObject({ status: 'draft', source: 'upload', unionId: ids.unionA, categoryId: ids.frontline });
+      expect(d.draftAnswered).toEqual(['category', 'name', 'id_number', 'phone', 'employer']);
+      expect(d.idNumberEnc).not.toContain('110105');
+      expect(cipher.decrypt(d.phoneEnc!)).toBe('13912345678');
+    }
+
+    const r = await submitImported(deps, { personId: ids.contact, batchId });
+    expect(r).toMatchObject({ submitted: 2, refused: { duplicate_existing: 0 }, amountFen: 30000 });
+    const done = await db.nomination.findMany({ where: { id: { in: drafts.map((d) => d.id) } }, include: { revisions: true } });
+    for (const n of done) {
+      expect(n).toMatchObject({ status: 'submitted', revision: 1, amountFen: 15000, draftStep: null });
+      expect(n.dedupKey).toBe(`${ids.campaign}:${n.idNumberHash}`);
+      expect(n.revisions.map((x) => x.revision)).toEqual([1]);
+    }
+    const audit = await db.auditLog.findMany({ where: { action: 'nomination.submit', entityId: { in: drafts.map((d) => String(d.id)) } } });
+    expect(audit).toHaveLength(2);
+    expect(JSON.stringify(audit.map((a) => a.after))).not.toMatch(/110105198001\d{6}/);
+    expect(JSON.stringify(audit.map((a) => a.after))).toMatch(/110105\*{8}/);
+    await expect(submitImported(deps, { personId: ids.contact, batchId })).rejects.toMatchObject({ code: 'upload_batch_gone' });
+  });
+
+  it('re-checks at submit: a person nominated meanwhile by another union is refused, the rest submitted', async () => {
+    const v = await validateImport(deps, input([frontlineRow(2, idNumber(31)), frontlineRow(3, idNumber(32))]));
+    const { batchId } = await storeDrafts(deps, v);
+    const h = cipher.hash('id', idNumber(32));
+    await db.nomination.create({
+      data: {
+        campaignId: ids.campaign,
+        categoryId: ids.frontline,
+        unionId: ids.unionB,
+        submittedById: ids.other,
+        status: 'submitted',
+        idNumberHash: h,
+        amountFen: 15000,
+        dedupKey: `${ids.campaign}:${h}`,
+      },
+    });
+    const r = await submitImported(deps, { personId: ids.contact, batchId });
+    expect(r.submitted).toBe(1);
+    expect(r.refused.duplicate_existing).toBe(1);
+    expect(await db.nomination.count({ where: { draftStep: `import:${batchId}` } })).toBe(0);
+  });
+
+  it('cancel deletes the drafts of the batch and nothing else', async () => {
+    const v = await validateImport(deps, input([frontlineRow(2, idNumber(41)), frontlineRow(3, idNumber(42))]));
+    const { batchId } = await storeDrafts(deps, v);
+    const before = await db.nomination.count();
+    expect(await cancelImport(deps, { personId: ids.other, batchId })).toBe(0);
+    expect(await cancelImport(deps, { personId: ids.contact, batchId })).toBe(2);
+    expect(await db.nomination.count()).toBe(before - 2);
+    await expect(submitImported(deps, { personId: ids.contact, batchId })).rejects.toMatchObject({ code: 'upload_batch_gone' });
+  });
+});
