@@ -16,6 +16,10 @@ import { CallbackCodec } from './adapters/telegram/callback-data.ts';
 import type { BotDeps } from './adapters/telegram/kit.ts';
 import { allFeatures } from './features.ts';
 import { allJobs, type JobDeps } from './jobs/index.ts';
+import { ChatBucket } from './adapters/queue/chat-bucket.ts';
+import { createSmsProvider } from './adapters/sms/provider.ts';
+import { scheduleNoticeSweeper } from './usecases/notice-sweeper.ts';
+import { CLEANUP_DRAFTS_JOB } from './jobs/cleanup-drafts.ts';
 import { bootstrapAdmins } from './usecases/people.ts';
 import { syncReminders } from './usecases/reminders.ts';
 
@@ -73,7 +77,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const db = createDb(config.databaseUrl);
   const redis = createRedis(config.redisUrl);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error (will reconnect)'));
-  const prefix = opts.queuePrefix ?? 'warmth';
+  const prefix = opts.queuePrefix ?? config.queuePrefix;
   const queues = new Queues(config.redisUrl, prefix);
   const stops: (() => Promise<unknown>)[] = [];
 
@@ -166,6 +170,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       telegram,
       callbacks: new CallbackCodec(cipher),
       now,
+      chatBucket: new ChatBucket(redis, { ratePerSec: 1, burst: 1, prefix: `${prefix}:chat-bucket` }),
+      sms: createSmsProvider(config.sms, logger),
     };
     workers = startWorkers({
       redisUrl: config.redisUrl,
@@ -175,8 +181,13 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       deps: jobDeps,
       logger,
       metrics,
+      // Global pace of notices across every worker process (Telegram: about 30 messages/s per bot).
+      perQueue: { notifications: { limiter: { max: config.notifyRatePerSec, duration: 1000 } } },
     });
     stops.push(() => Promise.all(workers.map((w) => closeWorker(w, logger))));
+    scheduleNoticeSweeper(queues).catch((err: unknown) =>
+      logger.warn({ err }, 'could not schedule the notice sweeper'),
+    );
     // Reminders are derived from PostgreSQL: rebuild missing delayed jobs (e.g. Redis lost its data).
     const rebuild = syncReminders(db, queues, { now: now() }).then(
       (r) => logger.info({ ...r }, 'reminders synced at worker start'),
@@ -184,6 +195,11 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         logger.warn({ err }, 'reminder sync at worker start failed (run npm run reminders:sync)'),
     );
     stops.unshift(() => rebuild);
+    // Recurring housekeeping through a BullMQ job scheduler (idempotent: upsert by id).
+    queues
+      .get('reminders')
+      .upsertJobScheduler('cleanup-drafts', { every: 3_600_000 }, { name: CLEANUP_DRAFTS_JOB, data: {} })
+      .catch((err: unknown) => logger.warn({ err }, 'could not schedule draft clean-up'));
   }
   metrics.onCollect(async () => {
     for (const [name, q] of Object.entries(queues.byName)) {

@@ -8,6 +8,10 @@ import type { Telegram } from 'telegraf';
 import type { AnyJob } from './registry.ts';
 import { sendReminderJob } from './send-reminder.ts';
 import { sendNoticeJob } from './send-notice.ts';
+import { sweepNoticesJob } from './sweep-notices.ts';
+import type { ChatBucket } from '../adapters/queue/chat-bucket.ts';
+import type { SmsProvider } from '../adapters/sms/provider.ts';
+import { cleanupDraftsJob } from './cleanup-drafts.ts';
 import type { CallbackCodec } from '../adapters/telegram/callback-data.ts';
 
 export interface JobDeps {
@@ -22,9 +26,13 @@ export interface JobDeps {
   /** Signs buttons on outbound notices (e.g. "Received" / "Not received"). */
   callbacks: CallbackCodec;
   now: () => Date;
+  /** Per-chat pacing of notices (1 message/s per chat, Redis token bucket). */
+  chatBucket?: ChatBucket;
+  /** SMS fallback for recipient notices Telegram cannot deliver. */
+  sms?: SmsProvider;
 }
 
 /** Every job the workers run. Later features add theirs here (review tasks, reminders, notices). */
 export function allJobs(): AnyJob<JobDeps>[] {
-  return [sendReminderJob as AnyJob<JobDeps>, sendNoticeJob as AnyJob<JobDeps>];
+  return [sendReminderJob as AnyJob<JobDeps>, sendNoticeJob as AnyJob<JobDeps>, cleanupDraftsJob as AnyJob<JobDeps>, sweepNoticesJob as AnyJob<JobDeps>];
 }

@@ -9,7 +9,9 @@ import type { Telegram } from 'telegraf';
 import type { FieldCipher } from '../adapters/crypto/field-cipher.ts';
 import type { ChatBucket } from '../adapters/queue/chat-bucket.ts';
 import type { SmsProvider } from '../adapters/sms/provider.ts';
+import { markUncertain } from '../usecases/notice-sweeper.ts';
 import { SEND_NOTICE_JOB } from '../usecases/notices.ts';
+import { openFollowUp } from '../usecases/recipients/followups.ts';
 import { defineJob } from './registry.ts';
 
 // Sends one notice. Claim (queued -> sending) first, then send: a crash after the claim leaves the
@@ -57,19 +59,6 @@ function errnoOf(err: unknown): string | undefined {
   const e = err as { code?: unknown; errno?: unknown; cause?: { code?: unknown } };
   for (const v of [e.code, e.errno, e.cause?.code]) if (typeof v === 'string') return v;
   return undefined;
-}
-
-/** Creates an open follow-up for staff (one per nomination and kind; a closed one is reopened). */
-export async function openFollowUp(
-  db: Db,
-  nominationId: number,
-  kind: 'unreachable' | 'not_received' | 'no_answer' | 'link_locked',
-): Promise<void> {
-  await db.followUp.upsert({
-    where: { nominationId_kind: { nominationId, kind } },
-    create: { nominationId, kind },
-    update: { status: 'open', outcome: null, closedAt: null, closedById: null },
-  });
 }
 
 export const sendNoticeJob = defineJob({
@@ -234,24 +223,5 @@ async function trySms(
       data: { noticeId, channel: 'sms', outcome: 'sent', error: result.id ? `id ${result.id}` : null },
     }),
   ]);
-  return true;
-}
-
-/** A claimed notice whose delivery is unknown: failed, never resent, and handed to staff. */
-export async function markUncertain(
-  db: Db,
-  noticeId: number,
-  nominationId: number | null,
-  reason: string,
-): Promise<boolean> {
-  const done = await db.notice.updateMany({
-    where: { id: noticeId, status: 'sending' },
-    data: { status: 'failed', lastError: reason.slice(0, 300) },
-  });
-  if (done.count === 0) return false;
-  await db.noticeAttempt.create({
-    data: { noticeId, channel: 'telegram', outcome: 'uncertain', error: reason.slice(0, 300) },
-  });
-  if (nominationId) await openFollowUp(db, nominationId, 'unreachable');
   return true;
 }

@@ -1,6 +1,6 @@
 import type { Db } from '../adapters/db/client.ts';
 import type { Queues } from '../adapters/queue/queues.ts';
-import { markUncertain } from '../jobs/send-notice.ts';
+import { openFollowUp } from './recipients/followups.ts';
 
 // Notices stuck in `sending`: a worker claimed them and then died (SIGKILL, OOM, power loss) before it
 // recorded the outcome. Whether Telegram got the message is unknown, and at most once is the rule, so
@@ -50,4 +50,23 @@ export async function scheduleNoticeSweeper(queues: Queues, everyMs = 60_000): P
       { every: everyMs },
       { name: SWEEP_NOTICES_JOB, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
     );
+}
+
+/** A claimed notice whose delivery is unknown: failed, never resent, and handed to staff. */
+export async function markUncertain(
+  db: Db,
+  noticeId: number,
+  nominationId: number | null,
+  reason: string,
+): Promise<boolean> {
+  const done = await db.notice.updateMany({
+    where: { id: noticeId, status: 'sending' },
+    data: { status: 'failed', lastError: reason.slice(0, 300) },
+  });
+  if (done.count === 0) return false;
+  await db.noticeAttempt.create({
+    data: { noticeId, channel: 'telegram', outcome: 'uncertain', error: reason.slice(0, 300) },
+  });
+  if (nominationId) await openFollowUp(db, nominationId, 'unreachable');
+  return true;
 }

@@ -372,4 +372,13 @@ describe('/nominate', () => {
     const theirs = await other.expectReply(/我的申报/);
     expect(theirs.text).not.toContain('王小红');
   });
+
+  it('wrote no ID number, phone or card to the logs during all of the above', () => {
+    const all = h.logs.join('');
+    expect(all).toContain('warmth-bot started');
+    expect(all).not.toMatch(/(?<!\d)\d{17}[\dX](?!\d)/);
+    expect(all).not.toMatch(/(?<!\d)1[3-9]\d{9}(?!\d)/);
+    expect(all).not.toMatch(/(?<!\d)62\d{14,17}(?!\d)/);
+    expect(all).not.toContain('王小红');
+  });
 });

@@ -232,6 +232,20 @@ describe('parseSheet', () => {
   });
 });
 
+describe('large files with Chinese text', () => {
+  it('keeps every character intact (exceljs streaming reader split UTF-8 at chunk boundaries)', async () => {
+    const rows: unknown[][] = [['姓名', '工作单位', '情况说明']];
+    for (let i = 0; i < 3000; i++) rows.push(['张三', `县第${i}中学`, '子女上学、下岗失业，患重特大疾病']);
+    const r = await parseSheet(await xlsx(rows), 'big.xlsx');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.rows).toHaveLength(3000);
+    expect(r.rows.every((x, i) => x.values.employer === `县第${i}中学` && !x.values.description?.includes('\uFFFD'))).toBe(
+      true,
+    );
+  });
+});
+
 describe('checked file', () => {
   it('writes rows back at their line numbers with the problem column first; re-parsing ignores that column', async () => {
     const buf = await buildCheckedFile({

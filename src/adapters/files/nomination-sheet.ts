@@ -1,4 +1,4 @@
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { formatYuan } from '../../domain/campaign/money.ts';
 import { luhnValid } from '../../domain/identity/bank-card.ts';
@@ -18,7 +18,7 @@ import { I18n, type Locale } from '../i18n.ts';
 
 // Nomination lists as spreadsheets: the .xlsx template for a category, parsing a filled .xlsx / .csv into
 // rows of raw strings keyed by column, and the "checked" file sent back with a problem column.
-// - The data sheet is the first sheet; the example row lives on the "填写说明 / Instructions" sheet, so the
+// - The data sheet is the first visible sheet; the example row lives on the "填写说明 / Instructions" sheet, so the
 //   parser can never import it.
 // - ID, phone and card columns are formatted as text. A number cell there with 16+ digits has lost its
 //   last digits in Excel (15 significant digits): that row gets `number_precision`, never a guess.
@@ -433,32 +433,27 @@ function cellText(v: unknown, column: SheetColumn): { text: string } | { lost: s
   return { text: plainText(v) };
 }
 
+/**
+ * Rows of the first data sheet. The whole workbook is loaded (not exceljs' streaming WorkbookReader):
+ * in exceljs 4.4 the streaming reader decodes each zip chunk separately (parse-sax → bufferToString), so
+ * a Chinese character split across two chunks turns into "��" — seen in the 10,000-row benchmark.
+ */
 async function* xlsxRows(buffer: Uint8Array): GridSource {
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(Readable.from([Buffer.from(buffer)]), {
-    sharedStrings: 'cache',
-    hyperlinks: 'ignore',
-    styles: 'ignore',
-    worksheets: 'emit',
-    entries: 'ignore',
-  });
-  let sheets = 0;
-  for await (const ws of reader) {
-    sheets++;
-    const name = (ws as unknown as { name?: string }).name ?? '';
-    if (SKIP_SHEETS.has(name)) {
-      for await (const _ of ws) {
-        // drain: the reader needs each sheet consumed before the next
-      }
-      continue;
-    }
-    for await (const row of ws) {
-      const values = row.values as unknown[];
-      // exceljs rows are 1-based arrays (index 0 unused)
-      yield { line: row.number, cells: Array.isArray(values) ? values.slice(1) : [] };
-    }
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.load(buffer as unknown as ArrayBuffer);
+  const ws = wb.worksheets.find((w) => !SKIP_SHEETS.has(w.name) && w.state !== 'hidden' && w.state !== 'veryHidden');
+  if (!ws) {
+    if (wb.worksheets.length === 0) throw new Error('no worksheet');
     return;
   }
-  if (sheets === 0) throw new Error('no worksheet');
+  const count = ws.rowCount;
+  for (let n = 1; n <= count; n++) {
+    const row = ws.findRow(n);
+    if (!row) continue;
+    const values = row.values as unknown[];
+    // exceljs rows are 1-based arrays (index 0 unused)
+    yield { line: n, cells: Array.isArray(values) ? values.slice(1) : [] };
+  }
 }
 
 /**

@@ -68,6 +68,11 @@ export class Queues {
     return this.byName[name];
   }
 
+  /** The producers' Redis connection, for small bookkeeping next to the jobs (keys under `prefix`). */
+  get redis(): Redis {
+    return this.connection;
+  }
+
   async close(): Promise<void> {
     await Promise.all(Object.values(this.byName).map((q) => q.close()));
     this.connection.disconnect();

@@ -2,7 +2,6 @@ import type { Db } from '../../adapters/db/client.ts';
 import { addWorkingDays, shanghaiDateOf } from '../../domain/calendar/index.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { maskName } from '../../domain/masking.ts';
-import { openFollowUp } from '../../jobs/send-notice.ts';
 import { audit } from '../audit.ts';
 
 // 回访: staff follow-up tasks. Created by the pipeline (unreachable), by the recipient ("not received"),
@@ -15,7 +14,14 @@ export const RECEIPT_ACTIONS = ['receipt.received', 'receipt.not_received'] as c
 
 export type FollowUpKind = 'unreachable' | 'not_received' | 'no_answer' | 'link_locked';
 
-export { openFollowUp };
+/** Creates an open follow-up for staff (one per nomination and kind; a closed one is reopened). */
+export async function openFollowUp(db: Db, nominationId: number, kind: FollowUpKind): Promise<void> {
+  await db.followUp.upsert({
+    where: { nominationId_kind: { nominationId, kind } },
+    create: { nominationId, kind },
+    update: { status: 'open', outcome: null, closedAt: null, closedById: null },
+  });
+}
 
 export interface FollowUpItem {
   id: number;

@@ -1,0 +1,249 @@
+import type { JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Db } from '../../adapters/db/client.ts';
+import type { Queues } from '../../adapters/queue/queues.ts';
+import {
+  digestWindow,
+  digestWindowEnd,
+  isReviewable,
+  REVIEWABLE_STATUSES,
+  reviewSettingsFrom,
+  slaDueAt,
+} from '../../domain/review/rules.ts';
+import { enqueueNotice } from '../notices.ts';
+
+// Review tasks and what hangs off them, all in BullMQ with ids only in payloads:
+// - `review-task` (queue review), one per nomination revision (jobId rvtask-<id>-r<rev>): records the
+//   task for the campaign's digest and schedules the SLA check;
+// - `review-digest` (queue review), one per campaign, kind and window (jobId rvdigest-…): one message per
+//   reviewer ("12 new nominations waiting, 3 flagged") at most every N minutes; the same job with kind
+//   `sla` tells admins about nominations past the review SLA;
+// - `review-sla` (queue reminders, next to the reminder jobs): one per nomination revision and SLA period.
+// Delivery is at least once: a task is recorded once (SET NX marker + ZADD in one Lua call), and every
+// message is a Notice row with a unique key, so a repeated or stalled job never notifies twice.
+
+export const REVIEW_TASK_JOB = 'review-task';
+export const REVIEW_DIGEST_JOB = 'review-digest';
+export const REVIEW_SLA_JOB = 'review-sla';
+
+export type DigestKind = 'new' | 'sla';
+
+const JOB_OPTIONS = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+  // Kept a while so the fixed job id keeps de-duplicating re-adds of the same task.
+  removeOnComplete: { age: 7 * 86_400, count: 100_000 },
+  removeOnFail: { age: 30 * 86_400 },
+} satisfies JobsOptions;
+
+const MARKER_TTL_SECONDS = 90 * 86_400;
+
+export interface TaskDeps {
+  db: Db;
+  queues: Queues;
+  now: () => Date;
+}
+
+export const taskJobId = (nominationId: number, revision: number) => `rvtask-${nominationId}-r${revision}`;
+export const slaJobId = (nominationId: number, revision: number, period: number) =>
+  `rvsla-${nominationId}-r${revision}-p${period}`;
+export const digestJobId = (kind: DigestKind, campaignId: number, window: number) =>
+  `rvdigest-${kind}-${campaignId}-${window}`;
+
+/** Queues the review task of one submitted revision (idempotent: the job id is fixed). */
+export async function queueReviewTask(queues: Queues, t: { nominationId: number; revision: number }) {
+  await queues
+    .get('review')
+    .add(REVIEW_TASK_JOB, { nominationId: t.nominationId, revision: t.revision }, {
+      ...JOB_OPTIONS,
+      jobId: taskJobId(t.nominationId, t.revision),
+    });
+}
+
+/**
+ * Re-queues tasks of every pending nomination (a submit whose queue call failed, rows imported from a
+ * spreadsheet, Redis that lost its data). Safe to run any time: job ids and markers de-duplicate.
+ */
+export async function ensureReviewTasks(db: Db, queues: Queues, campaignId?: number): Promise<number> {
+  const rows = await db.nomination.findMany({
+    where: { status: { in: [...REVIEWABLE_STATUSES] }, ...(campaignId ? { campaignId } : {}) },
+    select: { id: true, revision: true },
+  });
+  for (let i = 0; i < rows.length; i += 500) {
+    await queues.get('review').addBulk(
+      rows.slice(i, i + 500).map((r) => ({
+        name: REVIEW_TASK_JOB,
+        data: { nominationId: r.id, revision: r.revision },
+        opts: { ...JOB_OPTIONS, jobId: taskJobId(r.id, r.revision) },
+      })),
+    );
+  }
+  return rows.length;
+}
+
+const redisOf = async (queues: Queues): Promise<Redis> => queues.redis;
+const setKey = (queues: Queues, kind: DigestKind, campaignId: number) =>
+  `${queues.prefix}:rvdigest:${kind}:${campaignId}`;
+
+// SET NX the marker; only when it was new, add the member. Atomic, so a crash leaves either both or neither.
+const RECORD_ONCE = `
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
+  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+  return 1
+end
+return 0`;
+
+async function recordOnce(queues: Queues, kind: DigestKind, campaignId: number, member: string, at: Date) {
+  const redis = await redisOf(queues);
+  const added = (await redis.eval(
+    RECORD_ONCE,
+    2,
+    `${queues.prefix}:rvmark:${kind}:${member}`,
+    setKey(queues, kind, campaignId),
+    String(at.getTime()),
+    member,
+    String(MARKER_TTL_SECONDS),
+  )) as number;
+  return added === 1;
+}
+
+async function scheduleDigest(deps: TaskDeps, kind: DigestKind, campaignId: number, minutes: number) {
+  const now = deps.now();
+  const window = digestWindow(now, minutes);
+  const delay = Math.max(0, digestWindowEnd(window, minutes).getTime() - now.getTime());
+  await deps.queues
+    .get('review')
+    .add(REVIEW_DIGEST_JOB, { campaignId, kind, window }, { ...JOB_OPTIONS, jobId: digestJobId(kind, campaignId, window), delay });
+}
+
+export type TaskOutcome = 'recorded' | 'duplicate' | 'stale';
+
+/** The `review-task` job: record the task for the digest, schedule the first SLA check. */
+export async function recordReviewTask(
+  deps: TaskDeps,
+  t: { nominationId: number; revision: number },
+): Promise<TaskOutcome> {
+  const n = await deps.db.nomination.findUnique({
+    where: { id: t.nominationId },
+    select: { id: true, campaignId: true, status: true, revision: true, submittedAt: true, campaign: { select: { settings: true } } },
+  });
+  if (!n || n.revision !== t.revision || !isReviewable(n.status)) return 'stale';
+  const settings = reviewSettingsFrom(n.campaign.settings);
+  const added = await recordOnce(deps.queues, 'new', n.campaignId, `${n.id}-${n.revision}`, deps.now());
+  // Both adds are no-ops when the jobs exist, so a retried task re-does them harmlessly.
+  await scheduleDigest(deps, 'new', n.campaignId, settings.digestMinutes);
+  await scheduleSla(deps, { nominationId: n.id, revision: n.revision, period: 1, submittedAt: n.submittedAt ?? deps.now(), slaHours: settings.slaHours });
+  return added ? 'recorded' : 'duplicate';
+}
+
+async function scheduleSla(
+  deps: TaskDeps,
+  s: { nominationId: number; revision: number; period: number; submittedAt: Date; slaHours: number },
+) {
+  const due = slaDueAt(s.submittedAt, s.slaHours, s.period);
+  await deps.queues.get('reminders').add(
+    REVIEW_SLA_JOB,
+    { nominationId: s.nominationId, revision: s.revision, period: s.period },
+    {
+      ...JOB_OPTIONS,
+      jobId: slaJobId(s.nominationId, s.revision, s.period),
+      delay: Math.max(0, due.getTime() - deps.now().getTime()),
+    },
+  );
+}
+
+export type SlaOutcome =
+  | { outcome: 'escalated' | 'duplicate' }
+  | { outcome: 'skipped'; reason: string }
+  /** Not due yet by the app clock: run again at `until`. */
+  | { outcome: 'deferred'; until: Date };
+
+/**
+ * The `review-sla` job (reminders queue): the nomination has waited a whole SLA period. Once per
+ * period it joins the admins' escalation digest, and the next period's check is scheduled.
+ */
+export async function checkReviewSla(
+  deps: TaskDeps,
+  s: { nominationId: number; revision: number; period: number },
+): Promise<SlaOutcome> {
+  const n = await deps.db.nomination.findUnique({
+    where: { id: s.nominationId },
+    select: { id: true, campaignId: true, status: true, revision: true, submittedAt: true, campaign: { select: { settings: true, status: true } } },
+  });
+  if (!n || n.revision !== s.revision || !isReviewable(n.status)) return { outcome: 'skipped', reason: 'decided' };
+  if (n.campaign.status === 'archived') return { outcome: 'skipped', reason: 'archived' };
+  const settings = reviewSettingsFrom(n.campaign.settings);
+  const submittedAt = n.submittedAt ?? deps.now();
+  const due = slaDueAt(submittedAt, settings.slaHours, s.period);
+  if (due.getTime() > deps.now().getTime() + 2_000) return { outcome: 'deferred', until: due };
+  const added = await recordOnce(deps.queues, 'sla', n.campaignId, `${n.id}-${n.revision}-${s.period}`, deps.now());
+  await scheduleDigest(deps, 'sla', n.campaignId, settings.digestMinutes);
+  await scheduleSla(deps, { ...s, period: s.period + 1, submittedAt, slaHours: settings.slaHours });
+  return { outcome: added ? 'escalated' : 'duplicate' };
+}
+
+export type DigestOutcome =
+  | { outcome: 'sent'; items: number; recipients: number }
+  | { outcome: 'empty' }
+  | { outcome: 'deferred'; until: Date };
+
+/**
+ * The `review-digest` job: one message per recipient for everything recorded up to the window's end
+ * that is still waiting. Notices first (unique key per recipient and window), then the members are
+ * removed: a crash in between repeats the same keys, which send nothing new.
+ */
+export async function sendReviewDigest(
+  deps: TaskDeps & { localeOf: (p: { locale: string | null; telegramLanguage: string | null }) => 'zh-CN' | 'en' },
+  d: { campaignId: number; kind: DigestKind; window: number },
+): Promise<DigestOutcome> {
+  const campaign = await deps.db.campaign.findUnique({ where: { id: d.campaignId } });
+  if (!campaign) return { outcome: 'empty' };
+  const settings = reviewSettingsFrom(campaign.settings);
+  const end = digestWindowEnd(d.window, settings.digestMinutes);
+  if (end.getTime() > deps.now().getTime() + 2_000) return { outcome: 'deferred', until: end };
+  const redis = await redisOf(deps.queues);
+  const key = setKey(deps.queues, d.kind, d.campaignId);
+  const members = await redis.zrangebyscore(key, '-inf', String(end.getTime()));
+  if (members.length === 0) return { outcome: 'empty' };
+  const ids = [...new Set(members.map((m) => Number(m.split('-')[0])))];
+  const rows = await deps.db.nomination.findMany({
+    where: { id: { in: ids }, status: { in: [...REVIEWABLE_STATUSES] } },
+    select: { id: true, revision: true, flags: true, submittedAt: true },
+    orderBy: { id: 'asc' },
+  });
+  const live = rows.filter((r) => members.some((m) => m === `${r.id}-${r.revision}` || m.startsWith(`${r.id}-${r.revision}-`)));
+  let recipients = 0;
+  if (live.length > 0 && campaign.status !== 'archived') {
+    const people = await deps.db.person.findMany({
+      where: {
+        telegramId: { not: null },
+        blockedBotAt: null,
+        grants: { some: { revokedAt: null, role: { in: d.kind === 'new' ? ['reviewer'] : ['admin'] } } },
+      },
+      select: { id: true, locale: true, telegramLanguage: true },
+    });
+    const flagged = live.filter((r) => r.flags.length > 0).length;
+    const oldest = live.reduce((a, r) => (a.submittedAt && r.submittedAt && r.submittedAt < a.submittedAt ? r : a), live[0]!);
+    for (const p of people) {
+      const lang = deps.localeOf(p);
+      await enqueueNotice(deps.db, deps.queues, {
+        uniqueKey: `rvdigest-${d.kind}-${d.campaignId}-${d.window}-p${p.id}`,
+        kind: 'reminder',
+        personId: p.id,
+        template: d.kind === 'new' ? 'review.digest_new' : 'review.digest_sla',
+        params: {
+          n: live.length,
+          flagged,
+          campaign: lang === 'en' ? campaign.titleEn : campaign.titleZh,
+          hours: settings.slaHours,
+          oldest: oldest.id,
+          ids: live.slice(0, 10).map((r) => `#${r.id}`).join(' ') + (live.length > 10 ? ' …' : ''),
+        },
+        buttons: [{ textKey: 'review.btn_start', action: 'rv_next', args: [d.campaignId] }],
+      });
+      recipients++;
+    }
+  }
+  await redis.zrem(key, ...members);
+  return live.length > 0 ? { outcome: 'sent', items: live.length, recipients } : { outcome: 'empty' };
+}
