@@ -8,6 +8,7 @@ import type { Telegram } from 'telegraf';
 import type { AnyJob } from './registry.ts';
 import { sendReminderJob } from './send-reminder.ts';
 import { sendNoticeJob } from './send-notice.ts';
+import { reviewDigestJob, reviewSlaJob, reviewTaskJob } from './review-task.ts';
 import { sweepNoticesJob } from './sweep-notices.ts';
 import type { ChatBucket } from '../adapters/queue/chat-bucket.ts';
 import type { SmsProvider } from '../adapters/sms/provider.ts';
@@ -34,5 +35,5 @@ export interface JobDeps {
 
 /** Every job the workers run. Later features add theirs here (review tasks, reminders, notices). */
 export function allJobs(): AnyJob<JobDeps>[] {
-  return [sendReminderJob as AnyJob<JobDeps>, sendNoticeJob as AnyJob<JobDeps>, cleanupDraftsJob as AnyJob<JobDeps>, sweepNoticesJob as AnyJob<JobDeps>];
+  return [sendReminderJob as AnyJob<JobDeps>, sendNoticeJob as AnyJob<JobDeps>, cleanupDraftsJob as AnyJob<JobDeps>, sweepNoticesJob as AnyJob<JobDeps>, ...[reviewTaskJob, reviewDigestJob, reviewSlaJob].map((j) => j as AnyJob<JobDeps>)];
 }

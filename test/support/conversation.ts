@@ -23,7 +23,7 @@ import type {
 } from '../../src/emulator/types.ts';
 
 export interface ExpectOptions {
-  /** Default: the conversation's timeout (10 s). */
+  /** Default: the conversation timeout (20 s). */
   timeoutMs?: number;
 }
 
@@ -174,7 +174,7 @@ export function conversation(
   });
   return {
     client,
-    user: (id, profile = {}) => new Person(client.user(id, profile), opts.timeoutMs ?? 10_000),
+    user: (id, profile = {}) => new Person(client.user(id, profile), opts.timeoutMs ?? 20_000),
   };
 }
 

@@ -199,7 +199,7 @@ async function loadForNotices(deps: PaymentDeps, batchId: number) {
 /** "All paid": the whole batch at once. A second call (or a reconciled batch) changes nothing. */
 export async function markBatchPaid(
   deps: PaymentDeps,
-  input: { batchId: number; actorId: number },
+  input: { batchId: number; actorId: number; /** default true; the benchmark sends payment notices only */ letters?: boolean },
 ): Promise<PaidResult> {
   const { db } = deps;
   const paidAt = deps.now();
@@ -233,7 +233,8 @@ export async function markBatchPaid(
   const payments = await loadForNotices(deps, input.batchId);
   const notices = payments
     .filter((p) => p.status === 'paid')
-    .flatMap((p) => paidNotices(deps, p.nomination, { id: p.id, amountFen: p.amountFen, paidAt }));
+    .flatMap((p) => paidNotices(deps, p.nomination, { id: p.id, amountFen: p.amountFen, paidAt }))
+    .filter((n) => input.letters !== false || n.kind === 'payment');
   const noticesQueued = await enqueueNotices(db, deps.queues, notices);
   return { changed: true, status: 'paid', paid: payments.length, failed: 0, noticesQueued };
 }

@@ -1,0 +1,129 @@
+import { Resvg } from '@resvg/resvg-js';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { fenToYuan } from '../../domain/campaign/money.ts';
+import type { CampaignFigures } from '../../usecases/report/figures.ts';
+import type { Locale } from '../i18n.ts';
+
+// The report chart: recipients and amounts per category, two horizontal bar panels side by side.
+// vega-lite compiles the spec, vega renders SVG headless (no canvas, no browser), resvg turns it into
+// PNG with the CJK font given explicitly (Debian fonts-wqy-microhei; installed by .ci/run and the
+// Dockerfile), so Chinese labels never depend on the machine's font configuration. The PNG is always
+// exactly `width` × `height`: the SVG is scaled to fit and centred on a white background.
+
+export const CHART_FONT_FILE = '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc';
+export const CHART_FONT_FAMILY = 'WenQuanYi Micro Hei';
+export const CHART_WIDTH = 1600;
+export const CHART_HEIGHT = 900;
+
+export interface ChartOptions {
+  locale: Locale;
+  width?: number;
+  height?: number;
+  fontFile?: string;
+}
+
+export function chartSpec(f: CampaignFigures, locale: Locale): TopLevelSpec {
+  const en = locale === 'en';
+  const values = f.categories.map((c, i) => ({
+    order: i,
+    category: en ? c.nameEn : c.nameZh,
+    recipients: c.recipients,
+    amount: fenToYuan(c.amountFen),
+  }));
+  const y = {
+    field: 'category',
+    type: 'nominal' as const,
+    sort: { field: 'order' },
+    axis: { labelLimit: 260, labelFontSize: 14, title: null },
+  };
+  const panel = (field: 'recipients' | 'amount', title: string, color: string, showLabels: boolean) => ({
+    width: 520,
+    height: Math.max(160, values.length * 48),
+    title: { text: title, fontSize: 16 },
+    encoding: {
+      y: { ...y, axis: showLabels ? y.axis : { labels: false, ticks: false, title: null } },
+      x: { field, type: 'quantitative' as const, axis: { title: null, labelFontSize: 12 } },
+    },
+    layer: [
+      { mark: { type: 'bar' as const, color } },
+      {
+        mark: { type: 'text' as const, align: 'left' as const, dx: 4, fontSize: 13 },
+        encoding: { text: { field, type: 'quantitative' as const, format: field === 'amount' ? ',.2f' : 'd' } },
+      },
+    ],
+  });
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: en
+        ? `${f.campaign.titleEn}: recipients and amounts by category`
+        : `${f.campaign.titleZh}：各类别慰问人数及金额`,
+      subtitle: en ? `As of ${f.asOfDate}` : `截至 ${f.asOfDate}`,
+      fontSize: 20,
+      subtitleFontSize: 13,
+    },
+    background: 'white',
+    padding: 20,
+    data: { values },
+    hconcat: [
+      panel('recipients', en ? 'Recipients' : '慰问人数（人）', '#c0392b', true),
+      panel('amount', en ? 'Amount (yuan)' : '慰问金额（元）', '#e67e22', false),
+    ],
+    config: { font: CHART_FONT_FAMILY, view: { stroke: null } },
+  } as TopLevelSpec;
+}
+
+/** Renders the chart's SVG (vega, headless). */
+export async function renderChartSvg(f: CampaignFigures, locale: Locale): Promise<string> {
+  const { spec } = compile(chartSpec(f, locale));
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Fits an SVG into exactly width × height (aspect kept, centred; the viewBox does the scaling). */
+function fitSvg(svg: string, width: number, height: number): string {
+  const m = /<svg\b[^>]*>/.exec(svg);
+  if (!m) throw new Error('not an SVG document');
+  const open = m[0];
+  const w = Number(/\bwidth="([\d.]+)"/.exec(open)?.[1]);
+  const h = Number(/\bheight="([\d.]+)"/.exec(open)?.[1]);
+  const viewBox = /\bviewBox="([^"]+)"/.exec(open)?.[1] ?? `0 0 ${w} ${h}`;
+  const inner = svg.slice(m.index + open.length).replace(/<\/svg>\s*$/, '');
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${width}" height="${height}">` +
+    `<rect width="100%" height="100%" fill="white"/>` +
+    `<svg x="0" y="0" width="${width}" height="${height}" viewBox="${viewBox}" preserveAspectRatio="xMidYMid meet">` +
+    `${inner}</svg></svg>`
+  );
+}
+
+/** The chart as PNG bytes, exactly width × height (default 1600 × 900). */
+export async function renderChartPng(f: CampaignFigures, opts: ChartOptions): Promise<Buffer> {
+  const width = opts.width ?? CHART_WIDTH;
+  const height = opts.height ?? CHART_HEIGHT;
+  const svg = fitSvg(await renderChartSvg(f, opts.locale), width, height);
+  const png = new Resvg(svg, {
+    font: {
+      fontFiles: [opts.fontFile ?? CHART_FONT_FILE],
+      loadSystemFonts: false,
+      defaultFontFamily: CHART_FONT_FAMILY,
+    },
+    fitTo: { mode: 'original' },
+  })
+    .render()
+    .asPng();
+  return Buffer.from(png);
+}
+
+/** Width and height from a PNG's IHDR chunk. */
+export function pngSize(png: Uint8Array): { width: number; height: number } {
+  const b = Buffer.from(png.buffer, png.byteOffset, png.byteLength);
+  if (b.length < 24 || b.readUInt32BE(0) !== 0x89504e47 || b.toString('ascii', 12, 16) !== 'IHDR')
+    throw new Error('not a PNG');
+  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
+}

@@ -1,0 +1,125 @@
+import type { FieldCipher } from '../../adapters/crypto/field-cipher.ts';
+import type { Db } from '../../adapters/db/client.ts';
+import { type LedgerRow, ledgerPages } from './ledger.ts';
+
+// 录入省帮扶系统: the list of paid records not yet entered (full values: only admins and finance staff
+// get it, and each list is audit-logged), and marking records as entered, by command or by sending the
+// list back. Deadlines (N working days after payment) come from domain/reminders `entryDeadline`, the
+// same function the reminders use; /entry_status reads `campaignFigures(...).timeliness.entry`.
+
+/** Paid, not yet entered: the provincial entry list, page by page (full values). */
+export function entryListPages(db: Db, cipher: FieldCipher, campaignId: number): AsyncGenerator<LedgerRow[]> {
+  return ledgerPages(db, cipher, {
+    campaignId,
+    access: 'full',
+    filters: { statuses: ['paid'], notEntered: true },
+  });
+}
+
+/** Streams the entry list into `sink` and audit-logs it (`entry.list_export`). Returns the row count. */
+export async function exportEntryList(
+  db: Db,
+  cipher: FieldCipher,
+  input: { campaignId: number; actorId: number; sink: (pages: AsyncIterable<LedgerRow[]>) => Promise<void> },
+): Promise<number> {
+  let rows = 0;
+  const counted = async function* () {
+    for await (const page of entryListPages(db, cipher, input.campaignId)) {
+      rows += page.length;
+      yield page;
+    }
+  };
+  await input.sink(counted());
+  await db.auditLog.create({
+    data: {
+      actorId: input.actorId,
+      action: 'entry.list_export',
+      entity: 'campaign',
+      entityId: String(input.campaignId),
+      after: { rows },
+    },
+  });
+  return rows;
+}
+
+export interface MarkResult {
+  marked: number[];
+  alreadyEntered: number[];
+  /** Exists but is not paid (or belongs to another campaign when one was given). */
+  notPaid: number[];
+  unknown: number[];
+  /** Campaigns touched (for re-syncing their reminders). */
+  campaignIds: number[];
+}
+
+const MAX_MARK = 100_000;
+
+/**
+ * Marks paid nominations as entered into the provincial system at `now`, one audit row per record
+ * (`nomination.entered_provincial`). Idempotent: records already entered are reported, not changed.
+ */
+export async function markEntered(
+  db: Db,
+  input: { actorId: number; nominationIds: number[]; now: Date; campaignId?: number },
+): Promise<MarkResult> {
+  const ids = [...new Set(input.nominationIds)].filter((n) => Number.isSafeInteger(n) && n > 0).slice(0, MAX_MARK);
+  const result: MarkResult = { marked: [], alreadyEntered: [], notPaid: [], unknown: [], campaignIds: [] };
+  if (ids.length === 0) return result;
+  const campaigns = new Set<number>();
+  await db.$transaction(
+    async (tx) => {
+      const rows = await tx.nomination.findMany({
+        where: { id: { in: ids } },
+        select: { id: true, status: true, campaignId: true, enteredProvincialAt: true },
+      });
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      const candidates: number[] = [];
+      for (const id of ids) {
+        const r = byId.get(id);
+        if (!r) result.unknown.push(id);
+        else if (input.campaignId !== undefined && r.campaignId !== input.campaignId) result.notPaid.push(id);
+        else if (r.enteredProvincialAt) result.alreadyEntered.push(id);
+        else if (r.status !== 'paid') result.notPaid.push(id);
+        else candidates.push(id);
+      }
+      if (candidates.length === 0) return;
+      // Guarded update: a concurrent mark of the same rows changes nothing the second time.
+      const updated = await tx.nomination.updateManyAndReturn({
+        where: { id: { in: candidates }, status: 'paid', enteredProvincialAt: null },
+        data: { enteredProvincialAt: input.now },
+        select: { id: true, campaignId: true },
+      });
+      const done = new Set(updated.map((u) => u.id));
+      for (const id of candidates) (done.has(id) ? result.marked : result.alreadyEntered).push(id);
+      for (const u of updated) campaigns.add(u.campaignId);
+      await tx.auditLog.createMany({
+        data: updated.map((u) => ({
+          actorId: input.actorId,
+          action: 'nomination.entered_provincial',
+          entity: 'nomination',
+          entityId: String(u.id),
+          after: { enteredProvincialAt: input.now.toISOString() },
+        })),
+      });
+    },
+    { timeout: 60_000 },
+  );
+  result.campaignIds = [...campaigns];
+  result.marked.sort((a, b) => a - b);
+  return result;
+}
+
+/** `12 13 20-25`, `12,13，14` → ids (ranges up to 10,000 long); null when a token is not an id or range. */
+export function parseIdList(text: string): number[] | null {
+  const out: number[] = [];
+  for (const token of text.split(/[\s,，、]+/).filter(Boolean)) {
+    const range = /^(\d{1,9})[-–~](\d{1,9})$/.exec(token);
+    if (range) {
+      const [a, b] = [Number(range[1]), Number(range[2])];
+      if (b < a || b - a > 10_000) return null;
+      for (let i = a; i <= b; i++) out.push(i);
+    } else if (/^\d{1,9}$/.test(token)) out.push(Number(token));
+    else return null;
+  }
+  return out;
+}
