@@ -52,7 +52,11 @@ async function generateXlsx(columns: string[], rows: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
   const done = new Promise((r) => out.on('end', r));
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: false });
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
+    stream: out,
+    useSharedStrings: false,
+    useStyles: false,
+  });
   const ws = wb.addWorksheet('申报名单');
   ws.addRow(columns.map((c) => columnTitle(c as never, 'zh-CN'))).commit();
   for (let i = 0; i < rows; i++) {
@@ -165,7 +169,9 @@ async function oneRun(file: Buffer): Promise<RunResult> {
     const phases = { parseMs: 0, validateMs: 0, storeMs: 0 };
     const pipeline = await measure(async () => {
       let t = performance.now();
-      const parsed = await parseSheet(file, 'bench.xlsx', { required: columnsFor(cat).filter((c) => c !== 'secondary_causes') });
+      const parsed = await parseSheet(file, 'bench.xlsx', {
+        required: columnsFor(cat).filter((c) => c !== 'secondary_causes'),
+      });
       if (!parsed.ok) throw new Error(`parse failed: ${parsed.error.code}`);
       phases.parseMs = performance.now() - t;
       t = performance.now();
@@ -176,7 +182,10 @@ async function oneRun(file: Buffer): Promise<RunResult> {
         categoryId: category.id,
         rows: parsed.rows,
       });
-      if (v.valid !== ROWS) throw new Error(`expected ${ROWS} valid rows, got ${v.valid}: ${JSON.stringify(v.rows.find((r) => !r.ok))}`);
+      if (v.valid !== ROWS)
+        throw new Error(
+          `expected ${ROWS} valid rows, got ${v.valid}: ${JSON.stringify(v.rows.find((r) => !r.ok))}`,
+        );
       phases.validateMs = performance.now() - t;
       t = performance.now();
       const s = await storeDrafts(deps, v);
@@ -185,24 +194,29 @@ async function oneRun(file: Buffer): Promise<RunResult> {
     });
     const stored = await db.nomination.count({ where: { status: 'draft', source: 'upload' } });
     if (stored !== ROWS) throw new Error(`stored ${stored} drafts`);
-    const submit = await measure(() => submitImported(deps, { personId: person.id, batchId: pipeline.result.batchId }));
+    const submit = await measure(() =>
+      submitImported(deps, { personId: person.id, batchId: pipeline.result.batchId }),
+    );
     if (submit.result.submitted !== ROWS) throw new Error(`submitted ${submit.result.submitted}`);
 
     // Baseline: the same rows, built (and encrypted) beforehand, inserted with createMany on a fresh db.
     const b = await seed(bdb);
     const drafts = await db.nomination.findMany({ orderBy: { id: 'asc' }, where: { source: 'upload' } });
-    const data: Prisma.NominationCreateManyInput[] = drafts.map(({ id: _id, createdAt: _c, updatedAt: _u, ...n }) => ({
-      ...n,
-      campaignId: b.campaign.id,
-      categoryId: b.category.id,
-      unionId: b.union.id,
-      submittedById: b.person.id,
-      status: 'draft',
-      dedupKey: null,
-    }));
+    const data: Prisma.NominationCreateManyInput[] = drafts.map(
+      ({ id: _id, createdAt: _c, updatedAt: _u, ...n }) => ({
+        ...n,
+        campaignId: b.campaign.id,
+        categoryId: b.category.id,
+        unionId: b.union.id,
+        submittedById: b.person.id,
+        status: 'draft',
+        dedupKey: null,
+      }),
+    );
     await bdb.$queryRaw`SELECT 1`;
     const baseline = await measure(async () => {
-      for (let i = 0; i < data.length; i += 1000) await bdb.nomination.createMany({ data: data.slice(i, i + 1000) });
+      for (let i = 0; i < data.length; i += 1000)
+        await bdb.nomination.createMany({ data: data.slice(i, i + 1000) });
     });
     return {
       pipelineMs: pipeline.ms,
@@ -237,7 +251,9 @@ async function main() {
   const genStart = performance.now();
   const file = await generateXlsx(columnsFor(cat), ROWS);
   const genMs = performance.now() - genStart;
-  console.log(`generated ${ROWS} rows × ${columnsFor(cat).length} columns: ${round(file.length / 1024 / 1024, 2)} MB in ${Math.round(genMs)} ms`);
+  console.log(
+    `generated ${ROWS} rows × ${columnsFor(cat).length} columns: ${round(file.length / 1024 / 1024, 2)} MB in ${Math.round(genMs)} ms`,
+  );
 
   const runs: RunResult[] = [];
   for (let r = 0; r < RUNS; r++) {
@@ -278,8 +294,13 @@ async function main() {
     },
     processMaxRssMb: round(maxRssMb),
     targets: { rowsPerSecond: TARGET_ROWS_PER_S, peakMb: TARGET_PEAK_MB },
-    pass: ROWS / (pipelineMs / 1000) >= TARGET_ROWS_PER_S && maxRssMb < TARGET_PEAK_MB,
-    perRun: runs.map((r) => ({ ...r, pipelineMs: Math.round(r.pipelineMs), baselineMs: Math.round(r.baselineMs) })),
+    // Peak = RSS high-water sampled during the pipeline (the baseline's createMany alone goes far higher).
+    pass: ROWS / (pipelineMs / 1000) >= TARGET_ROWS_PER_S && peakMb < TARGET_PEAK_MB,
+    perRun: runs.map((r) => ({
+      ...r,
+      pipelineMs: Math.round(r.pipelineMs),
+      baselineMs: Math.round(r.baselineMs),
+    })),
   };
   console.log(JSON.stringify(result, null, 2));
   const out = join(here, 'results', 'nomination-import.json');

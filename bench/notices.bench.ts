@@ -280,6 +280,15 @@ async function main() {
         p99Ms: pct(latFirst1000, 99),
         maxMs: latFirst1000.at(-1) ?? null,
       },
+      deliveredPer10s: (() => {
+        const buckets: number[] = [];
+        for (const o of out) {
+          const k = Math.floor((o.at - t0) / 10_000);
+          buckets[k] = (buckets[k] ?? 0) + 1;
+        }
+        return Array.from(buckets, (x) => x ?? 0);
+      })(),
+      killSecondsAfterPaid: killedAt ? Number(((killedAt - t0) / 1000).toFixed(1)) : null,
       statuses: Object.fromEntries(
         ['queued', 'sending', 'sent', 'failed', 'unreachable'].map((s) => [s, rows.filter((r) => r.status === s).length]),
       ),

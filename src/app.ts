@@ -22,6 +22,7 @@ import { scheduleNoticeSweeper } from './usecases/notice-sweeper.ts';
 import { CLEANUP_DRAFTS_JOB } from './jobs/cleanup-drafts.ts';
 import { bootstrapAdmins } from './usecases/people.ts';
 import { syncReminders } from './usecases/reminders.ts';
+import { ensureReviewTasks } from './usecases/review/tasks.ts';
 
 // Composition root: builds the adapters once and wires them into the bot, the workers and the HTTP
 // server. `role` picks what runs in this process; everything is stopped in reverse order by stop().
@@ -195,6 +196,11 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         logger.warn({ err }, 'reminder sync at worker start failed (run npm run reminders:sync)'),
     );
     stops.unshift(() => rebuild);
+    // Review tasks likewise: queue any missing one (a failed enqueue after submit, imported rows).
+    const reviewTasks = ensureReviewTasks(db, queues).catch((err: unknown) =>
+      logger.warn({ err }, 'review task sweep at worker start failed'),
+    );
+    stops.unshift(() => reviewTasks);
     // Recurring housekeeping through a BullMQ job scheduler (idempotent: upsert by id).
     queues
       .get('reminders')

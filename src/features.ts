@@ -6,6 +6,9 @@ import { inviteFeature } from './adapters/telegram/features/invite.ts';
 import { deadlinesFeature } from './adapters/telegram/features/deadlines.ts';
 import { myFeature } from './adapters/telegram/features/my.ts';
 import { nominateFeature } from './adapters/telegram/features/nominate.ts';
+import { reportFeature } from './adapters/telegram/features/report.ts';
+import { reviewFeature } from './adapters/telegram/features/review.ts';
+import { reviewResumeFeature } from './adapters/telegram/features/review-resume.ts';
 import { uploadFeature } from './adapters/telegram/features/upload.ts';
 
 /** Every chat feature of the bot, in the order their commands appear in menus and /help. */
@@ -15,9 +18,13 @@ export function allFeatures(deps: BotDeps, shell: ShellApi): Feature[] {
     inviteFeature(deps, shell),
     nominateFeature(deps, shell),
     myFeature(deps),
+    reviewFeature(deps, shell),
+    reviewResumeFeature(deps, shell),
     adminFeature(deps, shell),
     campaignsFeature(deps, shell),
     deadlinesFeature(deps, shell),
+    // Before uploadFeature: a returned provincial entry list (admins / finance) is handled here.
+    reportFeature(deps),
     // After campaignsFeature: its .yaml handler must see documents first.
     uploadFeature(deps, shell),
   ];

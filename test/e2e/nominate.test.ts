@@ -179,6 +179,8 @@ describe('/nominate', () => {
     await u.press(/新就业形态劳动者/);
     await u.expectReply(/还可申报 0 名/);
     await personSteps(u, '孙骑手', makeId('19950505', 51), '13700001111', '某外卖平台富民站');
+    await u.expectReply(/情况/);
+    await u.send('春节期间坚持配送。');
     await u.expectReply(/请核对申报信息/);
     await u.press('提交申报');
     await u.expectReply(/申报已提交/);
@@ -285,6 +287,7 @@ describe('/nominate', () => {
     await u.expectReply(/未完成的申报（郑往返）/);
     await u.expectReply(/身份证号码/);
     await u.send(makeId('19850202', 91));
+    await u.expectReply(/是否正确/);
     await pick(u, '信息正确', /手机号码/);
     await u.send('13612345678');
     await u.expectReply(/工作单位/);
@@ -292,6 +295,7 @@ describe('/nominate', () => {
     await u.send('县消防救援大队');
     await u.expectReply(/开户银行/);
     await u.send('建设银行');
+    await u.expectReply(/银行卡号/);
     await u.send(makeCard('622700001234567890'));
     await u.expectReply(/请核对申报信息/);
     await pick(u, '修改姓名', /姓名/);

@@ -63,7 +63,9 @@ beforeAll(async () => {
   const other = await db.union.create({ data: { federationId: fed.id, name: '县供电局工会' } });
   unionId = union.id;
   const person = await db.person.create({ data: { telegramId: BigInt(CONTACT), displayName: '张联系' } });
-  await db.roleGrant.create({ data: { personId: person.id, role: 'contact', scope: `union:${union.id}`, unionId: union.id } });
+  await db.roleGrant.create({
+    data: { personId: person.id, role: 'contact', scope: `union:${union.id}`, unionId: union.id },
+  });
   // Another union already nominated 440524188001010014.
   const cipher = h.app.cipher;
   await db.nomination.create({
@@ -115,7 +117,9 @@ describe('spreadsheet upload', () => {
     const doc = await u.expectDocument(/\.xlsx/);
     expect(doc.document?.file_name).toBe('申报名单模板-frontline_worker.xlsx');
     template = await u.download(doc);
-    const parsed = await parseSheet(template, 'x.xlsx', { required: ['name', 'id_number', 'phone', 'employer'] });
+    const parsed = await parseSheet(template, 'x.xlsx', {
+      required: ['name', 'id_number', 'phone', 'employer'],
+    });
     expect(parsed).toMatchObject({ ok: false, error: { code: 'empty' } });
     await u.send('/start');
     await u.expectReply();

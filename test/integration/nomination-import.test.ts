@@ -19,8 +19,15 @@ let db: Db;
 let deps: NominationDeps;
 const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 const now = new Date('2024-01-10T02:00:00Z');
-const ids: { campaign: number; needy: number; frontline: number; unionA: number; unionB: number; contact: number; other: number } =
-  { campaign: 0, needy: 0, frontline: 0, unionA: 0, unionB: 0, contact: 0, other: 0 };
+const ids: {
+  campaign: number;
+  needy: number;
+  frontline: number;
+  unionA: number;
+  unionB: number;
+  contact: number;
+  other: number;
+} = { campaign: 0, needy: 0, frontline: 0, unionA: 0, unionB: 0, contact: 0, other: 0 };
 
 beforeAll(async () => {
   tdb = await createTestDatabase();
@@ -71,8 +78,12 @@ beforeAll(async () => {
   const unionB = await db.union.create({ data: { federationId: fed.id, name: '县供电局工会' } });
   const contact = await db.person.create({ data: { telegramId: 9001n, displayName: '张联系' } });
   const other = await db.person.create({ data: { telegramId: 9002n, displayName: '李联系' } });
-  await db.roleGrant.create({ data: { personId: contact.id, role: 'contact', scope: `union:${unionA.id}`, unionId: unionA.id } });
-  await db.roleGrant.create({ data: { personId: other.id, role: 'contact', scope: `union:${unionB.id}`, unionId: unionB.id } });
+  await db.roleGrant.create({
+    data: { personId: contact.id, role: 'contact', scope: `union:${unionA.id}`, unionId: unionA.id },
+  });
+  await db.roleGrant.create({
+    data: { personId: other.id, role: 'contact', scope: `union:${unionB.id}`, unionId: unionB.id },
+  });
   Object.assign(ids, {
     campaign: campaign.id,
     needy: needy.id,
@@ -105,13 +116,18 @@ afterAll(async () => {
 });
 
 function idNumber(seq: number): string {
-  const first17 = `110105198001${String(10 + (seq % 18)).padStart(2, '0')}${String(seq).padStart(3, '0')}`.slice(0, 17);
+  const first17 =
+    `110105198001${String(10 + (seq % 18)).padStart(2, '0')}${String(seq).padStart(3, '0')}`.slice(0, 17);
   const W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
   const s = [...first17].reduce((a, d, i) => a + Number(d) * W[i]!, 0);
   return first17 + '10X98765432'[s % 11]!;
 }
 
-const frontlineRow = (line: number, id: string, extra: Partial<ImportInputRow['values']> = {}): ImportInputRow => ({
+const frontlineRow = (
+  line: number,
+  id: string,
+  extra: Partial<ImportInputRow['values']> = {},
+): ImportInputRow => ({
   line,
   values: { name: '王五', id_number: id, phone: '13912345678', employer: '县自来水公司', ...extra },
 });
@@ -124,7 +140,11 @@ describe('validateImport', () => {
       frontlineRow(4, idNumber(2)),
       frontlineRow(5, idNumber(2)),
       frontlineRow(6, '440524188001010014'),
-      { line: 7, values: frontlineRow(7, '').values, issues: [{ column: 'id_number', code: 'number_precision', params: { value: '1.1E+17' } }] },
+      {
+        line: 7,
+        values: frontlineRow(7, '').values,
+        issues: [{ column: 'id_number', code: 'number_precision', params: { value: '1.1E+17' } }],
+      },
       frontlineRow(8, '１１０１０５１９４９１２３１００２x'),
     ];
     const v = await validateImport(deps, {
@@ -136,11 +156,24 @@ describe('validateImport', () => {
     });
     const by = new Map(v.rows.map((r) => [r.line, r]));
     expect(by.get(2)!.ok).toBe(true);
-    expect(by.get(3)!.issues.map((i) => i.code).sort()).toEqual(['id.chars', 'phone.length', 'required']);
-    expect(by.get(4)!.issues).toEqual([{ code: 'duplicate_in_file', params: { row: 5 }, column: 'id_number' }]);
-    expect(by.get(5)!.issues).toEqual([{ code: 'duplicate_in_file', params: { row: 4 }, column: 'id_number' }]);
+    expect(
+      by
+        .get(3)!
+        .issues.map((i) => i.code)
+        .sort(),
+    ).toEqual(['id.chars', 'phone.length', 'required']);
+    expect(by.get(4)!.issues).toEqual([
+      { code: 'duplicate_in_file', params: { row: 5 }, column: 'id_number' },
+    ]);
+    expect(by.get(5)!.issues).toEqual([
+      { code: 'duplicate_in_file', params: { row: 4 }, column: 'id_number' },
+    ]);
     expect(by.get(6)!.issues).toEqual([
-      { code: 'duplicate_existing', params: { union: '县供电局工会', status: 'submitted' }, column: 'id_number' },
+      {
+        code: 'duplicate_existing',
+        params: { union: '县供电局工会', status: 'submitted' },
+        column: 'id_number',
+      },
     ]);
     expect(by.get(7)!.issues.map((i) => i.code)).toEqual(['number_precision']);
     expect(by.get(8)!.ok).toBe(true);
@@ -151,7 +184,11 @@ describe('validateImport', () => {
   });
 
   it('coded columns through the vocabulary; quota: valid rows beyond it are refused in file order', async () => {
-    const needyRow = (line: number, seq: number, extra: Partial<ImportInputRow['values']> = {}): ImportInputRow => ({
+    const needyRow = (
+      line: number,
+      seq: number,
+      extra: Partial<ImportInputRow['values']> = {},
+    ): ImportInputRow => ({
       line,
       values: {
         name: '陈六',
@@ -190,16 +227,27 @@ describe('validateImport', () => {
       secondaryCauses: ['child_education', 'laid_off_unemployed'],
     });
     expect(by.get(3)!.issues.map((i) => i.code)).toEqual(['vocab_unknown', 'hardship.duplicate_cause']);
-    expect(by.get(5)!.issues).toEqual([{ code: 'required', params: { column: 'bank_card' }, column: 'bank_card' }]);
+    expect(by.get(5)!.issues).toEqual([
+      { code: 'required', params: { column: 'bank_card' }, column: 'bank_card' },
+    ]);
     expect(v.quotaRemaining).toBe(3);
     expect([2, 4, 6, 7].map((l) => by.get(l)!.ok)).toEqual([true, true, true, false]);
-    expect(by.get(7)!.issues[0]).toMatchObject({ code: 'quota_exceeded', params: { quota: 3, remaining: 3 } });
+    expect(by.get(7)!.issues[0]).toMatchObject({
+      code: 'quota_exceeded',
+      params: { quota: 3, remaining: 3 },
+    });
     expect(v.overLimit).toBe(1);
   });
 
   it('refuses someone who is not a contact of the union', async () => {
     await expect(
-      validateImport(deps, { personId: ids.other, unionId: ids.unionA, campaignId: ids.campaign, categoryId: ids.frontline, rows: [] }),
+      validateImport(deps, {
+        personId: ids.other,
+        unionId: ids.unionA,
+        campaignId: ids.campaign,
+        categoryId: ids.frontline,
+        rows: [],
+      }),
     ).rejects.toMatchObject({ code: 'upload_forbidden' });
   });
 });
@@ -214,13 +262,21 @@ describe('storeDrafts / submitImported / cancelImport', () => {
   });
 
   it('stores valid rows as encrypted upload drafts, then submits them in one transaction', async () => {
-    const v = await validateImport(deps, input([frontlineRow(2, idNumber(21)), frontlineRow(3, 'bad'), frontlineRow(4, idNumber(22))]));
+    const v = await validateImport(
+      deps,
+      input([frontlineRow(2, idNumber(21)), frontlineRow(3, 'bad'), frontlineRow(4, idNumber(22))]),
+    );
     const { batchId, stored } = await storeDrafts(deps, v);
     expect(stored).toBe(2);
     const drafts = await db.nomination.findMany({ where: { draftStep: `import:${batchId}` } });
     expect(drafts).toHaveLength(2);
     for (const d of drafts) {
-      expect(d).toMatchObject({ status: 'draft', source: 'upload', unionId: ids.unionA, categoryId: ids.frontline });
+      expect(d).toMatchObject({
+        status: 'draft',
+        source: 'upload',
+        unionId: ids.unionA,
+        categoryId: ids.frontline,
+      });
       expect(d.draftAnswered).toEqual(['category', 'name', 'id_number', 'phone', 'employer']);
       expect(d.idNumberEnc).not.toContain('110105');
       expect(cipher.decrypt(d.phoneEnc!)).toBe('13912345678');
@@ -228,21 +284,31 @@ describe('storeDrafts / submitImported / cancelImport', () => {
 
     const r = await submitImported(deps, { personId: ids.contact, batchId });
     expect(r).toMatchObject({ submitted: 2, refused: { duplicate_existing: 0 }, amountFen: 30000 });
-    const done = await db.nomination.findMany({ where: { id: { in: drafts.map((d) => d.id) } }, include: { revisions: true } });
+    const done = await db.nomination.findMany({
+      where: { id: { in: drafts.map((d) => d.id) } },
+      include: { revisions: true },
+    });
     for (const n of done) {
       expect(n).toMatchObject({ status: 'submitted', revision: 1, amountFen: 15000, draftStep: null });
       expect(n.dedupKey).toBe(`${ids.campaign}:${n.idNumberHash}`);
       expect(n.revisions.map((x) => x.revision)).toEqual([1]);
     }
-    const audit = await db.auditLog.findMany({ where: { action: 'nomination.submit', entityId: { in: drafts.map((d) => String(d.id)) } } });
+    const audit = await db.auditLog.findMany({
+      where: { action: 'nomination.submit', entityId: { in: drafts.map((d) => String(d.id)) } },
+    });
     expect(audit).toHaveLength(2);
     expect(JSON.stringify(audit.map((a) => a.after))).not.toMatch(/110105198001\d{6}/);
     expect(JSON.stringify(audit.map((a) => a.after))).toMatch(/110105\*{8}/);
-    await expect(submitImported(deps, { personId: ids.contact, batchId })).rejects.toMatchObject({ code: 'upload_batch_gone' });
+    await expect(submitImported(deps, { personId: ids.contact, batchId })).rejects.toMatchObject({
+      code: 'upload_batch_gone',
+    });
   });
 
   it('re-checks at submit: a person nominated meanwhile by another union is refused, the rest submitted', async () => {
-    const v = await validateImport(deps, input([frontlineRow(2, idNumber(31)), frontlineRow(3, idNumber(32))]));
+    const v = await validateImport(
+      deps,
+      input([frontlineRow(2, idNumber(31)), frontlineRow(3, idNumber(32))]),
+    );
     const { batchId } = await storeDrafts(deps, v);
     const h = cipher.hash('id', idNumber(32));
     await db.nomination.create({
@@ -264,12 +330,17 @@ describe('storeDrafts / submitImported / cancelImport', () => {
   });
 
   it('cancel deletes the drafts of the batch and nothing else', async () => {
-    const v = await validateImport(deps, input([frontlineRow(2, idNumber(41)), frontlineRow(3, idNumber(42))]));
+    const v = await validateImport(
+      deps,
+      input([frontlineRow(2, idNumber(41)), frontlineRow(3, idNumber(42))]),
+    );
     const { batchId } = await storeDrafts(deps, v);
     const before = await db.nomination.count();
     expect(await cancelImport(deps, { personId: ids.other, batchId })).toBe(0);
     expect(await cancelImport(deps, { personId: ids.contact, batchId })).toBe(2);
     expect(await db.nomination.count()).toBe(before - 2);
-    await expect(submitImported(deps, { personId: ids.contact, batchId })).rejects.toMatchObject({ code: 'upload_batch_gone' });
+    await expect(submitImported(deps, { personId: ids.contact, batchId })).rejects.toMatchObject({
+      code: 'upload_batch_gone',
+    });
   });
 });

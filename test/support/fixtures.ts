@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { idCheckChar } from '../../src/domain/identity/id-number.ts';
+import { defaultRequiredFields } from '../../src/domain/campaign/vocab.ts';
 
 // Rows for tests, written with Prisma directly (campaign files have their own tests).
 
@@ -15,23 +16,6 @@ export interface CategorySeed {
   yearlyCapYuan?: number;
 }
 
-const DEFAULT_REQUIRED: Record<CategorySeed['kind'], string[]> = {
-  department: ['employer', 'name', 'phone', 'description'],
-  needy_worker: ['name', 'id_number', 'phone', 'employer', 'work_status', 'hardship', 'description'],
-  needy_model_worker: [
-    'name',
-    'id_number',
-    'phone',
-    'employer',
-    'work_status',
-    'model_worker_level',
-    'hardship',
-    'description',
-  ],
-  gig_worker: ['name', 'id_number', 'phone', 'employer'],
-  frontline_worker: ['name', 'id_number', 'phone', 'employer'],
-  other: ['name', 'id_number', 'phone'],
-};
 
 export async function seedCampaign(
   db: PrismaClient,
@@ -57,10 +41,7 @@ export async function seedCampaign(
       categories: {
         create: opts.categories.map((c, i) => {
           const forms = c.forms ?? ['transfer'];
-          const required = c.required ?? [
-            ...DEFAULT_REQUIRED[c.kind],
-            ...(forms.includes('transfer') ? ['bank_card', 'bank_name'] : []),
-          ];
+          const required = c.required ?? defaultRequiredFields(c.kind, forms);
           return {
             code: c.code,
             nameZh: c.nameZh,

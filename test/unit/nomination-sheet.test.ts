@@ -7,7 +7,12 @@ import {
   parseCsv,
   parseSheet,
 } from '../../src/adapters/files/nomination-sheet.ts';
-import { columnForHeader, columnsFor, requiredColumnsFor, vocabCode } from '../../src/domain/nomination/columns.ts';
+import {
+  columnForHeader,
+  columnsFor,
+  requiredColumnsFor,
+  vocabCode,
+} from '../../src/domain/nomination/columns.ts';
 import type { CategoryInfo } from '../../src/domain/nomination/form.ts';
 import { HARDSHIP_CAUSES, WORK_STATUSES } from '../../src/domain/identity/hardship.ts';
 
@@ -56,8 +61,22 @@ describe('columns', () => {
       'bank_name',
       'bank_card',
     ]);
-    expect(columnsFor(gig)).toEqual(['name', 'id_number', 'phone', 'employer', 'benefit_form', 'bank_name', 'bank_card']);
-    expect(requiredColumnsFor(gig, 'in_kind')).toEqual(['name', 'id_number', 'phone', 'employer', 'benefit_form']);
+    expect(columnsFor(gig)).toEqual([
+      'name',
+      'id_number',
+      'phone',
+      'employer',
+      'benefit_form',
+      'bank_name',
+      'bank_card',
+    ]);
+    expect(requiredColumnsFor(gig, 'in_kind')).toEqual([
+      'name',
+      'id_number',
+      'phone',
+      'employer',
+      'benefit_form',
+    ]);
   });
 
   it('recognises headers in Chinese or English, with spaces, full-width characters and hints', () => {
@@ -101,8 +120,8 @@ describe('template', () => {
         });
       });
       expect(example).toBe(true);
-      const dv = (data as unknown as { dataValidations: { model: Record<string, { type: string }> } }).dataValidations
-        .model;
+      const dv = (data as unknown as { dataValidations: { model: Record<string, { type: string }> } })
+        .dataValidations.model;
       // (exceljs expands the written range E2:E20001 into one entry per cell when it loads a file)
       for (const col of ['E', 'F', 'G', 'H']) {
         expect(dv[`${col}2`]?.type).toBe('list');
@@ -161,7 +180,11 @@ describe('parseSheet', () => {
       ['XX工会送温暖名单'],
       [],
       ['序号', '姓名', '身份证号码'],
-      [1, { richText: [{ text: '王' }, { text: '五' }] }, { formula: '"11010519491231002X"', result: '11010519491231002X' }],
+      [
+        1,
+        { richText: [{ text: '王' }, { text: '五' }] },
+        { formula: '"11010519491231002X"', result: '11010519491231002X' },
+      ],
       [],
       [2, '赵六', '440524188001010014'],
     ]);
@@ -204,9 +227,15 @@ describe('parseSheet', () => {
     expect(await parseSheet(Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0, 0]), 'old.xlsx')).toMatchObject({
       error: { code: 'wrong_type' },
     });
-    expect(await parseSheet(zip, 'list.csv')).toMatchObject({ error: { code: 'wrong_type', params: { ext: 'csv' } } });
-    expect(await parseSheet(zip, 'photo.jpg')).toMatchObject({ error: { code: 'wrong_type', params: { ext: 'jpg' } } });
-    expect(await parseSheet(zip, 'old.xls')).toMatchObject({ error: { code: 'wrong_type', params: { ext: 'xls' } } });
+    expect(await parseSheet(zip, 'list.csv')).toMatchObject({
+      error: { code: 'wrong_type', params: { ext: 'csv' } },
+    });
+    expect(await parseSheet(zip, 'photo.jpg')).toMatchObject({
+      error: { code: 'wrong_type', params: { ext: 'jpg' } },
+    });
+    expect(await parseSheet(zip, 'old.xls')).toMatchObject({
+      error: { code: 'wrong_type', params: { ext: 'xls' } },
+    });
     expect(await parseSheet(Buffer.from([0x50, 0x4b, 0x03, 0x04, 1, 2, 3]), 'broken.xlsx')).toMatchObject({
       error: { code: 'corrupt' },
     });
@@ -217,11 +246,20 @@ describe('parseSheet', () => {
 
   it('empty sheet, missing columns, duplicate columns, too many rows', async () => {
     expect(await parseSheet(await xlsx([]), 'e.xlsx')).toMatchObject({ error: { code: 'empty' } });
-    expect(await parseSheet(Buffer.from('姓名,身份证号码\n'), 'e.csv')).toMatchObject({ error: { code: 'empty' } });
-    expect(await parseSheet(Buffer.from('姓名,电话\n张三,138'), 'm.csv', { required: ['name', 'id_number', 'employer'] })).toEqual(
-      { ok: false, error: { code: 'missing_columns', params: { missing: ['id_number', 'employer'] } } },
-    );
-    expect(await parseSheet(Buffer.from('foo,bar\n1,2'), 'm.csv')).toMatchObject({ error: { code: 'missing_columns' } });
+    expect(await parseSheet(Buffer.from('姓名,身份证号码\n'), 'e.csv')).toMatchObject({
+      error: { code: 'empty' },
+    });
+    expect(
+      await parseSheet(Buffer.from('姓名,电话\n张三,138'), 'm.csv', {
+        required: ['name', 'id_number', 'employer'],
+      }),
+    ).toEqual({
+      ok: false,
+      error: { code: 'missing_columns', params: { missing: ['id_number', 'employer'] } },
+    });
+    expect(await parseSheet(Buffer.from('foo,bar\n1,2'), 'm.csv')).toMatchObject({
+      error: { code: 'missing_columns' },
+    });
     expect(await parseSheet(Buffer.from('姓名,Full name\n张三,张三'), 'd.csv')).toMatchObject({
       error: { code: 'duplicate_column', params: { column: 'name' } },
     });
@@ -240,9 +278,11 @@ describe('large files with Chinese text', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.rows).toHaveLength(3000);
-    expect(r.rows.every((x, i) => x.values.employer === `县第${i}中学` && !x.values.description?.includes('\uFFFD'))).toBe(
-      true,
-    );
+    expect(
+      r.rows.every(
+        (x, i) => x.values.employer === `县第${i}中学` && !x.values.description?.includes('\uFFFD'),
+      ),
+    ).toBe(true);
   });
 });
 

@@ -47,8 +47,10 @@ export const EXAMPLE_ID_NUMBER = '11010519491231002X';
 export const EXAMPLE_PHONE = '13812345678';
 
 let i18n: I18n | undefined;
-const t = (locale: Locale, key: string, params: Record<string, string | number> = {}) =>
-  (i18n ??= new I18n()).t(locale, key, params);
+const t = (locale: Locale, key: string, params: Record<string, string | number> = {}) => {
+  i18n ??= new I18n();
+  return i18n.t(locale, key, params);
+};
 
 const lang = (locale: Locale): 'zh' | 'en' => (locale === 'en' ? 'en' : 'zh');
 
@@ -278,7 +280,11 @@ function extensionOf(fileName: string): string {
 }
 
 /** Parses a filled .xlsx or .csv into rows of raw strings keyed by column (blank rows skipped). */
-export async function parseSheet(buffer: Uint8Array, fileName: string, opts: ParseOptions = {}): Promise<ParseResult> {
+export async function parseSheet(
+  buffer: Uint8Array,
+  fileName: string,
+  opts: ParseOptions = {},
+): Promise<ParseResult> {
   const ext = extensionOf(fileName);
   const max = opts.maxRows ?? MAX_SHEET_ROWS;
   let grid: GridSource;
@@ -441,7 +447,9 @@ function cellText(v: unknown, column: SheetColumn): { text: string } | { lost: s
 async function* xlsxRows(buffer: Uint8Array): GridSource {
   const wb = new ExcelJS.Workbook();
   await wb.xlsx.load(buffer as unknown as ArrayBuffer);
-  const ws = wb.worksheets.find((w) => !SKIP_SHEETS.has(w.name) && w.state !== 'hidden' && w.state !== 'veryHidden');
+  const ws = wb.worksheets.find(
+    (w) => !SKIP_SHEETS.has(w.name) && w.state !== 'hidden' && w.state !== 'veryHidden',
+  );
   if (!ws) {
     if (wb.worksheets.length === 0) throw new Error('no worksheet');
     return;
@@ -542,7 +550,11 @@ export async function buildCheckedFile(input: {
     out.on('end', resolve);
     out.on('error', reject);
   });
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: true });
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
+    stream: out,
+    useSharedStrings: false,
+    useStyles: true,
+  });
   const ws = wb.addWorksheet(DATA_SHEET[l], { views: [{ state: 'frozen', ySplit: input.headerLine }] });
   ws.columns = [
     { key: '_problem', width: 48 },
@@ -553,7 +565,10 @@ export async function buildCheckedFile(input: {
     })),
   ];
   const header = ws.getRow(input.headerLine);
-  header.values = [t(locale, 'upload.sheet.problem_column'), ...input.columns.map((c) => columnTitle(c, locale))];
+  header.values = [
+    t(locale, 'upload.sheet.problem_column'),
+    ...input.columns.map((c) => columnTitle(c, locale)),
+  ];
   header.font = { bold: true };
   header.eachCell((cell) => {
     cell.fill = HEADER_FILL;

@@ -43,6 +43,8 @@ export interface CampaignCategory {
 
 export interface CampaignSettings {
   reviewSlaHours: number;
+  /** Reviewers get at most one "new nominations" digest per this many minutes (default 30, domain/review). */
+  reviewDigestMinutes?: number;
   fourEyes: {
     /** A second approval is needed above this amount (fen); null = never for amount reasons. */
     aboveAmountFen: number | null;
@@ -229,6 +231,11 @@ export const campaignFileSchema = z
           .min(1)
           .max(24 * 60)
           .default(SETTINGS_DEFAULTS.review_sla_hours),
+        review_digest_minutes: z
+          .int()
+          .min(1)
+          .max(24 * 60)
+          .optional(),
         four_eyes: z
           .strictObject({
             above_amount: money({ positive: false }).optional(),
@@ -286,6 +293,9 @@ export const campaignFileSchema = z
       },
       settings: {
         reviewSlaHours: f.settings.review_sla_hours,
+        ...(f.settings.review_digest_minutes !== undefined
+          ? { reviewDigestMinutes: f.settings.review_digest_minutes }
+          : {}),
         fourEyes: {
           aboveAmountFen: f.settings.four_eyes.above_amount ?? null,
           flagged: f.settings.four_eyes.flagged,

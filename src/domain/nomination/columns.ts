@@ -30,62 +30,63 @@ export const SHEET_COLUMNS: readonly SheetColumn[] = [
 ];
 
 /** Column titles (zh-CN / en) written in templates and accepted on import, with extra accepted aliases. */
-export const COLUMN_TITLES: Readonly<Record<SheetColumn, { zh: string; en: string; aliases: readonly string[] }>> =
-  {
-    name: { zh: '姓名', en: 'Full name', aliases: ['name', '名字', '职工姓名', '联系人', '联系人姓名'] },
-    id_number: {
-      zh: '身份证号码',
-      en: 'Resident ID number',
-      aliases: ['id_number', 'id number', '身份证号', '身份证', '公民身份号码', '居民身份证号码'],
-    },
-    phone: {
-      zh: '手机号码',
-      en: 'Mobile number',
-      aliases: ['phone', 'mobile', '手机号', '手机', '联系电话', '电话'],
-    },
-    employer: {
-      zh: '工作单位',
-      en: 'Employer / unit',
-      aliases: ['employer', 'unit', '单位', '单位名称', '所在单位', '部门', '部门名称'],
-    },
-    work_status: { zh: '工作状态', en: 'Work status', aliases: ['work_status', '就业状态'] },
-    model_worker_level: {
-      zh: '劳模级别',
-      en: 'Model-worker level',
-      aliases: ['model_worker_level', '劳模称号级别', '荣誉级别'],
-    },
-    hardship_tier: {
-      zh: '困难类别',
-      en: 'Hardship tier',
-      aliases: ['hardship_tier', '困难类型', '困难程度'],
-    },
-    main_cause: {
-      zh: '主要致困原因',
-      en: 'Main cause of hardship',
-      aliases: ['main_cause', '主要困难原因', '致困原因', 'main cause'],
-    },
-    secondary_causes: {
-      zh: '次要致困原因',
-      en: 'Secondary causes of hardship',
-      aliases: ['secondary_causes', '其他致困原因', '次要困难原因', 'secondary causes'],
-    },
-    description: {
-      zh: '情况说明',
-      en: 'Description of circumstances',
-      aliases: ['description', '困难情况', '基本情况', '情况简介', '事迹简介'],
-    },
-    benefit_form: {
-      zh: '慰问方式',
-      en: 'Benefit form',
-      aliases: ['benefit_form', '发放方式', '慰问形式'],
-    },
-    bank_name: { zh: '开户银行', en: 'Bank name', aliases: ['bank_name', '开户行', '银行', '开户银行名称'] },
-    bank_card: {
-      zh: '银行卡号',
-      en: 'Bank card number',
-      aliases: ['bank_card', 'card number', '卡号', '银行账号', '银行卡', '账号'],
-    },
-  };
+export const COLUMN_TITLES: Readonly<
+  Record<SheetColumn, { zh: string; en: string; aliases: readonly string[] }>
+> = {
+  name: { zh: '姓名', en: 'Full name', aliases: ['name', '名字', '职工姓名', '联系人', '联系人姓名'] },
+  id_number: {
+    zh: '身份证号码',
+    en: 'Resident ID number',
+    aliases: ['id_number', 'id number', '身份证号', '身份证', '公民身份号码', '居民身份证号码'],
+  },
+  phone: {
+    zh: '手机号码',
+    en: 'Mobile number',
+    aliases: ['phone', 'mobile', '手机号', '手机', '联系电话', '电话'],
+  },
+  employer: {
+    zh: '工作单位',
+    en: 'Employer / unit',
+    aliases: ['employer', 'unit', '单位', '单位名称', '所在单位', '部门', '部门名称'],
+  },
+  work_status: { zh: '工作状态', en: 'Work status', aliases: ['work_status', '就业状态'] },
+  model_worker_level: {
+    zh: '劳模级别',
+    en: 'Model-worker level',
+    aliases: ['model_worker_level', '劳模称号级别', '荣誉级别'],
+  },
+  hardship_tier: {
+    zh: '困难类别',
+    en: 'Hardship tier',
+    aliases: ['hardship_tier', '困难类型', '困难程度'],
+  },
+  main_cause: {
+    zh: '主要致困原因',
+    en: 'Main cause of hardship',
+    aliases: ['main_cause', '主要困难原因', '致困原因', 'main cause'],
+  },
+  secondary_causes: {
+    zh: '次要致困原因',
+    en: 'Secondary causes of hardship',
+    aliases: ['secondary_causes', '其他致困原因', '次要困难原因', 'secondary causes'],
+  },
+  description: {
+    zh: '情况说明',
+    en: 'Description of circumstances',
+    aliases: ['description', '困难情况', '基本情况', '情况简介', '事迹简介'],
+  },
+  benefit_form: {
+    zh: '慰问方式',
+    en: 'Benefit form',
+    aliases: ['benefit_form', '发放方式', '慰问形式'],
+  },
+  bank_name: { zh: '开户银行', en: 'Bank name', aliases: ['bank_name', '开户行', '银行', '开户银行名称'] },
+  bank_card: {
+    zh: '银行卡号',
+    en: 'Bank card number',
+    aliases: ['bank_card', 'card number', '卡号', '银行账号', '银行卡', '账号'],
+  },
+};
 
 /** Columns holding long digit strings: written as text, and a number cell there has lost digits. */
 export const DIGIT_COLUMNS: ReadonlySet<SheetColumn> = new Set(['id_number', 'phone', 'bank_card']);

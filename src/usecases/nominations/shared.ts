@@ -6,6 +6,8 @@ export interface NominationDeps {
   db: Db;
   cipher: FieldCipher;
   now: () => Date;
+  /** Called after a submission or resubmission committed (queues the review task); must not throw. */
+  onSubmitted?: (r: { id: number; revision: number }) => Promise<void>;
 }
 
 /** Statuses that hold a place: they count for duplicates, quotas, budget and yearly caps. */

@@ -30,7 +30,9 @@ export async function submitNomination(
 ): Promise<SubmitResult> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await submitOnce(deps, input);
+      const r = await submitOnce(deps, input);
+      await deps.onSubmitted?.(r);
+      return r;
     } catch (err) {
       const retryable =
         err instanceof Prisma.PrismaClientKnownRequestError &&

@@ -20,7 +20,7 @@ export function entryListPages(db: Db, cipher: FieldCipher, campaignId: number):
 export async function exportEntryList(
   db: Db,
   cipher: FieldCipher,
-  input: { campaignId: number; actorId: number; sink: (pages: AsyncIterable<LedgerRow[]>) => Promise<void> },
+  input: { campaignId: number; actorId: number; sink: (pages: AsyncIterable<LedgerRow[]>) => Promise<unknown> },
 ): Promise<number> {
   let rows = 0;
   const counted = async function* () {

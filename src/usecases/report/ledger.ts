@@ -228,7 +228,7 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
 export interface LedgerExportInput extends LedgerQuery {
   actorId: number;
   /** Writes the rows somewhere (a streamed .xlsx, a CSV...); resolves when the file is complete. */
-  sink: (pages: AsyncIterable<LedgerRow[]>) => Promise<void>;
+  sink: (pages: AsyncIterable<LedgerRow[]>) => Promise<unknown>;
 }
 
 /** Streams the ledger into `sink`, counting rows, then writes the audit row. Returns the row count. */
@@ -311,7 +311,7 @@ export async function parseLedgerFilters(
     where: { campaignId },
     select: { id: true, code: true, nameZh: true },
   });
-  const filters: Required<LedgerFilters> = { unionIds: [], categoryIds: [], statuses: [] };
+  const filters: Required<Omit<LedgerFilters, 'notEntered'>> = { unionIds: [], categoryIds: [], statuses: [] };
   const addStatus = (v: string) => {
     const s = (NOMINATION_STATUSES as readonly string[]).includes(v) ? (v as NominationStatusName) : STATUS_ALIASES[v];
     if (s && !filters.statuses.includes(s)) filters.statuses.push(s);

@@ -25,6 +25,7 @@ import {
 } from '../../../usecases/nominations/entry-checks.ts';
 import { openCampaigns, toCategoryInfo, type NominationDeps } from '../../../usecases/nominations/shared.ts';
 import { submitNomination } from '../../../usecases/nominations/submit.ts';
+import { reviewTaskHook } from './review-hooks.ts';
 import type { BotContext, DialogState } from '../context.ts';
 import {
   button,
@@ -75,7 +76,7 @@ const rows = (buttons: InlineKeyboardButton[], perRow: number) => {
 };
 
 export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
-  const nd: NominationDeps = { db: deps.db, cipher: deps.cipher, now: deps.now };
+  const nd: NominationDeps = { db: deps.db, cipher: deps.cipher, now: deps.now, onSubmitted: reviewTaskHook(deps) };
   const contact = ['contact'] as const;
   const yuan = (fen: number) => formatYuan(fen);
   const catName = (ctx: BotContext, c: { nameZh: string; nameEn: string }) =>

@@ -1,0 +1,316 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Telegraf } from 'telegraf';
+import { message } from 'telegraf/filters';
+import { formatYuan } from '../../../domain/campaign/money.ts';
+import { onCampaignChanged } from '../../../usecases/reminders.ts';
+import { exportEntryList, markEntered, type MarkResult, parseIdList } from '../../../usecases/report/entry.ts';
+import { type CampaignFigures, campaignFigures, findCampaignRef, formatRate } from '../../../usecases/report/figures.ts';
+import {
+  exportLedger,
+  ledgerAccess,
+  type LedgerRow,
+  parseLedgerFilters,
+} from '../../../usecases/report/ledger.ts';
+import { renderChartPng } from '../../files/chart.ts';
+import { parseEntryList, writeEntryListXlsx, writeLedgerXlsx } from '../../files/ledger-xlsx.ts';
+import { buildReportDocx } from '../../files/report-docx.ts';
+import type { BotContext } from '../context.ts';
+import type { BotDeps, Feature } from '../kit.ts';
+
+// Staff reporting: /report (summary message, chart, .docx draft of the evaluation report), /export (the
+// ledger .xlsx; full values for admins and finance, masked for reviewers, every export audit-logged),
+// /entry_list (paid records not yet entered into the provincial system, admins and finance only),
+// /entry_mark (by id, or "all"), /entry_status; and a returned entry list (.xlsx sent by an admin or
+// finance staff member) marks the rows ticked "是". Every figure comes from `campaignFigures`.
+
+const staff = ['admin', 'reviewer', 'finance'] as const;
+const fullAccess = ['admin', 'finance'] as const;
+const MAX_RETURNED_LIST_BYTES = 20 * 1024 * 1024;
+
+/** Writes a file to a private temporary directory, sends it, and removes it. */
+async function sendTempFile(
+  ctx: BotContext,
+  filename: string,
+  caption: string,
+  write: (out: NodeJS.WritableStream & import('node:stream').Writable) => Promise<unknown>,
+) {
+  const dir = await mkdtemp(join(tmpdir(), 'warmth-'));
+  const path = join(dir, 'file.xlsx');
+  try {
+    const out = createWriteStream(path);
+    const done = new Promise<void>((resolve, reject) => {
+      out.on('finish', resolve);
+      out.on('error', reject);
+    });
+    await write(out);
+    await done;
+    await ctx.replyWithDocument({ source: createReadStream(path), filename }, { caption });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function reportFeature(deps: BotDeps): Feature {
+  const en = (ctx: BotContext) => ctx.locale === 'en';
+  const title = (ctx: BotContext, f: { titleZh: string; titleEn: string }) => (en(ctx) ? f.titleEn : f.titleZh);
+
+  /** The campaign named by `ref`, or the only campaign that is not archived; null after replying. */
+  const campaignArg = async (ctx: BotContext, ref: string | undefined, usageKey: string) => {
+    if (ref) {
+      const c = await findCampaignRef(deps.db, ref);
+      if (c) return c;
+      await ctx.reply(ctx.t('report.campaign_unknown', { code: ref }));
+      return null;
+    }
+    const live = await deps.db.campaign.findMany({
+      where: { status: { not: 'archived' } },
+      select: { id: true, code: true },
+      orderBy: { id: 'asc' },
+    });
+    if (live.length === 1) return live[0]!;
+    await ctx.reply(
+      `${ctx.t(usageKey)}\n${ctx.t('report.campaign_codes', { codes: live.map((c) => c.code).join(', ') || '-' })}`,
+    );
+    return null;
+  };
+
+  const summaryText = (ctx: BotContext, f: CampaignFigures) => {
+    const b = f.budget;
+    const e = f.timeliness.entry;
+    const a = f.accuracy;
+    return [
+      ctx.t('report.summary_title', { title: title(ctx, f.campaign), date: f.asOfDate }),
+      ctx.t('report.summary_budget', {
+        budget: formatYuan(b.totalFen),
+        direct: formatYuan(b.directSpentFen),
+        unions: formatYuan(b.allocatedToUnionsFen),
+        spent: formatYuan(b.spentFen),
+        rate: formatRate(b.execution),
+      }),
+      ctx.t('report.summary_recipients', { count: f.totals.recipients, amount: formatYuan(f.totals.amountFen) }),
+      ...f.categories.map((c) =>
+        ctx.t(c.kind === 'department' ? 'report.category_line_units' : 'report.category_line', {
+          name: en(ctx) ? c.nameEn : c.nameZh,
+          count: c.recipients,
+          amount: formatYuan(c.amountFen),
+        }),
+      ),
+      ctx.t('report.summary_disbursement', {
+        rate: formatRate(f.disbursement),
+        delivered: f.disbursement.num,
+        approved: f.disbursement.den,
+      }),
+      ctx.t('report.summary_reach', { reach: formatRate(f.reach), confirm: formatRate(f.followUp) }),
+      ctx.t('report.summary_timeliness', {
+        submission: formatRate(f.timeliness.submission),
+        hours: f.timeliness.review.slaHours,
+        review: formatRate(f.timeliness.review),
+        days: e.workingDays,
+        entry: formatRate(e.onTimeRate),
+        due: e.due,
+        overdue: e.overdue,
+      }),
+      ctx.t('report.summary_accuracy', {
+        returned: a.returnDecisions,
+        rejected: a.rejectDecisions,
+        duplicates: a.duplicatesBlocked,
+        ids: a.idErrorsCaught,
+      }),
+    ].join('\n');
+  };
+
+  const report = async (ctx: BotContext, args: string) => {
+    const c = await campaignArg(ctx, args.split(/\s+/).filter(Boolean)[0], 'report.usage');
+    if (!c) return;
+    await ctx.sendChatAction('upload_document');
+    const f = await campaignFigures(deps.db, c.id, deps.now());
+    await ctx.reply(summaryText(ctx, f));
+    const chart = await renderChartPng(f, { locale: ctx.locale });
+    await ctx.replyWithPhoto(
+      { source: chart, filename: `chart-${f.campaign.code}.png` },
+      { caption: ctx.t('report.chart_caption', { title: title(ctx, f.campaign) }) },
+    );
+    const docx = await buildReportDocx(f, { chartPng: chart });
+    await ctx.replyWithDocument(
+      { source: docx, filename: ctx.t('report.docx_file', { code: f.campaign.code, date: f.asOfDate }) },
+      { caption: ctx.t('report.docx_caption') },
+    );
+  };
+
+  const exportCmd = async (ctx: BotContext, args: string) => {
+    const access = ledgerAccess(ctx.who.access.roles);
+    if (!access) return ctx.reply(ctx.t('errors.forbidden'));
+    const [ref, ...tokens] = args.split(/\s+/).filter(Boolean);
+    const c = await campaignArg(ctx, ref, 'ledger.usage');
+    if (!c) return;
+    const parsed = await parseLedgerFilters(deps.db, c.id, ref ? tokens : []);
+    if (!parsed.ok) return ctx.reply(ctx.t(`ledger.filter_${parsed.problem.code}`, { value: parsed.problem.value }));
+    await ctx.sendChatAction('upload_document');
+    const now = deps.now();
+    const figures = await campaignFigures(deps.db, c.id, now);
+    let rows = 0;
+    await sendTempFile(
+      ctx,
+      ctx.t('ledger.file', { code: c.code, date: figures.asOfDate }),
+      ctx.t(access === 'full' ? 'ledger.caption_full' : 'ledger.caption_masked', {
+        title: title(ctx, figures.campaign),
+      }),
+      async (out) => {
+        rows = await exportLedger(deps.db, deps.cipher, {
+          campaignId: c.id,
+          access,
+          filters: parsed.filters,
+          actorId: ctx.who.id,
+          sink: (pages: AsyncIterable<LedgerRow[]>) =>
+            writeLedgerXlsx(out, pages, {
+              locale: ctx.locale,
+              title: ctx.t('ledger.sheet_title', { title: title(ctx, figures.campaign), date: figures.asOfDate }),
+              figures,
+            }),
+        });
+      },
+    );
+    deps.logger.info({ requestId: ctx.requestId, campaignId: c.id, rows, access }, 'ledger exported');
+  };
+
+  const entryList = async (ctx: BotContext, args: string) => {
+    const c = await campaignArg(ctx, args.split(/\s+/).filter(Boolean)[0], 'entry.list_usage');
+    if (!c) return;
+    const f = await campaignFigures(deps.db, c.id, deps.now());
+    if (f.timeliness.entry.due + f.timeliness.entry.overdue + f.timeliness.entry.noPaymentDate === 0)
+      return ctx.reply(ctx.t('entry.list_empty', { title: title(ctx, f.campaign) }));
+    await ctx.sendChatAction('upload_document');
+    await sendTempFile(
+      ctx,
+      ctx.t('entry.file', { code: c.code, date: f.asOfDate }),
+      ctx.t('entry.list_caption', {
+        title: title(ctx, f.campaign),
+        due: f.timeliness.entry.due,
+        overdue: f.timeliness.entry.overdue,
+        days: f.timeliness.entry.workingDays,
+      }),
+      (out) =>
+        exportEntryList(deps.db, deps.cipher, {
+          campaignId: c.id,
+          actorId: ctx.who.id,
+          sink: (pages) =>
+            writeEntryListXlsx(out, pages, {
+              locale: ctx.locale,
+              title: ctx.t('entry.sheet_title', { title: title(ctx, f.campaign), date: f.asOfDate }),
+            }),
+        }),
+    );
+  };
+
+  const reportMarked = async (ctx: BotContext, r: MarkResult, extra: string[] = []) => {
+    for (const campaignId of r.campaignIds) {
+      await onCampaignChanged(deps.db, deps.queues, campaignId, deps.now()).catch((err: unknown) =>
+        deps.logger.warn({ err, campaignId }, 'reminder re-sync after provincial entry failed'),
+      );
+    }
+    const ids = (list: number[]) => (list.length > 20 ? `${list.slice(0, 20).join(', ')} …` : list.join(', '));
+    const lines = [ctx.t('entry.marked', { count: r.marked.length })];
+    if (r.alreadyEntered.length > 0)
+      lines.push(ctx.t('entry.already', { count: r.alreadyEntered.length, ids: ids(r.alreadyEntered) }));
+    if (r.notPaid.length > 0) lines.push(ctx.t('entry.not_paid', { count: r.notPaid.length, ids: ids(r.notPaid) }));
+    if (r.unknown.length > 0) lines.push(ctx.t('entry.unknown', { count: r.unknown.length, ids: ids(r.unknown) }));
+    await ctx.reply([...lines, ...extra].join('\n'));
+  };
+
+  const entryMark = async (ctx: BotContext, args: string) => {
+    const tokens = args.split(/\s+/).filter(Boolean);
+    if (tokens.length === 0) return ctx.reply(ctx.t('entry.mark_usage'));
+    let campaign: { id: number; code: string } | null = null;
+    if (!/^[\d,，、\-–~]+$/.test(tokens[0]!)) {
+      campaign = await findCampaignRef(deps.db, tokens[0]!);
+      if (!campaign) return ctx.reply(ctx.t('report.campaign_unknown', { code: tokens[0]! }));
+      tokens.shift();
+    }
+    let ids: number[] | null;
+    if (campaign && tokens.length === 1 && /^(all|全部)$/i.test(tokens[0]!)) {
+      const rows = await deps.db.nomination.findMany({
+        where: { campaignId: campaign.id, status: 'paid', enteredProvincialAt: null },
+        select: { id: true },
+      });
+      ids = rows.map((r) => r.id);
+    } else ids = parseIdList(tokens.join(' '));
+    if (!ids || ids.length === 0) return ctx.reply(ctx.t('entry.mark_usage'));
+    const r = await markEntered(deps.db, {
+      actorId: ctx.who.id,
+      nominationIds: ids,
+      now: deps.now(),
+      ...(campaign ? { campaignId: campaign.id } : {}),
+    });
+    return reportMarked(ctx, r);
+  };
+
+  const entryStatus = async (ctx: BotContext, args: string) => {
+    const ref = args.split(/\s+/).filter(Boolean)[0];
+    const campaigns = ref
+      ? [await findCampaignRef(deps.db, ref)].filter((c) => c !== null)
+      : await deps.db.campaign.findMany({
+          where: { status: { not: 'archived' } },
+          select: { id: true, code: true },
+          orderBy: { id: 'asc' },
+        });
+    if (campaigns.length === 0)
+      return ctx.reply(ref ? ctx.t('report.campaign_unknown', { code: ref }) : ctx.t('entry.status_empty'));
+    const blocks: string[] = [];
+    for (const c of campaigns) {
+      const f = await campaignFigures(deps.db, c.id, deps.now());
+      const e = f.timeliness.entry;
+      blocks.push(
+        ctx.t('entry.status', {
+          title: title(ctx, f.campaign),
+          code: f.campaign.code,
+          days: e.workingDays,
+          required: e.required,
+          entered: e.entered,
+          on_time: e.enteredOnTime,
+          late: e.enteredLate,
+          due: e.due,
+          overdue: e.overdue,
+          next: e.nextDeadline ?? '-',
+          rate: formatRate(e.onTimeRate),
+        }),
+      );
+    }
+    return ctx.reply(blocks.join('\n\n'));
+  };
+
+  return {
+    commands: [
+      { name: 'report', access: staff, handler: report },
+      { name: 'export', access: staff, handler: exportCmd },
+      { name: 'entry_status', access: staff, handler: entryStatus },
+      { name: 'entry_list', access: fullAccess, handler: entryList },
+      { name: 'entry_mark', access: fullAccess, handler: entryMark },
+    ],
+    install: (bot: Telegraf<BotContext>) => {
+      // A returned entry list: only from admins / finance, only .xlsx whose header is our entry list;
+      // anything else passes on (spreadsheet uploads of contacts, campaign files...).
+      bot.on(message('document'), async (ctx, next) => {
+        const doc = ctx.message.document;
+        const roles = ctx.who.access.roles;
+        if (!(roles.has('admin') || roles.has('finance')) || !/\.xlsx$/i.test(doc.file_name ?? '')) return next();
+        if ((doc.file_size ?? 0) > MAX_RETURNED_LIST_BYTES) return next();
+        const res = await fetch(await ctx.telegram.getFileLink(doc.file_id));
+        if (!res.ok) return next();
+        const parsed = await parseEntryList(new Uint8Array(await res.arrayBuffer()));
+        if (!parsed.ok) return next();
+        if (parsed.entered.length === 0)
+          return ctx.reply(ctx.t('entry.returned_none', { rows: parsed.notMarked }));
+        const r = await markEntered(deps.db, { actorId: ctx.who.id, nominationIds: parsed.entered, now: deps.now() });
+        const extra = [
+          ...(parsed.notMarked > 0 ? [ctx.t('entry.returned_not_marked', { count: parsed.notMarked })] : []),
+          ...(parsed.badIds > 0 ? [ctx.t('entry.returned_bad_ids', { count: parsed.badIds })] : []),
+        ];
+        return reportMarked(ctx, r, extra);
+      });
+    },
+  };
+}
