@@ -25,21 +25,21 @@ export interface ChartOptions {
 
 export function chartSpec(f: CampaignFigures, locale: Locale): TopLevelSpec {
   const en = locale === 'en';
-  const values = f.categories.map((c, i) => ({
-    order: i,
+  const values = f.categories.map((c) => ({
     category: en ? c.nameEn : c.nameZh,
     recipients: c.recipients,
     amount: fenToYuan(c.amountFen),
   }));
+  const longest = Math.max(0, ...values.map((v) => [...v.category].length));
   const y = {
     field: 'category',
     type: 'nominal' as const,
-    sort: { field: 'order' },
-    axis: { labelLimit: 260, labelFontSize: 14, title: null },
+    sort: values.map((v) => v.category),
+    axis: { labelLimit: 0, labelFontSize: 14, title: null },
   };
   const panel = (field: 'recipients' | 'amount', title: string, color: string, showLabels: boolean) => ({
-    width: 520,
-    height: Math.max(160, values.length * 48),
+    width: 540,
+    height: Math.max(420, values.length * 64),
     title: { text: title, fontSize: 16 },
     encoding: {
       y: { ...y, axis: showLabels ? y.axis : { labels: false, ticks: false, title: null } },
@@ -64,7 +64,9 @@ export function chartSpec(f: CampaignFigures, locale: Locale): TopLevelSpec {
       subtitleFontSize: 13,
     },
     background: 'white',
-    padding: 20,
+    // Without a canvas vega estimates text widths for Latin letters; full-width CJK labels are about twice
+    // as wide as estimated, so the left padding makes room for the longest one.
+    padding: { left: 20 + Math.ceil(longest * 14 * 0.55), top: 20, right: 40, bottom: 20 },
     data: { values },
     hconcat: [
       panel('recipients', en ? 'Recipients' : '慰问人数（人）', '#c0392b', true),

@@ -120,14 +120,16 @@ export function paymentsFeature(deps: BotDeps): Feature {
     const parsed = await parseHandoverSheet(bytes, name);
     if (!parsed.ok) return ctx.reply(ctx.t(`payments.file_${parsed.code}`));
     const r = await importHandovers(pd, { rows: parsed.rows, actorId: ctx.who.id });
-    const problems = [...parsed.problems, ...r.problems].sort((a, b) => a.line - b.line);
+    const problems: { line: number; code: string; id?: number }[] = [...parsed.problems, ...r.problems].sort(
+      (a, b) => a.line - b.line,
+    );
     const lines = [ctx.t('payments.handover_sheet_done', { recorded: r.recorded.length, problems: problems.length })];
     for (const p of problems.slice(0, 10))
       lines.push(
         ctx.t('payments.handover_problem_line', {
           line: p.line,
           problem: deps.i18n.has(`payments.errors.${p.code}`)
-            ? ctx.t(`payments.errors.${p.code}`, { id: ('id' in p ? p.id : undefined) ?? '', status: '', date: '' })
+            ? ctx.t(`payments.errors.${p.code}`, { id: p.id ?? '', status: '', date: '' })
             : ctx.t(`payments.sheet_problem.${p.code}`),
         }),
       );
