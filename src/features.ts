@@ -10,6 +10,9 @@ import { reportFeature } from './adapters/telegram/features/report.ts';
 import { reviewFeature } from './adapters/telegram/features/review.ts';
 import { reviewResumeFeature } from './adapters/telegram/features/review-resume.ts';
 import { uploadFeature } from './adapters/telegram/features/upload.ts';
+import { paymentsFeature } from './adapters/telegram/features/payments.ts';
+import { recipientsFeature } from './adapters/telegram/features/recipients.ts';
+import { followupsFeature } from './adapters/telegram/features/followups.ts';
 
 /** Every chat feature of the bot, in the order their commands appear in menus and /help. */
 export function allFeatures(deps: BotDeps, shell: ShellApi): Feature[] {
@@ -25,6 +28,10 @@ export function allFeatures(deps: BotDeps, shell: ShellApi): Feature[] {
     deadlinesFeature(deps, shell),
     // Before uploadFeature: a returned provincial entry list (admins / finance) is handled here.
     reportFeature(deps),
+    // Before uploadFeature: a bank return file / handover list awaited after /batch_return, /handover_sheet.
+    paymentsFeature(deps),
+    recipientsFeature(deps, shell),
+    followupsFeature(deps, shell),
     // After campaignsFeature: its .yaml handler must see documents first.
     uploadFeature(deps, shell),
   ];
