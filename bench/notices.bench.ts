@@ -165,7 +165,8 @@ async function main() {
 
     // ---- worker up (wait until it listens on the notifications queue)
     startWorker();
-    for (let i = 0; i < 300 && (await queues.get('notifications').getWorkers()).length === 0; i++) await sleep(100);
+    for (let i = 0; i < 300 && (await queues.get('notifications').getWorkers()).length === 0; i++)
+      await sleep(100);
     emu.resetStats();
 
     // ---- batch paid
@@ -229,13 +230,20 @@ async function main() {
       orderBy: { id: 'asc' },
     });
     const persons = new Map(
-      (await db.person.findMany({ select: { id: true, telegramId: true } })).map((p) => [p.id, Number(p.telegramId)]),
+      (await db.person.findMany({ select: { id: true, telegramId: true } })).map((p) => [
+        p.id,
+        Number(p.telegramId),
+      ]),
     );
     const delivered = (r: (typeof rows)[number]) => perChat.has(persons.get(r.personId!)!);
     const stuck = rows.filter((r) => r.status === 'sending');
     const stuckDelivered = stuck.filter(delivered).length;
-    const losses = rows.filter((r) => r.status !== 'sending' && !(r.status === 'sent' && delivered(r))).length;
-    const sentButNoRow = rows.filter((r) => r.status !== 'sent' && r.status !== 'sending' && delivered(r)).length;
+    const losses = rows.filter(
+      (r) => r.status !== 'sending' && !(r.status === 'sent' && delivered(r)),
+    ).length;
+    const sentButNoRow = rows.filter(
+      (r) => r.status !== 'sent' && r.status !== 'sending' && delivered(r),
+    ).length;
     const firstAt = Math.min(...out.map((o) => o.at));
     const lastAt = Math.max(...out.map((o) => o.at));
     const wallS = (lastAt - t0) / 1000;
@@ -270,7 +278,11 @@ async function main() {
       wallSeconds: Number(wallS.toFixed(1)),
       duplicates,
       losses,
-      stuckInSending: { total: stuck.length, deliveredBeforeKill: stuckDelivered, notDelivered: stuck.length - stuckDelivered },
+      stuckInSending: {
+        total: stuck.length,
+        deliveredBeforeKill: stuckDelivered,
+        notDelivered: stuck.length - stuckDelivered,
+      },
       sentButRowNotSent: sentButNoRow,
       rateLimitedAttempts: rateLimited,
       emulator429s: stats.tooManyRequests,
@@ -290,7 +302,10 @@ async function main() {
       })(),
       killSecondsAfterPaid: killedAt ? Number(((killedAt - t0) / 1000).toFixed(1)) : null,
       statuses: Object.fromEntries(
-        ['queued', 'sending', 'sent', 'failed', 'unreachable'].map((s) => [s, rows.filter((r) => r.status === s).length]),
+        ['queued', 'sending', 'sent', 'failed', 'unreachable'].map((s) => [
+          s,
+          rows.filter((r) => r.status === s).length,
+        ]),
       ),
     };
     console.log(JSON.stringify(result, null, 2));
@@ -301,7 +316,10 @@ async function main() {
     for (const c of children) killGroup(c, 'SIGTERM');
     await sleep(1500);
     for (const c of children) killGroup(c, 'SIGKILL');
-    await queues.get('notifications').obliterate({ force: true }).catch(() => {});
+    await queues
+      .get('notifications')
+      .obliterate({ force: true })
+      .catch(() => {});
     await queues.close();
     await db.$disconnect();
     await tdb.drop();

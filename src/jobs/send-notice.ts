@@ -138,7 +138,8 @@ export const sendNoticeJob = defineJob({
         await worker.rateLimit(Math.max(1, e.retryAfter ?? 1) * 1000);
         throw Worker.RateLimitError();
       }
-      if (e.code === 403) {
+      // 403 (blocked, deactivated) and 400 "chat not found" are final for this chat: never retried.
+      if (e.code === 403 || (e.code === 400 && /chat not found/i.test(e.description ?? ''))) {
         await deps.db.$transaction([
           deps.db.notice.update({
             where: { id: noticeId },
@@ -149,7 +150,7 @@ export const sendNoticeJob = defineJob({
               noticeId,
               channel: 'telegram',
               outcome: 'unreachable',
-              errorCode: 403,
+              errorCode: e.code,
               error: e.description ?? null,
             },
           }),
@@ -207,7 +208,10 @@ async function trySms(
     });
     return false;
   }
-  const result = await deps.sms.send(deps.cipher.decrypt(nomination.phoneEnc), render(deps.i18n.defaultLocale));
+  const result = await deps.sms.send(
+    deps.cipher.decrypt(nomination.phoneEnc),
+    render(deps.i18n.defaultLocale),
+  );
   if (!result.ok) {
     await deps.db.noticeAttempt.create({
       data: { noticeId, channel: 'sms', outcome: 'error', error: result.error?.slice(0, 300) ?? null },

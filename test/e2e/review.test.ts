@@ -205,7 +205,7 @@ describe('review in chat', () => {
 
   it('bulk approve: count and total, confirm, one transaction; flagged excluded and listed', async () => {
     const c = await campaign('rv-bulk');
-    const plain = [];
+    const plain: { id: number }[] = [];
     for (let i = 0; i < 5; i++) plain.push(await seed(c));
     const flagged = [await seed(c, { flags: ['shared_phone'] }), await seed(c, { flags: ['self_nomination'] })];
     await r1.send(`/queue campaign=${c.code} union=县环卫工会`);

@@ -4,10 +4,20 @@ import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import type { Db } from '../../src/adapters/db/client.ts';
-import { ENTERED_HEADER, parseEntryList, writeEntryListXlsx, writeLedgerXlsx } from '../../src/adapters/files/ledger-xlsx.ts';
+import {
+  ENTERED_HEADER,
+  parseEntryList,
+  writeEntryListXlsx,
+  writeLedgerXlsx,
+} from '../../src/adapters/files/ledger-xlsx.ts';
 import { exportEntryList, markEntered } from '../../src/usecases/report/entry.ts';
 import { campaignFigures } from '../../src/usecases/report/figures.ts';
-import { exportLedger, ledgerAccess, ledgerPages, parseLedgerFilters } from '../../src/usecases/report/ledger.ts';
+import {
+  exportLedger,
+  ledgerAccess,
+  ledgerPages,
+  parseLedgerFilters,
+} from '../../src/usecases/report/ledger.ts';
 import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { makeCard, makeId } from '../support/fixtures.ts';
 import { NOW, seedCountyCampaign } from '../support/report-fixtures.ts';
@@ -80,12 +90,22 @@ describe('ledger', () => {
 
   it('masks ID number, phone and bank card for reviewers; full values for admin / finance', async () => {
     const first = async (access: 'full' | 'masked') => {
-      for await (const page of ledgerPages(db, cipher, { campaignId: seeded.campaign.id, access, filters: { statuses: ['paid'] } }))
+      for await (const page of ledgerPages(db, cipher, {
+        campaignId: seeded.campaign.id,
+        access,
+        filters: { statuses: ['paid'] },
+      }))
         return page.find((r) => r.id === seeded.paid[0]);
     };
     const full = await first('full');
     const masked = await first('masked');
-    expect(full).toMatchObject({ idNumber: ID, phone: PHONE, bankCard: CARD, deliveredFen: 80_000, entryDeadline: '2026-03-30' });
+    expect(full).toMatchObject({
+      idNumber: ID,
+      phone: PHONE,
+      bankCard: CARD,
+      deliveredFen: 80_000,
+      entryDeadline: '2026-03-30',
+    });
     expect(masked).toMatchObject({
       idNumber: `${ID.slice(0, 6)}********${ID.slice(14)}`,
       phone: '138****5678',
@@ -98,21 +118,39 @@ describe('ledger', () => {
   it('pages with a keyset and applies filters', async () => {
     const ids: number[] = [];
     let pages = 0;
-    for await (const page of ledgerPages(db, cipher, { campaignId: seeded.campaign.id, access: 'masked', pageSize: 64 })) {
+    for await (const page of ledgerPages(db, cipher, {
+      campaignId: seeded.campaign.id,
+      access: 'masked',
+      pageSize: 64,
+    })) {
       pages++;
       ids.push(...page.map((r) => r.id));
     }
     expect(ids.length).toBe(600); // drafts left out
     expect(pages).toBe(Math.ceil(600 / 64));
     expect([...ids].sort((a, b) => a - b)).toEqual(ids);
-    const parsed = await parseLedgerFilters(db, seeded.campaign.id, ['category=gig_worker', 'status=paid,已交付']);
+    const parsed = await parseLedgerFilters(db, seeded.campaign.id, [
+      'category=gig_worker',
+      'status=paid,已交付',
+    ]);
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
     let n = 0;
-    for await (const page of ledgerPages(db, cipher, { campaignId: seeded.campaign.id, access: 'masked', filters: parsed.filters })) n += page.length;
+    for await (const page of ledgerPages(db, cipher, {
+      campaignId: seeded.campaign.id,
+      access: 'masked',
+      filters: parsed.filters,
+    }))
+      n += page.length;
     expect(n).toBe(86);
-    expect(await parseLedgerFilters(db, seeded.campaign.id, ['status=nope'])).toEqual({ ok: false, problem: { code: 'status_unknown', value: 'nope' } });
-    expect(await parseLedgerFilters(db, seeded.campaign.id, ['union=不存在的工会'])).toMatchObject({ ok: false, problem: { code: 'union_unknown' } });
+    expect(await parseLedgerFilters(db, seeded.campaign.id, ['status=nope'])).toEqual({
+      ok: false,
+      problem: { code: 'status_unknown', value: 'nope' },
+    });
+    expect(await parseLedgerFilters(db, seeded.campaign.id, ['union=不存在的工会'])).toMatchObject({
+      ok: false,
+      problem: { code: 'union_unknown' },
+    });
   });
 
   it('a full export writes the .xlsx and one audit row (no values in it); a masked one is audited too', async () => {
@@ -136,7 +174,11 @@ describe('ledger', () => {
     expect(summary.getRow(5).values).toContain(8);
     const audits = await db.auditLog.findMany({ where: { action: 'ledger.export_full' } });
     expect(audits).toHaveLength(1);
-    expect(audits[0]).toMatchObject({ actorId: seeded.person.id, entity: 'campaign', entityId: String(seeded.campaign.id) });
+    expect(audits[0]).toMatchObject({
+      actorId: seeded.person.id,
+      entity: 'campaign',
+      entityId: String(seeded.campaign.id),
+    });
     expect(audits[0]!.after).toMatchObject({ rows: 112, statuses: ['paid'] });
     expect(JSON.stringify(audits[0]!.after)).not.toContain(ID);
 
@@ -169,17 +211,49 @@ describe('provincial entry list', () => {
     const ws = wb.worksheets[0]!;
     const header = (ws.getRow(2).values as string[]).slice(1);
     expect(header).toEqual([
-      '编号', '姓名', '身份证号码', '性别', '出生日期', '手机号码', '工作单位', '慰问类别', '困难类别', '主要致困原因',
-      '次要致困原因', '慰问金额（元）', '慰问形式', '发放日期', '开户银行', '银行卡号', '基层工会', '录入期限', ENTERED_HEADER.zh,
+      '编号',
+      '姓名',
+      '身份证号码',
+      '性别',
+      '出生日期',
+      '手机号码',
+      '工作单位',
+      '慰问类别',
+      '困难类别',
+      '主要致困原因',
+      '次要致困原因',
+      '慰问金额（元）',
+      '慰问形式',
+      '发放日期',
+      '开户银行',
+      '银行卡号',
+      '基层工会',
+      '录入期限',
+      ENTERED_HEADER.zh,
     ]);
     expect(ws.rowCount).toBe(2 + 50);
     const first = ws.getRow(3).values as unknown[];
     expect(first.slice(1, 17)).toEqual([
-      seeded.paid[62], expect.any(String), ID, '男', '1980-01-01', PHONE, undefined, '新就业形态劳动者', '深度困难', '患重特大疾病',
-      '子女上学', 200, '实名制打款', '2026-02-10', '农业银行', CARD,
+      seeded.paid[62],
+      expect.any(String),
+      ID,
+      '男',
+      '1980-01-01',
+      PHONE,
+      undefined,
+      '新就业形态劳动者',
+      '深度困难',
+      '患重特大疾病',
+      '子女上学',
+      200,
+      '实名制打款',
+      '2026-02-10',
+      '农业银行',
+      CARD,
     ]);
     // Staff tick 30 rows ("是", a date, "√"), leave 20 blank.
-    for (let r = 3; r < 33; r++) ws.getRow(r).getCell(header.length).value = r % 3 === 0 ? '是' : r % 3 === 1 ? '2026-04-01' : '√';
+    for (let r = 3; r < 33; r++)
+      ws.getRow(r).getCell(header.length).value = r % 3 === 0 ? '是' : r % 3 === 1 ? '2026-04-01' : '√';
     const returned = Buffer.from(await wb.xlsx.writeBuffer());
     const parsed = await parseEntryList(returned);
     expect(parsed).toMatchObject({ ok: true, notMarked: 20, badIds: 0 });
@@ -190,7 +264,11 @@ describe('provincial entry list', () => {
     expect(r.campaignIds).toEqual([seeded.campaign.id]);
     expect(await db.auditLog.count({ where: { action: 'nomination.entered_provincial' } })).toBe(30);
     // Again: nothing changes.
-    const again = await markEntered(db, { actorId: seeded.person.id, nominationIds: parsed.entered, now: NOW });
+    const again = await markEntered(db, {
+      actorId: seeded.person.id,
+      nominationIds: parsed.entered,
+      now: NOW,
+    });
     expect(again).toMatchObject({ marked: [], alreadyEntered: parsed.entered.sort((a, b) => a - b) });
     const after = await campaignFigures(db, seeded.campaign.id, NOW);
     expect(after.timeliness.entry.entered).toBe(before.timeliness.entry.entered + 30);
@@ -204,13 +282,21 @@ describe('provincial entry list', () => {
       nominationIds: [notPaid, 99_999_999, seeded.paid[0]!],
       now: NOW,
     });
-    expect(r).toMatchObject({ marked: [], notPaid: [notPaid], unknown: [99_999_999], alreadyEntered: [seeded.paid[0]] });
+    expect(r).toMatchObject({
+      marked: [],
+      notPaid: [notPaid],
+      unknown: [99_999_999],
+      alreadyEntered: [seeded.paid[0]],
+    });
   });
 
   it('a sheet that is not an entry list is not taken for one', async () => {
     const wb = new ExcelJS.Workbook();
     wb.addWorksheet('x').addRow(['姓名', '身份证号码']);
-    expect(await parseEntryList(Buffer.from(await wb.xlsx.writeBuffer()))).toEqual({ ok: false, code: 'not_entry_list' });
+    expect(await parseEntryList(Buffer.from(await wb.xlsx.writeBuffer()))).toEqual({
+      ok: false,
+      code: 'not_entry_list',
+    });
     expect(await parseEntryList(Buffer.from('not a zip'))).toEqual({ ok: false, code: 'unreadable' });
   });
 });

@@ -53,7 +53,9 @@ describe('campaignFigures (county report campaign)', () => {
     const byCode = Object.fromEntries(f.categories.map((c) => [c.code, c]));
     for (const [code, n] of Object.entries(EXPECTED.recipients)) {
       expect(byCode[code]?.recipients, code).toBe(n);
-      expect(byCode[code]?.amountFen, code).toBe(EXPECTED.amountYuan[code as keyof typeof EXPECTED.amountYuan] * 100);
+      expect(byCode[code]?.amountFen, code).toBe(
+        EXPECTED.amountYuan[code as keyof typeof EXPECTED.amountYuan] * 100,
+      );
     }
     expect(f.categories.map((c) => c.code)).toEqual([
       'department',
@@ -81,9 +83,21 @@ describe('campaignFigures (county report campaign)', () => {
     expect(f.budget.execution.rate).toBeCloseTo(14_990_000 / 15_000_000, 10);
     expect(formatRate(f.budget.execution)).toBe('99.9%');
     const forms = Object.fromEntries(f.forms.map((x) => [x.form, x]));
-    expect(forms['transfer']).toEqual({ form: 'transfer', recipients: 112, amountFen: 58 * 80_000 + 4 * 100_000 + 50 * 20_000 });
-    expect(forms['in_kind']).toEqual({ form: 'in_kind', recipients: 36 + 434, amountFen: 36 * 20_000 + 434 * 5_000 });
-    expect(forms['unit_condolence']).toEqual({ form: 'unit_condolence', recipients: 8, amountFen: 8 * 132_500 });
+    expect(forms['transfer']).toEqual({
+      form: 'transfer',
+      recipients: 112,
+      amountFen: 58 * 80_000 + 4 * 100_000 + 50 * 20_000,
+    });
+    expect(forms['in_kind']).toEqual({
+      form: 'in_kind',
+      recipients: 36 + 434,
+      amountFen: 36 * 20_000 + 434 * 5_000,
+    });
+    expect(forms['unit_condolence']).toEqual({
+      form: 'unit_condolence',
+      recipients: 8,
+      amountFen: 8 * 132_500,
+    });
   });
 
   it('disbursement, reach and follow-up confirmation rates', () => {
@@ -127,7 +141,14 @@ describe('campaignFigures (county report campaign)', () => {
     const other = await seedCountyCampaign(db, 'empty-one').then(async (s) => {
       await db.campaign.update({ where: { id: s.campaign.id }, data: { code: 'empty-one-x' } });
       return db.campaign.create({
-        data: { ...(await db.campaign.findUniqueOrThrow({ where: { id: s.campaign.id }, omit: { id: true, createdAt: true, updatedAt: true } })), code: 'really-empty', settings: {} },
+        data: {
+          ...(await db.campaign.findUniqueOrThrow({
+            where: { id: s.campaign.id },
+            omit: { id: true, createdAt: true, updatedAt: true },
+          })),
+          code: 'really-empty',
+          settings: {},
+        },
       });
     });
     const g = await campaignFigures(db, other.id, NOW);
@@ -144,16 +165,28 @@ describe('report files', () => {
     const docx = await buildReportDocx(f);
     expect(docx.subarray(0, 2).toString('latin1')).toBe('PK');
     const xml = unzipEntry(docx, 'word/document.xml');
-    for (const h of ['一、基本情况', '二、绩效评价工作开展情况', '三、综合评价情况及评价结论', '四、绩效评价指标分析', '五、主要经验及做法', '六、存在的问题及原因分析', '七、有关建议'])
+    for (const h of [
+      '一、基本情况',
+      '二、绩效评价工作开展情况',
+      '三、综合评价情况及评价结论',
+      '四、绩效评价指标分析',
+      '五、主要经验及做法',
+      '六、存在的问题及原因分析',
+      '七、有关建议',
+    ])
       expect(xml, h).toContain(h);
     expect(categoryLine(f)).toBe(
       '8个节日期间坚守公共服务保障的部门、58名困难职工、4名困难劳模、86名新就业形态劳动者和434名春节期间应急值守的公共服务行业一线职工',
     );
     expect(xml).toContain(categoryLine(f));
     expect(xml).toContain('项目资金150000元');
-    expect(xml).toContain('直接慰问资金99900元，拨付基层工会慰问资金50000元，合计支出149900元，预算执行率99.9%');
+    expect(xml).toContain(
+      '直接慰问资金99900元，拨付基层工会慰问资金50000元，合计支出149900元，预算执行率99.9%',
+    );
     expect(xml).toContain('资金发放率99.5%（已发放590人/审核通过593人）');
-    expect(xml).toContain('应录入112人，已录入62人（按期60人、逾期2人），尚在期限内待录入10人，已逾期未录入40人');
+    expect(xml).toContain(
+      '应录入112人，已录入62人（按期60人、逾期2人），尚在期限内待录入10人，已逾期未录入40人',
+    );
     expect(xml).toContain('拦截重复申报4次，发现身份证号码错误6次');
     expect(xml).toContain('重复申报2次、不符合慰问条件1次');
     expect(xml.match(/【待填写：/g)?.length ?? 0).toBeGreaterThanOrEqual(12);

@@ -16,8 +16,20 @@ const PAID_EARLY = sh('2026-02-10 15:00'); // deadline 2026-03-30 (30 working da
 const PAID_LATE = sh('2026-03-20 15:00'); // deadline 2026-05-07
 
 export const EXPECTED = {
-  recipients: { department: 8, needy_worker: 58, needy_model_worker: 4, gig_worker: 86, frontline_worker: 434 },
-  amountYuan: { department: 10_600, needy_worker: 46_400, needy_model_worker: 4_000, gig_worker: 17_200, frontline_worker: 21_700 },
+  recipients: {
+    department: 8,
+    needy_worker: 58,
+    needy_model_worker: 4,
+    gig_worker: 86,
+    frontline_worker: 434,
+  },
+  amountYuan: {
+    department: 10_600,
+    needy_worker: 46_400,
+    needy_model_worker: 4_000,
+    gig_worker: 17_200,
+    frontline_worker: 21_700,
+  },
   recipientsTotal: 590,
   directFen: 9_990_000,
   unionsFen: 5_000_000,
@@ -27,12 +39,41 @@ export const EXPECTED = {
   nominated: 600,
   submission: { num: 595, den: 600 },
   review: { num: 587, den: 597 },
-  entry: { required: 112, entered: 62, enteredOnTime: 60, enteredLate: 2, due: 10, overdue: 40, nextDeadline: '2026-05-07' },
+  entry: {
+    required: 112,
+    entered: 62,
+    enteredOnTime: 60,
+    enteredLate: 2,
+    due: 10,
+    overdue: 40,
+    nextDeadline: '2026-05-07',
+  },
   reach: { num: 500, den: 590 },
   noticeStatus: { sent: 500, failed: 5, unreachable: 3 },
-  followUp: { num: 320, den: 590, confirmedByRecipient: 300, confirmedByStaff: 20, notReceived: 4, openFollowUps: 7 },
-  returned: { decisions: 3, nominations: 2, byReason: [{ reason: 'missing_documents', count: 2 }, { reason: 'info_false', count: 1 }] },
-  rejected: { decisions: 3, nominations: 3, byReason: [{ reason: 'duplicate', count: 2 }, { reason: 'not_eligible', count: 1 }] },
+  followUp: {
+    num: 320,
+    den: 590,
+    confirmedByRecipient: 300,
+    confirmedByStaff: 20,
+    notReceived: 4,
+    openFollowUps: 7,
+  },
+  returned: {
+    decisions: 3,
+    nominations: 2,
+    byReason: [
+      { reason: 'missing_documents', count: 2 },
+      { reason: 'info_false', count: 1 },
+    ],
+  },
+  rejected: {
+    decisions: 3,
+    nominations: 3,
+    byReason: [
+      { reason: 'duplicate', count: 2 },
+      { reason: 'not_eligible', count: 1 },
+    ],
+  },
   duplicatesBlocked: 4,
   idErrorsCaught: 6,
   flags: [
@@ -54,7 +95,8 @@ type Status =
   | 'handed_over';
 
 export async function seedCountyCampaign(db: PrismaClient, code = 'fumin-2026') {
-  const fed = (await db.federation.findFirst()) ?? (await db.federation.create({ data: { name: '富民县总工会' } }));
+  const fed =
+    (await db.federation.findFirst()) ?? (await db.federation.create({ data: { name: '富民县总工会' } }));
   const union = await db.union.create({ data: { federationId: fed.id, name: `县总工会直属工会-${code}` } });
   const person = await db.person.create({ data: { displayName: '联系人' } });
   const campaign = await db.campaign.create({
@@ -75,7 +117,13 @@ export async function seedCountyCampaign(db: PrismaClient, code = 'fumin-2026') 
       settings: { reviewSlaHours: 48 },
     },
   });
-  const cat = async (code: string, kind: 'department' | 'needy_worker' | 'needy_model_worker' | 'gig_worker' | 'frontline_worker', nameZh: string, yuan: number, order: number) =>
+  const cat = async (
+    code: string,
+    kind: 'department' | 'needy_worker' | 'needy_model_worker' | 'gig_worker' | 'frontline_worker',
+    nameZh: string,
+    yuan: number,
+    order: number,
+  ) =>
     db.campaignCategory.create({
       data: {
         campaignId: campaign.id,
@@ -84,7 +132,12 @@ export async function seedCountyCampaign(db: PrismaClient, code = 'fumin-2026') 
         nameEn: code,
         kind,
         standardAmountFen: yuan * 100,
-        benefitForms: kind === 'department' ? ['unit_condolence'] : kind === 'frontline_worker' ? ['in_kind'] : ['transfer'],
+        benefitForms:
+          kind === 'department'
+            ? ['unit_condolence']
+            : kind === 'frontline_worker'
+              ? ['in_kind']
+              : ['transfer'],
         requiredFields: ['name'],
         sortOrder: order,
       },
@@ -93,7 +146,13 @@ export async function seedCountyCampaign(db: PrismaClient, code = 'fumin-2026') 
   const needy = await cat('needy_worker', 'needy_worker', '困难职工', 800, 1);
   const model = await cat('needy_model_worker', 'needy_model_worker', '困难劳模', 1000, 2);
   const gig = await cat('gig_worker', 'gig_worker', '新就业形态劳动者', 200, 3);
-  const front = await cat('frontline_worker', 'frontline_worker', '春节期间应急值守的公共服务行业一线职工', 50, 4);
+  const front = await cat(
+    'frontline_worker',
+    'frontline_worker',
+    '春节期间应急值守的公共服务行业一线职工',
+    50,
+    4,
+  );
 
   let seq = 0;
   const add = async (
@@ -127,7 +186,11 @@ export async function seedCountyCampaign(db: PrismaClient, code = 'fumin-2026') 
         source: tag,
       })),
     });
-    const rows = await db.nomination.findMany({ where: { source: tag }, select: { id: true }, orderBy: { id: 'asc' } });
+    const rows = await db.nomination.findMany({
+      where: { source: tag },
+      select: { id: true },
+      orderBy: { id: 'asc' },
+    });
     return rows.map((r) => r.id);
   };
 
@@ -150,8 +213,14 @@ export async function seedCountyCampaign(db: PrismaClient, code = 'fumin-2026') 
     data: { decidedAt: new Date(SUBMITTED.getTime() + 72 * 3600_000) },
   });
   // Flags raised at entry.
-  await db.nomination.updateMany({ where: { id: { in: unpaid.concat(failed) } }, data: { flags: ['earlier_campaign'] } });
-  await db.nomination.update({ where: { id: returned[0]! }, data: { flags: ['luhn_warning', 'shared_phone'] } });
+  await db.nomination.updateMany({
+    where: { id: { in: unpaid.concat(failed) } },
+    data: { flags: ['earlier_campaign'] },
+  });
+  await db.nomination.update({
+    where: { id: returned[0]! },
+    data: { flags: ['luhn_warning', 'shared_phone'] },
+  });
 
   // Payments: 102 paid before the Spring Festival, 10 in March.
   const paid = [...needyPaid, ...modelPaid, ...gigPaid];
@@ -176,14 +245,32 @@ export async function seedCountyCampaign(db: PrismaClient, code = 'fumin-2026') 
     data: { campaignId: campaign.id, code: `batch2-${code}`, status: 'reconciled', createdById: person.id },
   });
   await db.payment.create({
-    data: { batchId: batch2.id, nominationId: needyPaid[0]!, amountFen: 80_000, status: 'failed', failureReason: 'x' },
+    data: {
+      batchId: batch2.id,
+      nominationId: needyPaid[0]!,
+      amountFen: 80_000,
+      status: 'failed',
+      failureReason: 'x',
+    },
   });
   await db.payment.create({
-    data: { batchId: batch2.id, nominationId: failed[0]!, amountFen: 80_000, status: 'failed', failureReason: 'x' },
+    data: {
+      batchId: batch2.id,
+      nominationId: failed[0]!,
+      amountFen: 80_000,
+      status: 'failed',
+      failureReason: 'x',
+    },
   });
   // Provincial entry: 60 on time, 2 late (deadline 2026-03-30), 40 overdue, 10 (paid in March) due.
-  await db.nomination.updateMany({ where: { id: { in: paid.slice(0, 60) } }, data: { enteredProvincialAt: sh('2026-03-05 16:00') } });
-  await db.nomination.updateMany({ where: { id: { in: paid.slice(60, 62) } }, data: { enteredProvincialAt: sh('2026-03-31 09:00') } });
+  await db.nomination.updateMany({
+    where: { id: { in: paid.slice(0, 60) } },
+    data: { enteredProvincialAt: sh('2026-03-05 16:00') },
+  });
+  await db.nomination.updateMany({
+    where: { id: { in: paid.slice(60, 62) } },
+    data: { enteredProvincialAt: sh('2026-03-31 09:00') },
+  });
 
   // Notices: 100 payment + 400 handover sent; 5 failed, 3 unreachable (other recipients).
   const delivered = [...depts, ...paid, ...gigGoods, ...frontGoods];
@@ -202,12 +289,23 @@ export async function seedCountyCampaign(db: PrismaClient, code = 'fumin-2026') 
       ...paid.slice(100, 105).map((id) => notice(id, 'payment', 'failed')),
       ...goods.slice(400, 403).map((id) => notice(id, 'handover', 'unreachable')),
       // Not about delivery: ignored.
-      { uniqueKey: `decision-${unpaid[0]}`, kind: 'decision' as const, nominationId: unpaid[0]!, status: 'sent' as const, template: 'x' },
+      {
+        uniqueKey: `decision-${unpaid[0]}`,
+        kind: 'decision' as const,
+        nominationId: unpaid[0]!,
+        status: 'sent' as const,
+        template: 'x',
+      },
     ],
   });
   // Receipts: 300 confirmed by the recipient, 4 "not received"; 20 more confirmed by staff follow-up;
   // 2 closed follow-ups on already-confirmed ones count once; 7 open follow-ups.
-  const audit = (id: number, action: string) => ({ action, entity: 'nomination', entityId: String(id), actorId: null });
+  const audit = (id: number, action: string) => ({
+    action,
+    entity: 'nomination',
+    entityId: String(id),
+    actorId: null,
+  });
   await db.auditLog.createMany({
     data: [
       ...delivered.slice(0, 300).map((id) => audit(id, 'receipt.received')),
@@ -231,20 +329,54 @@ export async function seedCountyCampaign(db: PrismaClient, code = 'fumin-2026') 
   // Review decisions: returns and rejections with reasons.
   await db.reviewDecision.createMany({
     data: [
-      { nominationId: returned[0]!, revision: 1, kind: 'return', reviewerId: person.id, reason: 'missing_documents' },
-      { nominationId: returned[0]!, revision: 2, kind: 'return', reviewerId: person.id, reason: 'missing_documents' },
-      { nominationId: needyPaid[1]!, revision: 1, kind: 'return', reviewerId: person.id, reason: 'info_false' },
+      {
+        nominationId: returned[0]!,
+        revision: 1,
+        kind: 'return',
+        reviewerId: person.id,
+        reason: 'missing_documents',
+      },
+      {
+        nominationId: returned[0]!,
+        revision: 2,
+        kind: 'return',
+        reviewerId: person.id,
+        reason: 'missing_documents',
+      },
+      {
+        nominationId: needyPaid[1]!,
+        revision: 1,
+        kind: 'return',
+        reviewerId: person.id,
+        reason: 'info_false',
+      },
       { nominationId: needyPaid[1]!, revision: 2, kind: 'approve', reviewerId: person.id },
       { nominationId: rejected[0]!, revision: 1, kind: 'reject', reviewerId: person.id, reason: 'duplicate' },
       { nominationId: rejected[1]!, revision: 1, kind: 'reject', reviewerId: person.id, reason: 'duplicate' },
-      { nominationId: rejected[2]!, revision: 1, kind: 'reject', reviewerId: person.id, reason: 'not_eligible' },
+      {
+        nominationId: rejected[2]!,
+        revision: 1,
+        kind: 'reject',
+        reviewerId: person.id,
+        reason: 'not_eligible',
+      },
     ],
   });
   // Entries refused at entry.
   for (let i = 0; i < 4; i++)
-    await recordEntryBlocked(db, { campaignId: campaign.id, actorId: person.id, reason: 'duplicate', source: 'dialog' });
+    await recordEntryBlocked(db, {
+      campaignId: campaign.id,
+      actorId: person.id,
+      reason: 'duplicate',
+      source: 'dialog',
+    });
   for (let i = 0; i < 6; i++)
-    await recordEntryBlocked(db, { campaignId: campaign.id, actorId: person.id, reason: 'id_invalid', source: 'sheet' });
+    await recordEntryBlocked(db, {
+      campaignId: campaign.id,
+      actorId: person.id,
+      reason: 'id_invalid',
+      source: 'sheet',
+    });
 
   return { campaign, union, person, categories: { dept, needy, model, gig, front }, paid, delivered };
 }

@@ -49,7 +49,9 @@ export function chartSpec(f: CampaignFigures, locale: Locale): TopLevelSpec {
       { mark: { type: 'bar' as const, color } },
       {
         mark: { type: 'text' as const, align: 'left' as const, dx: 4, fontSize: 13 },
-        encoding: { text: { field, type: 'quantitative' as const, format: field === 'amount' ? ',.2f' : 'd' } },
+        encoding: {
+          text: { field, type: 'quantitative' as const, format: field === 'amount' ? ',.2f' : 'd' },
+        },
       },
     ],
   });

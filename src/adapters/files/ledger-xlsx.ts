@@ -21,7 +21,10 @@ import { I18n, type Locale } from '../i18n.ts';
 // ids of the rows marked entered.
 
 let i18n: I18n | undefined;
-const tr = (locale: Locale, key: string) => (i18n ??= new I18n()).t(locale, key);
+const tr = (locale: Locale, key: string) => {
+  i18n ??= new I18n();
+  return i18n.t(locale, key);
+};
 const lang = (locale: Locale): 'zh' | 'en' => (locale === 'en' ? 'en' : 'zh');
 
 function vocabName(list: readonly VocabEntry<string>[], code: string | null, locale: Locale): string {
@@ -91,7 +94,14 @@ const COMMON: Record<string, Column> = {
     value: (r, l) => vocabName(HARDSHIP_CAUSES, r.mainCause, l),
   },
   secondary: { key: 'secondary', zh: '次要致困原因', en: 'Secondary causes', width: 24, value: causes },
-  amount: { key: 'amount', zh: '慰问金额（元）', en: 'Amount (yuan)', width: 12, money: true, value: (r) => yuan(r.amountFen) },
+  amount: {
+    key: 'amount',
+    zh: '慰问金额（元）',
+    en: 'Amount (yuan)',
+    width: 12,
+    money: true,
+    value: (r) => yuan(r.amountFen),
+  },
   form: {
     key: 'form',
     zh: '慰问形式',
@@ -108,7 +118,13 @@ const COMMON: Record<string, Column> = {
     width: 12,
     value: (r) => r.deliveredOn ?? '',
   },
-  deadline: { key: 'deadline', zh: '录入期限', en: 'Entry deadline', width: 12, value: (r) => r.entryDeadline ?? '' },
+  deadline: {
+    key: 'deadline',
+    zh: '录入期限',
+    en: 'Entry deadline',
+    width: 12,
+    value: (r) => r.entryDeadline ?? '',
+  },
 };
 
 const LEDGER_COLUMNS: Column[] = [
@@ -143,7 +159,13 @@ const LEDGER_COLUMNS: Column[] = [
     value: (r) => yuan(r.deliveredFen),
   },
   COMMON.deadline!,
-  { key: 'entered', zh: '录入省系统时间', en: 'Entered (provincial)', width: 17, value: (r) => dt(r.enteredProvincialAt) },
+  {
+    key: 'entered',
+    zh: '录入省系统时间',
+    en: 'Entered (provincial)',
+    width: 17,
+    value: (r) => dt(r.enteredProvincialAt),
+  },
   { key: 'flags', zh: '审核提示', en: 'Flags', width: 18, value: (r) => r.flags.join(', ') },
   { key: 'source', zh: '来源', en: 'Source', width: 8, value: (r) => r.source },
 ];
@@ -220,7 +242,11 @@ function summarySheet(wb: ExcelJS.stream.xlsx.WorkbookWriter, f: CampaignFigures
     r.commit();
   };
   add([`${en ? f.campaign.titleEn : f.campaign.titleZh}（${en ? 'as of' : '截至'} ${f.asOfDate}）`], true);
-  add([en ? 'Whole campaign, whatever filters the ledger sheet has.' : '以下为全部活动数据（不受台账筛选条件影响）。']);
+  add([
+    en
+      ? 'Whole campaign, whatever filters the ledger sheet has.'
+      : '以下为全部活动数据（不受台账筛选条件影响）。',
+  ]);
   add([]);
   add(
     en
@@ -231,13 +257,22 @@ function summarySheet(wb: ExcelJS.stream.xlsx.WorkbookWriter, f: CampaignFigures
   for (const c of f.categories)
     add([en ? c.nameEn : c.nameZh, c.recipients, fenToYuan(c.amountFen), c.approved, c.nominated]);
   add(
-    [en ? 'Total' : '合计', f.totals.recipients, fenToYuan(f.totals.amountFen), f.totals.approved, f.totals.nominated],
+    [
+      en ? 'Total' : '合计',
+      f.totals.recipients,
+      fenToYuan(f.totals.amountFen),
+      f.totals.approved,
+      f.totals.nominated,
+    ],
     true,
   );
   add([]);
   add([en ? 'Budget (yuan)' : '预算（元）', fenToYuan(f.budget.totalFen)]);
   add([en ? 'Paid directly (yuan)' : '直接慰问资金（元）', fenToYuan(f.budget.directSpentFen)]);
-  add([en ? 'Allocated to grassroots unions (yuan)' : '拨付基层工会资金（元）', fenToYuan(f.budget.allocatedToUnionsFen)]);
+  add([
+    en ? 'Allocated to grassroots unions (yuan)' : '拨付基层工会资金（元）',
+    fenToYuan(f.budget.allocatedToUnionsFen),
+  ]);
   ws.commit();
 }
 
@@ -247,7 +282,11 @@ export async function writeLedgerXlsx(
   pages: AsyncIterable<LedgerRow[]>,
   opts: SheetOptions & { figures?: CampaignFigures },
 ): Promise<number> {
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: true });
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
+    stream: out,
+    useSharedStrings: false,
+    useStyles: true,
+  });
   const n = await writeSheet(wb, opts.locale === 'en' ? 'Ledger' : '台账', LEDGER_COLUMNS, pages, opts);
   if (opts.figures) summarySheet(wb, opts.figures, opts.locale);
   await wb.commit();
@@ -260,8 +299,18 @@ export async function writeEntryListXlsx(
   pages: AsyncIterable<LedgerRow[]>,
   opts: SheetOptions,
 ): Promise<number> {
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useSharedStrings: false, useStyles: true });
-  const n = await writeSheet(wb, opts.locale === 'en' ? 'Entry list' : '录入清单', ENTRY_COLUMNS, pages, opts);
+  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
+    stream: out,
+    useSharedStrings: false,
+    useStyles: true,
+  });
+  const n = await writeSheet(
+    wb,
+    opts.locale === 'en' ? 'Entry list' : '录入清单',
+    ENTRY_COLUMNS,
+    pages,
+    opts,
+  );
   await wb.commit();
   return n;
 }

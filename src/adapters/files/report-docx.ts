@@ -44,7 +44,8 @@ const FLAG_ZH: Record<string, string> = {
   luhn_warning: '银行卡号校验存疑',
 };
 
-const text = (t: string, opts: { bold?: boolean } = {}) => new TextRun({ text: t, font: FONT, size: 28, ...opts });
+const text = (t: string, opts: { bold?: boolean } = {}) =>
+  new TextRun({ text: t, font: FONT, size: 28, ...opts });
 const placeholder = (what: string) =>
   new TextRun({ text: `${PLACEHOLDER_MARK}${what}】`, font: FONT, size: 28, highlight: 'yellow' });
 
@@ -60,7 +61,9 @@ function heading(t: string, level: 1 | 2 = 1): Paragraph {
 }
 
 function cell(t: string, bold = false): TableCell {
-  return new TableCell({ children: [new Paragraph({ children: [text(t, { bold })], alignment: AlignmentType.CENTER })] });
+  return new TableCell({
+    children: [new Paragraph({ children: [text(t, { bold })], alignment: AlignmentType.CENTER })],
+  });
 }
 
 function table(header: string[], rows: string[][]): Table {
@@ -91,7 +94,10 @@ export async function buildReportDocx(f: CampaignFigures, opts: { chartPng?: Buf
   const e = f.timeliness.entry;
   const acc = f.accuracy;
   const forms = f.forms
-    .map((x) => `${{ transfer: '实名制打款', in_kind: '实物发放', unit_condolence: '单位慰问', unknown: '其他方式' }[x.form]}${x.recipients}人次、${yuanText(x.amountFen)}`)
+    .map(
+      (x) =>
+        `${{ transfer: '实名制打款', in_kind: '实物发放', unit_condolence: '单位慰问', unknown: '其他方式' }[x.form]}${x.recipients}人次、${yuanText(x.amountFen)}`,
+    )
     .join('；');
 
   const children: (Paragraph | Table)[] = [
@@ -99,13 +105,20 @@ export async function buildReportDocx(f: CampaignFigures, opts: { chartPng?: Buf
       alignment: AlignmentType.CENTER,
       spacing: { after: 240 },
       children: [
-        new TextRun({ text: `${f.campaign.organiser}${f.campaign.titleZh}`, font: HEAD_FONT, size: 36, bold: true }),
+        new TextRun({
+          text: `${f.campaign.organiser}${f.campaign.titleZh}`,
+          font: HEAD_FONT,
+          size: 36,
+          bold: true,
+        }),
       ],
     }),
     new Paragraph({
       alignment: AlignmentType.CENTER,
       spacing: { after: 240 },
-      children: [new TextRun({ text: '项目支出绩效评价报告（草稿）', font: HEAD_FONT, size: 36, bold: true })],
+      children: [
+        new TextRun({ text: '项目支出绩效评价报告（草稿）', font: HEAD_FONT, size: 36, bold: true }),
+      ],
     }),
     para(
       text(
@@ -132,14 +145,22 @@ export async function buildReportDocx(f: CampaignFigures, opts: { chartPng?: Buf
           String(c.recipients),
           yuanText(c.amountFen),
         ]),
-        ['合计', String(f.totals.nominated), String(f.totals.approved), String(f.totals.recipients), yuanText(f.totals.amountFen)],
+        [
+          '合计',
+          String(f.totals.nominated),
+          String(f.totals.approved),
+          String(f.totals.recipients),
+          yuanText(f.totals.amountFen),
+        ],
       ],
     ),
     ...(opts.chartPng
       ? [
           new Paragraph({
             alignment: AlignmentType.CENTER,
-            children: [new ImageRun({ type: 'png', data: opts.chartPng, transformation: { width: 600, height: 338 } })],
+            children: [
+              new ImageRun({ type: 'png', data: opts.chartPng, transformation: { width: 600, height: 338 } }),
+            ],
           }),
         ]
       : []),
@@ -211,7 +232,11 @@ export async function buildReportDocx(f: CampaignFigures, opts: { chartPng?: Buf
     heading('七、有关建议'),
     para(placeholder('有关建议')),
 
-    new Paragraph({ alignment: AlignmentType.RIGHT, spacing: { before: 480 }, children: [text(f.campaign.organiser)] }),
+    new Paragraph({
+      alignment: AlignmentType.RIGHT,
+      spacing: { before: 480 },
+      children: [text(f.campaign.organiser)],
+    }),
     new Paragraph({ alignment: AlignmentType.RIGHT, children: [placeholder('成文日期')] }),
   ];
 

@@ -28,7 +28,10 @@ export function startWorkers<D>(opts: {
         if (!def) throw new UnrecoverableError(`no handler for job ${queue}/${job.name}`);
         const parsed = def.schema.safeParse(job.data);
         if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${queue}/${job.name}`);
-        const outcome = await def.handle(opts.deps, parsed.data, job, { worker, ...(token ? { token } : {}) });
+        const outcome = await def.handle(opts.deps, parsed.data, job, {
+          worker,
+          ...(token ? { token } : {}),
+        });
         opts.metrics.inc('warmth_jobs_total', 'Jobs processed', { queue, job: job.name, outcome });
         return outcome;
       },

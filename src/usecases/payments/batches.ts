@@ -68,7 +68,11 @@ export async function createBatch(
       }
 
       const batch = await tx.paymentBatch.create({
-        data: { campaignId: campaign.id, code: `tmp-${Date.now()}-${Math.random()}`, createdById: input.actorId },
+        data: {
+          campaignId: campaign.id,
+          code: `tmp-${Date.now()}-${Math.random()}`,
+          createdById: input.actorId,
+        },
       });
       const code = `${campaign.code}-B${batch.id}`;
       const capped: number[] = [];
@@ -163,7 +167,10 @@ export async function bankList(
     };
   });
   await db.$transaction(async (tx) => {
-    await tx.paymentBatch.updateMany({ where: { id: batch.id, status: 'open' }, data: { status: 'exported' } });
+    await tx.paymentBatch.updateMany({
+      where: { id: batch.id, status: 'open' },
+      data: { status: 'exported' },
+    });
     await audit(tx, {
       actorId: input.actorId,
       action: 'batch.exported',
@@ -199,7 +206,11 @@ async function loadForNotices(deps: PaymentDeps, batchId: number) {
 /** "All paid": the whole batch at once. A second call (or a reconciled batch) changes nothing. */
 export async function markBatchPaid(
   deps: PaymentDeps,
-  input: { batchId: number; actorId: number; /** default true; the benchmark sends payment notices only */ letters?: boolean },
+  input: {
+    batchId: number;
+    actorId: number /** default true; the benchmark sends payment notices only */;
+    letters?: boolean;
+  },
 ): Promise<PaidResult> {
   const { db } = deps;
   const paidAt = deps.now();

@@ -22,7 +22,10 @@ export async function recordHandover(deps: PaymentDeps, input: HandoverInput): P
   if (!isValidIsoDate(input.date)) throw new DomainError('handover_bad_date', { date: input.date });
   const by = input.by.trim().slice(0, 100);
   if (!by) throw new DomainError('handover_no_by');
-  const n = await db.nomination.findUnique({ where: { id: input.nominationId }, include: { campaign: true } });
+  const n = await db.nomination.findUnique({
+    where: { id: input.nominationId },
+    include: { campaign: true },
+  });
   if (!n) throw new DomainError('nomination_not_found', { id: input.nominationId });
   if (n.benefitForm !== 'in_kind' && n.benefitForm !== 'unit_condolence')
     throw new DomainError('handover_not_in_kind', { id: n.id });

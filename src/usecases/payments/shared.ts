@@ -95,7 +95,11 @@ export function failedNotices(
       personId: n.recipientId,
       nominationId: n.id,
       template: 'recipients.notice_failed',
-      params: { amount: formatYuan(payment.amountFen), card: n.bankCardLast4 ?? '----', organiser: n.campaign.organiser },
+      params: {
+        amount: formatYuan(payment.amountFen),
+        card: n.bankCardLast4 ?? '----',
+        organiser: n.campaign.organiser,
+      },
       smsFallback: true,
     },
   ];

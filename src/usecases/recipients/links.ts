@@ -52,14 +52,19 @@ export type LinkCheck =
   | { ok: true; linkId: number; nominationId: number; nameMasked: string; alreadyBound: boolean }
   | { ok: false; reason: 'not_found' | 'expired' | 'locked' | 'bound_other' };
 
-export async function checkRecipientLink(deps: RecipientDeps, token: string, personId: number): Promise<LinkCheck> {
+export async function checkRecipientLink(
+  deps: RecipientDeps,
+  token: string,
+  personId: number,
+): Promise<LinkCheck> {
   if (!/^[A-Za-z0-9_-]{10,60}$/.test(token)) return { ok: false, reason: 'not_found' };
   const link = await deps.db.recipientLink.findUnique({
     where: { tokenHash: deps.cipher.hash('link', token) },
     include: { nomination: { select: { fullName: true, recipientId: true } } },
   });
   if (!link) return { ok: false, reason: 'not_found' };
-  if (link.boundPersonId !== null && link.boundPersonId !== personId) return { ok: false, reason: 'bound_other' };
+  if (link.boundPersonId !== null && link.boundPersonId !== personId)
+    return { ok: false, reason: 'bound_other' };
   if (link.boundPersonId === personId)
     return {
       ok: true,
@@ -111,7 +116,8 @@ export async function verifyRecipientLink(
       const grant = await tx.roleGrant.findUnique({
         where: { personId_role_scope: { personId: input.personId, role: 'recipient', scope: '' } },
       });
-      if (!grant) await tx.roleGrant.create({ data: { personId: input.personId, role: 'recipient', scope: '' } });
+      if (!grant)
+        await tx.roleGrant.create({ data: { personId: input.personId, role: 'recipient', scope: '' } });
       else if (grant.revokedAt)
         await tx.roleGrant.update({ where: { id: grant.id }, data: { revokedAt: null, revokedById: null } });
       await audit(tx, {
@@ -163,7 +169,10 @@ export interface RecipientRecord {
   handedOverOn: Date | null;
 }
 
-export async function listRecipientRecords(deps: RecipientDeps, personId: number): Promise<RecipientRecord[]> {
+export async function listRecipientRecords(
+  deps: RecipientDeps,
+  personId: number,
+): Promise<RecipientRecord[]> {
   const rows = await deps.db.nomination.findMany({
     where: { recipientId: personId },
     orderBy: { id: 'asc' },

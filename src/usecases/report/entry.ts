@@ -20,7 +20,11 @@ export function entryListPages(db: Db, cipher: FieldCipher, campaignId: number):
 export async function exportEntryList(
   db: Db,
   cipher: FieldCipher,
-  input: { campaignId: number; actorId: number; sink: (pages: AsyncIterable<LedgerRow[]>) => Promise<unknown> },
+  input: {
+    campaignId: number;
+    actorId: number;
+    sink: (pages: AsyncIterable<LedgerRow[]>) => Promise<unknown>;
+  },
 ): Promise<number> {
   let rows = 0;
   const counted = async function* () {
@@ -62,7 +66,9 @@ export async function markEntered(
   db: Db,
   input: { actorId: number; nominationIds: number[]; now: Date; campaignId?: number },
 ): Promise<MarkResult> {
-  const ids = [...new Set(input.nominationIds)].filter((n) => Number.isSafeInteger(n) && n > 0).slice(0, MAX_MARK);
+  const ids = [...new Set(input.nominationIds)]
+    .filter((n) => Number.isSafeInteger(n) && n > 0)
+    .slice(0, MAX_MARK);
   const result: MarkResult = { marked: [], alreadyEntered: [], notPaid: [], unknown: [], campaignIds: [] };
   if (ids.length === 0) return result;
   const campaigns = new Set<number>();

@@ -233,9 +233,7 @@ export async function campaignFigures(
         FROM notice t JOIN nomination n ON n.id = t.nomination_id
         WHERE n.campaign_id = ${campaignId} AND t.kind IN ('payment', 'handover')
         GROUP BY 1`,
-      db.$queryRaw<
-        { byRecipient: number; byStaff: number; notReceived: number; openFollowUps: number }[]
-      >`
+      db.$queryRaw<{ byRecipient: number; byStaff: number; notReceived: number; openFollowUps: number }[]>`
         WITH r AS (
           SELECT n.id,
                  EXISTS (SELECT 1 FROM audit_log a WHERE a.entity = 'nomination' AND a.entity_id = n.id::text
@@ -459,7 +457,12 @@ export async function campaignFigures(
  */
 export async function recordEntryBlocked(
   db: Db,
-  e: { campaignId: number; actorId: number | null; reason: 'duplicate' | 'id_invalid'; source: 'dialog' | 'sheet' },
+  e: {
+    campaignId: number;
+    actorId: number | null;
+    reason: 'duplicate' | 'id_invalid';
+    source: 'dialog' | 'sheet';
+  },
 ): Promise<void> {
   await db.auditLog.create({
     data: {

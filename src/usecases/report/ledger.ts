@@ -168,7 +168,8 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
       deliveredFen = n.payments.length > 0 ? n.payments.reduce((a, p) => a + p.amountFen, 0) : n.amountFen;
       if (paid?.paidAt) {
         deliveredOn = shanghaiDateOf(paid.paidAt);
-        deadline = deadlines.get(deliveredOn) ?? entryDeadline(paid.paidAt, campaign.entryWorkingDays, calendar);
+        deadline =
+          deadlines.get(deliveredOn) ?? entryDeadline(paid.paidAt, campaign.entryWorkingDays, calendar);
         deadlines.set(deliveredOn, deadline);
       }
     } else if (n.status === 'handed_over') {
@@ -311,9 +312,15 @@ export async function parseLedgerFilters(
     where: { campaignId },
     select: { id: true, code: true, nameZh: true },
   });
-  const filters: Required<Omit<LedgerFilters, 'notEntered'>> = { unionIds: [], categoryIds: [], statuses: [] };
+  const filters: Required<Omit<LedgerFilters, 'notEntered'>> = {
+    unionIds: [],
+    categoryIds: [],
+    statuses: [],
+  };
   const addStatus = (v: string) => {
-    const s = (NOMINATION_STATUSES as readonly string[]).includes(v) ? (v as NominationStatusName) : STATUS_ALIASES[v];
+    const s = (NOMINATION_STATUSES as readonly string[]).includes(v)
+      ? (v as NominationStatusName)
+      : STATUS_ALIASES[v];
     if (s && !filters.statuses.includes(s)) filters.statuses.push(s);
     return s !== undefined;
   };
@@ -329,10 +336,14 @@ export async function parseLedgerFilters(
       return { ok: false, problem: { code: 'token_unknown', value: token } };
     }
     const key = KEY_ALIASES[m[1]!.toLowerCase()];
-    const values = m[2]!.split(/[,，、]/).map((v) => v.trim()).filter(Boolean);
+    const values = m[2]!
+      .split(/[,，、]/)
+      .map((v) => v.trim())
+      .filter(Boolean);
     if (!key) return { ok: false, problem: { code: 'token_unknown', value: token } };
     for (const v of values) {
-      if (key === 'status' && !addStatus(v)) return { ok: false, problem: { code: 'status_unknown', value: v } };
+      if (key === 'status' && !addStatus(v))
+        return { ok: false, problem: { code: 'status_unknown', value: v } };
       if (key === 'category' && !addCategory(v))
         return { ok: false, problem: { code: 'category_unknown', value: v } };
       if (key === 'union') {

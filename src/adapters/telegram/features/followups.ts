@@ -1,5 +1,9 @@
 import { DomainError } from '../../../domain/errors.ts';
-import { closeFollowUp, countOpenFollowUps, listOpenFollowUps } from '../../../usecases/recipients/followups.ts';
+import {
+  closeFollowUp,
+  countOpenFollowUps,
+  listOpenFollowUps,
+} from '../../../usecases/recipients/followups.ts';
 import type { BotContext } from '../context.ts';
 import { button, type BotDeps, type Feature, type ShellApi } from '../kit.ts';
 
@@ -10,7 +14,10 @@ const STAFF = ['admin', 'reviewer', 'finance'] as const;
 
 export function followupsFeature(deps: BotDeps, shell: ShellApi): Feature {
   const show = async (ctx: BotContext) => {
-    const [items, total] = await Promise.all([listOpenFollowUps(deps.db, { limit: 10 }), countOpenFollowUps(deps.db)]);
+    const [items, total] = await Promise.all([
+      listOpenFollowUps(deps.db, { limit: 10 }),
+      countOpenFollowUps(deps.db),
+    ]);
     if (items.length === 0) return ctx.reply(ctx.t('followups.none'));
     const text = [
       ctx.t('followups.title', { total }),
@@ -49,7 +56,8 @@ export function followupsFeature(deps: BotDeps, shell: ShellApi): Feature {
         first: 'outcome',
         steps: {
           outcome: {
-            prompt: (ctx, state) => ctx.reply(ctx.t('followups.ask_outcome', { id: Number(state.data['id']) })),
+            prompt: (ctx, state) =>
+              ctx.reply(ctx.t('followups.ask_outcome', { id: Number(state.data['id']) })),
             onText: async (ctx, text, state) => {
               try {
                 await closeFollowUp(deps.db, {

@@ -26,6 +26,7 @@ import {
 import { openCampaigns, toCategoryInfo, type NominationDeps } from '../../../usecases/nominations/shared.ts';
 import { submitNomination } from '../../../usecases/nominations/submit.ts';
 import { reviewTaskHook } from './review-hooks.ts';
+import { recordEntryBlocked } from '../../../usecases/report/figures.ts';
 import type { BotContext, DialogState } from '../context.ts';
 import {
   button,
@@ -126,6 +127,14 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
       if (!d) return expired(ctx);
       const r = validateAnswer(step, text, deps.now());
       if (!r.ok) {
+        // Counted in the evaluation's data-accuracy figures (no personal data recorded).
+        if (step === 'id_number')
+          await recordEntryBlocked(deps.db, {
+            campaignId: d.campaignId,
+            actorId: ctx.who.id,
+            reason: 'id_invalid',
+            source: 'dialog',
+          });
         await ctx.reply(ctx.t(`validation.${r.code}`, r.params) + '\n' + ctx.t(`nominate.hint_${step}`));
         return { stay: true };
       }
@@ -146,6 +155,12 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
             excludeId: d.id,
           });
           if (dup.blocking) {
+            await recordEntryBlocked(deps.db, {
+              campaignId: d.campaignId,
+              actorId: ctx.who.id,
+              reason: 'duplicate',
+              source: 'dialog',
+            });
             await ctx.reply(
               ctx.t('nominate.duplicate', {
                 union: dup.blocking.unionName,

@@ -36,7 +36,9 @@ export function paymentsFeature(deps: BotDeps): Feature {
 
   const fail = (ctx: BotContext, err: unknown) => {
     if (!(err instanceof DomainError)) throw err;
-    const key = deps.i18n.has(`payments.errors.${err.code}`) ? `payments.errors.${err.code}` : `errors.${err.code}`;
+    const key = deps.i18n.has(`payments.errors.${err.code}`)
+      ? `payments.errors.${err.code}`
+      : `errors.${err.code}`;
     return ctx.reply(ctx.t(key, err.params));
   };
 
@@ -63,7 +65,9 @@ export function paymentsFeature(deps: BotDeps): Feature {
     try {
       const r = await markBatchPaid(pd, { batchId, actorId: ctx.who.id });
       if (!r.changed)
-        return ctx.reply(ctx.t('payments.already_done', { id: batchId, status: ctx.t(`payments.batch_status.${r.status}`) }));
+        return ctx.reply(
+          ctx.t('payments.already_done', { id: batchId, status: ctx.t(`payments.batch_status.${r.status}`) }),
+        );
       return ctx.reply(ctx.t('payments.paid_done', { id: batchId, count: r.paid, notices: r.noticesQueued }));
     } catch (err) {
       return fail(ctx, err);
@@ -93,7 +97,11 @@ export function paymentsFeature(deps: BotDeps): Feature {
           }),
         );
       try {
-        const r = await applyReturnFile(pd, { batchId: pending.batchId!, actorId: ctx.who.id, rows: parsed.rows });
+        const r = await applyReturnFile(pd, {
+          batchId: pending.batchId!,
+          actorId: ctx.who.id,
+          rows: parsed.rows,
+        });
         if (r.problems.length > 0)
           return ctx.reply(
             ctx.t('payments.return_mismatch', {
@@ -111,7 +119,12 @@ export function paymentsFeature(deps: BotDeps): Feature {
             }),
           );
         return ctx.reply(
-          ctx.t('payments.return_done', { id: pending.batchId!, paid: r.paid, failed: r.failed, notices: r.noticesQueued }),
+          ctx.t('payments.return_done', {
+            id: pending.batchId!,
+            paid: r.paid,
+            failed: r.failed,
+            notices: r.noticesQueued,
+          }),
         );
       } catch (err) {
         return fail(ctx, err);
@@ -123,7 +136,9 @@ export function paymentsFeature(deps: BotDeps): Feature {
     const problems: { line: number; code: string; id?: number }[] = [...parsed.problems, ...r.problems].sort(
       (a, b) => a.line - b.line,
     );
-    const lines = [ctx.t('payments.handover_sheet_done', { recorded: r.recorded.length, problems: problems.length })];
+    const lines = [
+      ctx.t('payments.handover_sheet_done', { recorded: r.recorded.length, problems: problems.length }),
+    ];
     for (const p of problems.slice(0, 10))
       lines.push(
         ctx.t('payments.handover_problem_line', {
@@ -147,10 +162,15 @@ export function paymentsFeature(deps: BotDeps): Feature {
           try {
             const b = await createBatch(pd, { campaignCode: code, actorId: ctx.who.id });
             const lines = [
-              ctx.t('payments.batch_created', { code: b.code, count: b.count, total: formatYuan(Number(b.totalFen)) }),
+              ctx.t('payments.batch_created', {
+                code: b.code,
+                count: b.count,
+                total: formatYuan(Number(b.totalFen)),
+              }),
             ];
             if (b.capped.length > 0) lines.push(ctx.t('payments.batch_capped', { ids: b.capped.join(', ') }));
-            if (b.skipped.length > 0) lines.push(ctx.t('payments.batch_skipped', { ids: b.skipped.join(', ') }));
+            if (b.skipped.length > 0)
+              lines.push(ctx.t('payments.batch_skipped', { ids: b.skipped.join(', ') }));
             return ctx.reply(lines.join('\n'), {
               reply_markup: {
                 inline_keyboard: [
@@ -171,7 +191,9 @@ export function paymentsFeature(deps: BotDeps): Feature {
         access: EXPORT,
         handler: async (ctx, args) => {
           const id = idArg(args);
-          return id === undefined ? ctx.reply(ctx.t('payments.id_usage', { command: 'batch_export' })) : sendBankList(ctx, id);
+          return id === undefined
+            ? ctx.reply(ctx.t('payments.id_usage', { command: 'batch_export' }))
+            : sendBankList(ctx, id);
         },
       },
       {
@@ -179,7 +201,9 @@ export function paymentsFeature(deps: BotDeps): Feature {
         access: PAY,
         handler: async (ctx, args) => {
           const id = idArg(args);
-          return id === undefined ? ctx.reply(ctx.t('payments.id_usage', { command: 'batch_paid' })) : paid(ctx, id);
+          return id === undefined
+            ? ctx.reply(ctx.t('payments.id_usage', { command: 'batch_paid' }))
+            : paid(ctx, id);
         },
       },
       {
@@ -190,7 +214,12 @@ export function paymentsFeature(deps: BotDeps): Feature {
           if (id === undefined) return ctx.reply(ctx.t('payments.id_usage', { command: 'batch_return' }));
           const batch = await deps.db.paymentBatch.findUnique({ where: { id } });
           if (!batch) return ctx.reply(ctx.t('payments.errors.batch_not_found', { id }));
-          await deps.redis.set(pendingKey(ctx.who.id), JSON.stringify({ kind: 'return', batchId: id }), 'EX', PENDING_TTL);
+          await deps.redis.set(
+            pendingKey(ctx.who.id),
+            JSON.stringify({ kind: 'return', batchId: id }),
+            'EX',
+            PENDING_TTL,
+          );
           return ctx.reply(ctx.t('payments.return_send_file', { code: batch.code }));
         },
       },
@@ -201,7 +230,12 @@ export function paymentsFeature(deps: BotDeps): Feature {
           const m = /^(\d{1,9})\s+(\d{4}-\d{2}-\d{2})\s+(.+)$/.exec(args.trim());
           if (!m) return ctx.reply(ctx.t('payments.handover_usage'));
           try {
-            await recordHandover(pd, { nominationId: Number(m[1]), date: m[2]!, by: m[3]!, actorId: ctx.who.id });
+            await recordHandover(pd, {
+              nominationId: Number(m[1]),
+              date: m[2]!,
+              by: m[3]!,
+              actorId: ctx.who.id,
+            });
             return ctx.reply(ctx.t('payments.handover_done', { id: Number(m[1]), date: m[2]! }));
           } catch (err) {
             return fail(ctx, err);
@@ -212,7 +246,12 @@ export function paymentsFeature(deps: BotDeps): Feature {
         name: 'handover_sheet',
         access: PAY,
         handler: async (ctx) => {
-          await deps.redis.set(pendingKey(ctx.who.id), JSON.stringify({ kind: 'handover' }), 'EX', PENDING_TTL);
+          await deps.redis.set(
+            pendingKey(ctx.who.id),
+            JSON.stringify({ kind: 'handover' }),
+            'EX',
+            PENDING_TTL,
+          );
           return ctx.reply(ctx.t('payments.handover_send_file'));
         },
       },
@@ -230,7 +269,11 @@ export function paymentsFeature(deps: BotDeps): Feature {
             const link = await createRecipientLink(deps, { nominationId: id, actorId: ctx.who.id });
             const url = `https://t.me/${deps.botUsername()}?start=${link.payload}`;
             return ctx.reply(
-              ctx.t('payments.recipient_link', { id, url, expires: link.expiresAt.toISOString().slice(0, 10) }),
+              ctx.t('payments.recipient_link', {
+                id,
+                url,
+                expires: link.expiresAt.toISOString().slice(0, 10),
+              }),
             );
           } catch (err) {
             return fail(ctx, err);

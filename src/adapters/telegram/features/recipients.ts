@@ -29,10 +29,17 @@ export function recipientsFeature(deps: BotDeps, shell: ShellApi): Feature {
         status: ctx.t(`status.${r.status}`),
       }),
       ...(r.amountFen !== null && r.benefitForm === 'transfer'
-        ? [ctx.t('recipients.record_amount', { amount: formatYuan(r.amountFen), card: r.bankCardLast4 ?? '----' })]
+        ? [
+            ctx.t('recipients.record_amount', {
+              amount: formatYuan(r.amountFen),
+              card: r.bankCardLast4 ?? '----',
+            }),
+          ]
         : []),
       ...(r.paidAt ? [ctx.t('recipients.record_paid', { date: shanghaiDateOf(r.paidAt) })] : []),
-      ...(r.handedOverOn ? [ctx.t('recipients.record_handover', { date: r.handedOverOn.toISOString().slice(0, 10) })] : []),
+      ...(r.handedOverOn
+        ? [ctx.t('recipients.record_handover', { date: r.handedOverOn.toISOString().slice(0, 10) })]
+        : []),
     ].join('\n');
 
   const list = async (ctx: BotContext) => {

@@ -2,13 +2,22 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
 import { formatYuan } from '../../../domain/campaign/money.ts';
 import { onCampaignChanged } from '../../../usecases/reminders.ts';
-import { exportEntryList, markEntered, type MarkResult, parseIdList } from '../../../usecases/report/entry.ts';
-import { type CampaignFigures, campaignFigures, findCampaignRef, formatRate } from '../../../usecases/report/figures.ts';
+import {
+  exportEntryList,
+  markEntered,
+  type MarkResult,
+  parseIdList,
+} from '../../../usecases/report/entry.ts';
+import {
+  type CampaignFigures,
+  campaignFigures,
+  findCampaignRef,
+  formatRate,
+} from '../../../usecases/report/figures.ts';
 import {
   exportLedger,
   ledgerAccess,
@@ -56,7 +65,8 @@ async function sendTempFile(
 
 export function reportFeature(deps: BotDeps): Feature {
   const en = (ctx: BotContext) => ctx.locale === 'en';
-  const title = (ctx: BotContext, f: { titleZh: string; titleEn: string }) => (en(ctx) ? f.titleEn : f.titleZh);
+  const title = (ctx: BotContext, f: { titleZh: string; titleEn: string }) =>
+    en(ctx) ? f.titleEn : f.titleZh;
 
   /** The campaign named by `ref`, or the only campaign that is not archived; null after replying. */
   const campaignArg = async (ctx: BotContext, ref: string | undefined, usageKey: string) => {
@@ -91,7 +101,10 @@ export function reportFeature(deps: BotDeps): Feature {
         spent: formatYuan(b.spentFen),
         rate: formatRate(b.execution),
       }),
-      ctx.t('report.summary_recipients', { count: f.totals.recipients, amount: formatYuan(f.totals.amountFen) }),
+      ctx.t('report.summary_recipients', {
+        count: f.totals.recipients,
+        amount: formatYuan(f.totals.amountFen),
+      }),
       ...f.categories.map((c) =>
         ctx.t(c.kind === 'department' ? 'report.category_line_units' : 'report.category_line', {
           name: en(ctx) ? c.nameEn : c.nameZh,
@@ -148,7 +161,8 @@ export function reportFeature(deps: BotDeps): Feature {
     const c = await campaignArg(ctx, ref, 'ledger.usage');
     if (!c) return;
     const parsed = await parseLedgerFilters(deps.db, c.id, ref ? tokens : []);
-    if (!parsed.ok) return ctx.reply(ctx.t(`ledger.filter_${parsed.problem.code}`, { value: parsed.problem.value }));
+    if (!parsed.ok)
+      return ctx.reply(ctx.t(`ledger.filter_${parsed.problem.code}`, { value: parsed.problem.value }));
     await ctx.sendChatAction('upload_document');
     const now = deps.now();
     const figures = await campaignFigures(deps.db, c.id, now);
@@ -168,7 +182,10 @@ export function reportFeature(deps: BotDeps): Feature {
           sink: (pages: AsyncIterable<LedgerRow[]>) =>
             writeLedgerXlsx(out, pages, {
               locale: ctx.locale,
-              title: ctx.t('ledger.sheet_title', { title: title(ctx, figures.campaign), date: figures.asOfDate }),
+              title: ctx.t('ledger.sheet_title', {
+                title: title(ctx, figures.campaign),
+                date: figures.asOfDate,
+              }),
               figures,
             }),
         });
@@ -212,12 +229,15 @@ export function reportFeature(deps: BotDeps): Feature {
         deps.logger.warn({ err, campaignId }, 'reminder re-sync after provincial entry failed'),
       );
     }
-    const ids = (list: number[]) => (list.length > 20 ? `${list.slice(0, 20).join(', ')} …` : list.join(', '));
+    const ids = (list: number[]) =>
+      list.length > 20 ? `${list.slice(0, 20).join(', ')} …` : list.join(', ');
     const lines = [ctx.t('entry.marked', { count: r.marked.length })];
     if (r.alreadyEntered.length > 0)
       lines.push(ctx.t('entry.already', { count: r.alreadyEntered.length, ids: ids(r.alreadyEntered) }));
-    if (r.notPaid.length > 0) lines.push(ctx.t('entry.not_paid', { count: r.notPaid.length, ids: ids(r.notPaid) }));
-    if (r.unknown.length > 0) lines.push(ctx.t('entry.unknown', { count: r.unknown.length, ids: ids(r.unknown) }));
+    if (r.notPaid.length > 0)
+      lines.push(ctx.t('entry.not_paid', { count: r.notPaid.length, ids: ids(r.notPaid) }));
+    if (r.unknown.length > 0)
+      lines.push(ctx.t('entry.unknown', { count: r.unknown.length, ids: ids(r.unknown) }));
     await ctx.reply([...lines, ...extra].join('\n'));
   };
 
@@ -296,7 +316,8 @@ export function reportFeature(deps: BotDeps): Feature {
       bot.on(message('document'), async (ctx, next) => {
         const doc = ctx.message.document;
         const roles = ctx.who.access.roles;
-        if (!(roles.has('admin') || roles.has('finance')) || !/\.xlsx$/i.test(doc.file_name ?? '')) return next();
+        if (!(roles.has('admin') || roles.has('finance')) || !/\.xlsx$/i.test(doc.file_name ?? ''))
+          return next();
         if ((doc.file_size ?? 0) > MAX_RETURNED_LIST_BYTES) return next();
         const res = await fetch(await ctx.telegram.getFileLink(doc.file_id));
         if (!res.ok) return next();
@@ -304,7 +325,11 @@ export function reportFeature(deps: BotDeps): Feature {
         if (!parsed.ok) return next();
         if (parsed.entered.length === 0)
           return ctx.reply(ctx.t('entry.returned_none', { rows: parsed.notMarked }));
-        const r = await markEntered(deps.db, { actorId: ctx.who.id, nominationIds: parsed.entered, now: deps.now() });
+        const r = await markEntered(deps.db, {
+          actorId: ctx.who.id,
+          nominationIds: parsed.entered,
+          now: deps.now(),
+        });
         const extra = [
           ...(parsed.notMarked > 0 ? [ctx.t('entry.returned_not_marked', { count: parsed.notMarked })] : []),
           ...(parsed.badIds > 0 ? [ctx.t('entry.returned_bad_ids', { count: parsed.badIds })] : []),

@@ -1,0 +1,267 @@
+// Benchmark: review decisions through the real path — a reviewer's button press goes over HTTP to the
+// emulator, the bot (polling) records the decision (guarded update + ReviewDecision + audit row in one
+// transaction), queues the contact's notice and edits the card; the worker sends the notice. 5 reviewers
+// work 2,000 submitted nominations concurrently (/review → Approve → Next → …).
+// Baseline in the same run: a trivial Telegraf bot on the same emulator that answers the callback query
+// and edits the message (no database, no queue), pressed the same way by 5 users.
+//
+//   npm run bench:review        (needs the local PostgreSQL and Redis, like the integration tests)
+//
+// Emulator rate limits are DISABLED (perChatPerSecond 0, globalPerSecond 0): the figures measure this
+// system, not Telegram's caps. The notices still go through the app's own per-chat pacing (1/s per chat),
+// so the 2,000 nominations belong to 400 contacts (5 each).
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Telegraf } from 'telegraf';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/adapters/logger.ts';
+import { startApp } from '../src/app.ts';
+import { EmulatorClient, type UserHandle } from '../src/emulator/client.ts';
+import { startEmulator } from '../src/emulator/index.ts';
+import { createTestDatabase } from '../test/support/db.ts';
+import { makeId } from '../test/support/fixtures.ts';
+
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379/0';
+const NOMINATIONS = Number(process.env['NOMINATIONS'] ?? 2_000);
+const REVIEWERS = 5;
+const CONTACTS = 400;
+const BASELINE_PRESSES = 2_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const r = (v: number) => Math.round(v * 10) / 10;
+  return { n: s.length, medianMs: r(pct(s, 50)), p95Ms: r(pct(s, 95)), p99Ms: r(pct(s, 99)), maxMs: r(s.at(-1) ?? Number.NaN) };
+};
+
+/** Presses a button of `messageId` and waits for the bot's edit of a message; returns latency (ms). */
+async function pressAndWait(u: UserHandle, messageId: number, data: string) {
+  const t0 = performance.now();
+  await u.pressButton({ messageId, data });
+  const m = await u.waitForChange({ since: u.lastActionSeq, editsOnly: true, timeoutMs: 60_000 });
+  return { ms: performance.now() - t0, message: m };
+}
+
+const buttonData = (m: { buttons: { text: string; callbackData?: string }[] }, text: string) =>
+  m.buttons.find((b) => b.text === text)?.callbackData;
+
+async function baseline(emu: Awaited<ReturnType<typeof startEmulator>>) {
+  const token = `${800000 + Math.floor(Math.random() * 99999)}:NOOP${randomBytes(12).toString('hex')}`;
+  const bot = new Telegraf(token, { telegram: { apiRoot: emu.apiRoot, webhookReply: false } });
+  let n = 0;
+  const kb = { reply_markup: { inline_keyboard: [[{ text: 'go', callback_data: 'go' }]] } };
+  bot.command('start', (ctx) => ctx.reply('card', kb));
+  bot.on('callback_query', async (ctx) => {
+    await ctx.answerCbQuery();
+    await ctx.editMessageText(`done ${++n}`, kb);
+  });
+  void bot.launch({ dropPendingUpdates: true });
+  await sleep(300);
+  const client = new EmulatorClient(emu.url, { bot: Number(token.split(':')[0]) });
+  const latencies: number[] = [];
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: REVIEWERS }, async (_, i) => {
+      const u = client.user(6_000_000 + i, { firstName: `noop${i}` });
+      await u.sendText('/start');
+      let card = await u.waitForMessage({ match: /card/ });
+      for (let k = 0; k < BASELINE_PRESSES / REVIEWERS; k++) {
+        const r = await pressAndWait(u, card.messageId, buttonData(card, 'go')!);
+        latencies.push(r.ms);
+        card = r.message;
+      }
+    }),
+  );
+  const wallMs = performance.now() - start;
+  bot.stop('bench done');
+  return { presses: latencies.length, wallMs: Math.round(wallMs), pressesPerSecond: Math.round((latencies.length / wallMs) * 1000), latency: stats(latencies) };
+}
+
+async function main() {
+  const emu = await startEmulator({ port: 0, limits: { perChatPerSecond: 0, globalPerSecond: 0 } });
+  const tdb = await createTestDatabase();
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const token = `${700000 + Math.floor(Math.random() * 99999)}:BENCH${randomBytes(12).toString('hex')}`;
+  const app = await startApp({
+    config: loadConfig({
+      TELEGRAM_BOT_TOKEN: token,
+      TELEGRAM_API_ROOT: emu.apiRoot,
+      DATABASE_URL: tdb.url,
+      REDIS_URL,
+      DATA_KEY: randomBytes(32).toString('base64'),
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+    }),
+    role: 'all',
+    apiRoot: emu.apiRoot,
+    logger: createLogger({ level: 'warn' }),
+    queuePrefix: prefix,
+  });
+  const db = app.db;
+  try {
+    // ---- seed: one campaign, 400 contacts (one union each), 2,000 submitted nominations, 5 reviewers
+    const fed = await db.federation.create({ data: { name: '富民县总工会' } });
+    const now = Date.now();
+    const c = await db.campaign.create({
+      data: {
+        code: 'bench-review',
+        federationId: fed.id,
+        titleZh: '2026年春节送温暖活动',
+        titleEn: 'Spring Festival 2026 Send Warmth',
+        organiser: '富民县总工会',
+        status: 'open',
+        budgetTotalFen: 100_000_000n,
+        nominationOpensAt: new Date(now - 86_400_000),
+        nominationClosesAt: new Date(now + 86_400_000),
+        reviewDeadline: new Date(now + 5 * 86_400_000),
+        targetPaymentDate: new Date(new Date(now + 10 * 86_400_000).toISOString().slice(0, 10)),
+        settings: { reviewSlaHours: 48, fourEyes: { aboveAmountFen: null, flagged: true } },
+        categories: {
+          create: [
+            {
+              code: 'frontline',
+              nameZh: '一线职工',
+              nameEn: 'Frontline workers',
+              kind: 'frontline_worker',
+              standardAmountFen: 15_000,
+              benefitForms: ['in_kind'],
+              requiredFields: ['name', 'id_number', 'phone', 'employer'],
+            },
+          ],
+        },
+      },
+      include: { categories: true },
+    });
+    const categoryId = c.categories[0]!.id;
+    const contacts: { personId: number; unionId: number }[] = [];
+    for (let i = 0; i < CONTACTS; i++) {
+      const u = await db.union.create({ data: { federationId: fed.id, name: `基层工会${i}` } });
+      const p = await db.person.create({ data: { telegramId: BigInt(5_000_000 + i), displayName: `联系人${i}` } });
+      await db.roleGrant.create({ data: { personId: p.id, role: 'contact', scope: `union:${u.id}`, unionId: u.id } });
+      contacts.push({ personId: p.id, unionId: u.id });
+    }
+    const rows = Array.from({ length: NOMINATIONS }, (_, i) => {
+      const id = makeId('19800101', (i % 900) + 1, String(110101 + Math.floor(i / 900)));
+      const phone = `139${String(10_000_000 + i).slice(-8)}`;
+      const who = contacts[i % CONTACTS]!;
+      const hash = app.cipher.hash('id', id);
+      return {
+        campaignId: c.id,
+        categoryId,
+        unionId: who.unionId,
+        submittedById: who.personId,
+        status: 'submitted' as const,
+        revision: 1,
+        version: 1,
+        fullName: `职工${i}`,
+        idNumberEnc: app.cipher.encrypt(id),
+        idNumberHash: hash,
+        dedupKey: `${c.id}:${hash}`,
+        phoneEnc: app.cipher.encrypt(phone),
+        phoneHash: app.cipher.hash('phone', phone),
+        employer: '县环卫所',
+        benefitForm: 'in_kind' as const,
+        amountFen: 15_000,
+        submittedAt: new Date(now - 3_600_000 + i),
+        draftAnswered: ['category', 'name', 'id_number', 'phone', 'employer'],
+      };
+    });
+    for (let i = 0; i < rows.length; i += 500) await db.nomination.createMany({ data: rows.slice(i, i + 500) });
+    const ids = (await db.nomination.findMany({ select: { id: true, submittedById: true, idNumberEnc: true, phoneEnc: true, fullName: true } }));
+    await db.nominationRevision.createMany({
+      data: ids.map((n) => ({
+        nominationId: n.id,
+        revision: 1,
+        createdById: n.submittedById,
+        snapshot: { categoryId, fullName: n.fullName, idNumberEnc: n.idNumberEnc, phoneEnc: n.phoneEnc, amountFen: 15_000 },
+      })),
+    });
+    for (let i = 0; i < REVIEWERS; i++) {
+      const p = await db.person.create({ data: { telegramId: BigInt(4_000_000 + i), displayName: `审核员${i}` } });
+      await db.roleGrant.create({ data: { personId: p.id, role: 'reviewer', scope: '' } });
+    }
+
+    // ---- review: 5 reviewers, /review → Approve → Next → … until nothing is waiting
+    const client = new EmulatorClient(emu.url, { bot: Number(token.split(':')[0]) });
+    // Contacts have opened the bot before (a bot cannot message someone who never pressed Start).
+    for (let i = 0; i < CONTACTS; i++) await client.user(5_000_000 + i, { firstName: `联系人${i}` }).register();
+    const approveMs: number[] = [];
+    const nextMs: number[] = [];
+    let conflicts = 0;
+    const start = performance.now();
+    await Promise.all(
+      Array.from({ length: REVIEWERS }, async (_, i) => {
+        const u = client.user(4_000_000 + i, { firstName: `审核员${i}`, languageCode: 'zh-hans' });
+        await u.sendText('/review');
+        let card = await u.waitForMessage({ match: /申报 #\d+|没有待您审核/, timeoutMs: 60_000 });
+        for (;;) {
+          const ok = buttonData(card, '✅ 通过');
+          if (!ok) break; // "nothing waiting"
+          const a = await pressAndWait(u, card.messageId, ok);
+          approveMs.push(a.ms);
+          if (!/已审核通过/.test(a.message.text ?? '')) conflicts++;
+          const next = await pressAndWait(u, card.messageId, buttonData(a.message, '审核下一条 ▶')!);
+          nextMs.push(next.ms);
+          card = next.message;
+        }
+      }),
+    );
+    const decidedMs = performance.now() - start;
+    const decided = await db.reviewDecision.count();
+    // ---- contacts notified (notices through the worker, paced 1/s per contact chat)
+    for (;;) {
+      const sent = await db.notice.count({ where: { kind: 'decision', status: 'sent' } });
+      if (sent >= decided || performance.now() - start > 600_000) break;
+      await sleep(200);
+    }
+    const notifiedMs = performance.now() - start;
+    const notices = await db.notice.count({ where: { kind: 'decision', status: 'sent' } });
+    const base = await baseline(emu);
+
+    const result = {
+      when: new Date().toISOString(),
+      machine: { node: process.version, cpus: (await import('node:os')).cpus().length },
+      setup: {
+        nominations: NOMINATIONS,
+        reviewers: REVIEWERS,
+        contacts: CONTACTS,
+        emulatorRateLimits: 'off (perChatPerSecond 0, globalPerSecond 0)',
+        appNoticePacing: '1 message/s per chat (ChatBucket)',
+        path: 'press over HTTP → emulator → bot (polling) → guarded update + decision + audit → notice queued → card edited; worker sends notice',
+      },
+      review: {
+        decisions: decided,
+        staleOrTakenPresses: conflicts,
+        wallMs: Math.round(decidedMs),
+        decisionsPerSecond: Math.round((decided / decidedMs) * 1000 * 10) / 10,
+        approvePressLatency: stats(approveMs),
+        nextPressLatency: stats(nextMs),
+        allNotifiedMs: Math.round(notifiedMs),
+        noticesSent: notices,
+      },
+      baselineNoopBot: base,
+    };
+    console.log(JSON.stringify(result, null, 2));
+    const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'review.json');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await app.stop();
+    await emu.close();
+    await tdb.drop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
