@@ -63,6 +63,7 @@ async function runPhase(
     campaignId,
     access: 'full',
     actorId,
+    ...(process.env['LEDGER_PAGE_SIZE'] ? { pageSize: Number(process.env['LEDGER_PAGE_SIZE']) } : {}),
     sink: async (pages: AsyncIterable<LedgerRow[]>) => {
       if (phase === 'xlsx') return writeLedgerXlsx(out, pages, { locale: 'zh-CN', title: 'bench' });
       let header = false;

@@ -37,7 +37,13 @@ function pct(sorted: number[], p: number): number {
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const r = (v: number) => Math.round(v * 10) / 10;
-  return { n: s.length, medianMs: r(pct(s, 50)), p95Ms: r(pct(s, 95)), p99Ms: r(pct(s, 99)), maxMs: r(s.at(-1) ?? Number.NaN) };
+  return {
+    n: s.length,
+    medianMs: r(pct(s, 50)),
+    p95Ms: r(pct(s, 95)),
+    p99Ms: r(pct(s, 99)),
+    maxMs: r(s.at(-1) ?? Number.NaN),
+  };
 };
 
 /** Presses a button of `messageId` and waits for the bot's edit of a message; returns latency (ms). */
@@ -80,7 +86,12 @@ async function baseline(emu: Awaited<ReturnType<typeof startEmulator>>) {
   );
   const wallMs = performance.now() - start;
   bot.stop('bench done');
-  return { presses: latencies.length, wallMs: Math.round(wallMs), pressesPerSecond: Math.round((latencies.length / wallMs) * 1000), latency: stats(latencies) };
+  return {
+    presses: latencies.length,
+    wallMs: Math.round(wallMs),
+    pressesPerSecond: Math.round((latencies.length / wallMs) * 1000),
+    latency: stats(latencies),
+  };
 }
 
 async function main() {
@@ -142,8 +153,12 @@ async function main() {
     const contacts: { personId: number; unionId: number }[] = [];
     for (let i = 0; i < CONTACTS; i++) {
       const u = await db.union.create({ data: { federationId: fed.id, name: `基层工会${i}` } });
-      const p = await db.person.create({ data: { telegramId: BigInt(5_000_000 + i), displayName: `联系人${i}` } });
-      await db.roleGrant.create({ data: { personId: p.id, role: 'contact', scope: `union:${u.id}`, unionId: u.id } });
+      const p = await db.person.create({
+        data: { telegramId: BigInt(5_000_000 + i), displayName: `联系人${i}` },
+      });
+      await db.roleGrant.create({
+        data: { personId: p.id, role: 'contact', scope: `union:${u.id}`, unionId: u.id },
+      });
       contacts.push({ personId: p.id, unionId: u.id });
     }
     const rows = Array.from({ length: NOMINATIONS }, (_, i) => {
@@ -172,25 +187,37 @@ async function main() {
         draftAnswered: ['category', 'name', 'id_number', 'phone', 'employer'],
       };
     });
-    for (let i = 0; i < rows.length; i += 500) await db.nomination.createMany({ data: rows.slice(i, i + 500) });
-    const ids = (await db.nomination.findMany({ select: { id: true, submittedById: true, idNumberEnc: true, phoneEnc: true, fullName: true } }));
+    for (let i = 0; i < rows.length; i += 500)
+      await db.nomination.createMany({ data: rows.slice(i, i + 500) });
+    const ids = await db.nomination.findMany({
+      select: { id: true, submittedById: true, idNumberEnc: true, phoneEnc: true, fullName: true },
+    });
     await db.nominationRevision.createMany({
       data: ids.map((n) => ({
         nominationId: n.id,
         revision: 1,
         createdById: n.submittedById,
-        snapshot: { categoryId, fullName: n.fullName, idNumberEnc: n.idNumberEnc, phoneEnc: n.phoneEnc, amountFen: 15_000 },
+        snapshot: {
+          categoryId,
+          fullName: n.fullName,
+          idNumberEnc: n.idNumberEnc,
+          phoneEnc: n.phoneEnc,
+          amountFen: 15_000,
+        },
       })),
     });
     for (let i = 0; i < REVIEWERS; i++) {
-      const p = await db.person.create({ data: { telegramId: BigInt(4_000_000 + i), displayName: `审核员${i}` } });
+      const p = await db.person.create({
+        data: { telegramId: BigInt(4_000_000 + i), displayName: `审核员${i}` },
+      });
       await db.roleGrant.create({ data: { personId: p.id, role: 'reviewer', scope: '' } });
     }
 
     // ---- review: 5 reviewers, /review → Approve → Next → … until nothing is waiting
     const client = new EmulatorClient(emu.url, { bot: Number(token.split(':')[0]) });
     // Contacts have opened the bot before (a bot cannot message someone who never pressed Start).
-    for (let i = 0; i < CONTACTS; i++) await client.user(5_000_000 + i, { firstName: `联系人${i}` }).register();
+    for (let i = 0; i < CONTACTS; i++)
+      await client.user(5_000_000 + i, { firstName: `联系人${i}` }).register();
     const approveMs: number[] = [];
     const nextMs: number[] = [];
     let conflicts = 0;

@@ -35,5 +35,11 @@ export interface JobDeps {
 
 /** Every job the workers run. Later features add theirs here (review tasks, reminders, notices). */
 export function allJobs(): AnyJob<JobDeps>[] {
-  return [sendReminderJob as AnyJob<JobDeps>, sendNoticeJob as AnyJob<JobDeps>, cleanupDraftsJob as AnyJob<JobDeps>, sweepNoticesJob as AnyJob<JobDeps>, ...[reviewTaskJob, reviewDigestJob, reviewSlaJob].map((j) => j as AnyJob<JobDeps>)];
+  return [
+    sendReminderJob as AnyJob<JobDeps>,
+    sendNoticeJob as AnyJob<JobDeps>,
+    cleanupDraftsJob as AnyJob<JobDeps>,
+    sweepNoticesJob as AnyJob<JobDeps>,
+    ...[reviewTaskJob, reviewDigestJob, reviewSlaJob].map((j) => j as AnyJob<JobDeps>),
+  ];
 }

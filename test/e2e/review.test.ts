@@ -32,14 +32,23 @@ async function campaign(code: string, settings: Record<string, unknown> = {}) {
   const c = await seedCampaign(db(), {
     code,
     categories: [
-      { code: 'frontline', kind: 'frontline_worker', nameZh: '一线职工', amountYuan: 150, forms: ['in_kind'] },
+      {
+        code: 'frontline',
+        kind: 'frontline_worker',
+        nameZh: '一线职工',
+        amountYuan: 150,
+        forms: ['in_kind'],
+      },
     ],
   });
   await db().campaign.update({ where: { id: c.id }, data: { settings: settings as never } });
   return { id: c.id, code, categoryId: c.categories[0]!.id };
 }
 
-const seed = (c: { id: number; categoryId: number }, extra: { flags?: string[]; name?: string; phone?: string } = {}) =>
+const seed = (
+  c: { id: number; categoryId: number },
+  extra: { flags?: string[]; name?: string; phone?: string } = {},
+) =>
   seedSubmitted(db(), h.app.cipher, {
     campaignId: c.id,
     categoryId: c.categoryId,
@@ -110,7 +119,9 @@ describe('review in chat', () => {
     expect(row.version).toBe(2);
     const decisions = await db().reviewDecision.findMany({ where: { nominationId: n.id } });
     expect(decisions).toMatchObject([{ kind: 'approve', revision: 1 }]);
-    const auditRows = await db().auditLog.findMany({ where: { entityId: String(n.id), action: 'review.approve' } });
+    const auditRows = await db().auditLog.findMany({
+      where: { entityId: String(n.id), action: 'review.approve' },
+    });
     expect(auditRows).toHaveLength(1);
     // The card offers the next one.
     await r1.press('审核下一条 ▶');
@@ -184,12 +195,16 @@ describe('review in chat', () => {
     expect(card.text).toContain('需双人审核');
     await r1.press('✅ 通过');
     await r1.expectEdit(new RegExp(`#${n.id} 已初审通过，等待另一位审核人员复核`));
-    expect((await db().nomination.findUniqueOrThrow({ where: { id: n.id } })).status).toBe('pending_second_approval');
+    expect((await db().nomination.findUniqueOrThrow({ where: { id: n.id } })).status).toBe(
+      'pending_second_approval',
+    );
     // The same reviewer cannot give the second approval.
     await openCard(r1, c.code, n.id);
     await r1.press('✅ 通过');
     await r1.expectReply(/不能复核自己初审通过的申报/);
-    expect((await db().nomination.findUniqueOrThrow({ where: { id: n.id } })).status).toBe('pending_second_approval');
+    expect((await db().nomination.findUniqueOrThrow({ where: { id: n.id } })).status).toBe(
+      'pending_second_approval',
+    );
     await contact.expectNoReply(300);
     // Another reviewer can.
     const second = await openCard(r2, c.code, n.id);
@@ -197,9 +212,9 @@ describe('review in chat', () => {
     await r2.press('✅ 通过');
     await r2.expectEdit(new RegExp(`#${n.id} 已审核通过`));
     await contact.expectReply(new RegExp(`#${n.id}（陈丁）已审核通过`));
-    const kinds = (await db().reviewDecision.findMany({ where: { nominationId: n.id }, orderBy: { id: 'asc' } })).map(
-      (d) => d.kind,
-    );
+    const kinds = (
+      await db().reviewDecision.findMany({ where: { nominationId: n.id }, orderBy: { id: 'asc' } })
+    ).map((d) => d.kind);
     expect(kinds).toEqual(['approve', 'second_approve']);
   });
 
@@ -207,7 +222,10 @@ describe('review in chat', () => {
     const c = await campaign('rv-bulk');
     const plain: { id: number }[] = [];
     for (let i = 0; i < 5; i++) plain.push(await seed(c));
-    const flagged = [await seed(c, { flags: ['shared_phone'] }), await seed(c, { flags: ['self_nomination'] })];
+    const flagged = [
+      await seed(c, { flags: ['shared_phone'] }),
+      await seed(c, { flags: ['self_nomination'] }),
+    ];
     await r1.send(`/queue campaign=${c.code} union=县环卫工会`);
     await r1.expectReply(/待审核申报共 7 条（其中有标记 2 条）/);
     await r1.press('批量通过本列表中无标记的申报');
@@ -219,12 +237,19 @@ describe('review in chat', () => {
     const rows = await db().nomination.findMany({ where: { campaignId: c.id }, orderBy: { id: 'asc' } });
     expect(rows.filter((r) => r.status === 'approved').map((r) => r.id)).toEqual(plain.map((p) => p.id));
     expect(rows.filter((r) => r.status === 'submitted').map((r) => r.id)).toEqual(flagged.map((p) => p.id));
-    expect(await db().reviewDecision.count({ where: { nominationId: { in: plain.map((p) => p.id) } } })).toBe(5);
-    await waitFor('5 approval notices sent', async () =>
-      (await db().notice.count({ where: { nominationId: { in: plain.map((p) => p.id) }, status: 'sent' } })) === 5,
+    expect(await db().reviewDecision.count({ where: { nominationId: { in: plain.map((p) => p.id) } } })).toBe(
+      5,
+    );
+    await waitFor(
+      '5 approval notices sent',
+      async () =>
+        (await db().notice.count({
+          where: { nominationId: { in: plain.map((p) => p.id) }, status: 'sent' },
+        })) === 5,
     );
     // Leave the queue clean for the next tests.
-    for (const f of flagged) await db().nomination.update({ where: { id: f.id }, data: { status: 'withdrawn', dedupKey: null } });
+    for (const f of flagged)
+      await db().nomination.update({ where: { id: f.id }, data: { status: 'withdrawn', dedupKey: null } });
   });
 
   it('two reviewers pressing at once: exactly one decision, the other told who and how', async () => {
@@ -232,7 +257,13 @@ describe('review in chat', () => {
     const n = await seed(c, { name: '褚戊' });
     await openCard(r1, c.code, n.id);
     await openCard(r2, c.code, n.id);
-    await Promise.all([r1.press('✅ 通过'), r2.press('❌ 不通过').then(() => r2.expectEdit()).then(() => r2.press('不符合本次慰问条件'))]);
+    await Promise.all([
+      r1.press('✅ 通过'),
+      r2
+        .press('❌ 不通过')
+        .then(() => r2.expectEdit())
+        .then(() => r2.press('不符合本次慰问条件')),
+    ]);
     const e1 = await r1.expectEdit(new RegExp(`#${n.id}`));
     const e2 = await r2.expectEdit(new RegExp(`#${n.id} (已审核为不予通过|已由 钱审核)`));
     const decisions = await db().reviewDecision.findMany({ where: { nominationId: n.id } });
@@ -250,11 +281,17 @@ describe('review in chat', () => {
     await openCard(r1, c.code, m.id);
     await openCard(r2, c.code, m.id);
     await Promise.all([r1.press('✅ 通过'), r2.press('✅ 通过')]);
-    const [x, y] = await Promise.all([r1.expectEdit(new RegExp(`#${m.id}`)), r2.expectEdit(new RegExp(`#${m.id}`))]);
+    const [x, y] = await Promise.all([
+      r1.expectEdit(new RegExp(`#${m.id}`)),
+      r2.expectEdit(new RegExp(`#${m.id}`)),
+    ]);
     expect(await db().reviewDecision.count({ where: { nominationId: m.id } })).toBe(1);
     expect([x.text, y.text].filter((t) => /已审核通过/.test(t ?? ''))).toHaveLength(1);
     expect([x.text, y.text].filter((t) => /已由 .+ 于 .* 处理/.test(t ?? ''))).toHaveLength(1);
-    await waitFor('one notice per decision', async () => (await db().notice.count({ where: { nominationId: m.id } })) === 1);
+    await waitFor(
+      'one notice per decision',
+      async () => (await db().notice.count({ where: { nominationId: m.id } })) === 1,
+    );
   });
 
   it("a contact pressing a reviewer's button is refused", async () => {
@@ -314,7 +351,9 @@ describe('review in chat', () => {
     const queue = h.app.queues.get('review');
     const job = await waitFor('digest job', () => queue.getJob(digestJobId('new', c.id, window)));
     await waitFor('3 tasks done', async () => {
-      const states = await Promise.all(items.map((n) => queue.getJob(`rvtask-${n.id}-r1`).then((j) => j?.getState())));
+      const states = await Promise.all(
+        items.map((n) => queue.getJob(`rvtask-${n.id}-r1`).then((j) => j?.getState())),
+      );
       return states.every((s) => s === 'completed');
     });
     expect(await job.getState()).toBe('delayed');
@@ -332,8 +371,11 @@ describe('review in chat', () => {
     );
     expect(again.outcome).toBe('empty');
     await r1.expectNoReply(300);
-    expect(await db().notice.count({ where: { uniqueKey: { startsWith: `rvdigest-new-${c.id}-` } } })).toBe(2);
-    for (const n of items) await db().nomination.update({ where: { id: n.id }, data: { status: 'withdrawn', dedupKey: null } });
+    expect(await db().notice.count({ where: { uniqueKey: { startsWith: `rvdigest-new-${c.id}-` } } })).toBe(
+      2,
+    );
+    for (const n of items)
+      await db().nomination.update({ where: { id: n.id }, data: { status: 'withdrawn', dedupKey: null } });
   });
 
   it('SLA: admins are reminded once per SLA period through the reminders queue', async () => {

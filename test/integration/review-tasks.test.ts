@@ -39,9 +39,14 @@ beforeAll(async () => {
   prisma = createPrisma(tdb.url);
   queues = new Queues(REDIS_URL, `test-rv-${randomBytes(4).toString('hex')}`);
   const c = await seedCampaign(prisma, {
-    categories: [{ code: 'f', kind: 'frontline_worker', nameZh: '一线职工', amountYuan: 150, forms: ['in_kind'] }],
+    categories: [
+      { code: 'f', kind: 'frontline_worker', nameZh: '一线职工', amountYuan: 150, forms: ['in_kind'] },
+    ],
   });
-  await prisma.campaign.update({ where: { id: c.id }, data: { settings: { reviewDigestMinutes: 10, reviewSlaHours: 1 } } });
+  await prisma.campaign.update({
+    where: { id: c.id },
+    data: { settings: { reviewDigestMinutes: 10, reviewSlaHours: 1 } },
+  });
   campaign = { id: c.id, categoryId: c.categories[0]!.id };
   const { person, union } = await seedContact(prisma, 7001, '县环卫工会');
   contactId = person.id;
@@ -74,9 +79,12 @@ describe('review tasks under repeated delivery', () => {
     await ensureReviewTasks(prisma as unknown as Db, queues, campaign.id);
     const review = queues.get('review');
     const waiting = await review.getJobs(['waiting', 'delayed']);
-    expect(waiting.filter((j) => j.name === 'review-task').map((j) => j.id).sort()).toEqual(
-      [taskJobId(n.id, 1), taskJobId(m.id, 1)].sort(),
-    );
+    expect(
+      waiting
+        .filter((j) => j.name === 'review-task')
+        .map((j) => j.id)
+        .sort(),
+    ).toEqual([taskJobId(n.id, 1), taskJobId(m.id, 1)].sort());
 
     // The worker dies after the handler did its work and the job runs again: nothing new is recorded.
     expect(await recordReviewTask(deps(), { nominationId: n.id, revision: 1 })).toBe('recorded');
@@ -86,7 +94,10 @@ describe('review tasks under repeated delivery', () => {
     expect(await review.getJob(digestJobId('new', campaign.id, window))).toBeTruthy();
 
     now = new Date(now.getTime() + 10 * 60_000);
-    const first = await sendReviewDigest({ ...deps(), localeOf: () => 'zh-CN' }, { campaignId: campaign.id, kind: 'new', window });
+    const first = await sendReviewDigest(
+      { ...deps(), localeOf: () => 'zh-CN' },
+      { campaignId: campaign.id, kind: 'new', window },
+    );
     expect(first).toEqual({ outcome: 'sent', items: 2, recipients: 2 });
     const notices = await prisma.notice.findMany({ where: { uniqueKey: { startsWith: 'rvdigest-new-' } } });
     expect(notices).toHaveLength(2);
@@ -98,8 +109,15 @@ describe('review tasks under repeated delivery', () => {
     expect(await sendJobs()).toBe(2);
 
     // A digest job killed after its notices but before clearing its members runs again: same keys, no new notice.
-    await queues.redis.zadd(`${queues.prefix}:rvdigest:new:${campaign.id}`, String(now.getTime() - 60_000), `${n.id}-1`);
-    const again = await sendReviewDigest({ ...deps(), localeOf: () => 'zh-CN' }, { campaignId: campaign.id, kind: 'new', window });
+    await queues.redis.zadd(
+      `${queues.prefix}:rvdigest:new:${campaign.id}`,
+      String(now.getTime() - 60_000),
+      `${n.id}-1`,
+    );
+    const again = await sendReviewDigest(
+      { ...deps(), localeOf: () => 'zh-CN' },
+      { campaignId: campaign.id, kind: 'new', window },
+    );
     expect(again.outcome).toBe('sent');
     expect(await prisma.notice.count({ where: { uniqueKey: { startsWith: 'rvdigest-new-' } } })).toBe(2);
     expect(await sendJobs()).toBe(2);
@@ -111,14 +129,22 @@ describe('review tasks under repeated delivery', () => {
   it('SLA check run twice in one period escalates once; a decided nomination is skipped', async () => {
     const n = await seed();
     now = new Date(n.submittedAt!.getTime() + 30 * 60_000);
-    expect(await checkReviewSla(deps(), { nominationId: n.id, revision: 1, period: 1 })).toMatchObject({ outcome: 'deferred' });
+    expect(await checkReviewSla(deps(), { nominationId: n.id, revision: 1, period: 1 })).toMatchObject({
+      outcome: 'deferred',
+    });
     now = new Date(n.submittedAt!.getTime() + 61 * 60_000);
-    expect(await checkReviewSla(deps(), { nominationId: n.id, revision: 1, period: 1 })).toEqual({ outcome: 'escalated' });
-    expect(await checkReviewSla(deps(), { nominationId: n.id, revision: 1, period: 1 })).toEqual({ outcome: 'duplicate' });
+    expect(await checkReviewSla(deps(), { nominationId: n.id, revision: 1, period: 1 })).toEqual({
+      outcome: 'escalated',
+    });
+    expect(await checkReviewSla(deps(), { nominationId: n.id, revision: 1, period: 1 })).toEqual({
+      outcome: 'duplicate',
+    });
     expect(await queues.get('reminders').getJob(`rvsla-${n.id}-r1-p2`)).toBeTruthy();
     await prisma.nomination.update({ where: { id: n.id }, data: { status: 'approved' } });
     now = new Date(n.submittedAt!.getTime() + 121 * 60_000);
-    expect(await checkReviewSla(deps(), { nominationId: n.id, revision: 1, period: 2 })).toMatchObject({ outcome: 'skipped' });
+    expect(await checkReviewSla(deps(), { nominationId: n.id, revision: 1, period: 2 })).toMatchObject({
+      outcome: 'skipped',
+    });
   });
 
   it('concurrent decisions on one nomination: exactly one wins, in the database', async () => {
@@ -128,7 +154,13 @@ describe('review tasks under repeated delivery', () => {
     const results = await Promise.all(
       reviewers.flatMap((r) =>
         [0, 1, 2].map(() =>
-          decideNomination(rd, { reviewerId: r.id, nominationId: n.id, revision: 1, version: 1, action: 'approve' }),
+          decideNomination(rd, {
+            reviewerId: r.id,
+            nominationId: n.id,
+            revision: 1,
+            version: 1,
+            action: 'approve',
+          }),
         ),
       ),
     );
@@ -136,6 +168,8 @@ describe('review tasks under repeated delivery', () => {
     expect(results.filter((r) => r.outcome === 'taken')).toHaveLength(5);
     expect(await prisma.reviewDecision.count({ where: { nominationId: n.id } })).toBe(1);
     expect(await prisma.notice.count({ where: { nominationId: n.id } })).toBe(1);
-    expect(await prisma.auditLog.count({ where: { entityId: String(n.id), action: 'review.approve' } })).toBe(1);
+    expect(await prisma.auditLog.count({ where: { entityId: String(n.id), action: 'review.approve' } })).toBe(
+      1,
+    );
   });
 });

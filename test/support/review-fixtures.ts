@@ -72,7 +72,12 @@ export async function seedSubmitted(
 }
 
 /** Grants a federation-wide staff role to a Telegram user (creating the person if needed). */
-export async function grantStaff(db: PrismaClient, telegramId: number, role: 'reviewer' | 'admin', name: string) {
+export async function grantStaff(
+  db: PrismaClient,
+  telegramId: number,
+  role: 'reviewer' | 'admin',
+  name: string,
+) {
   const p = await db.person.upsert({
     where: { telegramId: BigInt(telegramId) },
     create: { telegramId: BigInt(telegramId), displayName: name },

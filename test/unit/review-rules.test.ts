@@ -21,34 +21,50 @@ describe('planDecision', () => {
       kind: 'approve',
       nextStatus: 'approved',
     });
-    expect(planDecision({ ...base, status: 'submitted', action: 'approve', amountFen: 100_001 })).toMatchObject({
+    expect(
+      planDecision({ ...base, status: 'submitted', action: 'approve', amountFen: 100_001 }),
+    ).toMatchObject({
       nextStatus: 'pending_second_approval',
     });
-    expect(planDecision({ ...base, status: 'submitted', action: 'approve', flags: ['shared_phone'] })).toMatchObject({
+    expect(
+      planDecision({ ...base, status: 'submitted', action: 'approve', flags: ['shared_phone'] }),
+    ).toMatchObject({
       nextStatus: 'pending_second_approval',
     });
   });
   it('second approval needs a different approver', () => {
     const s = { ...base, status: 'pending_second_approval', action: 'approve' as const };
     expect(planDecision({ ...s, firstApproverId: 1 })).toEqual({ ok: false, code: 'review_same_approver' });
-    expect(planDecision({ ...s, firstApproverId: 2 })).toMatchObject({ kind: 'second_approve', nextStatus: 'approved' });
+    expect(planDecision({ ...s, firstApproverId: 2 })).toMatchObject({
+      kind: 'second_approve',
+      nextStatus: 'approved',
+    });
   });
   it('reject needs a reason, return needs a comment', () => {
-    expect(planDecision({ ...base, status: 'submitted', action: 'reject' })).toMatchObject({ code: 'review_reason_required' });
-    expect(planDecision({ ...base, status: 'submitted', action: 'reject', reason: 'duplicate' })).toMatchObject({
+    expect(planDecision({ ...base, status: 'submitted', action: 'reject' })).toMatchObject({
+      code: 'review_reason_required',
+    });
+    expect(
+      planDecision({ ...base, status: 'submitted', action: 'reject', reason: 'duplicate' }),
+    ).toMatchObject({
       nextStatus: 'rejected',
     });
     expect(planDecision({ ...base, status: 'submitted', action: 'return', comment: '  ' })).toMatchObject({
       code: 'review_comment_required',
     });
-    expect(planDecision({ ...base, status: 'pending_second_approval', action: 'return', comment: '改' })).toMatchObject({
+    expect(
+      planDecision({ ...base, status: 'pending_second_approval', action: 'return', comment: '改' }),
+    ).toMatchObject({
       kind: 'return',
       nextStatus: 'returned',
     });
   });
   it('nothing from statuses outside the backlog', () => {
     for (const status of ['draft', 'returned', 'approved', 'rejected', 'withdrawn', 'paid'])
-      expect(planDecision({ ...base, status, action: 'approve' })).toEqual({ ok: false, code: 'review_not_pending' });
+      expect(planDecision({ ...base, status, action: 'approve' })).toEqual({
+        ok: false,
+        code: 'review_not_pending',
+      });
   });
 });
 
@@ -56,9 +72,13 @@ describe('four eyes, bulk, settings', () => {
   it('secondApprovalReasons and bulkEligible', () => {
     expect(secondApprovalReasons(fe, { amountFen: 100_000, flags: [] })).toEqual([]);
     expect(secondApprovalReasons(fe, { amountFen: 200_000, flags: ['x'] })).toEqual(['amount', 'flagged']);
-    expect(secondApprovalReasons({ aboveAmountFen: null, flagged: false }, { amountFen: 9e9, flags: ['x'] })).toEqual([]);
+    expect(
+      secondApprovalReasons({ aboveAmountFen: null, flagged: false }, { amountFen: 9e9, flags: ['x'] }),
+    ).toEqual([]);
     expect(bulkEligible(fe, { status: 'submitted', amountFen: 15_000, flags: [] })).toBe(true);
-    expect(bulkEligible(fe, { status: 'submitted', amountFen: 15_000, flags: ['self_nomination'] })).toBe(false);
+    expect(bulkEligible(fe, { status: 'submitted', amountFen: 15_000, flags: ['self_nomination'] })).toBe(
+      false,
+    );
     expect(bulkEligible(fe, { status: 'submitted', amountFen: 150_000, flags: [] })).toBe(false);
     expect(bulkEligible(fe, { status: 'pending_second_approval', amountFen: 1, flags: [] })).toBe(false);
   });
@@ -66,7 +86,11 @@ describe('four eyes, bulk, settings', () => {
     expect(reviewSettingsFrom({})).toEqual(REVIEW_DEFAULTS);
     expect(reviewSettingsFrom(null)).toEqual(REVIEW_DEFAULTS);
     expect(
-      reviewSettingsFrom({ reviewSlaHours: 24, reviewDigestMinutes: 15, fourEyes: { aboveAmountFen: 5000, flagged: false } }),
+      reviewSettingsFrom({
+        reviewSlaHours: 24,
+        reviewDigestMinutes: 15,
+        fourEyes: { aboveAmountFen: 5000, flagged: false },
+      }),
     ).toEqual({ slaHours: 24, digestMinutes: 15, fourEyes: { aboveAmountFen: 5000, flagged: false } });
     expect(reviewSettingsFrom({ review_sla_hours: 'x', review_digest_minutes: -3 })).toMatchObject({
       slaHours: 48,
@@ -89,8 +113,20 @@ describe('diffSnapshots', () => {
     return { value: clear, display: `${clear.slice(0, 3)}****` };
   };
   it('lists changed fields; encrypted values compared decrypted and shown masked', () => {
-    const a = { fullName: '王五', phoneEnc: 'enc:13812345678#1', idNumberEnc: 'enc:110#1', secondaryCauses: ['a'], amountFen: 100 };
-    const b = { fullName: '王五', phoneEnc: 'enc:13987654321#2', idNumberEnc: 'enc:110#2', secondaryCauses: ['a', 'b'], amountFen: 100 };
+    const a = {
+      fullName: '王五',
+      phoneEnc: 'enc:13812345678#1',
+      idNumberEnc: 'enc:110#1',
+      secondaryCauses: ['a'],
+      amountFen: 100,
+    };
+    const b = {
+      fullName: '王五',
+      phoneEnc: 'enc:13987654321#2',
+      idNumberEnc: 'enc:110#2',
+      secondaryCauses: ['a', 'b'],
+      amountFen: 100,
+    };
     expect(diffSnapshots(a, b, reveal)).toEqual([
       { field: 'phone', before: '138****', after: '139****' },
       { field: 'secondary_causes', before: 'a', after: 'a、b' },
@@ -98,6 +134,8 @@ describe('diffSnapshots', () => {
   });
   it('no changes: empty; a field added shows a dash before', () => {
     expect(diffSnapshots({ fullName: 'x' }, { fullName: 'x' }, reveal)).toEqual([]);
-    expect(diffSnapshots({}, { employer: '县医院' }, reveal)).toEqual([{ field: 'employer', before: '—', after: '县医院' }]);
+    expect(diffSnapshots({}, { employer: '县医院' }, reveal)).toEqual([
+      { field: 'employer', before: '—', after: '县医院' },
+    ]);
   });
 });

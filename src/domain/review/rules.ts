@@ -45,7 +45,8 @@ export const REVIEW_DEFAULTS: ReviewSettings = {
 
 const obj = (v: unknown): Record<string, unknown> =>
   v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-const posInt = (v: unknown, fallback: number) => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : fallback);
+const posInt = (v: unknown, fallback: number) =>
+  Number.isInteger(v) && (v as number) > 0 ? (v as number) : fallback;
 
 /** From the stored `Campaign.settings` JSON (camelCase as loaded; snake_case accepted); defaults when missing. */
 export function reviewSettingsFrom(json: unknown): ReviewSettings {
@@ -54,7 +55,10 @@ export function reviewSettingsFrom(json: unknown): ReviewSettings {
   const above = fe['aboveAmountFen'] ?? fe['above_amount_fen'];
   return {
     slaHours: posInt(s['reviewSlaHours'] ?? s['review_sla_hours'], REVIEW_DEFAULTS.slaHours),
-    digestMinutes: posInt(s['reviewDigestMinutes'] ?? s['review_digest_minutes'], REVIEW_DEFAULTS.digestMinutes),
+    digestMinutes: posInt(
+      s['reviewDigestMinutes'] ?? s['review_digest_minutes'],
+      REVIEW_DEFAULTS.digestMinutes,
+    ),
     fourEyes: {
       aboveAmountFen: typeof above === 'number' && above >= 0 ? above : null,
       flagged: typeof fe['flagged'] === 'boolean' ? fe['flagged'] : REVIEW_DEFAULTS.fourEyes.flagged,
@@ -74,8 +78,19 @@ export function secondApprovalReasons(
 }
 
 export type DecisionPlan =
-  | { ok: true; kind: DecisionKind; nextStatus: 'approved' | 'pending_second_approval' | 'rejected' | 'returned' }
-  | { ok: false; code: 'review_not_pending' | 'review_same_approver' | 'review_reason_required' | 'review_comment_required' };
+  | {
+      ok: true;
+      kind: DecisionKind;
+      nextStatus: 'approved' | 'pending_second_approval' | 'rejected' | 'returned';
+    }
+  | {
+      ok: false;
+      code:
+        | 'review_not_pending'
+        | 'review_same_approver'
+        | 'review_reason_required'
+        | 'review_comment_required';
+    };
 
 /**
  * What pressing `action` does to a nomination in `status`. `firstApproverId` is who gave the first
@@ -111,7 +126,10 @@ export function planDecision(input: {
 }
 
 /** Bulk approval may only take items one approval settles (no flags, not above the four-eyes amount). */
-export function bulkEligible(fourEyes: FourEyes, n: { status: string; amountFen: number | null; flags: readonly string[] }) {
+export function bulkEligible(
+  fourEyes: FourEyes,
+  n: { status: string; amountFen: number | null; flags: readonly string[] },
+) {
   return n.status === 'submitted' && n.flags.length === 0 && secondApprovalReasons(fourEyes, n).length === 0;
 }
 

@@ -16,16 +16,34 @@ export interface BulkPreview {
   count: number;
   totalFen: number;
   maxId: number;
-  excluded: { id: number; fullName: string | null; flags: string[]; reason: 'flagged' | 'amount' | 'second' }[];
+  excluded: {
+    id: number;
+    fullName: string | null;
+    flags: string[];
+    reason: 'flagged' | 'amount' | 'second';
+  }[];
 }
 
-async function candidates(deps: Pick<ReviewDeps, 'db'>, f: QueueFilter & { campaignId: number }, maxId?: number) {
+async function candidates(
+  deps: Pick<ReviewDeps, 'db'>,
+  f: QueueFilter & { campaignId: number },
+  maxId?: number,
+) {
   const campaign = await deps.db.campaign.findUnique({ where: { id: f.campaignId } });
   if (!campaign || campaign.status === 'archived') throw new DomainError('review_campaign_closed');
   const fourEyes = reviewSettingsFrom(campaign.settings).fourEyes;
   const rows = await deps.db.nomination.findMany({
     where: { AND: [pendingWhere({ ...f, flaggedOnly: false }), ...(maxId ? [{ id: { lte: maxId } }] : [])] },
-    select: { id: true, status: true, flags: true, amountFen: true, fullName: true, version: true, revision: true, submittedById: true },
+    select: {
+      id: true,
+      status: true,
+      flags: true,
+      amountFen: true,
+      fullName: true,
+      version: true,
+      revision: true,
+      submittedById: true,
+    },
     orderBy: { id: 'asc' },
   });
   const eligible = rows.filter((r) => bulkEligible(fourEyes, r)).slice(0, BULK_MAX);
@@ -35,7 +53,11 @@ async function candidates(deps: Pick<ReviewDeps, 'db'>, f: QueueFilter & { campa
       id: r.id,
       fullName: r.fullName,
       flags: r.flags,
-      reason: (r.status !== 'submitted' ? 'second' : r.flags.length > 0 ? 'flagged' : 'amount') as BulkPreview['excluded'][number]['reason'],
+      reason: (r.status !== 'submitted'
+        ? 'second'
+        : r.flags.length > 0
+          ? 'flagged'
+          : 'amount') as BulkPreview['excluded'][number]['reason'],
     }));
   return { eligible, excluded };
 }
@@ -61,48 +83,58 @@ export type BulkResult =
 
 export async function bulkApprove(
   deps: ReviewDeps,
-  input: { reviewerId: number; filter: QueueFilter & { campaignId: number }; expectCount: number; maxId: number },
+  input: {
+    reviewerId: number;
+    filter: QueueFilter & { campaignId: number };
+    expectCount: number;
+    maxId: number;
+  },
 ): Promise<BulkResult> {
   const now = deps.now();
   const { eligible, excluded } = await candidates(deps, input.filter, input.maxId);
-  const stale = async (): Promise<BulkResult> => ({ outcome: 'changed', preview: await previewBulkApprove(deps, input.filter) });
+  const stale = async (): Promise<BulkResult> => ({
+    outcome: 'changed',
+    preview: await previewBulkApprove(deps, input.filter),
+  });
   if (eligible.length !== input.expectCount || eligible.length === 0) return stale();
   const ids = eligible.map((r) => r.id);
-  const ok = await deps.db.$transaction(
-    async (tx) => {
-      // Same guard as a single decision, for all rows at once: unchanged version, still submitted, unflagged.
-      const updated = await tx.$executeRaw`
+  const ok = await deps.db
+    .$transaction(
+      async (tx) => {
+        // Same guard as a single decision, for all rows at once: unchanged version, still submitted, unflagged.
+        const updated = await tx.$executeRaw`
         UPDATE nomination n SET status = 'approved', version = n.version + 1, decided_at = ${now}, updated_at = now()
         FROM unnest(${ids}::int[], ${eligible.map((r) => r.version)}::int[]) AS u(id, version)
         WHERE n.id = u.id AND n.version = u.version AND n.status = 'submitted' AND cardinality(n.flags) = 0`;
-      if (updated !== ids.length) throw new BulkChanged();
-      await tx.reviewDecision.createMany({
-        data: eligible.map((r) => ({
-          nominationId: r.id,
-          revision: r.revision,
-          kind: 'approve' as const,
-          reviewerId: input.reviewerId,
-          comment: 'bulk',
-          createdAt: now,
-        })),
-      });
-      await tx.auditLog.createMany({
-        data: eligible.map((r) => ({
-          actorId: input.reviewerId,
-          action: 'review.approve',
-          entity: 'nomination',
-          entityId: String(r.id),
-          before: { status: 'submitted', revision: r.revision, version: r.version },
-          after: { status: 'approved', revision: r.revision, kind: 'approve', bulk: true },
-        })),
-      });
-      return true;
-    },
-    { timeout: 60_000 },
-  ).catch((err: unknown) => {
-    if (err instanceof BulkChanged) return false;
-    throw err;
-  });
+        if (updated !== ids.length) throw new BulkChanged();
+        await tx.reviewDecision.createMany({
+          data: eligible.map((r) => ({
+            nominationId: r.id,
+            revision: r.revision,
+            kind: 'approve' as const,
+            reviewerId: input.reviewerId,
+            comment: 'bulk',
+            createdAt: now,
+          })),
+        });
+        await tx.auditLog.createMany({
+          data: eligible.map((r) => ({
+            actorId: input.reviewerId,
+            action: 'review.approve',
+            entity: 'nomination',
+            entityId: String(r.id),
+            before: { status: 'submitted', revision: r.revision, version: r.version },
+            after: { status: 'approved', revision: r.revision, kind: 'approve', bulk: true },
+          })),
+        });
+        return true;
+      },
+      { timeout: 60_000 },
+    )
+    .catch((err: unknown) => {
+      if (err instanceof BulkChanged) return false;
+      throw err;
+    });
   if (!ok) return stale();
   for (const r of eligible) {
     await notifyContact(deps, {
@@ -115,7 +147,12 @@ export async function bulkApprove(
       comment: null,
     });
   }
-  return { outcome: 'approved', count: eligible.length, totalFen: eligible.reduce((a, r) => a + (r.amountFen ?? 0), 0), excluded };
+  return {
+    outcome: 'approved',
+    count: eligible.length,
+    totalFen: eligible.reduce((a, r) => a + (r.amountFen ?? 0), 0),
+    excluded,
+  };
 }
 
 class BulkChanged extends Error {}

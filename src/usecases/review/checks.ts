@@ -4,7 +4,12 @@ import { validateIdNumber } from '../../domain/identity/id-number.ts';
 import { stepsFor } from '../../domain/nomination/form.ts';
 import type { Db } from '../../adapters/db/client.ts';
 import type { FieldCipher } from '../../adapters/crypto/field-cipher.ts';
-import { budgetRemaining, duplicateFacts, quotaRemaining, yearlyAmount } from '../nominations/entry-checks.ts';
+import {
+  budgetRemaining,
+  duplicateFacts,
+  quotaRemaining,
+  yearlyAmount,
+} from '../nominations/entry-checks.ts';
 import { toCategoryInfo } from '../nominations/shared.ts';
 
 // Automatic checks shown on the review card before any decision. They re-run the entry checks against
@@ -55,15 +60,24 @@ export async function automaticChecks(
   }
   // 2. Duplicates in this campaign (any union) and earlier campaigns.
   if (n.idNumberHash) {
-    const dup = await duplicateFacts(db, { campaignId: n.campaignId, idHash: n.idNumberHash, excludeId: n.id });
+    const dup = await duplicateFacts(db, {
+      campaignId: n.campaignId,
+      idHash: n.idNumberHash,
+      excludeId: n.id,
+    });
     if (dup.blocking)
       out.push({
         code: 'duplicate_here',
         level: 'fail',
-        params: { id: dup.blocking.nominationId, union: dup.blocking.unionName, status: `@status.${dup.blocking.status}` },
+        params: {
+          id: dup.blocking.nominationId,
+          union: dup.blocking.unionName,
+          status: `@status.${dup.blocking.status}`,
+        },
       });
     else out.push({ code: 'no_duplicate', level: 'ok', params: {} });
-    if (dup.earlier.length > 0) out.push({ code: 'earlier', level: 'warn', params: { n: dup.earlier.length } });
+    if (dup.earlier.length > 0)
+      out.push({ code: 'earlier', level: 'warn', params: { n: dup.earlier.length } });
   }
   // 3. Flags raised at entry (self-nomination, shared phone, card checksum …).
   for (const f of n.flags) out.push({ code: 'flag', level: 'warn', params: { flag: `@flags.${f}` } });
@@ -105,7 +119,10 @@ export async function automaticChecks(
     }
     // 5. Required fields (the card's "documents"): anything the category needs that is empty.
     const steps = stepsFor(toCategoryInfo(cat), n.benefitForm);
-    const fields = [...cat.requiredFields, ...(steps.includes('bank_card') ? ['bank_name', 'bank_card'] : [])];
+    const fields = [
+      ...cat.requiredFields,
+      ...(steps.includes('bank_card') ? ['bank_name', 'bank_card'] : []),
+    ];
     const missing = [...new Set(fields)].filter((f) =>
       (FIELD_COLUMNS[f] ?? []).some((col) => {
         const v = (n as unknown as Record<string, unknown>)[col];

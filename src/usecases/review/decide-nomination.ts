@@ -42,7 +42,9 @@ export type DecideResult =
   | { outcome: 'stale'; status: string };
 
 export const reasonParam = (reason: string) =>
-  (REJECT_REASONS as readonly string[]).includes(reason) ? `@review.reasons.${reason}` : reason.replace(/^@+/, '');
+  (REJECT_REASONS as readonly string[]).includes(reason)
+    ? `@review.reasons.${reason}`
+    : reason.replace(/^@+/, '');
 
 export async function decideNomination(deps: ReviewDeps, input: DecideInput): Promise<DecideResult> {
   const now = deps.now();
@@ -57,7 +59,9 @@ export async function decideNomination(deps: ReviewDeps, input: DecideInput): Pr
     const first =
       n.status === 'pending_second_approval'
         ? await tx.reviewDecision.findUnique({
-            where: { nominationId_revision_kind: { nominationId: n.id, revision: n.revision, kind: 'approve' } },
+            where: {
+              nominationId_revision_kind: { nominationId: n.id, revision: n.revision, kind: 'approve' },
+            },
           })
         : null;
     const plan = planDecision({
@@ -127,7 +131,13 @@ export async function decideNomination(deps: ReviewDeps, input: DecideInput): Pr
       comment: input.comment ?? null,
     });
   }
-  return { outcome: 'decided', kind: result.kind, status: result.status, nominationId: n.id, revision: n.revision };
+  return {
+    outcome: 'decided',
+    kind: result.kind,
+    status: result.status,
+    nominationId: n.id,
+    revision: n.revision,
+  };
 }
 
 /** Count 0: read the decision that won (who and how), else the card is stale. */

@@ -62,7 +62,9 @@ export async function resolveFilter(deps: Pick<ReviewDeps, 'db'>, args: string):
     const v = vRaw ?? '';
     if (/^(flagged|标记|有标记)$/i.test(word)) f.flaggedOnly = true;
     else if (k === 'campaign' || k === 'c') {
-      const c = await deps.db.campaign.findFirst({ where: /^\d+$/.test(v) ? { id: Number(v) } : { code: v } });
+      const c = await deps.db.campaign.findFirst({
+        where: /^\d+$/.test(v) ? { id: Number(v) } : { code: v },
+      });
       f.campaignId = c?.id ?? -1;
     } else if (k === 'category' || k === 'cat') {
       const c = await deps.db.campaignCategory.findFirst({
@@ -110,8 +112,11 @@ export async function nextForReview(
     for (const r of rows) {
       const key = `${deps.prefix}:rvlease:${r.id}`;
       const ok = await deps.redis.set(key, String(input.reviewerId), 'EX', LEASE_SECONDS, 'NX');
-      if (ok === 'OK') return r.id;
-      if ((await deps.redis.get(key)) === String(input.reviewerId)) return r.id;
+      const mine = ok === 'OK' || (await deps.redis.get(key)) === String(input.reviewerId);
+      // Re-check after taking the lease: another reviewer may have decided it (and released its lease)
+      // between the read above and the SET.
+      if (mine && (await deps.db.nomination.count({ where: { AND: [where, { id: r.id }] } })) > 0)
+        return r.id;
     }
   }
   return null;
@@ -130,12 +135,22 @@ export interface ReviewCard {
   checks: CheckResult[];
   secondApproval: ('amount' | 'flagged')[];
   /** Decisions on the current revision (e.g. the first approval). */
-  decisions: { kind: string; by: string; byId: number; at: Date; reason: string | null; comment: string | null }[];
+  decisions: {
+    kind: string;
+    by: string;
+    byId: number;
+    at: Date;
+    reason: string | null;
+    comment: string | null;
+  }[];
   /** Changes against the previous revision, with the comment the contact was given. */
   diff: { fromRevision: number; changes: FieldChange[]; returnComment: string | null } | null;
 }
 
-export async function reviewCard(deps: Pick<ReviewDeps, 'db' | 'cipher' | 'now'>, id: number): Promise<ReviewCard | null> {
+export async function reviewCard(
+  deps: Pick<ReviewDeps, 'db' | 'cipher' | 'now'>,
+  id: number,
+): Promise<ReviewCard | null> {
   const n = await loadForChecks(deps.db, id);
   if (!n) return null;
   const view = await nominationView(deps, id);
@@ -167,13 +182,20 @@ export async function reviewCard(deps: Pick<ReviewDeps, 'db' | 'cipher' | 'now'>
         c.nameZh,
       ]),
     );
-    const changes = diffSnapshots(prev.snapshot as Record<string, unknown>, cur.snapshot as Record<string, unknown>, reveal).map(
-      (c) =>
-        c.field === 'category'
-          ? { ...c, before: categories.get(c.before) ?? c.before, after: categories.get(c.after) ?? c.after }
-          : c.field === 'bank_card'
-            ? { ...c, before: c.before === '—' ? c.before : maskBankCard(c.before), after: c.after === '—' ? c.after : maskBankCard(c.after) }
-            : c,
+    const changes = diffSnapshots(
+      prev.snapshot as Record<string, unknown>,
+      cur.snapshot as Record<string, unknown>,
+      reveal,
+    ).map((c) =>
+      c.field === 'category'
+        ? { ...c, before: categories.get(c.before) ?? c.before, after: categories.get(c.after) ?? c.after }
+        : c.field === 'bank_card'
+          ? {
+              ...c,
+              before: c.before === '—' ? c.before : maskBankCard(c.before),
+              after: c.after === '—' ? c.after : maskBankCard(c.after),
+            }
+          : c,
     );
     const ret = decisions.find((d) => d.revision === prev.revision && d.kind === 'return');
     diff = { fromRevision: prev.revision, changes, returnComment: ret?.comment ?? null };

@@ -52,12 +52,14 @@ export const digestJobId = (kind: DigestKind, campaignId: number, window: number
 
 /** Queues the review task of one submitted revision (idempotent: the job id is fixed). */
 export async function queueReviewTask(queues: Queues, t: { nominationId: number; revision: number }) {
-  await queues
-    .get('review')
-    .add(REVIEW_TASK_JOB, { nominationId: t.nominationId, revision: t.revision }, {
+  await queues.get('review').add(
+    REVIEW_TASK_JOB,
+    { nominationId: t.nominationId, revision: t.revision },
+    {
       ...JOB_OPTIONS,
       jobId: taskJobId(t.nominationId, t.revision),
-    });
+    },
+  );
 }
 
 /**
@@ -113,7 +115,11 @@ async function scheduleDigest(deps: TaskDeps, kind: DigestKind, campaignId: numb
   const delay = Math.max(0, digestWindowEnd(window, minutes).getTime() - now.getTime());
   await deps.queues
     .get('review')
-    .add(REVIEW_DIGEST_JOB, { campaignId, kind, window }, { ...JOB_OPTIONS, jobId: digestJobId(kind, campaignId, window), delay });
+    .add(
+      REVIEW_DIGEST_JOB,
+      { campaignId, kind, window },
+      { ...JOB_OPTIONS, jobId: digestJobId(kind, campaignId, window), delay },
+    );
 }
 
 export type TaskOutcome = 'recorded' | 'duplicate' | 'stale';
@@ -125,14 +131,27 @@ export async function recordReviewTask(
 ): Promise<TaskOutcome> {
   const n = await deps.db.nomination.findUnique({
     where: { id: t.nominationId },
-    select: { id: true, campaignId: true, status: true, revision: true, submittedAt: true, campaign: { select: { settings: true } } },
+    select: {
+      id: true,
+      campaignId: true,
+      status: true,
+      revision: true,
+      submittedAt: true,
+      campaign: { select: { settings: true } },
+    },
   });
   if (!n || n.revision !== t.revision || !isReviewable(n.status)) return 'stale';
   const settings = reviewSettingsFrom(n.campaign.settings);
   const added = await recordOnce(deps.queues, 'new', n.campaignId, `${n.id}-${n.revision}`, deps.now());
   // Both adds are no-ops when the jobs exist, so a retried task re-does them harmlessly.
   await scheduleDigest(deps, 'new', n.campaignId, settings.digestMinutes);
-  await scheduleSla(deps, { nominationId: n.id, revision: n.revision, period: 1, submittedAt: n.submittedAt ?? deps.now(), slaHours: settings.slaHours });
+  await scheduleSla(deps, {
+    nominationId: n.id,
+    revision: n.revision,
+    period: 1,
+    submittedAt: n.submittedAt ?? deps.now(),
+    slaHours: settings.slaHours,
+  });
   return added ? 'recorded' : 'duplicate';
 }
 
@@ -168,15 +187,29 @@ export async function checkReviewSla(
 ): Promise<SlaOutcome> {
   const n = await deps.db.nomination.findUnique({
     where: { id: s.nominationId },
-    select: { id: true, campaignId: true, status: true, revision: true, submittedAt: true, campaign: { select: { settings: true, status: true } } },
+    select: {
+      id: true,
+      campaignId: true,
+      status: true,
+      revision: true,
+      submittedAt: true,
+      campaign: { select: { settings: true, status: true } },
+    },
   });
-  if (!n || n.revision !== s.revision || !isReviewable(n.status)) return { outcome: 'skipped', reason: 'decided' };
+  if (!n || n.revision !== s.revision || !isReviewable(n.status))
+    return { outcome: 'skipped', reason: 'decided' };
   if (n.campaign.status === 'archived') return { outcome: 'skipped', reason: 'archived' };
   const settings = reviewSettingsFrom(n.campaign.settings);
   const submittedAt = n.submittedAt ?? deps.now();
   const due = slaDueAt(submittedAt, settings.slaHours, s.period);
   if (due.getTime() > deps.now().getTime() + 2_000) return { outcome: 'deferred', until: due };
-  const added = await recordOnce(deps.queues, 'sla', n.campaignId, `${n.id}-${n.revision}-${s.period}`, deps.now());
+  const added = await recordOnce(
+    deps.queues,
+    'sla',
+    n.campaignId,
+    `${n.id}-${n.revision}-${s.period}`,
+    deps.now(),
+  );
   await scheduleDigest(deps, 'sla', n.campaignId, settings.digestMinutes);
   await scheduleSla(deps, { ...s, period: s.period + 1, submittedAt, slaHours: settings.slaHours });
   return { outcome: added ? 'escalated' : 'duplicate' };
@@ -193,7 +226,9 @@ export type DigestOutcome =
  * removed: a crash in between repeats the same keys, which send nothing new.
  */
 export async function sendReviewDigest(
-  deps: TaskDeps & { localeOf: (p: { locale: string | null; telegramLanguage: string | null }) => 'zh-CN' | 'en' },
+  deps: TaskDeps & {
+    localeOf: (p: { locale: string | null; telegramLanguage: string | null }) => 'zh-CN' | 'en';
+  },
   d: { campaignId: number; kind: DigestKind; window: number },
 ): Promise<DigestOutcome> {
   const campaign = await deps.db.campaign.findUnique({ where: { id: d.campaignId } });
@@ -211,7 +246,9 @@ export async function sendReviewDigest(
     select: { id: true, revision: true, flags: true, submittedAt: true },
     orderBy: { id: 'asc' },
   });
-  const live = rows.filter((r) => members.some((m) => m === `${r.id}-${r.revision}` || m.startsWith(`${r.id}-${r.revision}-`)));
+  const live = rows.filter((r) =>
+    members.some((m) => m === `${r.id}-${r.revision}` || m.startsWith(`${r.id}-${r.revision}-`)),
+  );
   let recipients = 0;
   if (live.length > 0 && campaign.status !== 'archived') {
     const people = await deps.db.person.findMany({
@@ -223,7 +260,10 @@ export async function sendReviewDigest(
       select: { id: true, locale: true, telegramLanguage: true },
     });
     const flagged = live.filter((r) => r.flags.length > 0).length;
-    const oldest = live.reduce((a, r) => (a.submittedAt && r.submittedAt && r.submittedAt < a.submittedAt ? r : a), live[0]!);
+    const oldest = live.reduce(
+      (a, r) => (a.submittedAt && r.submittedAt && r.submittedAt < a.submittedAt ? r : a),
+      live[0]!,
+    );
     for (const p of people) {
       const lang = deps.localeOf(p);
       await enqueueNotice(deps.db, deps.queues, {
@@ -237,7 +277,11 @@ export async function sendReviewDigest(
           campaign: lang === 'en' ? campaign.titleEn : campaign.titleZh,
           hours: settings.slaHours,
           oldest: oldest.id,
-          ids: live.slice(0, 10).map((r) => `#${r.id}`).join(' ') + (live.length > 10 ? ' …' : ''),
+          ids:
+            live
+              .slice(0, 10)
+              .map((r) => `#${r.id}`)
+              .join(' ') + (live.length > 10 ? ' …' : ''),
         },
         buttons: [{ textKey: 'review.btn_start', action: 'rv_next', args: [d.campaignId] }],
       });

@@ -77,7 +77,12 @@ const rows = (buttons: InlineKeyboardButton[], perRow: number) => {
 };
 
 export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
-  const nd: NominationDeps = { db: deps.db, cipher: deps.cipher, now: deps.now, onSubmitted: reviewTaskHook(deps) };
+  const nd: NominationDeps = {
+    db: deps.db,
+    cipher: deps.cipher,
+    now: deps.now,
+    onSubmitted: reviewTaskHook(deps),
+  };
   const contact = ['contact'] as const;
   const yuan = (fen: number) => formatYuan(fen);
   const catName = (ctx: BotContext, c: { nameZh: string; nameEn: string }) =>

@@ -10,7 +10,7 @@ export async function resumeReturned(deps: BotDeps, shell: ShellApi, ctx: BotCon
     where: { id: nominationId, submittedById: ctx.who.id },
     select: { id: true, status: true, revision: true },
   });
-  if (!n || n.status !== 'returned') {
+  if (n?.status !== 'returned') {
     await ctx.reply(ctx.t('review.fix_not_returned', { id: nominationId }));
     return;
   }
@@ -18,7 +18,12 @@ export async function resumeReturned(deps: BotDeps, shell: ShellApi, ctx: BotCon
     where: { nominationId_revision_kind: { nominationId: n.id, revision: n.revision, kind: 'return' } },
   });
   await ctx.reply(ctx.t('review.fix_intro', { id: n.id, comment: ret?.comment ?? '—' }));
-  ctx.session.dialog = { name: 'nominate', step: 'summary', data: { nid: n.id, editing: null }, startedAt: Date.now() };
+  ctx.session.dialog = {
+    name: 'nominate',
+    step: 'summary',
+    data: { nid: n.id, editing: null },
+    startedAt: Date.now(),
+  };
   await shell.dialogs.reprompt(ctx);
 }
 

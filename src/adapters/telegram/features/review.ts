@@ -51,7 +51,8 @@ const ICON = { ok: '✅', warn: '⚠️', fail: '❌' } as const;
 export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
   const rd: ReviewDeps = { db: deps.db, cipher: deps.cipher, queues: deps.queues, now: deps.now };
   const leases = { db: deps.db, redis: deps.redis, prefix: deps.queues.prefix };
-  const t = (ctx: BotContext, key: string, p: Record<string, string | number> = {}) => ctx.t(key, localParams(ctx, p));
+  const t = (ctx: BotContext, key: string, p: Record<string, string | number> = {}) =>
+    ctx.t(key, localParams(ctx, p));
 
   function cardText(ctx: BotContext, c: ReviewCard): string {
     const v = c.view;
@@ -62,7 +63,10 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
       t(ctx, 'review.card_title', { id: v.id, revision: v.revision, status: `@status.${v.status}` }),
       ...line('campaign', en ? v.campaignTitleEn : v.campaignTitleZh),
       ...line('union', v.unionName),
-      ...line('category', `${en ? v.categoryEn : v.categoryZh}（${v.amountFen !== null ? formatYuan(v.amountFen) : '—'}）`),
+      ...line(
+        'category',
+        `${en ? v.categoryEn : v.categoryZh}（${v.amountFen !== null ? formatYuan(v.amountFen) : '—'}）`,
+      ),
       ...line('name', v.fullName),
       ...line('id_number', v.idNumberMasked),
       ...line('phone', v.phoneMasked),
@@ -73,7 +77,9 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
       ...line('description', v.description),
       ...line('benefit_form', v.benefitForm ? ctx.t(`vocab.benefit_form.${v.benefitForm}`) : null),
       ...line('bank_card', v.bankCardMasked ? `${v.bankName ?? ''} ${v.bankCardMasked}`.trim() : null),
-      ...(c.submittedAt ? [t(ctx, 'review.submitted_at', { at: formatShanghaiDateTime(c.submittedAt) })] : []),
+      ...(c.submittedAt
+        ? [t(ctx, 'review.submitted_at', { at: formatShanghaiDateTime(c.submittedAt) })]
+        : []),
       '',
       ctx.t('review.checks_title'),
       ...c.checks.map((ch) => `${ICON[ch.level]} ${t(ctx, `review.check.${ch.code}`, ch.params)}`),
@@ -192,7 +198,10 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
       reply_markup: {
         inline_keyboard:
           r.outcome === 'stale'
-            ? [[button(deps, ctx, ctx.t('review.btn_refresh'), 'rv_open', nid)], ...nextButton(ctx, n?.campaignId ?? 0)]
+            ? [
+                [button(deps, ctx, ctx.t('review.btn_refresh'), 'rv_open', nid)],
+                ...nextButton(ctx, n?.campaignId ?? 0),
+              ]
             : nextButton(ctx, n?.campaignId ?? 0),
       },
     };
@@ -202,7 +211,12 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
 
   // ---------------------------------------------------------------------------------------------- /queue
 
-  const encodeFilter = (f: QueueFilter) => [f.campaignId ?? 0, f.categoryId ?? 0, f.unionId ?? 0, f.flaggedOnly ? 1 : 0];
+  const encodeFilter = (f: QueueFilter) => [
+    f.campaignId ?? 0,
+    f.categoryId ?? 0,
+    f.unionId ?? 0,
+    f.flaggedOnly ? 1 : 0,
+  ];
   const decodeFilter = (a: string[]): QueueFilter => {
     const [c, cat, u, fl] = a.map(Number);
     return {
@@ -220,7 +234,12 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
       list.total === 0
         ? ctx.t('review.queue_empty')
         : [
-            t(ctx, 'review.queue_title', { total: list.total, flagged: list.flagged, page: page + 1, pages: list.pages }),
+            t(ctx, 'review.queue_title', {
+              total: list.total,
+              flagged: list.flagged,
+              page: page + 1,
+              pages: list.pages,
+            }),
             ...list.rows.map((r) =>
               t(ctx, 'review.queue_line', {
                 id: r.id,
@@ -237,7 +256,9 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
           ].join('\n');
     const fa = encodeFilter(f);
     const keyboard: InlineKeyboardButton[][] = [
-      ...list.rows.map((r) => [button(deps, ctx, t(ctx, 'review.btn_open', { id: r.id, name: r.fullName ?? '' }), 'rv_open', r.id)]),
+      ...list.rows.map((r) => [
+        button(deps, ctx, t(ctx, 'review.btn_open', { id: r.id, name: r.fullName ?? '' }), 'rv_open', r.id),
+      ]),
       [
         ...(page > 0 ? [button(deps, ctx, ctx.t('review.prev'), 'q_pg', page - 1, ...fa)] : []),
         ...(page + 1 < list.pages ? [button(deps, ctx, ctx.t('review.next'), 'q_pg', page + 1, ...fa)] : []),
@@ -267,7 +288,9 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
       p.count > 0
         ? t(ctx, 'review.bulk_preview', { n: p.count, total: formatYuan(p.totalFen) })
         : ctx.t('review.bulk_nothing'),
-      ...(p.excluded.length ? ['', t(ctx, 'review.bulk_excluded', { n: p.excluded.length }), ...excluded] : []),
+      ...(p.excluded.length
+        ? ['', t(ctx, 'review.bulk_excluded', { n: p.excluded.length }), ...excluded]
+        : []),
       ...(p.excluded.length > 30 ? [t(ctx, 'review.bulk_more', { n: p.excluded.length - 30 })] : []),
     ].join('\n');
     const fa = encodeFilter(f).slice(0, 3);
@@ -277,7 +300,15 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
           p.count > 0
             ? [
                 [
-                  button(deps, ctx, t(ctx, 'review.btn_bulk_confirm', { n: p.count }), 'rv_bulkok', ...fa, p.count, p.maxId),
+                  button(
+                    deps,
+                    ctx,
+                    t(ctx, 'review.btn_bulk_confirm', { n: p.count }),
+                    'rv_bulkok',
+                    ...fa,
+                    p.count,
+                    p.maxId,
+                  ),
                   button(deps, ctx, ctx.t('buttons.cancel'), 'q_pg', 0, ...encodeFilter(f)),
                 ],
               ]
@@ -326,7 +357,9 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
         access: STAFF,
         handler: async (ctx, args) => {
           const a = args.slice(0, 3);
-          const reasons = REJECT_REASONS.map((r, i) => [button(deps, ctx, ctx.t(`review.reasons.${r}`), 'rv_rr', ...a, i)]);
+          const reasons = REJECT_REASONS.map((r, i) => [
+            button(deps, ctx, ctx.t(`review.reasons.${r}`), 'rv_rr', ...a, i),
+          ]);
           await ctx.editMessageReplyMarkup({
             inline_keyboard: [
               ...reasons,
@@ -350,22 +383,42 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
         access: STAFF,
         handler: async (ctx, [id]) => {
           const c = await reviewCard(rd, Number(id));
-          if (c) await ctx.editMessageText(cardText(ctx, c), { reply_markup: { inline_keyboard: cardKeyboard(ctx, c) } });
+          if (c)
+            await ctx.editMessageText(cardText(ctx, c), {
+              reply_markup: { inline_keyboard: cardKeyboard(ctx, c) },
+            });
         },
       },
       {
         action: 'rv_rt',
         access: STAFF,
         handler: (ctx, [nid, rev, ver]) =>
-          shell.dialogs.start(ctx, TEXT_DIALOG, { nid: Number(nid), rev: Number(rev), ver: Number(ver), mode: 'reject' }),
+          shell.dialogs.start(ctx, TEXT_DIALOG, {
+            nid: Number(nid),
+            rev: Number(rev),
+            ver: Number(ver),
+            mode: 'reject',
+          }),
       },
       {
         action: 'rv_ret',
         access: STAFF,
         handler: (ctx, [nid, rev, ver]) =>
-          shell.dialogs.start(ctx, TEXT_DIALOG, { nid: Number(nid), rev: Number(rev), ver: Number(ver), mode: 'return' }),
+          shell.dialogs.start(ctx, TEXT_DIALOG, {
+            nid: Number(nid),
+            rev: Number(rev),
+            ver: Number(ver),
+            mode: 'return',
+          }),
       },
-      { action: 'rv_tx', access: STAFF, handler: async (ctx) => { shell.dialogs.cancel(ctx); await ctx.reply(ctx.t('review.text_cancelled')); } },
+      {
+        action: 'rv_tx',
+        access: STAFF,
+        handler: async (ctx) => {
+          shell.dialogs.cancel(ctx);
+          await ctx.reply(ctx.t('review.text_cancelled'));
+        },
+      },
       {
         action: 'q_pg',
         access: STAFF,
@@ -394,12 +447,20 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
           });
           if (r.outcome === 'changed') {
             await ctx.reply(ctx.t('review.bulk_changed'));
-            return bulkPreview(ctx, r.preview.campaignId ? { ...filter, campaignId: r.preview.campaignId } : { ...filter, campaignId: filter.campaignId }, false);
+            return bulkPreview(
+              ctx,
+              r.preview.campaignId
+                ? { ...filter, campaignId: r.preview.campaignId }
+                : { ...filter, campaignId: filter.campaignId },
+              false,
+            );
           }
           const ex = r.excluded.map((e) => `#${e.id}`).join(' ');
           return ctx.editMessageText(
             t(ctx, 'review.bulk_done', { n: r.count, total: formatYuan(r.totalFen) }) +
-              (r.excluded.length ? `\n${t(ctx, 'review.bulk_done_excluded', { n: r.excluded.length, ids: ex.slice(0, 1500) })}` : ''),
+              (r.excluded.length
+                ? `\n${t(ctx, 'review.bulk_done_excluded', { n: r.excluded.length, ids: ex.slice(0, 1500) })}`
+                : ''),
           );
         },
       },
@@ -413,18 +474,29 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
           text: {
             prompt: (ctx, state) =>
               ctx.reply(
-                ctx.t(state.data['mode'] === 'return' ? 'review.ask_comment' : 'review.ask_reason', { id: Number(state.data['nid']) }),
-                { reply_markup: { inline_keyboard: [[button(deps, ctx, ctx.t('buttons.cancel'), 'rv_tx')]] } },
+                ctx.t(state.data['mode'] === 'return' ? 'review.ask_comment' : 'review.ask_reason', {
+                  id: Number(state.data['nid']),
+                }),
+                {
+                  reply_markup: { inline_keyboard: [[button(deps, ctx, ctx.t('buttons.cancel'), 'rv_tx')]] },
+                },
               ),
             onText: async (ctx, text, state) => {
               const value = text.trim().slice(0, 500);
               if (value.length < 2) {
-                await ctx.reply(ctx.t(state.data['mode'] === 'return' ? 'errors.review_comment_required' : 'errors.review_reason_required'));
+                await ctx.reply(
+                  ctx.t(
+                    state.data['mode'] === 'return'
+                      ? 'errors.review_comment_required'
+                      : 'errors.review_reason_required',
+                  ),
+                );
                 return { stay: true };
               }
               const args = [state.data['nid'], state.data['rev'], state.data['ver']].map(String);
               delete ctx.session.dialog;
-              if (state.data['mode'] === 'return') await decide(ctx, args, 'return', { comment: value }, false);
+              if (state.data['mode'] === 'return')
+                await decide(ctx, args, 'return', { comment: value }, false);
               else await decide(ctx, args, 'reject', { reason: value }, false);
               return { end: true };
             },
