@@ -13,7 +13,10 @@ const TERMINATED = 'terminated by other getUpdates request; make sure that only 
 
 /** Pending updates with getUpdates semantics (offset confirmation, limit, long polling). */
 export class UpdateQueue {
-  private nextId = 1;
+  // Like Telegram, update ids do not restart at 1: a bot that remembers the ids it handled (to drop
+  // repeated webhook deliveries) must not mistake a restarted emulator's updates for old ones.
+  // (Seconds modulo 10^6, times 1000: stays below 2^31 and repeats only every 11.5 days.)
+  private nextId = (Math.floor(Date.now() / 1000) % 1_000_000) * 1000 + 1;
   private entries: QueueEntry[] = [];
   private readonly history = new Map<number, TgUpdate>();
   private wake: (() => void) | undefined;

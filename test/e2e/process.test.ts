@@ -49,7 +49,9 @@ describe('process lifecycle', () => {
 
     const u = emu.user(7301, { firstName: '进程', languageCode: 'zh-hans' });
     await u.send('/start');
-    await u.expectReply(/您好/);
+    await u.expectReply(/您好/).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nprocess output:\n${out}`);
+    });
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
 
     child.kill('SIGTERM');
