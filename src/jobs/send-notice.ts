@@ -67,7 +67,7 @@ export const sendNoticeJob = defineJob({
   schema: z.object({ noticeId: z.number().int().positive() }),
   async handle(deps: NoticeJobDeps, { noticeId }, job, { worker, token }) {
     const notice = await deps.db.notice.findUnique({ where: { id: noticeId } });
-    if (!notice || notice.status !== 'queued') return 'skipped';
+    if (notice?.status !== 'queued') return 'skipped';
     const person = notice.personId
       ? await deps.db.person.findUnique({ where: { id: notice.personId } })
       : null;

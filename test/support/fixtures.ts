@@ -16,7 +16,6 @@ export interface CategorySeed {
   yearlyCapYuan?: number;
 }
 
-
 export async function seedCampaign(
   db: PrismaClient,
   opts: { code?: string; budgetYuan?: number; categories: CategorySeed[]; opensAt?: Date; closesAt?: Date },

@@ -11,7 +11,7 @@ import {
 } from '../../../usecases/recipients/links.ts';
 import { touchPerson } from '../../../usecases/people.ts';
 import type { BotContext } from '../context.ts';
-import { button, type BotDeps, type Feature, type ShellApi } from '../kit.ts';
+import type { BotDeps, Feature, ShellApi } from '../kit.ts';
 
 // Recipients: the personal deep link (`/start rcp_<token>`) asks for the last 6 characters of the ID
 // number, then binds the chat to the record. /records lists the person's own records, /record <id> opens
