@@ -148,7 +148,19 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   });
   const address = http.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.port;
-  stops.unshift(() => new Promise((r) => http.close(() => r(undefined))));
+  // Stop accepting requests; idle keep-alive connections (Telegram's webhook client keeps one open)
+  // are closed at once, busy ones get 5 s to finish their update.
+  stops.unshift(
+    () =>
+      new Promise((r) => {
+        const force = setTimeout(() => http.closeAllConnections(), 5_000);
+        http.close(() => {
+          clearTimeout(force);
+          r(undefined);
+        });
+        http.closeIdleConnections();
+      }),
+  );
 
   // Wait for updates being handled to finish before closing what they use.
   if (botApp) {
