@@ -6,11 +6,15 @@ import { type NoticeRequest, SEND_NOTICE_JOB } from '../notices.ts';
 // jobs with fixed ids `notice-<id>`. Same guarantees as enqueueNotice: one row and one job per key.
 
 const CHUNK = 1000;
+/** Small chunks first, so the worker can start sending while the rest is still being queued. */
+const FIRST_CHUNKS = [50, 200];
 
 export async function enqueueNotices(db: Db, queues: Queues, list: NoticeRequest[]): Promise<number> {
   let queued = 0;
-  for (let i = 0; i < list.length; i += CHUNK) {
-    const chunk = list.slice(i, i + CHUNK);
+  for (let i = 0, n = 0; i < list.length; n++) {
+    const size = FIRST_CHUNKS[n] ?? CHUNK;
+    const chunk = list.slice(i, i + size);
+    i += size;
     await db.notice.createMany({
       data: chunk.map((n) => ({
         uniqueKey: n.uniqueKey,
