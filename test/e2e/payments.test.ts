@@ -66,6 +66,11 @@ async function linkFor(nominationId: number) {
   const admin = h.emu.user(ADMIN, { firstName: 'Admin', languageCode: 'zh-hans' });
   await admin.send(`/recipient_link ${nominationId}`);
   const m = await admin.expectReply(/start=rcp_/);
+  const qr = await admin.expectReply((msg) => (msg.photo?.length ?? 0) > 0);
+  expect(qr.caption).toMatch(/二维码/);
+  const png = await admin.download(qr);
+  expect(png.subarray(1, 4).toString()).toBe('PNG');
+  expect(png.readUInt32BE(16)).toBe(480);
   return /start=(rcp_[A-Za-z0-9_-]+)/.exec(m.text ?? '')![1]!;
 }
 
@@ -120,6 +125,32 @@ describe('recipient link, payment notice, letter, confirmation', () => {
     const notices = await h.app.db.notice.findMany({ where: { nominationId: nom.id } });
     expect(notices.map((n) => n.kind).sort()).toEqual(['payment', 'thank_you']);
     expect((await h.app.db.nomination.findUniqueOrThrow({ where: { id: nom.id } })).status).toBe('paid');
+  });
+
+  it('a recipient who binds after being paid gets the notice and letter in chat, once', async () => {
+    const nom = await approved();
+    const admin = h.emu.user(ADMIN, { firstName: 'Admin', languageCode: 'zh-hans' });
+    await admin.send('/batch_new pay-e2e');
+    await admin.expectReply(/已生成打款批次/);
+    const batch = await h.app.db.paymentBatch.findFirstOrThrow({ orderBy: { id: 'desc' } });
+    await admin.send(`/batch_paid ${batch.id}`);
+    await admin.expectReply(/已登记为打款成功/);
+    expect((await h.app.db.nomination.findUniqueOrThrow({ where: { id: nom.id } })).status).toBe('paid');
+
+    const payload = await linkFor(nom.id);
+    const r = h.emu.user(9615, { firstName: '后绑定', languageCode: 'zh-hans' });
+    await r.command('start', payload);
+    await r.expectReply(/最后 6 位/);
+    await r.send(makeId('19800101', seq).slice(-6));
+    await r.expectReply(/核验成功/);
+    await r.expectReply(/慰问金 1000\.00 元已于/);
+    await r.expectReply(/同志/);
+    await r.command('start', payload); // opening the link again sends nothing twice
+    await r.expectReply();
+    const inChat = await h.app.db.notice.count({
+      where: { nominationId: nom.id, uniqueKey: { endsWith: '-bound' } },
+    });
+    expect(inChat).toBe(2);
   });
 
   it('locks the link after 5 wrong answers and tells staff', async () => {

@@ -14,7 +14,7 @@ import {
   vocabFor,
 } from '../../domain/nomination/columns.ts';
 import { type CategoryInfo, effectiveForm, type Step, stepsFor } from '../../domain/nomination/form.ts';
-import { LIVE_STATUSES, type NominationDeps, toCategoryInfo } from './shared.ts';
+import { LIVE_STATUSES, type NominationDeps, revisionSnapshot, toCategoryInfo } from './shared.ts';
 
 // Spreadsheet import of many nominations at once: every row goes through the same checks as the chat
 // dialog (validateAnswer, the hardship vocabulary, duplicates, quota, budget, yearly cap), but in bulk:
@@ -753,28 +753,7 @@ async function submitOnce(
           nominationId: n.id,
           revision: 1,
           createdById: input.personId,
-          snapshot: {
-            categoryId: cat.id,
-            fullName: n.fullName,
-            idNumberEnc: n.idNumberEnc,
-            birthDate: n.birthDate?.toISOString().slice(0, 10) ?? null,
-            sex: n.sex,
-            phoneEnc: n.phoneEnc,
-            employer: n.employer,
-            workStatus: n.workStatus,
-            modelWorkerLevel: n.modelWorkerLevel,
-            hardshipTier: n.hardshipTier,
-            mainCause: n.mainCause,
-            secondaryCauses: n.secondaryCauses,
-            description: n.description,
-            benefitForm: n.benefitForm ?? cat.benefitForms[0] ?? null,
-            bankName: n.bankName,
-            bankCardEnc: n.bankCardEnc,
-            bankCardLast4: n.bankCardLast4,
-            amountFen: cat.standardAmountFen,
-            flags,
-            source: 'upload',
-          },
+          snapshot: { ...revisionSnapshot(n, cat, flags), source: 'upload' },
         });
         audits.push({
           actorId: input.personId,

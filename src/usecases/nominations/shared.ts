@@ -58,3 +58,48 @@ export async function openCampaigns(db: Db, now: Date) {
     orderBy: { nominationClosesAt: 'asc' },
   });
 }
+
+/** The fields of a nomination a revision snapshot keeps (sensitive ones stay encrypted). */
+export interface SnapshotSource {
+  fullName: string | null;
+  idNumberEnc: string | null;
+  birthDate: Date | null;
+  sex: string | null;
+  phoneEnc: string | null;
+  employer: string | null;
+  workStatus: string | null;
+  modelWorkerLevel: string | null;
+  hardshipTier: string | null;
+  mainCause: string | null;
+  secondaryCauses: string[];
+  description: string | null;
+  benefitForm: string | null;
+  bankName: string | null;
+  bankCardEnc: string | null;
+  bankCardLast4: string | null;
+}
+
+/** What is stored in NominationRevision.snapshot at each submission (dialog and spreadsheet alike). */
+export function revisionSnapshot(n: SnapshotSource, cat: CategoryInfo, flags: string[]) {
+  return {
+    categoryId: cat.id,
+    fullName: n.fullName,
+    idNumberEnc: n.idNumberEnc,
+    birthDate: n.birthDate?.toISOString().slice(0, 10) ?? null,
+    sex: n.sex,
+    phoneEnc: n.phoneEnc,
+    employer: n.employer,
+    workStatus: n.workStatus,
+    modelWorkerLevel: n.modelWorkerLevel,
+    hardshipTier: n.hardshipTier,
+    mainCause: n.mainCause,
+    secondaryCauses: n.secondaryCauses,
+    description: n.description,
+    benefitForm: n.benefitForm ?? cat.benefitForms[0] ?? null,
+    bankName: n.bankName,
+    bankCardEnc: n.bankCardEnc,
+    bankCardLast4: n.bankCardLast4,
+    amountFen: cat.standardAmountFen,
+    flags,
+  };
+}

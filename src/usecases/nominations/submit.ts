@@ -5,7 +5,7 @@ import { formatYuan } from '../../domain/campaign/money.ts';
 import { maskIdNumber } from '../../domain/masking.ts';
 import { audit } from '../audit.ts';
 import { budgetRemaining, duplicateFacts, quotaRemaining, yearlyAmount } from './entry-checks.ts';
-import { EDITABLE_STATUSES, type NominationDeps, toCategoryInfo } from './shared.ts';
+import { EDITABLE_STATUSES, type NominationDeps, revisionSnapshot, toCategoryInfo } from './shared.ts';
 
 // Submitting takes the nomination's place in the campaign: duplicate, quota, budget and yearly cap
 // are checked again inside a serializable transaction, and the unique dedup key is the last guard
@@ -136,27 +136,7 @@ async function submitOnce(
           },
         });
         if (res.count === 0) throw new DomainError('nomination_changed');
-        const snapshot = {
-          categoryId: cat.id,
-          fullName: n.fullName,
-          idNumberEnc: n.idNumberEnc,
-          birthDate: n.birthDate?.toISOString().slice(0, 10) ?? null,
-          sex: n.sex,
-          phoneEnc: n.phoneEnc,
-          employer: n.employer,
-          workStatus: n.workStatus,
-          modelWorkerLevel: n.modelWorkerLevel,
-          hardshipTier: n.hardshipTier,
-          mainCause: n.mainCause,
-          secondaryCauses: n.secondaryCauses,
-          description: n.description,
-          benefitForm: n.benefitForm ?? cat.benefitForms[0] ?? null,
-          bankName: n.bankName,
-          bankCardEnc: n.bankCardEnc,
-          bankCardLast4: n.bankCardLast4,
-          amountFen: cat.standardAmountFen,
-          flags: flagList,
-        };
+        const snapshot = revisionSnapshot(n, cat, flagList);
         await tx.nominationRevision.create({
           data: { nominationId: n.id, revision, snapshot, createdById: input.personId },
         });

@@ -1,6 +1,7 @@
 import type { Db } from '../../adapters/db/client.ts';
 import type { Queues } from '../../adapters/queue/queues.ts';
 import { type NoticeRequest, SEND_NOTICE_JOB } from '../notices.ts';
+import { type PaymentDeps, paidNotices } from './shared.ts';
 
 // Many notices at once (a paid batch): one INSERT per chunk (existing keys skipped), then one addBulk of
 // jobs with fixed ids `notice-<id>`. Same guarantees as enqueueNotice: one row and one job per key.
@@ -47,4 +48,32 @@ export async function enqueueNotices(db: Db, queues: Queues, list: NoticeRequest
     queued += rows.length;
   }
   return queued;
+}
+
+/**
+ * A recipient who binds their chat after being paid (they were told by SMS, or not at all) gets the
+ * payment notice and the letter in the chat too: once, under their own keys.
+ */
+export async function deliverAfterBinding(deps: PaymentDeps, nominationId: number): Promise<number> {
+  const n = await deps.db.nomination.findUnique({
+    where: { id: nominationId },
+    include: {
+      campaign: { select: { code: true, organiser: true, titleZh: true } },
+      payments: { where: { status: 'paid' }, orderBy: { paidAt: 'desc' }, take: 1 },
+      notices: { where: { kind: 'payment', status: 'sent', channel: 'telegram' }, select: { id: true } },
+    },
+  });
+  const payment = n?.payments[0];
+  if (!n || n.status !== 'paid' || !payment?.paidAt || n.recipientId === null || n.notices.length > 0)
+    return 0;
+  const list = paidNotices(deps, n, {
+    id: payment.id,
+    amountFen: payment.amountFen,
+    paidAt: payment.paidAt,
+  }).map((r) => ({
+    ...r,
+    uniqueKey: `${r.uniqueKey}-bound`,
+    smsFallback: false,
+  }));
+  return enqueueNotices(deps.db, deps.queues, list);
 }

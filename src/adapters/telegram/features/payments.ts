@@ -1,3 +1,4 @@
+import QRCode from 'qrcode';
 import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
 import { formatYuan } from '../../../domain/campaign/money.ts';
@@ -268,12 +269,23 @@ export function paymentsFeature(deps: BotDeps): Feature {
           try {
             const link = await createRecipientLink(deps, { nominationId: id, actorId: ctx.who.id });
             const url = `https://t.me/${deps.botUsername()}?start=${link.payload}`;
-            return ctx.reply(
+            await ctx.reply(
               ctx.t('payments.recipient_link', {
                 id,
                 url,
                 expires: link.expiresAt.toISOString().slice(0, 10),
               }),
+            );
+            // The same link as a QR code, for printing on the condolence letter or showing on a phone.
+            const png = await QRCode.toBuffer(url, {
+              type: 'png',
+              width: 480,
+              margin: 2,
+              errorCorrectionLevel: 'M',
+            });
+            return ctx.replyWithPhoto(
+              { source: png, filename: `link-${id}.png` },
+              { caption: ctx.t('payments.recipient_qr', { id }) },
             );
           } catch (err) {
             return fail(ctx, err);

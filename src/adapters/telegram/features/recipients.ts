@@ -1,3 +1,4 @@
+import { deliverAfterBinding } from '../../../usecases/payments/notify.ts';
 import { formatYuan } from '../../../domain/campaign/money.ts';
 import { shanghaiDateOf } from '../../../domain/calendar/index.ts';
 import {
@@ -110,6 +111,7 @@ export function recipientsFeature(deps: BotDeps, shell: ShellApi): Feature {
               });
               if (r.ok) {
                 await ctx.reply(ctx.t('recipients.bound'));
+                await deliverAfterBinding({ ...rd, queues: deps.queues }, r.nominationId);
                 const me = await touchPerson(deps.db, ctx.from!);
                 await shell.syncMenu(ctx.chat!.id, me.access.roles, ctx.locale);
                 return { end: true };
