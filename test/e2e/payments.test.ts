@@ -153,6 +153,33 @@ describe('recipient link, payment notice, letter, confirmation', () => {
     expect(inChat).toBe(2);
   });
 
+  it('records an in-kind handover from a photo whose caption is the /handover command', async () => {
+    const nom = await approved({ inKind: true });
+    const admin = h.emu.user(ADMIN, { firstName: 'Admin', languageCode: 'zh-hans' });
+    await admin.send('/start');
+    await admin.expectReply(/您好/);
+    await h.emu.client.injectRawUpdate({
+      message: {
+        message_id: 900_001,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: ADMIN, type: 'private' },
+        from: { id: ADMIN, is_bot: false, first_name: 'Admin', language_code: 'zh-hans' },
+        photo: [
+          { file_id: 'small-photo', file_unique_id: 's1', width: 90, height: 90 },
+          { file_id: 'large-photo', file_unique_id: 'l1', width: 1280, height: 960 },
+        ],
+        caption: `/handover ${nom.id} 2026-02-01 县总工会王某`,
+      },
+    });
+    await admin.expectReply(new RegExp(`${nom.id}`));
+    const ho = await h.app.db.handover.findUniqueOrThrow({ where: { nominationId: nom.id } });
+    expect(ho.photoFileId).toBe('large-photo');
+    expect(ho.handedOverBy).toBe('县总工会王某');
+    expect((await h.app.db.nomination.findUniqueOrThrow({ where: { id: nom.id } })).status).toBe(
+      'handed_over',
+    );
+  });
+
   it('locks the link after 5 wrong answers and tells staff', async () => {
     const nom = await approved();
     const payload = await linkFor(nom.id);
@@ -289,7 +316,9 @@ describe('delivery fallbacks and reconciliation', () => {
     expect((await h.app.db.nomination.findUniqueOrThrow({ where: { id: g2.id } })).status).toBe(
       'handed_over',
     );
-    const logs = await h.app.db.auditLog.count({ where: { action: 'nomination.handed_over' } });
+    const logs = await h.app.db.auditLog.count({
+      where: { action: 'nomination.handed_over', entityId: { in: [String(g1.id), String(g2.id)] } },
+    });
     expect(logs).toBe(2);
   });
 });

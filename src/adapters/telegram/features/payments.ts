@@ -43,6 +43,24 @@ export function paymentsFeature(deps: BotDeps): Feature {
     return ctx.reply(ctx.t(key, err.params));
   };
 
+  /** `/handover <id> <date> <who>`, as a command or as the caption of a photo of the handover. */
+  const handover = async (ctx: BotContext, args: string, photoFileId?: string) => {
+    const m = /^(\d{1,9})\s+(\d{4}-\d{2}-\d{2})\s+(.+)$/.exec(args.trim());
+    if (!m) return ctx.reply(ctx.t('payments.handover_usage'));
+    try {
+      await recordHandover(pd, {
+        nominationId: Number(m[1]),
+        date: m[2]!,
+        by: m[3]!,
+        actorId: ctx.who.id,
+        ...(photoFileId ? { photoFileId } : {}),
+      });
+      return ctx.reply(ctx.t('payments.handover_done', { id: Number(m[1]), date: m[2]! }));
+    } catch (err) {
+      return fail(ctx, err);
+    }
+  };
+
   const sendBankList = async (ctx: BotContext, batchId: number) => {
     try {
       const list = await bankList(pd, { batchId, actorId: ctx.who.id, fullNumbers: isPay(ctx) });
@@ -227,21 +245,7 @@ export function paymentsFeature(deps: BotDeps): Feature {
       {
         name: 'handover',
         access: PAY,
-        handler: async (ctx, args) => {
-          const m = /^(\d{1,9})\s+(\d{4}-\d{2}-\d{2})\s+(.+)$/.exec(args.trim());
-          if (!m) return ctx.reply(ctx.t('payments.handover_usage'));
-          try {
-            await recordHandover(pd, {
-              nominationId: Number(m[1]),
-              date: m[2]!,
-              by: m[3]!,
-              actorId: ctx.who.id,
-            });
-            return ctx.reply(ctx.t('payments.handover_done', { id: Number(m[1]), date: m[2]! }));
-          } catch (err) {
-            return fail(ctx, err);
-          }
-        },
+        handler: (ctx, args) => handover(ctx, args),
       },
       {
         name: 'handover_sheet',
@@ -298,6 +302,14 @@ export function paymentsFeature(deps: BotDeps): Feature {
       { action: 'pay_paid', access: PAY, handler: (ctx, [id]) => paid(ctx, Number(id)) },
     ],
     install: (bot: Telegraf<BotContext>) => {
+      bot.on(message('photo'), async (ctx, next) => {
+        const caption = ctx.message.caption?.trim() ?? '';
+        const m = /^\/handover(?:@\w+)?\s+([\s\S]*)$/.exec(caption);
+        if (!m) return next();
+        if (!isPay(ctx)) return ctx.reply(ctx.t('errors.forbidden'));
+        const largest = ctx.message.photo.at(-1);
+        return handover(ctx, m[1]!, largest?.file_id);
+      });
       bot.on(message('document'), async (ctx, next) => {
         if (!isPay(ctx)) return next();
         const raw = await deps.redis.get(pendingKey(ctx.who.id));
