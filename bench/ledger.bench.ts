@@ -31,6 +31,7 @@ interface PhaseResult {
   rows: number;
   ms: number;
   peakRssMb: number;
+  rssBeforeMb: number;
   fileMb: number;
 }
 
@@ -58,6 +59,8 @@ async function runPhase(
   const cipher = new FieldCipher([{ version: 1, key: Buffer.from(key, 'base64') }]);
   const path = join(tmpdir(), `ledger-bench-${process.pid}.${phase}`);
   const out = createWriteStream(path);
+  // RSS before the export: the process itself (Node, tsx, Prisma's query compiler) is not the export.
+  const rssBeforeMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
   const started = performance.now();
   const rows = await exportLedger(db, cipher, {
     campaignId,
@@ -88,6 +91,7 @@ async function runPhase(
     rows,
     ms: Math.round(ms),
     peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    rssBeforeMb,
     fileMb: Math.round((statSync(path).size / 1024 / 1024) * 10) / 10,
   };
   await rm(path, { force: true });

@@ -1,3 +1,4 @@
+import { onCampaignChanged, onNominationChanged } from '../../../usecases/reminders.ts';
 import QRCode from 'qrcode';
 import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
@@ -10,7 +11,7 @@ import { createRecipientLink } from '../../../usecases/recipients/links.ts';
 import { buildBankList, parseHandoverSheet, parseReturnFile } from '../../files/bank-files.ts';
 import { MAX_GRID_BYTES } from '../../files/grid.ts';
 import type { BotContext } from '../context.ts';
-import { button, type BotDeps, type Feature } from '../kit.ts';
+import { button, type BotDeps, type Feature, inBackground } from '../kit.ts';
 
 // Payments for finance staff and admins: /batch_new <campaign> gathers approved transfer nominations,
 // /batch_export <id> sends the bank list (.xlsx; full card numbers only for finance/admin, masked for
@@ -43,6 +44,16 @@ export function paymentsFeature(deps: BotDeps): Feature {
     return ctx.reply(ctx.t(key, err.params));
   };
 
+  /** Payments change which reminders are due (unpaid items, entry deadlines): re-derive them. */
+  const resyncBatch = (batchId: number) =>
+    inBackground(deps, 'reminders after a payment', async () => {
+      const batch = await deps.db.paymentBatch.findUnique({
+        where: { id: batchId },
+        select: { campaignId: true },
+      });
+      if (batch) await onCampaignChanged(deps.db, deps.queues, batch.campaignId, deps.now());
+    });
+
   /** `/handover <id> <date> <who>`, as a command or as the caption of a photo of the handover. */
   const handover = async (ctx: BotContext, args: string, photoFileId?: string) => {
     const m = /^(\d{1,9})\s+(\d{4}-\d{2}-\d{2})\s+(.+)$/.exec(args.trim());
@@ -55,6 +66,9 @@ export function paymentsFeature(deps: BotDeps): Feature {
         actorId: ctx.who.id,
         ...(photoFileId ? { photoFileId } : {}),
       });
+      inBackground(deps, 'reminders after a handover', () =>
+        onNominationChanged(deps.db, deps.queues, Number(m[1]), deps.now()),
+      );
       return ctx.reply(ctx.t('payments.handover_done', { id: Number(m[1]), date: m[2]! }));
     } catch (err) {
       return fail(ctx, err);
@@ -83,6 +97,7 @@ export function paymentsFeature(deps: BotDeps): Feature {
   const paid = async (ctx: BotContext, batchId: number) => {
     try {
       const r = await markBatchPaid(pd, { batchId, actorId: ctx.who.id });
+      if (r.changed) resyncBatch(batchId);
       if (!r.changed)
         return ctx.reply(
           ctx.t('payments.already_done', { id: batchId, status: ctx.t(`payments.batch_status.${r.status}`) }),
@@ -121,6 +136,7 @@ export function paymentsFeature(deps: BotDeps): Feature {
           actorId: ctx.who.id,
           rows: parsed.rows,
         });
+        resyncBatch(pending.batchId!);
         if (r.problems.length > 0)
           return ctx.reply(
             ctx.t('payments.return_mismatch', {
@@ -152,6 +168,16 @@ export function paymentsFeature(deps: BotDeps): Feature {
     const parsed = await parseHandoverSheet(bytes, name);
     if (!parsed.ok) return ctx.reply(ctx.t(`payments.file_${parsed.code}`));
     const r = await importHandovers(pd, { rows: parsed.rows, actorId: ctx.who.id });
+    const touched = await deps.db.nomination.findMany({
+      where: { id: { in: parsed.rows.map((row) => row.nominationId) } },
+      select: { campaignId: true },
+      distinct: ['campaignId'],
+    });
+    for (const t of touched) {
+      inBackground(deps, 'reminders after handovers', () =>
+        onCampaignChanged(deps.db, deps.queues, t.campaignId, deps.now()),
+      );
+    }
     const problems: { line: number; code: string; id?: number }[] = [...parsed.problems, ...r.problems].sort(
       (a, b) => a.line - b.line,
     );
