@@ -7,20 +7,14 @@
 // Emulator rate limits are DISABLED here (perChatPerSecond 0, globalPerSecond 0): the firing delay measures
 // this system (queue + claim + relevance queries + HTTP send), not Telegram's ~30 msg/s cap. With Telegram's
 // cap the 10,000 messages take at least 10,000 / 30 ≈ 333 s to leave whatever the design.
-import { randomBytes } from 'node:crypto';
+import { REDIS_URL, sleep, startBenchApp, summarize } from './support.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, Worker } from 'bullmq';
-import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/adapters/logger.ts';
 import { workerConnection } from '../src/adapters/queue/queues.ts';
-import { startApp } from '../src/app.ts';
-import { startEmulator } from '../src/emulator/index.ts';
 import { syncReminders } from '../src/usecases/reminders.ts';
-import { createTestDatabase } from '../test/support/db.ts';
 
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379/0';
 const RECIPIENTS = 2_000;
 const CAMPAIGNS = 5; // 5 reminders per recipient → 10,000
 const UNIONS = 400;
@@ -28,16 +22,7 @@ const CONCURRENCY = Number(process.env['WORKER_CONCURRENCY'] ?? 10);
 const LEAD_MS = 20_000; // due times start this long after scheduling begins
 const STEP_MS = 2_000; // campaign i is due at start + i × STEP (bursts of 2,000)
 const TOTAL = RECIPIENTS * CAMPAIGNS;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { n: s.length, medianMs: pct(s, 50), p99Ms: pct(s, 99), maxMs: s.at(-1) ?? Number.NaN };
-};
+const stats = summarize;
 
 async function baseline(prefix: string) {
   const name = 'bench-baseline';
@@ -75,26 +60,7 @@ async function baseline(prefix: string) {
 }
 
 async function main() {
-  const emu = await startEmulator({ port: 0, limits: { perChatPerSecond: 0, globalPerSecond: 0 } });
-  const tdb = await createTestDatabase();
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
-  const token = `${700000 + Math.floor(Math.random() * 99999)}:BENCH${randomBytes(12).toString('hex')}`;
-  const app = await startApp({
-    config: loadConfig({
-      TELEGRAM_BOT_TOKEN: token,
-      TELEGRAM_API_ROOT: emu.apiRoot,
-      DATABASE_URL: tdb.url,
-      REDIS_URL,
-      DATA_KEY: randomBytes(32).toString('base64'),
-      LOG_LEVEL: 'warn',
-      PORT: '0',
-      WORKER_CONCURRENCY: String(CONCURRENCY),
-    }),
-    role: 'all',
-    apiRoot: emu.apiRoot,
-    logger: createLogger({ level: 'warn' }),
-    queuePrefix: prefix,
-  });
+  const { emu, tdb, app, prefix, token } = await startBenchApp({ workerConcurrency: CONCURRENCY });
   const bot = emu.bot(Number(token.split(':')[0]));
   const db = app.db;
   try {

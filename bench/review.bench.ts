@@ -10,41 +10,21 @@
 // Emulator rate limits are DISABLED (perChatPerSecond 0, globalPerSecond 0): the figures measure this
 // system, not Telegram's caps. The notices still go through the app's own per-chat pacing (1/s per chat),
 // so the 2,000 nominations belong to 400 contacts (5 each).
+import { sleep, startBenchApp, summarize } from './support.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Telegraf } from 'telegraf';
-import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/adapters/logger.ts';
-import { startApp } from '../src/app.ts';
 import { EmulatorClient, type UserHandle } from '../src/emulator/client.ts';
-import { startEmulator } from '../src/emulator/index.ts';
-import { createTestDatabase } from '../test/support/db.ts';
+import type { startEmulator } from '../src/emulator/index.ts';
 import { makeId } from '../test/support/fixtures.ts';
 
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379/0';
 const NOMINATIONS = Number(process.env['NOMINATIONS'] ?? 2_000);
 const REVIEWERS = 5;
 const CONTACTS = 400;
 const BASELINE_PRESSES = 2_000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const r = (v: number) => Math.round(v * 10) / 10;
-  return {
-    n: s.length,
-    medianMs: r(pct(s, 50)),
-    p95Ms: r(pct(s, 95)),
-    p99Ms: r(pct(s, 99)),
-    maxMs: r(s.at(-1) ?? Number.NaN),
-  };
-};
+const stats = summarize;
 
 /** Presses a button of `messageId` and waits for the bot's edit of a message; returns latency (ms). */
 async function pressAndWait(u: UserHandle, messageId: number, data: string) {
@@ -95,25 +75,7 @@ async function baseline(emu: Awaited<ReturnType<typeof startEmulator>>) {
 }
 
 async function main() {
-  const emu = await startEmulator({ port: 0, limits: { perChatPerSecond: 0, globalPerSecond: 0 } });
-  const tdb = await createTestDatabase();
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
-  const token = `${700000 + Math.floor(Math.random() * 99999)}:BENCH${randomBytes(12).toString('hex')}`;
-  const app = await startApp({
-    config: loadConfig({
-      TELEGRAM_BOT_TOKEN: token,
-      TELEGRAM_API_ROOT: emu.apiRoot,
-      DATABASE_URL: tdb.url,
-      REDIS_URL,
-      DATA_KEY: randomBytes(32).toString('base64'),
-      LOG_LEVEL: 'warn',
-      PORT: '0',
-    }),
-    role: 'all',
-    apiRoot: emu.apiRoot,
-    logger: createLogger({ level: 'warn' }),
-    queuePrefix: prefix,
-  });
+  const { emu, tdb, app, token } = await startBenchApp();
   const db = app.db;
   try {
     // ---- seed: one campaign, 400 contacts (one union each), 2,000 submitted nominations, 5 reviewers

@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/adapters/logger.ts';
+import { startApp } from '../src/app.ts';
+import { startEmulator } from '../src/emulator/index.ts';
+import { createTestDatabase } from '../test/support/db.ts';
+
+// Shared by the benchmarks: the real app (bot + worker) on a fresh database against an in-process
+// emulator, percentile summaries, and writing bench/results/<name>.json.
+
+export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379/0';
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** n, median, p95, p99 and max of a list of milliseconds (rounded to 0.1 ms). */
+export function summarize(xs: number[]) {
+  const s = [...xs].sort((a, b) => a - b);
+  const r = (v: number) => Math.round(v * 10) / 10;
+  return {
+    n: s.length,
+    medianMs: r(percentile(s, 50)),
+    p95Ms: r(percentile(s, 95)),
+    p99Ms: r(percentile(s, 99)),
+    maxMs: r(s.at(-1) ?? Number.NaN),
+  };
+}
+
+/** Emulator (rate limits off: the figures measure this system, not Telegram's cap) + fresh DB + app. */
+export async function startBenchApp(opts: { workerConcurrency?: number } = {}) {
+  const emu = await startEmulator({ port: 0, limits: { perChatPerSecond: 0, globalPerSecond: 0 } });
+  const tdb = await createTestDatabase();
+  const prefix = `bench-${randomBytes(4).toString('hex')}`;
+  const token = `${700000 + Math.floor(Math.random() * 99999)}:BENCH${randomBytes(12).toString('hex')}`;
+  const app = await startApp({
+    config: loadConfig({
+      TELEGRAM_BOT_TOKEN: token,
+      TELEGRAM_API_ROOT: emu.apiRoot,
+      DATABASE_URL: tdb.url,
+      REDIS_URL,
+      DATA_KEY: randomBytes(32).toString('base64'),
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+      ...(opts.workerConcurrency ? { WORKER_CONCURRENCY: String(opts.workerConcurrency) } : {}),
+    }),
+    role: 'all',
+    apiRoot: emu.apiRoot,
+    logger: createLogger({ level: 'warn' }),
+    queuePrefix: prefix,
+  });
+  return { emu, tdb, app, prefix, token };
+}
+
+export function writeResult(name: string, result: unknown): string {
+  const file = join(dirname(fileURLToPath(import.meta.url)), 'results', `${name}.json`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  return file;
+}
