@@ -14,7 +14,7 @@ import type { RoleName } from '../../domain/roles.ts';
 // card and the other fields). Contacts and recipients get no ledger at all. Every export is audit-logged
 // (`ledger.export_full` / `ledger.export_masked`) with the filters and the row count, never any values.
 
-export const LEDGER_PAGE_SIZE = 500;
+export const LEDGER_PAGE_SIZE = 1_000;
 export type LedgerAccess = 'full' | 'masked';
 
 export const NOMINATION_STATUSES = [
