@@ -5,8 +5,10 @@
 // medians over RUNS runs. Also times submitImported for the stored batch (one transaction).
 //
 //   npm run bench:import            (ROWS=10000 RUNS=3 by default)
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -255,9 +257,25 @@ async function main() {
     `generated ${ROWS} rows × ${columnsFor(cat).length} columns: ${round(file.length / 1024 / 1024, 2)} MB in ${Math.round(genMs)} ms`,
   );
 
+  // Each run in its own process: RSS never shrinks, so runs sharing a process would carry the
+  // previous run's (and the baseline's) memory into the next pipeline's peak.
+  const tmp = join(tmpdir(), `warmth-import-bench-${process.pid}.xlsx`);
+  writeFileSync(tmp, file);
   const runs: RunResult[] = [];
   for (let r = 0; r < RUNS; r++) {
-    const res = await oneRun(file);
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', tmp],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 16 << 20,
+      },
+    );
+    const last = child.stdout.trim().split('\n').at(-1) ?? '';
+    if (child.status !== 0 || !last.startsWith('{'))
+      throw new Error(`run ${r + 1} failed (${child.status}): ${child.stdout.slice(-500)}`);
+    const res = JSON.parse(last) as RunResult;
     runs.push(res);
     console.log(
       `run ${r + 1}: pipeline ${Math.round(res.pipelineMs)} ms (parse ${Math.round(res.parseMs)}, validate ${Math.round(res.validateMs)}, store ${Math.round(res.storeMs)}), peak ${round(res.pipelinePeakMb)} MB; baseline createMany ${Math.round(res.baselineMs)} ms; submit ${Math.round(res.submitMs)} ms`,
@@ -302,6 +320,7 @@ async function main() {
       baselineMs: Math.round(r.baselineMs),
     })),
   };
+  rmSync(tmp, { force: true });
   console.log(JSON.stringify(result, null, 2));
   const out = join(here, 'results', 'nomination-import.json');
   mkdirSync(dirname(out), { recursive: true });
@@ -310,4 +329,8 @@ async function main() {
   if (!result.pass) process.exitCode = 1;
 }
 
-await main();
+if (process.argv[2] === '--child') {
+  const res = await oneRun(readFileSync(process.argv[3]!));
+  console.log(JSON.stringify(res));
+  process.exit(0);
+} else await main();

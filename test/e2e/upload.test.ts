@@ -153,6 +153,13 @@ describe('spreadsheet upload', () => {
     expect(ws.getRow(5).getCell(2).value).toBe('钱七');
 
     expect(await h.app.db.nomination.count({ where: { source: 'upload', status: 'draft' } })).toBe(2);
+    // What the checks caught counts for the evaluation's data-accuracy figures.
+    const blocked = await h.app.db.auditLog.findMany({ where: { action: 'nomination.entry_blocked' } });
+    expect(blocked.map((b) => (b.after as { reason: string; source: string }).reason).sort()).toEqual([
+      'duplicate',
+      'id_invalid',
+    ]);
+    expect(blocked.every((b) => (b.after as { source: string }).source === 'sheet')).toBe(true);
     await u.press('提交 2 条有效记录');
     await u.expectEdit(/已提交 2 条申报，合计 300\.00 元/);
     const done = await h.app.db.nomination.findMany({ where: { source: 'upload' } });

@@ -455,23 +455,25 @@ export async function campaignFigures(
  * Records an entry refused before it became a nomination (a duplicate ID blocked, an invalid ID number
  * caught), so the evaluation can count them. No personal data: only the reason and where it happened.
  */
-export async function recordEntryBlocked(
-  db: Db,
-  e: {
-    campaignId: number;
-    actorId: number | null;
-    reason: 'duplicate' | 'id_invalid';
-    source: 'dialog' | 'sheet';
-  },
-): Promise<void> {
-  await db.auditLog.create({
-    data: {
-      actorId: e.actorId,
+export interface EntryBlocked {
+  campaignId: number;
+  actorId: number | null;
+  reason: 'duplicate' | 'id_invalid';
+  source: 'dialog' | 'sheet';
+}
+
+/** Counts refusals at entry (duplicates blocked, ID errors caught) for the data-accuracy figures. */
+export async function recordEntryBlocked(db: Db, e: EntryBlocked | EntryBlocked[]): Promise<void> {
+  const list = Array.isArray(e) ? e : [e];
+  if (list.length === 0) return;
+  await db.auditLog.createMany({
+    data: list.map((x) => ({
+      actorId: x.actorId,
       action: ENTRY_BLOCKED_ACTION,
       entity: 'campaign',
-      entityId: String(e.campaignId),
-      after: { reason: e.reason, source: e.source },
-    },
+      entityId: String(x.campaignId),
+      after: { reason: x.reason, source: x.source },
+    })),
   });
 }
 

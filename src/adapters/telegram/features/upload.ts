@@ -1,3 +1,4 @@
+import { recordEntryBlocked } from '../../../usecases/report/figures.ts';
 import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
 import type { Document } from 'telegraf/types';
@@ -257,6 +258,19 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
       throw err;
     }
     const stored = v.valid > 0 ? await storeDrafts(nd, v) : undefined;
+    // Count what the checks caught for the evaluation's data-accuracy figures (as the dialog does).
+    const blocked = v.rows.flatMap((row) => {
+      const codes = row.issues.map((i) => i.code);
+      const reason = codes.some((c) => c === 'duplicate_existing' || c === 'duplicate_in_file')
+        ? ('duplicate' as const)
+        : codes.some((c) => c.startsWith('id.'))
+          ? ('id_invalid' as const)
+          : undefined;
+      return reason
+        ? [{ campaignId: v.campaignId, actorId: ctx.who.id, reason, source: 'sheet' as const }]
+        : [];
+    });
+    await recordEntryBlocked(deps.db, blocked);
     deps.logger.info(
       { requestId: ctx.requestId, rows: v.rows.length, valid: v.valid, ms: Date.now() - started },
       'spreadsheet checked',
