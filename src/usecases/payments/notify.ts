@@ -63,9 +63,9 @@ export async function deliverAfterBinding(deps: PaymentDeps, nominationId: numbe
       notices: { where: { kind: 'payment', status: 'sent', channel: 'telegram' }, select: { id: true } },
     },
   });
-  const payment = n?.payments[0];
-  if (!n || n.status !== 'paid' || !payment?.paidAt || n.recipientId === null || n.notices.length > 0)
-    return 0;
+  if (!n || n.status !== 'paid' || n.recipientId === null || n.notices.length > 0) return 0;
+  const payment = n.payments[0];
+  if (!payment?.paidAt) return 0;
   const list = paidNotices(deps, n, {
     id: payment.id,
     amountFen: payment.amountFen,
