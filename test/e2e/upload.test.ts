@@ -1,3 +1,4 @@
+import { taskJobId } from '../../src/usecases/review/tasks.ts';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseSheet } from '../../src/adapters/files/nomination-sheet.ts';
@@ -170,6 +171,12 @@ describe('spreadsheet upload', () => {
       ]),
     );
     expect(done).toHaveLength(2);
+    // Each submitted row gets its review task (revision 1), like a dialog submission.
+    const review = h.app.queues.get('review');
+    const tasks = async () => Promise.all(done.map((n) => review.getJob(taskJobId(n.id, 1))));
+    for (let i = 0; i < 100 && (await tasks()).some((j) => !j); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect((await tasks()).every(Boolean)).toBe(true);
   });
 
   it('cancel deletes the held rows', async () => {

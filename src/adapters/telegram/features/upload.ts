@@ -1,3 +1,4 @@
+import { ensureReviewTasks } from '../../../usecases/review/tasks.ts';
 import { recordEntryBlocked } from '../../../usecases/report/figures.ts';
 import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
@@ -26,7 +27,7 @@ import {
 } from '../../files/nomination-sheet.ts';
 import type { Params } from '../../i18n.ts';
 import type { BotContext } from '../context.ts';
-import { type BotDeps, button, type Feature, type ShellApi } from '../kit.ts';
+import { type BotDeps, button, type Feature, inBackground, type ShellApi } from '../kit.ts';
 
 // Spreadsheet upload for contacts: /template sends the .xlsx for a chosen campaign and category; a filled
 // .xlsx / .csv sent back is checked row by row (same rules as the dialog), the contact gets a summary and
@@ -423,6 +424,10 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
         handler: async (ctx, [batchId]) => {
           try {
             const r = await submitImported(nd, { personId: ctx.who.id, batchId: batchId ?? '' });
+            // Review tasks for the new submissions (idempotent: fixed job ids per revision).
+            if (r.submitted > 0) {
+              inBackground(deps, 'review tasks after import', () => ensureReviewTasks(deps.db, deps.queues));
+            }
             const lines = [
               ctx.t('upload.submitted', { count: r.submitted, amount: formatYuan(r.amountFen) }),
             ];
