@@ -48,7 +48,7 @@ export function myFeature(deps: BotDeps): Feature {
       ctx.t('my.detail_title', { id: v.id, status: ctx.t(`status.${v.status}`) }),
       `${ctx.t('field.campaign')}：${ctx.locale === 'en' ? v.campaignTitleEn : v.campaignTitleZh}`,
       `${ctx.t('field.union')}：${v.unionName}`,
-      `${ctx.t('field.category')}：${ctx.locale === 'en' ? v.categoryEn : v.categoryZh}${v.amountFen !== null ? `（${formatYuan(v.amountFen)}）` : ''}`,
+      `${ctx.t('field.category')}：${ctx.locale === 'en' ? v.categoryEn : v.categoryZh}${v.amountFen !== null ? `（${ctx.t('money.amount', { amount: formatYuan(v.amountFen) })}）` : ''}`,
       `${ctx.t('field.name')}：${v.fullName ?? '—'}`,
       ...(v.idNumberMasked ? [`${ctx.t('field.id_number')}：${v.idNumberMasked}`] : []),
       ...(v.phoneMasked ? [`${ctx.t('field.phone')}：${v.phoneMasked}`] : []),

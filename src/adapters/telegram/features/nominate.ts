@@ -438,7 +438,11 @@ export function nominateFeature(deps: BotDeps, shell: ShellApi): Feature {
     const steps = stepsFor(cat ? toCategoryInfo(cat) : undefined, d.benefitForm);
     add('campaign', ctx.locale === 'en' ? d.campaign.titleEn : d.campaign.titleZh);
     add('union', d.union.name);
-    if (cat) add('category', `${catName(ctx, cat)}（${yuan(cat.standardAmountFen)}）`);
+    if (cat)
+      add(
+        'category',
+        `${catName(ctx, cat)}（${ctx.t('money.amount', { amount: yuan(cat.standardAmountFen) })}）`,
+      );
     add('name', d.fullName);
     if (d.idNumberEnc)
       add(
