@@ -1,3 +1,4 @@
+import type { Person } from '../support/conversation.ts';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.ts';
@@ -62,6 +63,17 @@ async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, tries
   throw new Error('condition not reached');
 }
 
+/** The payment notice and the letter are separate notices: they may arrive in either order. */
+async function noticeAndLetter(r: Person) {
+  const wanted = [/慰问金 1000\.00 元已于 .* 打入您尾号/, /尊敬的受助人\d+同志/];
+  for (let i = 0; i < 400; i++) {
+    const texts = (await r.messages()).map((m) => m.text ?? '');
+    if (wanted.every((re) => texts.some((t) => re.test(t)))) return;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error(`notice and letter not both received:\n${await r.dump()}`);
+}
+
 async function linkFor(nominationId: number) {
   const admin = h.emu.user(ADMIN, { firstName: 'Admin', languageCode: 'zh-hans' });
   await admin.send(`/recipient_link ${nominationId}`);
@@ -111,8 +123,7 @@ describe('recipient link, payment notice, letter, confirmation', () => {
 
     await admin.send(`/batch_paid ${batch.id}`);
     await admin.expectReply(/已登记为打款成功/);
-    await r.expectReply(/慰问金 1000\.00 元已于 .* 打入您尾号/);
-    await r.expectReply(/尊敬的受助人\d+同志/);
+    await noticeAndLetter(r);
     await r.press('已收到');
     await r.expectReply(/感谢您的确认/);
     const receipts = await h.app.db.auditLog.count({
@@ -143,8 +154,7 @@ describe('recipient link, payment notice, letter, confirmation', () => {
     await r.expectReply(/最后 6 位/);
     await r.send(makeId('19800101', seq).slice(-6));
     await r.expectReply(/核验成功/);
-    await r.expectReply(/慰问金 1000\.00 元已于/);
-    await r.expectReply(/同志/);
+    await noticeAndLetter(r);
     await r.command('start', payload); // opening the link again sends nothing twice
     await r.expectReply();
     const inChat = await h.app.db.notice.count({
