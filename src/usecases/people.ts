@@ -20,26 +20,40 @@ export interface PersonView {
   access: RoleSet;
 }
 
-/** Creates or refreshes the person behind a Telegram user and loads their active roles (one round trip each). */
-export async function touchPerson(db: Db, user: TelegramUserInfo): Promise<PersonView> {
+const SEEN_REFRESH_MS = 10 * 60_000;
+
+/**
+ * Creates or refreshes the person behind a Telegram user and loads their active roles. Runs on every
+ * update, so it reads first and writes only when something changed (name, username, language) or the
+ * last-seen time is more than 10 minutes old: one query per update in the common case.
+ */
+export async function touchPerson(db: Db, user: TelegramUserInfo, now = new Date()): Promise<PersonView> {
   const displayName =
     [user.first_name, user.last_name].filter(Boolean).join(' ').slice(0, 100) || String(user.id);
-  const p = await db.person.upsert({
-    where: { telegramId: BigInt(user.id) },
-    create: {
-      telegramId: BigInt(user.id),
-      displayName,
-      username: user.username ?? null,
-      telegramLanguage: user.language_code ?? null,
-    },
-    update: {
-      displayName,
-      username: user.username ?? null,
-      telegramLanguage: user.language_code ?? null,
-      lastSeenAt: new Date(),
-    },
-    include: { grants: { where: { revokedAt: null }, select: { role: true, unionId: true } } },
-  });
+  const fields = {
+    displayName,
+    username: user.username ?? null,
+    telegramLanguage: user.language_code ?? null,
+  };
+  const grants = { where: { revokedAt: null }, select: { role: true, unionId: true } } as const;
+  const telegramId = BigInt(user.id);
+  let p = await db.person.findUnique({ where: { telegramId }, include: { grants } });
+  if (!p) {
+    p = await db.person.upsert({
+      where: { telegramId },
+      create: { telegramId, ...fields },
+      update: { ...fields, lastSeenAt: now },
+      include: { grants },
+    });
+  } else if (
+    p.displayName !== fields.displayName ||
+    p.username !== fields.username ||
+    p.telegramLanguage !== fields.telegramLanguage ||
+    now.getTime() - p.lastSeenAt.getTime() > SEEN_REFRESH_MS
+  ) {
+    await db.person.update({ where: { id: p.id }, data: { ...fields, lastSeenAt: now } });
+    p = { ...p, ...fields, lastSeenAt: now };
+  }
   return {
     id: p.id,
     telegramId: p.telegramId,

@@ -6,28 +6,14 @@ import {
   type VocabEntry,
   WORK_STATUSES,
 } from '../identity/hardship.ts';
-import { type CategoryInfo, type Step, stepsFor } from './form.ts';
+import { type CategoryInfo, STEPS, type Step, stepsFor } from './form.ts';
 
 // Spreadsheet columns of a nomination list: the form's steps (without 'category'), so the upload asks for
 // exactly what the chat dialog asks for. Pure; the file adapter and the import use case share it.
 
 export type SheetColumn = Exclude<Step, 'category'>;
 
-export const SHEET_COLUMNS: readonly SheetColumn[] = [
-  'name',
-  'id_number',
-  'phone',
-  'employer',
-  'work_status',
-  'model_worker_level',
-  'hardship_tier',
-  'main_cause',
-  'secondary_causes',
-  'description',
-  'benefit_form',
-  'bank_name',
-  'bank_card',
-];
+export const SHEET_COLUMNS: readonly SheetColumn[] = STEPS.filter((s): s is SheetColumn => s !== 'category');
 
 /** Column titles (zh-CN / en) written in templates and accepted on import, with extra accepted aliases. */
 export const COLUMN_TITLES: Readonly<

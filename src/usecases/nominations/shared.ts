@@ -1,3 +1,5 @@
+import type { Nomination } from '../../generated/prisma/client.ts';
+import { nominationOpenWhere } from '../campaigns.ts';
 import type { FieldCipher } from '../../adapters/crypto/field-cipher.ts';
 import type { Db } from '../../adapters/db/client.ts';
 import type { CategoryInfo } from '../../domain/nomination/form.ts';
@@ -53,31 +55,32 @@ export function toCategoryInfo(c: {
 /** Campaigns open for nomination at `now`. */
 export async function openCampaigns(db: Db, now: Date) {
   return db.campaign.findMany({
-    where: { nominationOpensAt: { lte: now }, nominationClosesAt: { gt: now }, status: { not: 'archived' } },
+    where: nominationOpenWhere(now),
     include: { categories: { orderBy: [{ sortOrder: 'asc' }, { id: 'asc' }] } },
     orderBy: { nominationClosesAt: 'asc' },
   });
 }
 
 /** The fields of a nomination a revision snapshot keeps (sensitive ones stay encrypted). */
-export interface SnapshotSource {
-  fullName: string | null;
-  idNumberEnc: string | null;
-  birthDate: Date | null;
-  sex: string | null;
-  phoneEnc: string | null;
-  employer: string | null;
-  workStatus: string | null;
-  modelWorkerLevel: string | null;
-  hardshipTier: string | null;
-  mainCause: string | null;
-  secondaryCauses: string[];
-  description: string | null;
-  benefitForm: string | null;
-  bankName: string | null;
-  bankCardEnc: string | null;
-  bankCardLast4: string | null;
-}
+export type SnapshotSource = Pick<
+  Nomination,
+  | 'fullName'
+  | 'idNumberEnc'
+  | 'birthDate'
+  | 'sex'
+  | 'phoneEnc'
+  | 'employer'
+  | 'workStatus'
+  | 'modelWorkerLevel'
+  | 'hardshipTier'
+  | 'mainCause'
+  | 'secondaryCauses'
+  | 'description'
+  | 'benefitForm'
+  | 'bankName'
+  | 'bankCardEnc'
+  | 'bankCardLast4'
+>;
 
 /** What is stored in NominationRevision.snapshot at each submission (dialog and spreadsheet alike). */
 export function revisionSnapshot(n: SnapshotSource, cat: CategoryInfo, flags: string[]) {
