@@ -7,7 +7,8 @@ import { dropDatabase, quoteIdent, withClient, withDatabase } from '../../src/ad
 
 /** A role allowed to CREATE/DROP DATABASE. On the dev machines both `root` and `postgres` work (trust). */
 export const adminUrl = process.env['DATABASE_ADMIN_URL'] ?? 'postgresql://root@127.0.0.1:5432/postgres';
-export const TEMPLATE_DB = 'warmth_test_template';
+// WARMTH_TEST_TEMPLATE lets two checkouts with different migrations test side by side.
+export const TEMPLATE_DB = process.env['WARMTH_TEST_TEMPLATE'] ?? 'warmth_test_template';
 export const TEST_DB_PREFIX = 'warmth_test_db_';
 
 export interface TestDatabase {
