@@ -19,7 +19,9 @@ import { columnTitle, parseSheet } from '../src/adapters/files/nomination-sheet.
 import { luhnValid } from '../src/domain/identity/bank-card.ts';
 import { ID_WEIGHTS } from '../src/domain/identity/id-number.ts';
 import { columnsFor } from '../src/domain/nomination/columns.ts';
-import { storeDrafts, submitImported, validateImport } from '../src/usecases/nominations/import.ts';
+import { storeImportDrafts as storeDrafts } from '../src/usecases/nominations/store-import-drafts.ts';
+import { submitImport as submitImported } from '../src/usecases/nominations/submit-import.ts';
+import { validateImport } from '../src/usecases/nominations/validate-import.ts';
 import { toCategoryInfo } from '../src/usecases/nominations/shared.ts';
 import { createPrisma, createTestDatabase } from '../test/support/db.ts';
 

@@ -5,7 +5,7 @@ import { basicFeature } from './adapters/telegram/features/basic.ts';
 import { inviteFeature } from './adapters/telegram/features/invite.ts';
 import { deadlinesFeature } from './adapters/telegram/features/deadlines.ts';
 import { myFeature } from './adapters/telegram/features/my.ts';
-import { nominateFeature } from './adapters/telegram/features/nominate.ts';
+import { nominateFeature } from './adapters/telegram/features/nominate/index.ts';
 import { reportFeature } from './adapters/telegram/features/report.ts';
 import { reviewFeature } from './adapters/telegram/features/review.ts';
 import { reviewResumeFeature } from './adapters/telegram/features/review-resume.ts';

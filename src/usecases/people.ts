@@ -136,8 +136,10 @@ export async function grantRole(
 export async function revokeRole(
   db: Db,
   input: { actorId: number | null; telegramId: bigint; role: RoleName; unionId?: number },
-): Promise<{ changed: boolean; personId?: number }> {
-  const scope = input.unionId !== undefined ? `union:${input.unionId}` : '';
+): Promise<{ changed: boolean; personId?: number; draftsDeleted?: number; returnedLeft?: number }> {
+  // A contact's grants are per union: without a union, every union's contact grant is revoked.
+  const scope =
+    input.unionId !== undefined ? `union:${input.unionId}` : input.role === 'contact' ? undefined : '';
   return db.$transaction(async (tx) => {
     const person = await tx.person.findUnique({ where: { telegramId: input.telegramId } });
     if (!person) return { changed: false };
@@ -146,19 +148,34 @@ export async function revokeRole(
       const admins = await tx.roleGrant.count({ where: { role: 'admin', revokedAt: null } });
       if (admins <= 1) throw new DomainError('role_last_admin');
     }
-    const res = await tx.roleGrant.updateMany({
-      where: { personId: person.id, role: input.role, scope, revokedAt: null },
-      data: { revokedAt: new Date(), revokedById: input.actorId },
-    });
-    if (res.count === 0) return { changed: false, personId: person.id };
+    const where = {
+      personId: person.id,
+      role: input.role,
+      revokedAt: null,
+      ...(scope !== undefined ? { scope } : {}),
+    };
+    const revoked = await tx.roleGrant.findMany({ where, select: { unionId: true } });
+    if (revoked.length === 0) return { changed: false, personId: person.id };
+    await tx.roleGrant.updateMany({ where, data: { revokedAt: new Date(), revokedById: input.actorId } });
+    // A former contact's open drafts for those unions go (nobody else can finish them); nominations
+    // already submitted stay with the union, and those returned for correction are counted for the admin.
+    let draftsDeleted = 0;
+    let returnedLeft = 0;
+    if (input.role === 'contact') {
+      const unionIds = revoked.flatMap((g) => (g.unionId !== null ? [g.unionId] : []));
+      const mine = { submittedById: person.id, unionId: { in: unionIds } };
+      draftsDeleted = (await tx.nomination.deleteMany({ where: { ...mine, status: 'draft' } })).count;
+      returnedLeft = await tx.nomination.count({ where: { ...mine, status: 'returned' } });
+    }
     await audit(tx, {
       actorId: input.actorId,
       action: 'role.revoke',
       entity: 'person',
       entityId: person.id,
-      before: { role: input.role, scope },
+      before: { role: input.role, scope: scope ?? 'union:*' },
+      ...(input.role === 'contact' ? { after: { draftsDeleted, returnedLeft } } : {}),
     });
-    return { changed: true, personId: person.id };
+    return { changed: true, personId: person.id, draftsDeleted, returnedLeft };
   });
 }
 

@@ -89,6 +89,7 @@ export async function loadReminderFacts(
       draftExpiresAt: true,
       enteredProvincialAt: true,
       payments: { where: { status: 'paid' }, select: { paidAt: true }, orderBy: { paidAt: 'desc' }, take: 1 },
+      handovers: { select: { handedOverOn: true }, take: 1 },
     },
   });
   const nominations: NominationFacts[] = rows.map((n) => ({
@@ -97,7 +98,12 @@ export async function loadReminderFacts(
     unionId: n.unionId,
     submittedById: n.submittedById,
     draftExpiresAt: n.draftExpiresAt,
-    paidAt: n.payments[0]?.paidAt ?? null,
+    // Delivered: paid, or goods handed over (the handover day, Shanghai noon).
+    paidAt:
+      n.payments[0]?.paidAt ??
+      (n.handovers[0]
+        ? new Date(`${n.handovers[0].handedOverOn.toISOString().slice(0, 10)}T04:00:00Z`)
+        : null),
     enteredProvincialAt: n.enteredProvincialAt,
   }));
   const grants = await db.roleGrant.findMany({

@@ -46,3 +46,8 @@ export async function listUnions(db: Db) {
   });
   return unions.map((u) => ({ id: u.id, name: u.name, contacts: u._count.grants }));
 }
+
+/** The unions with these ids (a contact's own), in id order. */
+export async function unionsByIds(db: Db, ids: readonly number[]) {
+  return db.union.findMany({ where: { id: { in: [...ids] } }, orderBy: { id: 'asc' } });
+}

@@ -108,6 +108,10 @@ describe('/campaigns', () => {
           unionId: union.id,
           submittedById: person.id,
           status,
+          // Past the draft, a nomination carries what its benefit form needs (nomination_payable_check).
+          benefitForm: 'unit_condolence',
+          employer: '县医院',
+          amountFen: campaign.categories[0]!.standardAmountFen,
         },
       });
     }

@@ -78,11 +78,12 @@ async function personSteps(
   phone = '13812345678',
   employer = '县人民医院',
 ) {
-  await u.expectReply(/请输入慰问对象的姓名/);
+  if (!/请输入慰问对象的姓名/.test((await u.lastMessage())?.text ?? ''))
+    await u.expectReply(/请输入慰问对象的姓名/);
   await u.send(name);
   await u.expectReply(/18位居民身份证号码/);
   await u.send(id);
-  await u.expectReply(/出生日期[\s\S]*是否正确/);
+  await u.expectReply(/出生年份[\s\S]*是否正确/);
   await pick(u, '信息正确', /11位手机号码/);
   await u.send(phone);
   await u.expectReply(/工作单位/);
@@ -177,7 +178,8 @@ describe('/nominate', () => {
     await u.send('/nominate');
     await u.expectReply(/请选择慰问类别/);
     await u.press(/新就业形态劳动者/);
-    await u.expectReply(/还可申报 0 名/);
+    // The side note rides on the next question: one message.
+    await u.expectReply(/还可申报 0 名[\s\S]*请输入慰问对象的姓名/);
     await personSteps(u, '孙骑手', makeId('19950505', 51), '13700001111', '某外卖平台富民站');
     await u.expectReply(/情况/);
     await u.send('春节期间坚持配送。');
@@ -311,7 +313,7 @@ describe('/nominate', () => {
     expect(await h.app.db.nomination.count({ where: { fullName: '郑改名' } })).toBe(0);
   });
 
-  it('refuses the same person from another union, shows the existing status and union; flags self-nomination', async () => {
+  it('refuses the same person from another union without naming it; flags self-nomination', async () => {
     const id = makeId('19700707', 99);
     const a = contact(C1);
     await a.send('/nominate');
@@ -331,7 +333,10 @@ describe('/nominate', () => {
     await b.send('张某某');
     await b.expectReply(/身份证号码/);
     await b.send(id);
-    await b.expectReply(/已由“县人民医院工会”申报，当前状态：待审核/);
+    // Another union's nomination: the contact learns it is a duplicate, not whose or how far it got.
+    const refused = await b.expectReply(/已由其他基层工会申报，同一人不能重复申报/);
+    expect(refused.text).not.toContain('县人民医院工会');
+    expect(refused.text).not.toContain('待审核');
     expect(await h.app.db.nomination.count({ where: { idNumberHash: h.app.cipher.hash('id', id) } })).toBe(1);
   });
 

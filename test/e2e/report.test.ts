@@ -16,7 +16,7 @@ let seeded: Awaited<ReturnType<typeof seedCountyCampaign>>;
 
 beforeAll(async () => {
   h = await startHarness({ admins: [ADMIN], now: () => NOW });
-  seeded = await seedCountyCampaign(h.app.db, 'fumin-e2e');
+  seeded = await seedCountyCampaign(h.app.db, 'fumin-e2e', h.app.cipher);
   const reviewer = await h.app.db.person.create({
     data: { telegramId: BigInt(REVIEWER), displayName: '审核员' },
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallbackCodec } from '../../src/adapters/telegram/callback-data.ts';
 import { digestJobId, queueReviewTask, sendReviewDigest, slaJobId } from '../../src/usecases/review/tasks.ts';
-import { withdrawNomination } from '../../src/usecases/nominations/submit.ts';
+import { withdrawNomination } from '../../src/usecases/nominations/withdraw-nomination.ts';
 import { digestWindow } from '../../src/domain/review/rules.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import type { Person } from '../support/conversation.ts';
@@ -165,8 +165,8 @@ describe('review in chat', () => {
     await r1.expectReply(new RegExp(`#${n.id} 已退回修改`));
     await contact.expectReply(/需要修改后重新提交[\s\S]*请改为职工本人号码/);
     await contact.press('修改并重新提交');
-    await contact.expectReply(/审核意见：手机号码填成了联系人本人的/);
-    await contact.expectReply(/请核对申报信息/);
+    // The reviewer's comment heads the summary: one message.
+    await contact.expectReply(/审核意见：手机号码填成了联系人本人的[\s\S]*请核对申报信息/);
     await contact.press('修改手机号码');
     await contact.expectReply(/11位手机号码/);
     await contact.send('13987654321');

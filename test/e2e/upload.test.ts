@@ -80,6 +80,7 @@ beforeAll(async () => {
       idNumberHash: cipher.hash('id', '440524188001010014'),
       idNumberEnc: cipher.encrypt('440524188001010014'),
       amountFen: 15000,
+      benefitForm: 'in_kind',
       dedupKey: `${campaign.id}:${cipher.hash('id', '440524188001010014')}`,
     },
   });
@@ -142,7 +143,7 @@ describe('spreadsheet upload', () => {
     const summary = await u.expectReply(/检查完毕/);
     expect(summary.text).toMatch(/共 4 行，其中 2 行有效，2 行有问题/);
     expect(summary.text).toMatch(/第 3 行：身份证号码：/);
-    expect(summary.text).toMatch(/第 4 行：此人已由“县供电局工会”申报（待审核）/);
+    expect(summary.text).toMatch(/第 4 行：此人已由其他基层工会申报，不能重复申报/);
 
     const wb = new ExcelJS.Workbook();
     await wb.xlsx.load((await u.download(checked)) as unknown as ArrayBuffer);

@@ -65,7 +65,14 @@ async function nominate(campaignId: number, categoryId: number, status: 'draft' 
     update: {},
   });
   return db.nomination.create({
-    data: { campaignId, categoryId, unionId: union.id, submittedById: person.id, status },
+    data: {
+      campaignId,
+      categoryId,
+      unionId: union.id,
+      submittedById: person.id,
+      status,
+      ...(status === 'draft' ? {} : { benefitForm: 'in_kind' as const, amountFen: 10_000 }),
+    },
   });
 }
 

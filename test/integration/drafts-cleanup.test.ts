@@ -27,7 +27,14 @@ describe('abandoned drafts', () => {
       data: [
         { ...base, status: 'draft', fullName: '过期', draftExpiresAt: new Date(now.getTime() - 1000) },
         { ...base, status: 'draft', fullName: '未过期', draftExpiresAt: new Date(now.getTime() + 1000) },
-        { ...base, status: 'submitted', fullName: '已提交', draftExpiresAt: new Date(now.getTime() - 1000) },
+        {
+          ...base,
+          status: 'submitted',
+          fullName: '已提交',
+          benefitForm: 'in_kind',
+          amountFen: 80_000,
+          draftExpiresAt: new Date(now.getTime() - 1000),
+        },
       ],
     });
     const outcome = await cleanupDraftsJob.handle(

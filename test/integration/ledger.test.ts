@@ -36,7 +36,7 @@ const CARD = makeCard();
 beforeAll(async () => {
   tdb = await createTestDatabase();
   db = createPrisma(tdb.url);
-  seeded = await seedCountyCampaign(db);
+  seeded = await seedCountyCampaign(db, 'fumin-2026', cipher);
   // Sensitive fields on the paid needy workers.
   for (const id of [...seeded.paid.slice(0, 58), seeded.paid[62]!]) {
     await db.nomination.update({

@@ -55,6 +55,8 @@ describe('sweeper for notices stuck in sending', () => {
         submittedById: person.id,
         status: 'paid',
         fullName: '张三',
+        benefitForm: 'in_kind',
+        amountFen: 100_000,
       },
     });
     const now = new Date();

@@ -1,11 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHART_HEIGHT, CHART_WIDTH, pngSize, renderChartPng } from '../../src/adapters/files/chart.ts';
 import { buildReportDocx, categoryLine } from '../../src/adapters/files/report-docx.ts';
+import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import type { Db } from '../../src/adapters/db/client.ts';
 import { type CampaignFigures, campaignFigures, formatRate } from '../../src/usecases/report/figures.ts';
 import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { EXPECTED, NOW, seedCountyCampaign, sh } from '../support/report-fixtures.ts';
+
+const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 
 // campaignFigures against a seeded copy of the county report's campaign (real PostgreSQL), and the two
 // files built from it: the .docx draft (read back from its zip) and the chart PNG (size from its header).
@@ -18,7 +22,7 @@ let seeded: Awaited<ReturnType<typeof seedCountyCampaign>>;
 beforeAll(async () => {
   tdb = await createTestDatabase();
   db = createPrisma(tdb.url);
-  seeded = await seedCountyCampaign(db);
+  seeded = await seedCountyCampaign(db, 'fumin-2026', cipher);
   f = await campaignFigures(db, seeded.campaign.id, NOW);
 });
 afterAll(async () => {
@@ -138,7 +142,7 @@ describe('campaignFigures (county report campaign)', () => {
   });
 
   it('an empty campaign gives zeros and no rates', async () => {
-    const other = await seedCountyCampaign(db, 'empty-one').then(async (s) => {
+    const other = await seedCountyCampaign(db, 'empty-one', cipher).then(async (s) => {
       await db.campaign.update({ where: { id: s.campaign.id }, data: { code: 'empty-one-x' } });
       return db.campaign.create({
         data: {

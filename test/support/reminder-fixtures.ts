@@ -74,7 +74,9 @@ export async function nomination(
     amountFen?: number;
   },
 ): Promise<number> {
-  const n = await db.nomination.create({ data: { ...data, amountFen: data.amountFen ?? 80_000 } });
+  const n = await db.nomination.create({
+    data: { ...data, amountFen: data.amountFen ?? 80_000, benefitForm: 'in_kind' },
+  });
   return n.id;
 }
 

@@ -94,7 +94,13 @@ type Status =
   | 'payment_failed'
   | 'handed_over';
 
-export async function seedCountyCampaign(db: PrismaClient, code = 'fumin-2026') {
+/** `cipher` encrypts the bank cards of transfer nominations (past the draft they must carry one). */
+export async function seedCountyCampaign(
+  db: PrismaClient,
+  code: string,
+  cipher: { encrypt(value: string): string },
+) {
+  const card = cipher.encrypt('6228480012345678907');
   const fed =
     (await db.federation.findFirst()) ?? (await db.federation.create({ data: { name: '富民县总工会' } }));
   const union = await db.union.create({ data: { federationId: fed.id, name: `县总工会直属工会-${code}` } });
@@ -180,6 +186,10 @@ export async function seedCountyCampaign(db: PrismaClient, code = 'fumin-2026') 
         fullName: `受慰问${seq}-${i}`,
         benefitForm: form,
         amountFen: k.standardAmountFen,
+        ...(form === 'transfer'
+          ? { bankName: '中国农业银行', bankCardEnc: card, bankCardLast4: '8907' }
+          : {}),
+        ...(form === 'unit_condolence' ? { employer: `受慰问部门${seq}-${i}` } : {}),
         submittedAt,
         decidedAt: decided,
         flags: extra.flags ?? [],

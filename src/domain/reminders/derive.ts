@@ -250,7 +250,7 @@ export function deriveReminders(input: DeriveInput): DesiredReminder[] {
   const deadlines = new Set<IsoDate>();
   const byPaidDate = new Map<IsoDate, IsoDate>();
   for (const n of nominations) {
-    if (n.status !== 'paid' || !n.paidAt || n.enteredProvincialAt) continue;
+    if ((n.status !== 'paid' && n.status !== 'handed_over') || !n.paidAt || n.enteredProvincialAt) continue;
     const paidOn = shanghaiDateOf(n.paidAt);
     let deadline = byPaidDate.get(paidOn);
     if (!deadline) {

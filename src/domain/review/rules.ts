@@ -89,7 +89,9 @@ export type DecisionPlan =
         | 'review_not_pending'
         | 'review_same_approver'
         | 'review_reason_required'
-        | 'review_comment_required';
+        | 'review_comment_required'
+        | 'review_own_nomination'
+        | 'review_not_payable';
     };
 
 /**
@@ -106,8 +108,13 @@ export function planDecision(input: {
   flags: readonly string[];
   reason?: string | null;
   comment?: string | null;
+  /** Who submitted the nomination: nobody decides on their own (a contact who is also a reviewer). */
+  submittedById?: number | null;
+  /** Whether it has what its benefit form needs to be paid (payableGaps is empty). */
+  payable?: boolean;
 }): DecisionPlan {
   if (!isReviewable(input.status)) return { ok: false, code: 'review_not_pending' };
+  if (input.submittedById === input.reviewerId) return { ok: false, code: 'review_own_nomination' };
   if (input.action === 'reject') {
     if (!input.reason?.trim()) return { ok: false, code: 'review_reason_required' };
     return { ok: true, kind: 'reject', nextStatus: 'rejected' };
@@ -116,6 +123,7 @@ export function planDecision(input: {
     if (!input.comment?.trim()) return { ok: false, code: 'review_comment_required' };
     return { ok: true, kind: 'return', nextStatus: 'returned' };
   }
+  if (input.payable === false) return { ok: false, code: 'review_not_payable' };
   if (input.status === 'pending_second_approval') {
     if (input.firstApproverId === input.reviewerId) return { ok: false, code: 'review_same_approver' };
     return { ok: true, kind: 'second_approve', nextStatus: 'approved' };
@@ -128,9 +136,15 @@ export function planDecision(input: {
 /** Bulk approval may only take items one approval settles (no flags, not above the four-eyes amount). */
 export function bulkEligible(
   fourEyes: FourEyes,
-  n: { status: string; amountFen: number | null; flags: readonly string[] },
+  n: { status: string; amountFen: number | null; flags: readonly string[]; submittedById?: number },
+  reviewerId?: number,
 ) {
-  return n.status === 'submitted' && n.flags.length === 0 && secondApprovalReasons(fourEyes, n).length === 0;
+  return (
+    n.status === 'submitted' &&
+    n.flags.length === 0 &&
+    secondApprovalReasons(fourEyes, n).length === 0 &&
+    (reviewerId === undefined || n.submittedById !== reviewerId)
+  );
 }
 
 /** Index of the digest window containing `at` (windows of `minutes`, aligned to the epoch). */

@@ -1,19 +1,14 @@
-import type { Prisma } from '../../adapters/db/client.ts';
 import { DomainError } from '../../domain/errors.ts';
+import { draftExpiresAt } from '../../domain/nomination/intake.ts';
 import type { Step } from '../../domain/nomination/form.ts';
+import { nominationOpenWhere } from '../campaigns.ts';
 import { EDITABLE_STATUSES, type NominationDeps } from './shared.ts';
+import type { StoredFields } from './stored-fields.ts';
 
 // Drafts live in PostgreSQL (not in the chat session), so a contact can leave and resume, also after a
 // bot restart. Sensitive answers are stored encrypted with a keyed hash; nothing is kept in clear.
 
-export const DEFAULT_DRAFT_TTL_HOURS = 72;
-
-function ttlHours(settings: unknown): number {
-  const v = (settings as { draft_ttl_hours?: unknown } | null)?.draft_ttl_hours;
-  return typeof v === 'number' && v > 0 ? v : DEFAULT_DRAFT_TTL_HOURS;
-}
-
-/** The contact's open draft (not expired), newest first; expired drafts of this person are removed. */
+/** The contact's open dialog draft (not expired), newest first; expired drafts of this person are removed. */
 export async function findDraft(deps: NominationDeps, personId: number) {
   const now = deps.now();
   await deps.db.nomination.deleteMany({
@@ -23,29 +18,37 @@ export async function findDraft(deps: NominationDeps, personId: number) {
     // Spreadsheet drafts (source 'upload') belong to an import batch, not to the chat dialog.
     where: { submittedById: personId, status: 'draft', source: { not: 'upload' } },
     orderBy: { updatedAt: 'desc' },
+    select: { id: true, fullName: true },
   });
 }
 
+/** A new dialog draft in a campaign open for nomination. */
 export async function startDraft(
   deps: NominationDeps,
   input: { personId: number; unionId: number; campaignId: number },
 ) {
-  const campaign = await deps.db.campaign.findUniqueOrThrow({ where: { id: input.campaignId } });
   const now = deps.now();
+  const campaign = await deps.db.campaign.findFirst({
+    where: { id: input.campaignId, ...nominationOpenWhere(now) },
+  });
+  if (!campaign) throw new DomainError('nomination_closed');
   return deps.db.nomination.create({
     data: {
       campaignId: input.campaignId,
       unionId: input.unionId,
       submittedById: input.personId,
       status: 'draft',
-      draftExpiresAt: new Date(now.getTime() + ttlHours(campaign.settings) * 3600_000),
+      draftExpiresAt: draftExpiresAt(campaign.settings, now),
     },
+    select: { id: true },
   });
 }
 
 /**
- * Stores one answer (a partial update of the nomination) and marks the step answered. Only the
- * contact who owns the draft may change it, and only while it is a draft or returned for correction.
+ * Stores one answer (a partial update of the nomination) and marks the step answered (unless
+ * `answered` is false: an answer that waits for a confirmation). `forget` un-marks steps whose answer
+ * no longer holds (e.g. the benefit form after a change of category). Only the contact who owns the
+ * draft may change it, and only while it is a draft or returned for correction.
  */
 export async function saveAnswer(
   deps: NominationDeps,
@@ -53,17 +56,24 @@ export async function saveAnswer(
     personId: number;
     nominationId: number;
     step: Step;
-    data: Prisma.NominationUncheckedUpdateManyInput;
+    data: StoredFields & { categoryId?: number; amountFen?: number; flags?: string[] };
+    answered?: boolean;
+    forget?: readonly Step[];
   },
 ): Promise<void> {
   const current = await deps.db.nomination.findFirst({
     where: { id: input.nominationId, submittedById: input.personId, status: { in: [...EDITABLE_STATUSES] } },
-    include: { campaign: { select: { settings: true } } },
+    select: {
+      id: true,
+      version: true,
+      status: true,
+      draftAnswered: true,
+      campaign: { select: { settings: true } },
+    },
   });
   if (!current) throw new DomainError('nomination_not_editable');
-  const answered = current.draftAnswered.includes(input.step)
-    ? current.draftAnswered
-    : [...current.draftAnswered, input.step];
+  const kept = current.draftAnswered.filter((s) => !(input.forget ?? []).includes(s as Step));
+  const answered = input.answered === false || kept.includes(input.step) ? kept : [...kept, input.step];
   const res = await deps.db.nomination.updateMany({
     where: { id: current.id, version: current.version },
     data: {
@@ -72,14 +82,14 @@ export async function saveAnswer(
       draftStep: input.step,
       version: { increment: 1 },
       ...(current.status === 'draft'
-        ? { draftExpiresAt: new Date(deps.now().getTime() + ttlHours(current.campaign.settings) * 3600_000) }
+        ? { draftExpiresAt: draftExpiresAt(current.campaign.settings, deps.now()) }
         : {}),
     },
   });
   if (res.count === 0) throw new DomainError('nomination_changed');
 }
 
-/** Forgets the answers of steps that no longer apply (e.g. bank details after choosing in kind). */
+/** Deletes the contact's draft (the dialog's "discard and start again"). */
 export async function discardDraft(
   deps: NominationDeps,
   input: { personId: number; nominationId: number },

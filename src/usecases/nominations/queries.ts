@@ -1,5 +1,6 @@
 import { maskBankCard, maskIdNumber, maskPhone } from '../../domain/masking.ts';
-import type { NominationDeps } from './shared.ts';
+import { effectiveForm, stepsFor } from '../../domain/nomination/form.ts';
+import { EDITABLE_STATUSES, type NominationDeps, toCategoryInfo } from './shared.ts';
 
 // Read models for contacts. Sensitive fields leave this module masked only.
 
@@ -90,12 +91,77 @@ export async function nominationView(deps: NominationDeps, id: number): Promise<
     mainCause: n.mainCause,
     secondaryCauses: n.secondaryCauses,
     description: n.description,
-    benefitForm:
-      n.benefitForm ?? (n.category?.benefitForms.length === 1 ? n.category.benefitForms[0]! : null),
+    benefitForm: n.benefitForm,
     bankName: n.bankName,
     bankCardMasked: n.bankCardLast4 ? maskBankCard(n.bankCardLast4) : null,
     amountFen: n.amountFen ?? n.category?.standardAmountFen ?? null,
     flags: n.flags,
     submittedById: n.submittedById,
   };
+}
+
+/**
+ * The nomination dialog's view of a draft (or a nomination returned for correction) of this contact:
+ * what the questions and the summary show, sensitive values masked, the birth date as a year only.
+ */
+export async function dialogDraft(deps: NominationDeps, input: { nominationId: number; personId: number }) {
+  const d = await deps.db.nomination.findFirst({
+    where: { id: input.nominationId, submittedById: input.personId, status: { in: [...EDITABLE_STATUSES] } },
+    include: {
+      campaign: { include: { categories: { orderBy: [{ sortOrder: 'asc' }, { id: 'asc' }] } } },
+      category: true,
+      union: { select: { name: true } },
+    },
+  });
+  if (!d) return null;
+  const cat = d.category ? toCategoryInfo(d.category) : undefined;
+  const returned =
+    d.status === 'returned'
+      ? await returnedNomination(deps, { nominationId: d.id, personId: input.personId })
+      : null;
+  return {
+    returnComment: returned ? (returned.comment ?? '—') : null,
+    id: d.id,
+    status: d.status,
+    campaign: { id: d.campaign.id, titleZh: d.campaign.titleZh, titleEn: d.campaign.titleEn },
+    categories: d.campaign.categories.map(toCategoryInfo),
+    category: cat,
+    unionName: d.union.name,
+    fullName: d.fullName,
+    idNumberMasked: d.idNumberEnc ? maskIdNumber(deps.cipher.decrypt(d.idNumberEnc)) : null,
+    birthYear: d.birthDate ? d.birthDate.getUTCFullYear() : null,
+    sex: d.sex,
+    phoneMasked: d.phoneEnc ? maskPhone(deps.cipher.decrypt(d.phoneEnc)) : null,
+    employer: d.employer,
+    workStatus: d.workStatus,
+    modelWorkerLevel: d.modelWorkerLevel,
+    hardshipTier: d.hardshipTier,
+    mainCause: d.mainCause,
+    secondaryCauses: d.secondaryCauses,
+    description: d.description,
+    benefitForm: cat ? (effectiveForm(cat, d.benefitForm) ?? null) : null,
+    bankName: d.bankName,
+    bankCardLast4: d.bankCardLast4,
+    flags: d.flags,
+    steps: stepsFor(cat, d.benefitForm),
+    answered: d.draftAnswered,
+  };
+}
+export type DialogDraft = NonNullable<Awaited<ReturnType<typeof dialogDraft>>>;
+
+/** A nomination of this contact returned for correction, with the reviewer's comment (else null). */
+export async function returnedNomination(
+  deps: NominationDeps,
+  input: { nominationId: number; personId: number },
+) {
+  const n = await deps.db.nomination.findFirst({
+    where: { id: input.nominationId, submittedById: input.personId, status: 'returned' },
+    select: { id: true, revision: true },
+  });
+  if (!n) return null;
+  const ret = await deps.db.reviewDecision.findUnique({
+    where: { nominationId_revision_kind: { nominationId: n.id, revision: n.revision, kind: 'return' } },
+    select: { comment: true },
+  });
+  return { id: n.id, comment: ret?.comment ?? null };
 }

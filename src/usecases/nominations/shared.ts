@@ -98,7 +98,7 @@ export function revisionSnapshot(n: SnapshotSource, cat: CategoryInfo, flags: st
     mainCause: n.mainCause,
     secondaryCauses: n.secondaryCauses,
     description: n.description,
-    benefitForm: n.benefitForm ?? cat.benefitForms[0] ?? null,
+    benefitForm: n.benefitForm,
     bankName: n.bankName,
     bankCardEnc: n.bankCardEnc,
     bankCardLast4: n.bankCardLast4,

@@ -143,7 +143,8 @@ export interface BankListRow {
 
 /**
  * The bank's payment list. Full card numbers only for finance staff and admins; anyone else gets masked
- * names and cards. Marks an open batch as exported; audit-logged either way.
+ * names and cards. Only the full list (the one sent to the bank) marks an open batch as exported: a
+ * reviewer's masked look changes nothing. Audit-logged either way.
  */
 export async function bankList(
   deps: PaymentDeps,
@@ -167,13 +168,14 @@ export async function bankList(
     };
   });
   await db.$transaction(async (tx) => {
-    await tx.paymentBatch.updateMany({
-      where: { id: batch.id, status: 'open' },
-      data: { status: 'exported' },
-    });
+    if (input.fullNumbers)
+      await tx.paymentBatch.updateMany({
+        where: { id: batch.id, status: 'open' },
+        data: { status: 'exported' },
+      });
     await audit(tx, {
       actorId: input.actorId,
-      action: 'batch.exported',
+      action: input.fullNumbers ? 'batch.exported' : 'batch.viewed_masked',
       entity: 'payment_batch',
       entityId: batch.id,
       after: { fullNumbers: input.fullNumbers, rows: rows.length },
@@ -181,7 +183,7 @@ export async function bankList(
   });
   return {
     code: batch.code,
-    status: batch.status === 'open' ? 'exported' : batch.status,
+    status: batch.status === 'open' && input.fullNumbers ? 'exported' : batch.status,
     rows,
     totalFen: batch.totalFen,
   };

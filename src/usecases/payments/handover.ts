@@ -2,6 +2,7 @@ import { isValidIsoDate } from '../../domain/calendar/index.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../audit.ts';
 import { enqueueNotices } from './notify.ts';
+import { handoverNotices } from './shared.ts';
 import type { PaymentDeps } from './shared.ts';
 
 // 实物发放: goods handed over to a recipient (or to a unit for unit-level condolence). approved ->
@@ -55,17 +56,7 @@ export async function recordHandover(deps: PaymentDeps, input: HandoverInput): P
       after: { status: 'handed_over', date: input.date, by, photo: Boolean(input.photoFileId) },
     });
   });
-  await enqueueNotices(db, deps.queues, [
-    {
-      uniqueKey: `handover-n${n.id}`,
-      kind: 'handover',
-      personId: n.recipientId,
-      nominationId: n.id,
-      template: 'recipients.notice_handover',
-      params: { date: input.date, organiser: n.campaign.organiser },
-      smsFallback: true,
-    },
-  ]);
+  await enqueueNotices(db, deps.queues, handoverNotices(deps, n, input.date));
 }
 
 export interface HandoverImportResult {

@@ -1,7 +1,7 @@
 import type { Db } from '../../adapters/db/client.ts';
 import type { Queues } from '../../adapters/queue/queues.ts';
 import { type NoticeRequest, SEND_NOTICE_JOB } from '../notices.ts';
-import { type PaymentDeps, paidNotices } from './shared.ts';
+import { handoverNotices, type PaymentDeps, paidNotices } from './shared.ts';
 
 // Many notices at once (a paid batch): one INSERT per chunk (existing keys skipped), then one addBulk of
 // jobs with fixed ids `notice-<id>`. Same guarantees as enqueueNotice: one row and one job per key.
@@ -60,10 +60,25 @@ export async function deliverAfterBinding(deps: PaymentDeps, nominationId: numbe
     include: {
       campaign: { select: { code: true, organiser: true, titleZh: true } },
       payments: { where: { status: 'paid' }, orderBy: { paidAt: 'desc' }, take: 1 },
-      notices: { where: { kind: 'payment', status: 'sent', channel: 'telegram' }, select: { id: true } },
+      handovers: { take: 1 },
+      notices: {
+        where: { kind: { in: ['payment', 'handover'] }, status: 'sent', channel: 'telegram' },
+        select: { id: true },
+      },
     },
   });
-  if (!n || n.status !== 'paid' || n.recipientId === null || n.notices.length > 0) return 0;
+  if (!n || n.recipientId === null || n.notices.length > 0) return 0;
+  const handover = n.handovers[0];
+  if (n.status === 'handed_over' && handover) {
+    const date = handover.handedOverOn.toISOString().slice(0, 10);
+    const list = handoverNotices(deps, n, date).map((r) => ({
+      ...r,
+      uniqueKey: `${r.uniqueKey}-bound`,
+      smsFallback: false,
+    }));
+    return enqueueNotices(deps.db, deps.queues, list);
+  }
+  if (n.status !== 'paid') return 0;
   const payment = n.payments[0];
   if (!payment?.paidAt) return 0;
   const list = paidNotices(deps, n, {

@@ -69,6 +69,34 @@ export function paidNotices(
   ];
 }
 
+/** Handover notice (with Received / Not received) and the thank-you letter for goods or a unit's condolence. */
+export function handoverNotices(deps: PaymentDeps, n: NoticeNomination, date: string): NoticeRequest[] {
+  return [
+    {
+      uniqueKey: `handover-n${n.id}`,
+      kind: 'handover',
+      personId: n.recipientId,
+      nominationId: n.id,
+      template: 'recipients.notice_handover',
+      params: { date, organiser: n.campaign.organiser, campaign: n.campaign.titleZh },
+      buttons: [
+        { textKey: 'recipients.btn_received', action: 'rc_yes', args: [n.id] },
+        { textKey: 'recipients.btn_not_received', action: 'rc_no', args: [n.id] },
+      ],
+      smsFallback: true,
+    },
+    {
+      uniqueKey: `thank_you-n${n.id}`,
+      kind: 'thank_you',
+      personId: n.recipientId,
+      nominationId: n.id,
+      template: letterTemplate(deps, n.campaign.code),
+      params: { name: n.fullName ?? '', organiser: n.campaign.organiser, campaign: n.campaign.titleZh },
+      smsFallback: true,
+    },
+  ];
+}
+
 /** A failed transfer: the contact corrects the details; the recipient is told too. */
 export function failedNotices(
   n: NoticeNomination,

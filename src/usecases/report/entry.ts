@@ -2,7 +2,7 @@ import type { FieldCipher } from '../../adapters/crypto/field-cipher.ts';
 import type { Db } from '../../adapters/db/client.ts';
 import { type LedgerRow, ledgerPages } from './ledger.ts';
 
-// 录入省帮扶系统: the list of paid records not yet entered (full values: only admins and finance staff
+// 录入省帮扶系统: the list of delivered records (paid, or goods handed over) not yet entered (full values: only admins and finance staff
 // get it, and each list is audit-logged), and marking records as entered, by command or by sending the
 // list back. Deadlines (N working days after payment) come from domain/reminders `entryDeadline`, the
 // same function the reminders use; /entry_status reads `campaignFigures(...).timeliness.entry`.
@@ -12,7 +12,7 @@ export function entryListPages(db: Db, cipher: FieldCipher, campaignId: number):
   return ledgerPages(db, cipher, {
     campaignId,
     access: 'full',
-    filters: { statuses: ['paid'], notEntered: true },
+    filters: { statuses: ['paid', 'handed_over'], notEntered: true },
   });
 }
 
@@ -85,13 +85,13 @@ export async function markEntered(
         if (!r) result.unknown.push(id);
         else if (input.campaignId !== undefined && r.campaignId !== input.campaignId) result.notPaid.push(id);
         else if (r.enteredProvincialAt) result.alreadyEntered.push(id);
-        else if (r.status !== 'paid') result.notPaid.push(id);
+        else if (r.status !== 'paid' && r.status !== 'handed_over') result.notPaid.push(id);
         else candidates.push(id);
       }
       if (candidates.length === 0) return;
       // Guarded update: a concurrent mark of the same rows changes nothing the second time.
       const updated = await tx.nomination.updateManyAndReturn({
-        where: { id: { in: candidates }, status: 'paid', enteredProvincialAt: null },
+        where: { id: { in: candidates }, status: { in: ['paid', 'handed_over'] }, enteredProvincialAt: null },
         data: { enteredProvincialAt: input.now },
         select: { id: true, campaignId: true },
       });

@@ -213,7 +213,8 @@ export async function campaignFigures(
         FROM nomination n JOIN campaign c ON c.id = n.campaign_id
         WHERE n.campaign_id = ${campaignId} AND n.status <> 'draft'`,
       db.$queryRaw<{ paidOn: string | null; enteredOn: string | null; n: number }[]>`
-        SELECT to_char(p.paid_at + interval '8 hours', 'YYYY-MM-DD') AS "paidOn",
+        SELECT coalesce(to_char(p.paid_at + interval '8 hours', 'YYYY-MM-DD'),
+                        to_char(h.handed_over_on, 'YYYY-MM-DD')) AS "paidOn",
                to_char(n.entered_provincial_at + interval '8 hours', 'YYYY-MM-DD') AS "enteredOn",
                count(*)::int AS n
         FROM nomination n
@@ -221,7 +222,8 @@ export async function campaignFigures(
                    WHERE status = 'paid' AND paid_at IS NOT NULL
                      AND nomination_id IN (SELECT id FROM nomination WHERE campaign_id = ${campaignId})
                    ORDER BY nomination_id, paid_at DESC) p ON p.nomination_id = n.id
-        WHERE n.campaign_id = ${campaignId} AND n.status = 'paid'
+        LEFT JOIN handover h ON h.nomination_id = n.id
+        WHERE n.campaign_id = ${campaignId} AND n.status IN ('paid', 'handed_over')
         GROUP BY 1, 2`,
       db.$queryRaw<{ reached: number }[]>`
         SELECT count(*)::int AS reached FROM nomination n

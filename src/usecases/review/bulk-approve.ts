@@ -20,7 +20,7 @@ export interface BulkPreview {
     id: number;
     fullName: string | null;
     flags: string[];
-    reason: 'flagged' | 'amount' | 'second';
+    reason: 'flagged' | 'amount' | 'second' | 'own';
   }[];
 }
 
@@ -28,6 +28,7 @@ async function candidates(
   deps: Pick<ReviewDeps, 'db'>,
   f: QueueFilter & { campaignId: number },
   maxId?: number,
+  reviewerId?: number,
 ) {
   const campaign = await deps.db.campaign.findUnique({ where: { id: f.campaignId } });
   if (!campaign || campaign.status === 'archived') throw new DomainError('review_campaign_closed');
@@ -46,18 +47,20 @@ async function candidates(
     },
     orderBy: { id: 'asc' },
   });
-  const eligible = rows.filter((r) => bulkEligible(fourEyes, r)).slice(0, BULK_MAX);
+  const eligible = rows.filter((r) => bulkEligible(fourEyes, r, reviewerId)).slice(0, BULK_MAX);
   const excluded = rows
-    .filter((r) => !bulkEligible(fourEyes, r))
+    .filter((r) => !bulkEligible(fourEyes, r, reviewerId))
     .map((r) => ({
       id: r.id,
       fullName: r.fullName,
       flags: r.flags,
-      reason: (r.status !== 'submitted'
-        ? 'second'
-        : r.flags.length > 0
-          ? 'flagged'
-          : 'amount') as BulkPreview['excluded'][number]['reason'],
+      reason: (r.submittedById === reviewerId
+        ? 'own'
+        : r.status !== 'submitted'
+          ? 'second'
+          : r.flags.length > 0
+            ? 'flagged'
+            : 'amount') as BulkPreview['excluded'][number]['reason'],
     }));
   return { eligible, excluded };
 }
@@ -65,8 +68,9 @@ async function candidates(
 export async function previewBulkApprove(
   deps: Pick<ReviewDeps, 'db'>,
   f: QueueFilter & { campaignId: number },
+  reviewerId?: number,
 ): Promise<BulkPreview> {
-  const { eligible, excluded } = await candidates(deps, f);
+  const { eligible, excluded } = await candidates(deps, f, undefined, reviewerId);
   return {
     campaignId: f.campaignId,
     count: eligible.length,
@@ -91,10 +95,10 @@ export async function bulkApprove(
   },
 ): Promise<BulkResult> {
   const now = deps.now();
-  const { eligible, excluded } = await candidates(deps, input.filter, input.maxId);
+  const { eligible, excluded } = await candidates(deps, input.filter, input.maxId, input.reviewerId);
   const stale = async (): Promise<BulkResult> => ({
     outcome: 'changed',
-    preview: await previewBulkApprove(deps, input.filter),
+    preview: await previewBulkApprove(deps, input.filter, input.reviewerId),
   });
   if (eligible.length !== input.expectCount || eligible.length === 0) return stale();
   const ids = eligible.map((r) => r.id);

@@ -4,12 +4,9 @@ import { validateIdNumber } from '../../domain/identity/id-number.ts';
 import { stepsFor } from '../../domain/nomination/form.ts';
 import type { Db } from '../../adapters/db/client.ts';
 import type { FieldCipher } from '../../adapters/crypto/field-cipher.ts';
-import {
-  budgetRemaining,
-  duplicateFacts,
-  quotaRemaining,
-  yearlyAmount,
-} from '../nominations/entry-checks.ts';
+import { personRefusals, roomFor } from '../../domain/nomination/admission.ts';
+import { type PayableGap, payableGaps } from '../../domain/nomination/intake.ts';
+import { loadPersonFacts, loadRoom } from '../nominations/admission-facts.ts';
 import { toCategoryInfo } from '../nominations/shared.ts';
 
 // Automatic checks shown on the review card before any decision. They re-run the entry checks against
@@ -58,82 +55,87 @@ export async function automaticChecks(
     if (r.ok) out.push({ code: 'id_ok', level: 'ok', params: { age: r.age } });
     else out.push({ code: 'id_invalid', level: 'fail', params: { rule: r.code } });
   }
-  // 2. Duplicates in this campaign (any union) and earlier campaigns.
+  // 2-4. The admission rules of submit, against today's data (others may have been submitted since).
+  const [person] = await loadPersonFacts(db, {
+    campaignId: n.campaignId,
+    targetPaymentDate: n.campaign.targetPaymentDate,
+    candidates: [{ idHash: n.idNumberHash, phoneHash: n.phoneHash }],
+    excludeIds: [n.id],
+  });
   if (n.idNumberHash) {
-    const dup = await duplicateFacts(db, {
-      campaignId: n.campaignId,
-      idHash: n.idNumberHash,
-      excludeId: n.id,
-    });
-    if (dup.blocking)
+    if (person!.blocking)
       out.push({
         code: 'duplicate_here',
         level: 'fail',
         params: {
-          id: dup.blocking.nominationId,
-          union: dup.blocking.unionName,
-          status: `@status.${dup.blocking.status}`,
+          id: person!.blocking.nominationId,
+          union: person!.blocking.unionName,
+          status: `@status.${person!.blocking.status}`,
         },
       });
     else out.push({ code: 'no_duplicate', level: 'ok', params: {} });
-    if (dup.earlier.length > 0)
-      out.push({ code: 'earlier', level: 'warn', params: { n: dup.earlier.length } });
+    if (person!.earlier > 0) out.push({ code: 'earlier', level: 'warn', params: { n: person!.earlier } });
   }
-  // 3. Flags raised at entry (self-nomination, shared phone, card checksum …).
+  // Flags raised at entry (self-nomination, shared phone, card checksum …).
   for (const f of n.flags) out.push({ code: 'flag', level: 'warn', params: { flag: `@flags.${f}` } });
-  // 4. Quota and budget position, yearly cap.
-  if (n.category) {
-    const cat = n.category;
-    const quota = await quotaRemaining(db, {
-      unionId: n.unionId,
-      categoryId: cat.id,
-      quota: cat.quotaPerUnion,
-      excludeId: n.id,
-    });
-    if (quota !== null)
-      out.push({
-        code: 'quota',
-        level: quota < 1 ? 'fail' : 'ok',
-        params: { used: (cat.quotaPerUnion ?? 0) - quota, quota: cat.quotaPerUnion ?? 0 },
-      });
-    const budget = await budgetRemaining(db, {
-      campaignId: n.campaignId,
-      budgetFen: n.campaign.budgetTotalFen,
-      excludeId: n.id,
-    });
-    const amount = BigInt(n.amountFen ?? cat.standardAmountFen);
+  if (!n.category) {
+    out.push({ code: 'missing', level: 'fail', params: { fields: '@field.category' } });
+    return out;
+  }
+  const cat = toCategoryInfo(n.category);
+  const room = await loadRoom(db, {
+    unionId: n.unionId,
+    campaignId: n.campaignId,
+    budgetFen: n.campaign.budgetTotalFen,
+    cat,
+    excludeIds: [n.id],
+  });
+  const roomRefusal = roomFor(cat, room);
+  if (room.quotaLeft !== null)
     out.push({
-      code: 'budget',
-      level: budget < amount ? 'fail' : 'ok',
-      params: { left: formatYuan(Number(budget > 0n ? budget : 0n)) },
+      code: 'quota',
+      level: roomRefusal?.reason === 'quota' ? 'fail' : 'ok',
+      params: { used: room.quotaUsed, quota: cat.quotaPerUnion ?? 0 },
     });
-    if (cat.yearlyCapFen !== null && n.idNumberHash) {
-      const year = Number(n.campaign.targetPaymentDate.toISOString().slice(0, 4));
-      const already = await yearlyAmount(db, { idHash: n.idNumberHash, year, excludeId: n.id });
-      if (already + Number(amount) > cat.yearlyCapFen)
-        out.push({
-          code: 'yearly_cap',
-          level: 'fail',
-          params: { cap: formatYuan(cat.yearlyCapFen), already: formatYuan(already) },
-        });
-    }
-    // 5. Required fields (the card's "documents"): anything the category needs that is empty.
-    const steps = stepsFor(toCategoryInfo(cat), n.benefitForm);
-    const fields = [
-      ...cat.requiredFields,
-      ...(steps.includes('bank_card') ? ['bank_name', 'bank_card'] : []),
-    ];
-    const missing = [...new Set(fields)].filter((f) =>
-      (FIELD_COLUMNS[f] ?? []).some((col) => {
-        const v = (n as unknown as Record<string, unknown>)[col];
-        return v === null || v === undefined || v === '';
-      }),
-    );
-    out.push(
-      missing.length
-        ? { code: 'missing', level: 'fail', params: { fields: missing.map((f) => `@field.${f}`).join(',') } }
-        : { code: 'complete', level: 'ok', params: {} },
-    );
-  } else out.push({ code: 'missing', level: 'fail', params: { fields: '@field.category' } });
+  out.push({
+    code: 'budget',
+    level: roomRefusal?.reason === 'budget' ? 'fail' : 'ok',
+    params: { left: formatYuan(Number(room.budgetLeftFen > 0n ? room.budgetLeftFen : 0n)) },
+  });
+  for (const r of personRefusals(cat, person!))
+    if (r.reason === 'yearly_cap')
+      out.push({
+        code: 'yearly_cap',
+        level: 'fail',
+        params: {
+          cap: formatYuan(Number(r.params['capFen'])),
+          already: formatYuan(Number(r.params['alreadyFen'])),
+        },
+      });
+  // 5. Required fields (the card's "documents"), and what the benefit form needs to be paid.
+  const steps = stepsFor(cat, n.benefitForm);
+  const fields = [...cat.requiredFields, ...(steps.includes('bank_card') ? ['bank_name', 'bank_card'] : [])];
+  const missing = [...new Set(fields)].filter((f) =>
+    (FIELD_COLUMNS[f] ?? []).some((col) => {
+      const v = (n as unknown as Record<string, unknown>)[col];
+      return v === null || v === undefined || v === '';
+    }),
+  );
+  const gaps = payableGaps({ ...n, hasBankCard: n.bankCardEnc !== null }).map((g) => GAP_FIELD[g]);
+  const all = [...new Set([...missing, ...gaps])];
+  out.push(
+    all.length
+      ? { code: 'missing', level: 'fail', params: { fields: all.map((f) => `@field.${f}`).join(',') } }
+      : { code: 'complete', level: 'ok', params: {} },
+  );
   return out;
 }
+
+/** The field (locale `field.<name>`) a payable gap names. */
+const GAP_FIELD: Record<PayableGap, string> = {
+  benefit_form: 'benefit_form',
+  amount: 'amount',
+  bank_name: 'bank_name',
+  bank_card: 'bank_card',
+  unit: 'department',
+};

@@ -6,6 +6,7 @@ import {
   type ReviewAction,
   reviewSettingsFrom,
 } from '../../domain/review/rules.ts';
+import { payableGaps } from '../../domain/nomination/intake.ts';
 import { audit } from '../audit.ts';
 import { enqueueNotice } from '../notices.ts';
 import type { ReviewDeps } from './deps.ts';
@@ -74,6 +75,8 @@ export async function decideNomination(deps: ReviewDeps, input: DecideInput): Pr
       flags: n.flags,
       reason: input.reason ?? null,
       comment: input.comment ?? null,
+      submittedById: n.submittedById,
+      payable: payableGaps({ ...n, hasBankCard: n.bankCardEnc !== null }).length === 0,
     });
     if (!plan.ok) {
       if (plan.code === 'review_not_pending') return null;

@@ -11,6 +11,8 @@ import { button, type BotDeps, type Feature, type ShellApi, inBackground } from 
 // Admin commands: grassroots unions, invites for their contacts, and staff roles.
 
 const ROLE_ALIASES: Record<string, RoleName> = {
+  contact: 'contact',
+  联系人: 'contact',
   admin: 'admin',
   reviewer: 'reviewer',
   finance: 'finance',
@@ -21,11 +23,17 @@ const ROLE_ALIASES: Record<string, RoleName> = {
   财务人员: 'finance',
 };
 
-function parseRoleArgs(args: string): { telegramId: bigint; role: RoleName } | null {
-  const [id, roleRaw] = args.split(/\s+/);
+/** `<telegram id> <role> [union id]`; a union only for the contact role (contacts join by invite). */
+function parseRoleArgs(
+  args: string,
+  grant: boolean,
+): { telegramId: bigint; role: RoleName; unionId?: number } | null {
+  const [id, roleRaw, union, ...rest] = args.trim().split(/\s+/);
   const role = roleRaw ? ROLE_ALIASES[roleRaw.toLowerCase()] : undefined;
-  if (!id || !/^\d{1,20}$/.test(id) || !role) return null;
-  return { telegramId: BigInt(id), role };
+  if (!id || !/^\d{1,20}$/.test(id) || !role || rest.length > 0) return null;
+  if (role === 'contact' && grant) return null;
+  if (union !== undefined && (role !== 'contact' || !/^\d{1,9}$/.test(union))) return null;
+  return { telegramId: BigInt(id), role, ...(union !== undefined ? { unionId: Number(union) } : {}) };
 }
 
 export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
@@ -52,7 +60,7 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
   };
 
   const changeRole = async (ctx: BotContext, args: string, grant: boolean) => {
-    const parsed = parseRoleArgs(args);
+    const parsed = parseRoleArgs(args, grant);
     if (!parsed) {
       await ctx.reply(
         ctx.t(grant ? 'admin.grant_usage' : 'admin.revoke_usage', { roles: GRANTABLE_ROLES.join(' / ') }),
@@ -70,7 +78,11 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
       : grant
         ? 'admin.grant_nochange'
         : 'admin.revoke_nochange';
-    await ctx.reply(ctx.t(key, { id: String(parsed.telegramId), role }));
+    const drafts =
+      !grant && r.changed && parsed.role === 'contact' && 'draftsDeleted' in r
+        ? `\n${ctx.t('admin.contact_revoked_drafts', { drafts: r.draftsDeleted ?? 0, returned: r.returnedLeft ?? 0 })}`
+        : '';
+    await ctx.reply(ctx.t(key, { id: String(parsed.telegramId), role }) + drafts);
     if (r.changed) {
       inBackground(deps, 'reminders after a role change', () =>
         onPeopleChanged(deps.db, deps.queues, deps.now()),

@@ -3,7 +3,7 @@ import { formatYuan } from '../../../domain/campaign/money.ts';
 import { DomainError } from '../../../domain/errors.ts';
 import { listMine, nominationView } from '../../../usecases/nominations/queries.ts';
 import type { NominationDeps } from '../../../usecases/nominations/shared.ts';
-import { withdrawNomination } from '../../../usecases/nominations/submit.ts';
+import { withdrawNomination } from '../../../usecases/nominations/withdraw-nomination.ts';
 import type { BotContext } from '../context.ts';
 import { button, type BotDeps, type Feature, inBackground } from '../kit.ts';
 

@@ -1,3 +1,4 @@
+import { returnedNomination } from '../../../usecases/nominations/queries.ts';
 import type { BotContext } from '../context.ts';
 import type { BotDeps, Feature, ShellApi } from '../kit.ts';
 
@@ -6,18 +7,11 @@ import type { BotDeps, Feature, ShellApi } from '../kit.ts';
 // draft; `returned` is editable). Submitting again makes a new revision that is reviewed with a diff.
 
 export async function resumeReturned(deps: BotDeps, shell: ShellApi, ctx: BotContext, nominationId: number) {
-  const n = await deps.db.nomination.findFirst({
-    where: { id: nominationId, submittedById: ctx.who.id },
-    select: { id: true, status: true, revision: true },
-  });
-  if (n?.status !== 'returned') {
+  const n = await returnedNomination(deps, { nominationId, personId: ctx.who.id });
+  if (!n) {
     await ctx.reply(ctx.t('review.fix_not_returned', { id: nominationId }));
     return;
   }
-  const ret = await deps.db.reviewDecision.findUnique({
-    where: { nominationId_revision_kind: { nominationId: n.id, revision: n.revision, kind: 'return' } },
-  });
-  await ctx.reply(ctx.t('review.fix_intro', { id: n.id, comment: ret?.comment ?? '—' }));
   ctx.session.dialog = {
     name: 'nominate',
     step: 'summary',

@@ -273,7 +273,7 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
   }
 
   async function bulkPreview(ctx: BotContext, f: QueueFilter & { campaignId: number }, edit: boolean) {
-    const p = await previewBulkApprove(rd, f);
+    const p = await previewBulkApprove(rd, f, ctx.who.id);
     const excluded = p.excluded.slice(0, 30).map((e) =>
       t(ctx, 'review.bulk_excluded_line', {
         id: e.id,

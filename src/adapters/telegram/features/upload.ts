@@ -1,5 +1,4 @@
 import { ensureReviewTasks } from '../../../usecases/review/tasks.ts';
-import { recordEntryBlocked } from '../../../usecases/report/figures.ts';
 import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
 import type { Document } from 'telegraf/types';
@@ -7,15 +6,12 @@ import { formatYuan } from '../../../domain/campaign/money.ts';
 import { DomainError } from '../../../domain/errors.ts';
 import { HARDSHIP_CAUSES } from '../../../domain/identity/hardship.ts';
 import { columnsFor, requiredColumnsFor, type SheetColumn } from '../../../domain/nomination/columns.ts';
-import {
-  cancelImport,
-  type ImportIssue,
-  type ImportValidation,
-  storeDrafts,
-  submitImported,
-  validateImport,
-} from '../../../usecases/nominations/import.ts';
+import { cancelImport } from '../../../usecases/nominations/cancel-import.ts';
+import { checkImport, importTarget } from '../../../usecases/nominations/check-import.ts';
+import { submitImport } from '../../../usecases/nominations/submit-import.ts';
+import type { ImportIssue } from '../../../usecases/nominations/validate-import.ts';
 import { type NominationDeps, openCampaigns, toCategoryInfo } from '../../../usecases/nominations/shared.ts';
+import { unionsByIds } from '../../../usecases/unions.ts';
 import {
   buildCheckedFile,
   buildTemplate,
@@ -132,10 +128,7 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
     if (unionIds.length === 0) return ctx.reply(ctx.t('upload.no_union'));
     if (sel.unionId === undefined && unionIds.length === 1) sel.unionId = unionIds[0]!;
     if (sel.unionId === undefined) {
-      const unions = await deps.db.union.findMany({
-        where: { id: { in: [...unionIds] } },
-        orderBy: { id: 'asc' },
-      });
+      const unions = await unionsByIds(deps.db, unionIds);
       return ctx.reply(ctx.t('upload.pick_union'), {
         reply_markup: {
           inline_keyboard: unions.map((u) => [button(deps, ctx, u.name, 'up_u', purpose, u.id)]),
@@ -187,12 +180,8 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
   };
 
   const loadTarget = async (t: Target) => {
-    const category = await deps.db.campaignCategory.findUnique({
-      where: { id: t.categoryId },
-      include: { campaign: true },
-    });
-    if (!category || category.campaignId !== t.campaignId) return undefined;
-    return { category, campaign: category.campaign, cat: toCategoryInfo(category) };
+    const category = await importTarget(nd, t);
+    return category && { category, campaign: category.campaign, cat: toCategoryInfo(category) };
   };
 
   const finish = async (ctx: BotContext, purpose: Purpose, target: Target) => {
@@ -251,27 +240,14 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
       return ctx.reply(sheetErrorText(ctx, parsed.error));
     }
     await ctx.reply(ctx.t('upload.checking', { file: file.fileName }));
-    let v: ImportValidation;
+    let checkedImport: Awaited<ReturnType<typeof checkImport>>;
     try {
-      v = await validateImport(nd, { personId: ctx.who.id, ...target, rows: parsed.rows });
+      checkedImport = await checkImport(nd, { personId: ctx.who.id, ...target, rows: parsed.rows });
     } catch (err) {
       if (err instanceof DomainError) return ctx.reply(errorText(ctx, err));
       throw err;
     }
-    const stored = v.valid > 0 ? await storeDrafts(nd, v) : undefined;
-    // Count what the checks caught for the evaluation's data-accuracy figures (as the dialog does).
-    const blocked = v.rows.flatMap((row) => {
-      const codes = row.issues.map((i) => i.code);
-      const reason = codes.some((c) => c === 'duplicate_existing' || c === 'duplicate_in_file')
-        ? ('duplicate' as const)
-        : codes.some((c) => c.startsWith('id.'))
-          ? ('id_invalid' as const)
-          : undefined;
-      return reason
-        ? [{ campaignId: v.campaignId, actorId: ctx.who.id, reason, source: 'sheet' as const }]
-        : [];
-    });
-    await recordEntryBlocked(deps.db, blocked);
+    const { validation: v, batch: stored } = checkedImport;
     deps.logger.info(
       { requestId: ctx.requestId, rows: v.rows.length, valid: v.valid, ms: Date.now() - started },
       'spreadsheet checked',
@@ -409,7 +385,7 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
         action: 'up_k',
         access: contact,
         handler: async (ctx, [p, union, category]) => {
-          const k = await deps.db.campaignCategory.findUnique({ where: { id: Number(category) } });
+          const k = await importTarget(nd, { categoryId: Number(category) });
           if (!k) return ctx.reply(ctx.t('upload.errors.upload_category'));
           return finish(ctx, purposeOf(p), {
             unionId: Number(union),
@@ -423,7 +399,7 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
         access: contact,
         handler: async (ctx, [batchId]) => {
           try {
-            const r = await submitImported(nd, { personId: ctx.who.id, batchId: batchId ?? '' });
+            const r = await submitImport(nd, { personId: ctx.who.id, batchId: batchId ?? '' });
             // Review tasks for the new submissions (idempotent: fixed job ids per revision).
             if (r.submitted > 0) {
               inBackground(deps, 'review tasks after import', () => ensureReviewTasks(deps.db, deps.queues));

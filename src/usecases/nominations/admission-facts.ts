@@ -1,0 +1,195 @@
+import type { Db, Tx } from '../../adapters/db/client.ts';
+import type { ContactFacts, PersonFacts, Room } from '../../domain/nomination/admission.ts';
+import type { CategoryInfo } from '../../domain/nomination/form.ts';
+import { LIVE_STATUSES } from './shared.ts';
+
+// Loads the facts the admission rules (src/domain/nomination/admission.ts) decide on. The dialog asks
+// for one person, the spreadsheet for a whole file: both go through the same queries, a few per file
+// whatever its size (ID and phone lists are sent in chunks well under PostgreSQL's bind limit).
+
+type Reader = Db | Tx;
+
+/** Keeps `= ANY(...)` lists well below PostgreSQL's 65,535 bind parameters. */
+const IN_CHUNK = 5000;
+
+export function chunks<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+export interface CandidateKey {
+  idHash: string | null;
+  phoneHash: string | null;
+}
+
+/** Person facts plus what the dialog shows about earlier campaigns (titles and statuses, no personal data). */
+export interface LoadedPersonFacts extends PersonFacts {
+  earlierCampaigns: { titleZh: string; titleEn: string; status: string }[];
+}
+
+/** The calendar year (Asia/Shanghai) a campaign pays in, as UTC bounds. */
+function yearBounds(targetPaymentDate: Date) {
+  const year = Number(targetPaymentDate.toISOString().slice(0, 4));
+  return {
+    from: new Date(Date.UTC(year, 0, 1) - 8 * 3600_000),
+    to: new Date(Date.UTC(year + 1, 0, 1) - 8 * 3600_000),
+  };
+}
+
+/**
+ * Facts for each candidate, in order. `excludeIds` are the candidates' own nominations (a returned one
+ * counts as live and must not block itself).
+ */
+export async function loadPersonFacts(
+  db: Reader,
+  input: {
+    campaignId: number;
+    targetPaymentDate: Date;
+    candidates: readonly CandidateKey[];
+    excludeIds?: readonly number[];
+  },
+): Promise<LoadedPersonFacts[]> {
+  const exclude = [...(input.excludeIds ?? [])];
+  const notExcluded = exclude.length ? { id: { notIn: exclude } } : {};
+  const hashes = [...new Set(input.candidates.flatMap((c) => (c.idHash ? [c.idHash] : [])))];
+  const phones = [...new Set(input.candidates.flatMap((c) => (c.phoneHash ? [c.phoneHash] : [])))];
+  const { from, to } = yearBounds(input.targetPaymentDate);
+
+  const live = new Map<
+    string,
+    {
+      id: number;
+      campaignId: number;
+      unionId: number;
+      status: string;
+      amountFen: number | null;
+      unionName: string;
+      titleZh: string;
+      titleEn: string;
+      paysInYear: boolean;
+    }[]
+  >();
+  for (const part of chunks(hashes, IN_CHUNK)) {
+    const rows = await db.nomination.findMany({
+      where: { idNumberHash: { in: part }, status: { in: [...LIVE_STATUSES] }, ...notExcluded },
+      select: {
+        id: true,
+        idNumberHash: true,
+        campaignId: true,
+        unionId: true,
+        status: true,
+        amountFen: true,
+        union: { select: { name: true } },
+        campaign: { select: { titleZh: true, titleEn: true, targetPaymentDate: true } },
+      },
+      orderBy: { createdAt: 'desc' },
+    });
+    for (const r of rows) {
+      const list = live.get(r.idNumberHash!) ?? [];
+      list.push({
+        id: r.id,
+        campaignId: r.campaignId,
+        unionId: r.unionId,
+        status: r.status,
+        amountFen: r.amountFen,
+        unionName: r.union.name,
+        titleZh: r.campaign.titleZh,
+        titleEn: r.campaign.titleEn,
+        paysInYear: r.campaign.targetPaymentDate >= from && r.campaign.targetPaymentDate < to,
+      });
+      live.set(r.idNumberHash!, list);
+    }
+  }
+
+  // Phone owners: the ID hashes of other live nominations in this campaign with the same phone, plus
+  // the candidates themselves (two rows of one file sharing a phone are flagged too).
+  const owners = new Map<string, Set<string>>();
+  const own = (phone: string | null, id: string | null) => {
+    if (!phone) return;
+    const set = owners.get(phone) ?? new Set<string>();
+    set.add(id ?? '');
+    owners.set(phone, set);
+  };
+  for (const part of chunks(phones, IN_CHUNK)) {
+    const rows = await db.nomination.findMany({
+      where: {
+        campaignId: input.campaignId,
+        phoneHash: { in: part },
+        status: { notIn: ['draft', 'withdrawn', 'rejected'] },
+        ...notExcluded,
+      },
+      select: { phoneHash: true, idNumberHash: true },
+    });
+    for (const r of rows) own(r.phoneHash, r.idNumberHash);
+  }
+  for (const c of input.candidates) own(c.phoneHash, c.idHash);
+
+  return input.candidates.map((c) => {
+    const rows = c.idHash ? (live.get(c.idHash) ?? []) : [];
+    const here = rows.find((r) => r.campaignId === input.campaignId);
+    const earlier = rows.filter((r) => r.campaignId !== input.campaignId);
+    const phoneIds = c.phoneHash ? owners.get(c.phoneHash) : undefined;
+    return {
+      ...(here
+        ? {
+            blocking: {
+              nominationId: here.id,
+              status: here.status,
+              unionName: here.unionName,
+              unionId: here.unionId,
+            },
+          }
+        : {}),
+      earlier: earlier.length,
+      earlierCampaigns: earlier.map((r) => ({ titleZh: r.titleZh, titleEn: r.titleEn, status: r.status })),
+      yearlyFen: rows.filter((r) => r.paysInYear).reduce((sum, r) => sum + (r.amountFen ?? 0), 0),
+      sharedPhone: phoneIds ? [...phoneIds].some((id) => id !== (c.idHash ?? '')) : false,
+    };
+  });
+}
+
+/** Places left for the union in the category and budget left in the campaign. */
+export async function loadRoom(
+  db: Reader,
+  input: {
+    unionId: number;
+    campaignId: number;
+    budgetFen: bigint;
+    cat: CategoryInfo;
+    excludeIds?: readonly number[];
+  },
+): Promise<Room & { quotaUsed: number }> {
+  const exclude = [...(input.excludeIds ?? [])];
+  const notExcluded = exclude.length ? { id: { notIn: exclude } } : {};
+  const [used, spent] = await Promise.all([
+    input.cat.quotaPerUnion === null
+      ? Promise.resolve(0)
+      : db.nomination.count({
+          where: {
+            unionId: input.unionId,
+            categoryId: input.cat.id,
+            status: { in: [...LIVE_STATUSES] },
+            ...notExcluded,
+          },
+        }),
+    db.nomination.aggregate({
+      _sum: { amountFen: true },
+      where: { campaignId: input.campaignId, status: { in: [...LIVE_STATUSES] }, ...notExcluded },
+    }),
+  ]);
+  return {
+    quotaLeft: input.cat.quotaPerUnion === null ? null : Math.max(0, input.cat.quotaPerUnion - used),
+    quotaUsed: used,
+    budgetLeftFen: input.budgetFen - BigInt(spent._sum.amountFen ?? 0),
+  };
+}
+
+/** The nominating contact's own details, for the self-nomination flags. */
+export async function loadContact(db: Reader, personId: number): Promise<ContactFacts> {
+  const p = await db.person.findUniqueOrThrow({
+    where: { id: personId },
+    select: { displayName: true, phoneHash: true },
+  });
+  return { displayName: p.displayName, phoneHash: p.phoneHash };
+}

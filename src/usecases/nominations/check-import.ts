@@ -1,0 +1,40 @@
+import { recordEntryBlocked } from '../report/figures.ts';
+import type { NominationDeps } from './shared.ts';
+import { storeImportDrafts } from './store-import-drafts.ts';
+import { type ImportInput, type ImportValidation, validateImport } from './validate-import.ts';
+
+/**
+ * A contact's filled list, checked: validated, its valid rows held as drafts of a batch until the
+ * contact submits or cancels, and what the checks caught counted for the evaluation's data-accuracy
+ * figures (as the dialog counts its refusals).
+ */
+export async function checkImport(
+  deps: NominationDeps,
+  input: ImportInput,
+): Promise<{ validation: ImportValidation; batch?: { batchId: string; stored: number } }> {
+  const validation = await validateImport(deps, input);
+  const batch = validation.valid > 0 ? await storeImportDrafts(deps, validation) : undefined;
+  const blocked = validation.rows.flatMap((row) => {
+    const codes = row.issues.map((i) => i.code);
+    const reason = codes.some((c) => c.startsWith('duplicate_'))
+      ? ('duplicate' as const)
+      : codes.some((c) => c.startsWith('id.'))
+        ? ('id_invalid' as const)
+        : undefined;
+    return reason
+      ? [{ campaignId: validation.campaignId, actorId: input.personId, reason, source: 'sheet' as const }]
+      : [];
+  });
+  await recordEntryBlocked(deps.db, blocked);
+  return { validation, ...(batch ? { batch } : {}) };
+}
+
+/** The category a file is for, with its campaign (if given, the category must belong to it). */
+export async function importTarget(deps: NominationDeps, t: { campaignId?: number; categoryId: number }) {
+  const category = await deps.db.campaignCategory.findUnique({
+    where: { id: t.categoryId },
+    include: { campaign: true },
+  });
+  if (!category || (t.campaignId !== undefined && category.campaignId !== t.campaignId)) return undefined;
+  return category;
+}

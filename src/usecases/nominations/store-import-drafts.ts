@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import type { Db, Tx } from '../../adapters/db/client.ts';
+import { draftExpiresAt } from '../../domain/nomination/intake.ts';
+import { chunks } from './admission-facts.ts';
+import type { NominationDeps } from './shared.ts';
+import { storedFields } from './stored-fields.ts';
+import type { ImportValidation } from './validate-import.ts';
+
+// Spreadsheet import, step 2: the valid rows are stored as drafts of one batch (source 'upload', every
+// step answered, draftStep 'import:<batchId>'), replacing the contact's earlier unconfirmed batches.
+// The stored fields come from the same mapping as the dialog's answers (stored-fields.ts).
+
+const INSERT_CHUNK = 2500;
+const IMPORT_MARK = 'import:';
+
+export const importMarker = (batchId: string) => `${IMPORT_MARK}${batchId}`;
+
+export async function storeImportDrafts(
+  deps: NominationDeps,
+  validation: ImportValidation,
+): Promise<{ batchId: string; stored: number }> {
+  const campaign = await deps.db.campaign.findUniqueOrThrow({ where: { id: validation.campaignId } });
+  const batchId = randomBytes(6).toString('base64url');
+  const now = deps.now();
+  const data: DraftRow[] = [];
+  for (const r of validation.rows) {
+    const v = r.value;
+    if (!r.ok || !v) continue;
+    const s = storedFields(deps.cipher, v.fields);
+    data.push({
+      fullName: s.fullName ?? null,
+      idNumberEnc: s.idNumberEnc ?? null,
+      idNumberHash: s.idNumberHash ?? null,
+      birthDate: v.fields.birthDate ?? null,
+      sex: s.sex ?? null,
+      phoneEnc: s.phoneEnc ?? null,
+      phoneHash: s.phoneHash ?? null,
+      employer: s.employer ?? null,
+      workStatus: s.workStatus ?? null,
+      modelWorkerLevel: s.modelWorkerLevel ?? null,
+      hardshipTier: s.hardshipTier ?? null,
+      mainCause: s.mainCause ?? null,
+      secondaryCauses: (s.secondaryCauses ?? []).join(','),
+      description: s.description ?? null,
+      benefitForm: s.benefitForm ?? null,
+      bankName: s.bankName ?? null,
+      bankCardEnc: s.bankCardEnc ?? null,
+      bankCardLast4: s.bankCardLast4 ?? null,
+      flags: v.flags.join(','),
+      draftAnswered: v.steps.join(','),
+    });
+  }
+  await deps.db.nomination.deleteMany({
+    where: { submittedById: validation.personId, status: 'draft', source: 'upload' },
+  });
+  const shared = {
+    campaignId: validation.campaignId,
+    categoryId: validation.categoryId,
+    unionId: validation.unionId,
+    personId: validation.personId,
+    marker: importMarker(batchId),
+    expires: draftExpiresAt(campaign.settings, now),
+    now,
+  };
+  for (const part of chunks(data, INSERT_CHUNK)) await insertDrafts(deps.db, shared, part);
+  return { batchId, stored: data.length };
+}
+
+interface DraftRow {
+  fullName: string | null;
+  idNumberEnc: string | null;
+  idNumberHash: string | null;
+  birthDate: string | null;
+  sex: string | null;
+  phoneEnc: string | null;
+  phoneHash: string | null;
+  employer: string | null;
+  workStatus: string | null;
+  modelWorkerLevel: string | null;
+  hardshipTier: string | null;
+  mainCause: string | null;
+  /** Codes joined with ',' (codes never contain one). */
+  secondaryCauses: string;
+  description: string | null;
+  benefitForm: string | null;
+  bankName: string | null;
+  bankCardEnc: string | null;
+  bankCardLast4: string | null;
+  flags: string;
+  draftAnswered: string;
+}
+
+/**
+ * One INSERT ... SELECT FROM unnest(...) per chunk: column arrays instead of Prisma's createMany, which
+ * in Prisma 7 took ~1.5 s and several hundred MB per 1,000 rows of this table (see bench/).
+ */
+async function insertDrafts(
+  db: Db | Tx,
+  s: {
+    campaignId: number;
+    categoryId: number;
+    unionId: number;
+    personId: number;
+    marker: string;
+    expires: Date;
+    now: Date;
+  },
+  rows: readonly DraftRow[],
+): Promise<void> {
+  const col = <K extends keyof DraftRow>(k: K) => rows.map((r) => r[k]);
+  await db.$executeRaw`
+    INSERT INTO nomination (
+      campaign_id, category_id, union_id, submitted_by_id, status, source, full_name, id_number_enc,
+      id_number_hash, birth_date, sex, phone_enc, phone_hash, employer, work_status, model_worker_level,
+      hardship_tier, main_cause, secondary_causes, description, benefit_form, bank_name, bank_card_enc,
+      bank_card_last4, flags, draft_step, draft_answered, draft_expires_at, created_at, updated_at)
+    SELECT ${s.campaignId}::int, ${s.categoryId}::int, ${s.unionId}::int, ${s.personId}::int,
+      'draft'::"NominationStatus", 'upload', v.full_name, v.id_enc, v.id_hash, v.birth_date::date,
+      v.sex::"Sex", v.phone_enc, v.phone_hash, v.employer, v.work_status, v.model_worker_level,
+      v.hardship_tier, v.main_cause, string_to_array(v.secondary_causes, ','), v.description,
+      v.benefit_form::"BenefitForm", v.bank_name, v.card_enc, v.card_last4, string_to_array(v.flags, ','),
+      ${s.marker}, string_to_array(v.answered, ','), ${s.expires}::timestamp(3), ${s.now}::timestamp(3),
+      ${s.now}::timestamp(3)
+    FROM unnest(
+      ${col('fullName')}::text[], ${col('idNumberEnc')}::text[], ${col('idNumberHash')}::text[],
+      ${col('birthDate')}::text[], ${col('sex')}::text[], ${col('phoneEnc')}::text[], ${col('phoneHash')}::text[],
+      ${col('employer')}::text[], ${col('workStatus')}::text[], ${col('modelWorkerLevel')}::text[],
+      ${col('hardshipTier')}::text[], ${col('mainCause')}::text[], ${col('secondaryCauses')}::text[],
+      ${col('description')}::text[], ${col('benefitForm')}::text[], ${col('bankName')}::text[],
+      ${col('bankCardEnc')}::text[], ${col('bankCardLast4')}::text[], ${col('flags')}::text[],
+      ${col('draftAnswered')}::text[]
+    ) AS v(full_name, id_enc, id_hash, birth_date, sex, phone_enc, phone_hash, employer, work_status,
+      model_worker_level, hardship_tier, main_cause, secondary_causes, description, benefit_form,
+      bank_name, card_enc, card_last4, flags, answered)`;
+}

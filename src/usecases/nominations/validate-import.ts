@@ -1,0 +1,301 @@
+import { DomainError } from '../../domain/errors.ts';
+import { admitAll } from '../../domain/nomination/admission.ts';
+import { validateHardship } from '../../domain/identity/hardship.ts';
+import { type TextStep, TEXT_STEPS, validateAnswer } from '../../domain/nomination/answers.ts';
+import {
+  type CodedColumn,
+  requiredColumnsFor,
+  type SheetColumn,
+  splitList,
+  vocabCode,
+  vocabFor,
+} from '../../domain/nomination/columns.ts';
+import { type CategoryInfo, effectiveForm, type Step, stepsFor } from '../../domain/nomination/form.ts';
+import {
+  type BenefitFormCode,
+  type ClearFields,
+  fieldsForTextAnswer,
+} from '../../domain/nomination/intake.ts';
+import { loadContact, loadPersonFacts, loadRoom } from './admission-facts.ts';
+import { refusalIssue } from './refusals.ts';
+import { type NominationDeps, toCategoryInfo } from './shared.ts';
+
+// Spreadsheet import, step 1: every row of an uploaded list is checked like a dialog answer
+// (validateAnswer, the hardship vocabulary) and then admitted like a submission (the admission rules
+// of src/domain/nomination/admission.ts, with the facts for the whole file loaded in a few queries).
+// Nothing is stored.
+//
+// Issue codes: domain codes contain a dot ('id.check_digit' → locale `validation.<code>`); row-level
+// codes do not ('duplicate_in_file', 'duplicate_existing', 'duplicate_other', 'vocab_unknown', 'required',
+// 'number_precision', 'quota_exceeded', 'budget_exceeded', 'yearly_cap'); warnings: 'card.luhn_warning',
+// 'id.very_old', and the review flags ('earlier_campaign', 'self_nomination', 'self_phone', 'shared_phone').
+
+export interface ImportIssue {
+  code: string;
+  params: Record<string, string | number>;
+  column?: SheetColumn;
+}
+
+export interface ImportInputRow {
+  line: number;
+  values: Partial<Record<SheetColumn, string>>;
+  /** Problems found while reading the cell (e.g. a long number Excel rounded). */
+  issues?: readonly ImportIssue[];
+}
+
+/** A valid row: its answers in clear (encrypted when stored), look-up hashes, flags and answered steps. */
+export interface ImportedValues {
+  fields: ClearFields;
+  idHash: string | null;
+  phoneHash: string | null;
+  flags: string[];
+  steps: Step[];
+}
+
+export interface ImportRowResult {
+  line: number;
+  ok: boolean;
+  issues: ImportIssue[];
+  warnings: ImportIssue[];
+  value?: ImportedValues;
+}
+
+export interface ImportValidation {
+  personId: number;
+  unionId: number;
+  campaignId: number;
+  categoryId: number;
+  rows: ImportRowResult[];
+  valid: number;
+  invalid: number;
+  /** Places left before this file (null = no quota) and budget left (fen). */
+  quotaRemaining: number | null;
+  budgetRemainingFen: bigint;
+  /** Rows that passed every other check but did not fit the quota or budget. */
+  overLimit: number;
+}
+
+export interface ImportInput {
+  personId: number;
+  unionId: number;
+  campaignId: number;
+  categoryId: number;
+  rows: readonly ImportInputRow[];
+}
+
+/** Where a review flag points in the sheet. */
+const FLAG_COLUMN: Record<string, SheetColumn> = { self_nomination: 'name', self_phone: 'phone' };
+
+async function loadContext(deps: NominationDeps, input: Omit<ImportInput, 'rows'>) {
+  const now = deps.now();
+  const [campaign, category, grant] = await Promise.all([
+    deps.db.campaign.findUnique({ where: { id: input.campaignId } }),
+    deps.db.campaignCategory.findUnique({ where: { id: input.categoryId } }),
+    deps.db.roleGrant.findFirst({
+      where: { personId: input.personId, role: 'contact', unionId: input.unionId, revokedAt: null },
+    }),
+  ]);
+  if (!grant) throw new DomainError('upload_forbidden');
+  if (!campaign || !category || category.campaignId !== campaign.id) throw new DomainError('upload_category');
+  if (
+    now < campaign.nominationOpensAt ||
+    now >= campaign.nominationClosesAt ||
+    campaign.status === 'archived'
+  )
+    throw new DomainError('upload_closed');
+  return { now, campaign, cat: toCategoryInfo(category) };
+}
+
+/** Checks one row in isolation (no database): text fields, vocabulary, required columns. */
+export function checkRow(
+  row: ImportInputRow,
+  cat: CategoryInfo,
+  today: Date,
+  hash: (kind: 'id' | 'phone', v: string) => string,
+): ImportRowResult {
+  const issues: ImportIssue[] = [...(row.issues ?? [])];
+  const warnings: ImportIssue[] = [];
+  const failed = new Set<SheetColumn>(issues.flatMap((i) => (i.column ? [i.column] : [])));
+  const raw = (c: SheetColumn) => (row.values[c] ?? '').trim();
+
+  // Benefit form first: it decides whether bank details are needed.
+  let chosen: string | undefined;
+  if (cat.benefitForms.length > 1) {
+    const v = raw('benefit_form');
+    if (v === '') {
+      issues.push({ code: 'required', params: { column: 'benefit_form' }, column: 'benefit_form' });
+    } else {
+      chosen = vocabCode(vocabFor('benefit_form', cat), v);
+      if (!chosen)
+        issues.push({
+          code: 'vocab_unknown',
+          params: { column: 'benefit_form', value: v },
+          column: 'benefit_form',
+        });
+    }
+  }
+  const form = effectiveForm(cat, chosen);
+  const steps = stepsFor(cat, form);
+  const required = new Set(requiredColumnsFor(cat, form));
+  const wanted = new Set(steps);
+
+  const fields: ClearFields = { benefitForm: (form as BenefitFormCode | undefined) ?? null };
+  let luhn = false;
+  for (const step of TEXT_STEPS as readonly TextStep[]) {
+    if (!wanted.has(step) || failed.has(step)) continue;
+    const v = raw(step);
+    if (v === '') {
+      if (required.has(step)) issues.push({ code: 'required', params: { column: step }, column: step });
+      continue;
+    }
+    const r = validateAnswer(step, v, today);
+    if (!r.ok) {
+      issues.push({ code: r.code, params: r.params, column: step });
+      continue;
+    }
+    for (const w of r.warnings) warnings.push({ code: w.code, params: w.params, column: step });
+    if (r.warnings.some((w) => w.code === 'card.luhn_warning')) luhn = true;
+    Object.assign(fields, fieldsForTextAnswer(step, r));
+  }
+
+  const coded = new Map<CodedColumn, string>();
+  for (const c of ['work_status', 'model_worker_level', 'hardship_tier', 'main_cause'] as const) {
+    if (!wanted.has(c)) continue;
+    const v = raw(c);
+    if (v === '') {
+      issues.push({ code: 'required', params: { column: c }, column: c });
+      continue;
+    }
+    const code = vocabCode(vocabFor(c, cat), v);
+    if (code) coded.set(c, code);
+    else issues.push({ code: 'vocab_unknown', params: { column: c, value: v }, column: c });
+  }
+  const secondary: string[] = [];
+  if (wanted.has('secondary_causes')) {
+    for (const part of splitList(raw('secondary_causes'))) {
+      const code = vocabCode(vocabFor('secondary_causes', cat), part);
+      if (code) secondary.push(code);
+      else
+        issues.push({
+          code: 'vocab_unknown',
+          params: { column: 'secondary_causes', value: part },
+          column: 'secondary_causes',
+        });
+    }
+    const tier = coded.get('hardship_tier');
+    const main = coded.get('main_cause');
+    if (tier && main) {
+      const h = validateHardship({ tier, mainCause: main, secondaryCauses: secondary });
+      if (!h.ok) issues.push({ code: h.code, params: h.params, column: 'secondary_causes' });
+    }
+  }
+
+  if (issues.length > 0) return { line: row.line, ok: false, issues, warnings };
+  Object.assign(fields, {
+    workStatus: coded.get('work_status') ?? null,
+    modelWorkerLevel: coded.get('model_worker_level') ?? null,
+    hardshipTier: coded.get('hardship_tier') ?? null,
+    mainCause: coded.get('main_cause') ?? null,
+    secondaryCauses: secondary,
+  } satisfies ClearFields);
+  return {
+    line: row.line,
+    ok: true,
+    issues,
+    warnings,
+    value: {
+      fields,
+      idHash: fields.idNumber ? hash('id', fields.idNumber) : null,
+      phoneHash: fields.phone ? hash('phone', fields.phone) : null,
+      flags: luhn ? ['luhn_warning'] : [],
+      steps,
+    },
+  };
+}
+
+const reject = (r: ImportRowResult, issue: ImportIssue) => {
+  r.ok = false;
+  r.issues.push(issue);
+  delete r.value;
+};
+
+/**
+ * Validates every row of an uploaded list for one union, campaign and category. Nothing is stored.
+ * Valid rows beyond the union's quota or the campaign budget are refused (in file order).
+ */
+export async function validateImport(deps: NominationDeps, input: ImportInput): Promise<ImportValidation> {
+  const { now, campaign, cat } = await loadContext(deps, input);
+  const hash = (kind: 'id' | 'phone', v: string) => deps.cipher.hash(kind, v);
+  const rows = input.rows.map((r) => checkRow(r, cat, now, hash));
+
+  // Duplicates within the file: every row sharing an ID number is refused, naming the other row.
+  const byId = new Map<string, ImportRowResult[]>();
+  for (const r of rows) {
+    const h = r.value?.idHash;
+    if (h) byId.set(h, [...(byId.get(h) ?? []), r]);
+  }
+  for (const group of byId.values()) {
+    if (group.length < 2) continue;
+    for (const r of group) {
+      const other = group.find((o) => o !== r)!;
+      reject(r, { code: 'duplicate_in_file', params: { row: other.line }, column: 'id_number' });
+    }
+  }
+
+  // Admission, as at submit, for the rows still valid.
+  const candidates = rows.filter((r) => r.ok && r.value);
+  const [persons, room, contact] = await Promise.all([
+    loadPersonFacts(deps.db, {
+      campaignId: campaign.id,
+      targetPaymentDate: campaign.targetPaymentDate,
+      candidates: candidates.map((r) => ({ idHash: r.value!.idHash, phoneHash: r.value!.phoneHash })),
+    }),
+    loadRoom(deps.db, {
+      unionId: input.unionId,
+      campaignId: campaign.id,
+      budgetFen: campaign.budgetTotalFen,
+      cat,
+    }),
+    loadContact(deps.db, input.personId),
+  ]);
+  const decisions = admitAll(
+    cat,
+    candidates.map((r) => ({
+      fullName: r.value!.fields.fullName ?? null,
+      idHash: r.value!.idHash,
+      phoneHash: r.value!.phoneHash,
+      answerFlags: r.value!.flags,
+    })),
+    persons,
+    room,
+    contact,
+  );
+  let overLimit = 0;
+  candidates.forEach((r, i) => {
+    const d = decisions[i]!;
+    if (!d.ok) {
+      if (d.refusal.reason === 'quota' || d.refusal.reason === 'budget') overLimit++;
+      const told = refusalIssue(d.refusal, input.unionId);
+      reject(r, { ...told, ...(d.refusal.reason === 'duplicate' ? { column: 'id_number' as const } : {}) });
+      return;
+    }
+    r.value!.flags = d.flags;
+    for (const f of d.flags)
+      if (f !== 'luhn_warning')
+        r.warnings.push({ code: f, params: {}, ...(FLAG_COLUMN[f] ? { column: FLAG_COLUMN[f] } : {}) });
+  });
+
+  const valid = rows.filter((r) => r.ok).length;
+  return {
+    personId: input.personId,
+    unionId: input.unionId,
+    campaignId: campaign.id,
+    categoryId: cat.id,
+    rows,
+    valid,
+    invalid: rows.length - valid,
+    quotaRemaining: room.quotaLeft,
+    budgetRemainingFen: room.budgetLeftFen,
+    overLimit,
+  };
+}
