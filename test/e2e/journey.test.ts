@@ -25,6 +25,8 @@ const i18n = new I18n('zh-CN');
 const example = readFileSync(new URL('../../campaigns/example-2024-spring.yaml', import.meta.url), 'utf8');
 
 interface Journey {
+  /** How the nomination arrives: the dialog, a spreadsheet row, or the dialog then returned and fixed. */
+  via?: 'dialog' | 'sheet' | 'returned';
   category: string;
   form: 'transfer' | 'in_kind' | 'unit_condolence';
   locale: Locale;
@@ -46,6 +48,8 @@ const CASES: Omit<Journey, 'contact' | 'recipient' | 'seq'>[] = [
   { category: 'gig_worker', form: 'transfer', locale: 'en' },
   { category: 'gig_worker', form: 'in_kind', locale: 'en' },
   { category: 'frontline_worker', form: 'in_kind', locale: 'en' },
+  { category: 'needy_worker', form: 'transfer', locale: 'zh-CN', via: 'sheet' },
+  { category: 'frontline_worker', form: 'in_kind', locale: 'en', via: 'returned' },
 ];
 const NAMES = [
   '张一',
@@ -60,6 +64,8 @@ const NAMES = [
   '冯十',
   '陈十一',
   '褚十二',
+  '卫十三',
+  '蒋十四',
 ];
 const JOURNEYS: Journey[] = CASES.map((c, i) => ({
   ...c,
@@ -155,8 +161,52 @@ afterAll(async () => {
   await h?.stop();
 });
 
+/** A one-row list through /template and an upload, then submitted. Returns the nomination id. */
+async function nominateBySheet(j: Journey): Promise<number> {
+  const c = user(j.contact, j.locale, `联系人${j.seq}`);
+  const category = await h.app.db.campaignCategory.findFirstOrThrow({
+    where: { campaignId, code: j.category },
+  });
+  await c.send('/template');
+  await c.expectReply((m) => hasButton(m, 'up_k'));
+  const label = j.locale === 'en' ? category.nameEn : category.nameZh;
+  await c.press((b) => (b.callbackData ?? '').startsWith('up_k|') && b.text.startsWith(label));
+  const template = await c.download(await c.expectDocument(/\.xlsx/));
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.load(template as unknown as ArrayBuffer);
+  const ws = wb.worksheets[0]!;
+  const values: Record<string, string> = {
+    name: nameOf(j),
+    id_number: idOf(j),
+    phone: phoneOf(j),
+    employer: '富民县纺织厂',
+    work_status: '失(无)业',
+    hardship_tier: '深度困难',
+    main_cause: '患重特大疾病',
+    secondary_causes: '',
+    description: '丈夫患尿毒症长期透析，本人失业在家。',
+    bank_name: '中国农业银行富民县支行',
+    bank_card: cardOf(j),
+  };
+  const { columnForHeader } = await import('../../src/domain/nomination/columns.ts');
+  ws.getRow(1).eachCell((cell, col) => {
+    const column = columnForHeader(String(cell.value ?? ''));
+    if (column) ws.getRow(2).getCell(col).value = values[column] ?? '';
+  });
+  await c.upload({ fileName: 'list.xlsx', bytes: Buffer.from(await wb.xlsx.writeBuffer()) });
+  await c.expectDocument();
+  const summary = await c.expectReply((m) => hasButton(m, 'up_ok'));
+  expect(summary.text).toMatch(/共 1 行，其中 1 行有效/);
+  await c.press(data('up_ok'));
+  await c.expectEdit(/已提交 1 条申报/);
+  const n = await h.app.db.nomination.findFirstOrThrow({ where: { campaignId, fullName: nameOf(j) } });
+  expect(n.source).toBe('upload');
+  return n.id;
+}
+
 /** Answers whatever the dialog asks until the summary, then submits. Returns the nomination id. */
 async function nominate(j: Journey): Promise<number> {
+  if (j.via === 'sheet') return nominateBySheet(j);
   const c = user(j.contact, j.locale, `联系人${j.seq}`);
   const L = j.locale;
   const category = await h.app.db.campaignCategory.findFirstOrThrow({
@@ -201,14 +251,41 @@ async function nominate(j: Journey): Promise<number> {
   throw new Error('the dialog did not reach the summary');
 }
 
-/** A reviewer opens the nomination's card and approves it. */
-async function approve(reviewer: Person, id: number) {
-  await reviewer.send(`/queue campaign=${DEMO_CAMPAIGN_CODE}`);
+/** A reviewer opens the nomination's card (from the queue of its category) and approves it. */
+async function approve(reviewer: Person, id: number, category: string) {
+  await reviewer.send(`/queue campaign=${DEMO_CAMPAIGN_CODE} category=${category}`);
   await reviewer.expectReply(/待审核申报共/);
   await reviewer.press(new RegExp(`^#${id} `));
   await reviewer.expectReply(new RegExp(`申报 #${id}（第`));
   await reviewer.press(data('rv_ok'));
   await reviewer.expectEdit(new RegExp(`#${id} 已`));
+}
+
+/** R1 returns the nomination with a comment; the contact fixes the phone and submits again. */
+async function returnAndFix(r1: Person, j: Journey, id: number) {
+  await r1.send(`/queue campaign=${DEMO_CAMPAIGN_CODE} category=${j.category}`);
+  await r1.expectReply(/待审核申报共/);
+  await r1.press(new RegExp(`^#${id} `));
+  await r1.expectReply(new RegExp(`申报 #${id}（第`));
+  await r1.press(data('rv_ret'));
+  await r1.expectReply(/需要修改的内容/);
+  await r1.send('手机号码有误，请核对后改为本人号码');
+  await r1.expectReply(new RegExp(`#${id} 已退回修改`));
+  expect((await h.app.db.nomination.findUniqueOrThrow({ where: { id } })).status).toBe('returned');
+
+  const c = user(j.contact, j.locale, `联系人${j.seq}`);
+  await c.expectReply((m) => hasButton(m, 'rv_fix'));
+  await c.press(data('rv_fix'));
+  await c.expectReply((m) => hasButton(m, 'nm_submit') && (m.text ?? '').includes('手机号码有误'));
+  await c.press((b) => (b.callbackData ?? '').startsWith('nm_edit|phone|'));
+  await c.expectReply(like(j.locale, 'nominate.ask_phone'));
+  await c.send('13911112222');
+  await c.expectReply((m) => hasButton(m, 'nm_submit'));
+  await c.press(data('nm_submit'));
+  await c.expectReply(like(j.locale, 'nominate.submitted'));
+  const n = await h.app.db.nomination.findUniqueOrThrow({ where: { id } });
+  expect(n).toMatchObject({ status: 'submitted', revision: 2, benefitForm: j.form });
+  expect(h.app.cipher.decrypt(n.phoneEnc!)).toBe('13911112222');
 }
 
 describe('the whole journey, per category and benefit form, in zh-CN and en', () => {
@@ -233,17 +310,18 @@ describe('the whole journey, per category and benefit form, in zh-CN and en', ()
     }
   }, 600_000);
 
-  it('reviewers approve: four eyes above 1,000 yuan and for flagged ones', async () => {
+  it('reviewers approve: four eyes above 1,000 yuan and for flagged ones; a returned one is fixed first', async () => {
     const r1 = user(R1, 'zh-CN', '钱审核');
     const r2 = user(R2, 'zh-CN', '孙审核');
     for (const j of JOURNEYS) {
       const id = nominationOf.get(j)!;
-      await approve(r1, id);
+      if (j.via === 'returned') await returnAndFix(r1, j, id);
+      await approve(r1, id, j.category);
       const n = await h.app.db.nomination.findUniqueOrThrow({ where: { id } });
       const second = (n.amountFen ?? 0) > 100_000 || n.flags.length > 0;
       expect(n.status).toBe(second ? 'pending_second_approval' : 'approved');
       if (second) {
-        await approve(r2, id);
+        await approve(r2, id, j.category);
         expect((await h.app.db.nomination.findUniqueOrThrow({ where: { id } })).status).toBe('approved');
       }
     }
