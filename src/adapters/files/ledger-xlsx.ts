@@ -43,6 +43,8 @@ interface Column {
   en: string;
   width: number;
   money?: boolean;
+  /** Header of a masked export, where the value is reduced (the birth year instead of the date). */
+  masked?: { zh: string; en: string };
   value: (r: LedgerRow, locale: Locale) => string | number | null;
 }
 
@@ -54,7 +56,14 @@ const COMMON: Record<string, Column> = {
   name: { key: 'name', zh: '姓名', en: 'Name', width: 12, value: (r) => r.fullName },
   idNumber: { key: 'idNumber', zh: '身份证号码', en: 'ID number', width: 21, value: (r) => r.idNumber },
   sex: { key: 'sex', zh: '性别', en: 'Sex', width: 6, value: (r, l) => (r.sex ? SEX[r.sex][lang(l)] : '') },
-  birth: { key: 'birth', zh: '出生日期', en: 'Birth date', width: 12, value: (r) => r.birthDate ?? '' },
+  birth: {
+    key: 'birth',
+    zh: '出生日期',
+    en: 'Birth date',
+    masked: { zh: '出生年份', en: 'Birth year' },
+    width: 12,
+    value: (r) => r.birth ?? '',
+  },
   phone: { key: 'phone', zh: '手机号码', en: 'Mobile', width: 14, value: (r) => r.phone },
   employer: { key: 'employer', zh: '工作单位', en: 'Employer', width: 24, value: (r) => r.employer },
   union: { key: 'union', zh: '基层工会', en: 'Grassroots union', width: 22, value: (r) => r.unionName },
@@ -200,6 +209,8 @@ export const LEDGER_COLUMN_KEYS = LEDGER_COLUMNS.map((c) => c.key);
 interface SheetOptions {
   locale: Locale;
   title: string;
+  /** The rows are masked (LedgerAccess 'masked'): reduced columns get their own header. */
+  masked?: boolean;
 }
 
 async function writeSheet(
@@ -214,7 +225,7 @@ async function writeSheet(
   const title = ws.addRow([opts.title]);
   title.font = { bold: true, size: 13 };
   title.commit();
-  const header = ws.addRow(columns.map((c) => c[lang(opts.locale)]));
+  const header = ws.addRow(columns.map((c) => (opts.masked && c.masked ? c.masked : c)[lang(opts.locale)]));
   header.font = { bold: true };
   header.commit();
   let n = 0;

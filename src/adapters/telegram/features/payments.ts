@@ -8,7 +8,8 @@ import { applyReturnFile, bankList, createBatch, markBatchPaid } from '../../../
 import { importHandovers, recordHandover } from '../../../usecases/payments/handover.ts';
 import type { PaymentDeps } from '../../../usecases/payments/shared.ts';
 import { createRecipientLink } from '../../../usecases/recipients/links.ts';
-import { buildBankList, parseHandoverSheet, parseReturnFile } from '../../files/bank-files.ts';
+import { buildBankList } from '../../files/bank-files.ts';
+import { parseUpload } from '../../files/safe-upload.ts';
 import { MAX_GRID_BYTES } from '../../files/grid.ts';
 import type { BotContext } from '../context.ts';
 import { button, type BotDeps, type Feature, inBackground } from '../kit.ts';
@@ -122,7 +123,9 @@ export function paymentsFeature(deps: BotDeps): Feature {
     await deps.redis.del(pendingKey(ctx.who.id));
     const name = doc.file_name ?? 'file';
     if (pending.kind === 'return') {
-      const parsed = await parseReturnFile(bytes, name);
+      const safe = await parseUpload('return_file', bytes, name);
+      if (!safe.ok) return ctx.reply(ctx.t(`upload_refused.${safe.refused}`));
+      const parsed = safe.value;
       if (!parsed.ok) return ctx.reply(ctx.t(`payments.file_${parsed.code}`));
       if (parsed.problems.length > 0)
         return ctx.reply(
@@ -165,7 +168,9 @@ export function paymentsFeature(deps: BotDeps): Feature {
         return fail(ctx, err);
       }
     }
-    const parsed = await parseHandoverSheet(bytes, name);
+    const safe = await parseUpload('handover_sheet', bytes, name);
+    if (!safe.ok) return ctx.reply(ctx.t(`upload_refused.${safe.refused}`));
+    const parsed = safe.value;
     if (!parsed.ok) return ctx.reply(ctx.t(`payments.file_${parsed.code}`));
     const r = await importHandovers(pd, { rows: parsed.rows, actorId: ctx.who.id });
     const touched = await deps.db.nomination.findMany({

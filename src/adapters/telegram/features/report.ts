@@ -25,7 +25,8 @@ import {
   parseLedgerFilters,
 } from '../../../usecases/report/ledger.ts';
 import { renderChartPng } from '../../files/chart.ts';
-import { parseEntryList, writeEntryListXlsx, writeLedgerXlsx } from '../../files/ledger-xlsx.ts';
+import { writeEntryListXlsx, writeLedgerXlsx } from '../../files/ledger-xlsx.ts';
+import { parseUpload } from '../../files/safe-upload.ts';
 import { buildReportDocx } from '../../files/report-docx.ts';
 import type { BotContext } from '../context.ts';
 import type { BotDeps, Feature } from '../kit.ts';
@@ -182,6 +183,7 @@ export function reportFeature(deps: BotDeps): Feature {
           sink: (pages: AsyncIterable<LedgerRow[]>) =>
             writeLedgerXlsx(out, pages, {
               locale: ctx.locale,
+              masked: access === 'masked',
               title: ctx.t('ledger.sheet_title', {
                 title: title(ctx, figures.campaign),
                 date: figures.asOfDate,
@@ -321,7 +323,10 @@ export function reportFeature(deps: BotDeps): Feature {
         if ((doc.file_size ?? 0) > MAX_RETURNED_LIST_BYTES) return next();
         const res = await fetch(await ctx.telegram.getFileLink(doc.file_id));
         if (!res.ok) return next();
-        const parsed = await parseEntryList(new Uint8Array(await res.arrayBuffer()));
+        const safe = await parseUpload('entry_list', new Uint8Array(await res.arrayBuffer()), 'list.xlsx');
+        if (!safe.ok)
+          return safe.refused === 'unreadable' ? next() : ctx.reply(ctx.t(`upload_refused.${safe.refused}`));
+        const parsed = safe.value;
         if (!parsed.ok) return next();
         if (parsed.entered.length === 0)
           return ctx.reply(ctx.t('entry.returned_none', { rows: parsed.notMarked }));

@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedCampaign } from '../support/fixtures.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { type HostileFile, hostileCorpus } from '../fixtures/hostile/generate.ts';
+
+// Finding 3 (issue 12): a small spreadsheet must not block or kill the bot. The hostile corpus is sent
+// to every finance upload path (bank return file, handover sheet, returned entry list); the zip bomb is
+// sent while another user asks for /help. Webhook mode, because there updates of different chats are
+// handled concurrently as Telegram delivers them (in polling mode telegraf awaits a whole getUpdates
+// batch; per-chat ordering is the limits issue's work).
+
+const ADMIN = 9901;
+const FINANCE = 9902;
+const OTHER = 9903;
+let h: Harness;
+let corpus: HostileFile[];
+let batchCode: string;
+let batchId: number;
+
+beforeAll(async () => {
+  h = await startHarness({ mode: 'webhook', admins: [ADMIN] });
+  corpus = await hostileCorpus();
+  const db = h.app.db;
+  const c = await seedCampaign(db, {
+    code: 'hostile',
+    categories: [{ code: 'needy', kind: 'needy_worker', nameZh: '困难职工', amountYuan: 1000 }],
+  });
+  const fin = await db.person.create({ data: { telegramId: BigInt(FINANCE), displayName: '财务' } });
+  await db.roleGrant.create({ data: { personId: fin.id, role: 'finance', scope: '' } });
+  const b = await db.paymentBatch.create({
+    data: { campaignId: c.id, code: 'PB-HOSTILE', createdById: fin.id },
+  });
+  batchCode = b.code;
+  batchId = b.id;
+}, 60_000);
+afterAll(async () => {
+  await h?.stop();
+});
+
+const REFUSED = /已拒收|已停止处理|无法读取该文件|请发送 \.xlsx 或 \.csv 文件|找不到表头/;
+
+describe('hostile spreadsheets on every finance upload path', () => {
+  it('the bomb is refused while another user gets /help, and the bot lives on', async () => {
+    const fin = h.emu.user(FINANCE, { firstName: '财务', languageCode: 'zh-hans' });
+    const other = h.emu.user(OTHER, { firstName: '路人', languageCode: 'zh-hans' });
+    await fin.send(`/batch_return ${batchId}`);
+    await fin.expectReply(new RegExp(batchCode));
+    // The lying bomb passes the central-directory check and is caught while inflating, in the worker.
+    const bomb = corpus.find((f) => f.name === 'lying-sizes.xlsx')!;
+    await fin.upload({ fileName: '回单.xlsx', bytes: bomb.bytes });
+    await other.send('/help');
+    const help = await other.expectReply(/可用命令|还没有任何身份/);
+    const refusal = await fin.expectReply(/已拒收/);
+    expect(refusal.text).toMatch(/已损坏或不是有效的 Excel 工作簿/);
+    // /help was answered while the bomb was still being read: it came first.
+    expect(help.sentAt).toBeLessThan(refusal.sentAt);
+    // Alive and answering; the bot's heap never saw the 100 MB.
+    await other.send('/help');
+    await other.expectReply(/可用命令|还没有任何身份/);
+    expect(process.memoryUsage().heapUsed).toBeLessThan(1024 * 1024 * 1024);
+  }, 60_000);
+
+  it('every hostile file on the return, handover and entry-list paths gets a clear refusal', async () => {
+    const fin = h.emu.user(FINANCE, { firstName: '财务', languageCode: 'zh-hans' });
+    const admin = h.emu.user(ADMIN, { firstName: '管理员', languageCode: 'zh-hans' });
+    for (const f of corpus) {
+      await fin.send(`/batch_return ${batchId}`);
+      await fin.expectReply(new RegExp(batchCode));
+      await fin.upload({ fileName: f.name, bytes: f.bytes });
+      await fin.expectReply(REFUSED);
+
+      await fin.send('/handover_sheet');
+      await fin.expectReply(/实物发放清单/);
+      await fin.upload({ fileName: f.name, bytes: f.bytes });
+      await fin.expectReply(REFUSED);
+    }
+    // Entry list: an admin sends an .xlsx with nothing pending; hostile ones are refused, not imported.
+    for (const f of corpus.filter((x) => x.name !== 'entities.xlsx' && x.name !== 'garbage.xlsx')) {
+      await admin.upload({ fileName: f.name, bytes: f.bytes });
+      await admin.expectReply(/已拒收|已停止处理/);
+    }
+    expect(await h.app.db.nomination.count({ where: { enteredProvincialAt: { not: null } } })).toBe(0);
+    expect(await h.app.db.payment.count()).toBe(0);
+  }, 240_000);
+});
