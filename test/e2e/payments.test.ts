@@ -163,6 +163,30 @@ describe('recipient link, payment notice, letter, confirmation', () => {
     expect(inChat).toBe(2);
   });
 
+  it('the contact who nominated cannot take over a binding; staff unbind and the old recipient is told', async () => {
+    const nom = await approved();
+    const payload = await linkFor(nom.id);
+    // The nominating contact opens the link and types the last 6 they entered themselves.
+    const c = h.emu.user(9602, { firstName: '联系人', languageCode: 'zh-hans' });
+    await c.command('start', payload);
+    await c.expectReply(/最后 6 位/);
+    await c.send(makeId('19800101', seq).slice(-6));
+    await c.expectReply(/不能将此记录绑定到自己的账号/);
+    const r = h.emu.user(9616, { firstName: '本人', languageCode: 'zh-hans' });
+    await r.command('start', payload);
+    await r.expectReply(/最后 6 位/);
+    await r.send(makeId('19800101', seq).slice(-6));
+    await r.expectReply(/核验成功/);
+    // A fresh link for the bound record is refused, for the contact and for staff.
+    await c.send(`/recipient_link ${nom.id}`);
+    await c.expectReply(/已绑定慰问对象，不能再生成链接/);
+    const admin = h.emu.user(ADMIN, { firstName: 'Admin', languageCode: 'zh-hans' });
+    await admin.send(`/recipient_unbind ${nom.id}`);
+    await admin.expectReply(/已解除申报 \d+ 与原慰问对象账号的绑定/);
+    await r.expectReply(/工作人员已解除本账号与慰问记录/);
+    expect((await h.app.db.nomination.findUniqueOrThrow({ where: { id: nom.id } })).recipientId).toBeNull();
+  });
+
   it('records an in-kind handover from a photo whose caption is the /handover command', async () => {
     const nom = await approved({ inKind: true });
     const admin = h.emu.user(ADMIN, { firstName: 'Admin', languageCode: 'zh-hans' });
