@@ -74,7 +74,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const now = opts.now ?? (() => new Date());
   const metrics = new Metrics();
   const i18n = new I18n(config.defaultLocale);
-  const cipher = new FieldCipher(config.dataKeys);
+  const cipher = new FieldCipher(config.dataKeys, config.hashKeyVersion);
   const db = createDb(config.databaseUrl);
   const redis = createRedis(config.redisUrl);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error (will reconnect)'));
