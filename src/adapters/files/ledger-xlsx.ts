@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { formatShanghaiDateTime } from '../../domain/calendar/date.ts';
 import { fenToYuan } from '../../domain/campaign/money.ts';
+import { neutraliseFormula } from '../../domain/text.ts';
 import { BENEFIT_FORMS } from '../../domain/campaign/vocab.ts';
 import {
   HARDSHIP_CAUSES,
@@ -222,7 +223,7 @@ async function writeSheet(
 ): Promise<number> {
   const ws = wb.addWorksheet(name, { views: [{ state: 'frozen', ySplit: 2 }] });
   ws.columns = columns.map((c) => ({ key: c.key, width: c.width }));
-  const title = ws.addRow([opts.title]);
+  const title = ws.addRow([neutraliseFormula(opts.title)]);
   title.font = { bold: true, size: 13 };
   title.commit();
   const header = ws.addRow(columns.map((c) => (opts.masked && c.masked ? c.masked : c)[lang(opts.locale)]));
@@ -231,7 +232,7 @@ async function writeSheet(
   let n = 0;
   for await (const page of pages) {
     for (const r of page) {
-      const row = ws.addRow(columns.map((c) => c.value(r, opts.locale)));
+      const row = ws.addRow(columns.map((c) => neutraliseFormula(c.value(r, opts.locale))));
       columns.forEach((c, i) => {
         if (c.money) row.getCell(i + 1).numFmt = '0.00';
       });
@@ -248,7 +249,7 @@ function summarySheet(wb: ExcelJS.stream.xlsx.WorkbookWriter, f: CampaignFigures
   const ws = wb.addWorksheet(en ? 'Summary' : '汇总');
   ws.columns = [{ width: 34 }, { width: 12 }, { width: 16 }, { width: 12 }, { width: 12 }];
   const add = (values: (string | number | null)[], bold = false) => {
-    const r = ws.addRow(values);
+    const r = ws.addRow(values.map(neutraliseFormula));
     if (bold) r.font = { bold: true };
     r.commit();
   };
