@@ -134,6 +134,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     port: config.port,
     logger,
     metrics,
+    ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
+    metricsOpen: config.sandbox,
     ...(httpWebhook ? { webhook: httpWebhook } : {}),
     health: async () => ({
       database: await db.$queryRaw`SELECT 1`.then(

@@ -92,6 +92,11 @@ const envSchema = z
       .regex(/^[A-Za-z0-9_-]{16,256}$/, '16-256 characters of A-Z a-z 0-9 _ -')
       .optional(),
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    /** Bearer token for /metrics; without it, /metrics is served only in sandbox mode. */
+    METRICS_TOKEN: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{16,256}$/, '16-256 characters of A-Z a-z 0-9 _ -')
+      .optional(),
     DATABASE_URL: url(['postgresql:', 'postgres:']).optional(),
     REDIS_URL: url(['redis:', 'rediss:']).optional(),
     DATA_KEY: dataKeys.optional(),
@@ -157,6 +162,8 @@ export interface Config {
     webhookSecret?: string;
   };
   port: number;
+  /** /metrics needs `Authorization: Bearer <token>`; unset: open in sandbox mode, off otherwise. */
+  metricsToken: string | undefined;
   databaseUrl: string;
   redisUrl: string;
   dataKeys: { version: number; key: Buffer }[];
@@ -203,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.WEBHOOK_SECRET ? { webhookSecret: e.WEBHOOK_SECRET } : {}),
     },
     port: e.PORT,
+    metricsToken: e.METRICS_TOKEN,
     databaseUrl:
       e.DATABASE_URL ??
       `postgresql://${encodeURIComponent(env['USER'] || env['LOGNAME'] || 'postgres')}@127.0.0.1:5432/warmth_sandbox`,
