@@ -33,7 +33,7 @@ export function paymentsFeature(deps: BotDeps): Feature {
     now: deps.now,
     hasKey: (k) => deps.i18n.has(k),
   };
-  const pendingKey = (personId: number) => `warmth:payments:file:${personId}`;
+  const pendingKey = (personId: number) => `${deps.queues.prefix}:payments:file:${personId}`;
   const isPay = (ctx: BotContext) => PAY.some((r) => ctx.who.access.roles.has(r));
   const idArg = (args: string) => (/^\d{1,9}$/.test(args.trim()) ? Number(args.trim()) : undefined);
 
