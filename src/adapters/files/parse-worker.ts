@@ -1,4 +1,4 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { parseHandoverSheet, parseReturnFile } from './bank-files.ts';
 import { parseEntryList } from './ledger-xlsx.ts';
 import { parseSheet } from './nomination-sheet.ts';
@@ -28,8 +28,12 @@ async function run(job: UploadJob): Promise<unknown> {
   }
 }
 
-const job = workerData as UploadJob;
-run(job).then(
-  (r) => parentPort!.postMessage(r),
-  () => parentPort!.postMessage({ refused: 'unreadable' }),
-);
+// Booted ahead of need (loading tsx and exceljs takes most of a second): the job arrives as a message.
+// One job per worker: the parent terminates it afterwards, so nothing of a hostile file outlives it.
+parentPort!.once('message', (job: UploadJob) => {
+  run(job).then(
+    (r) => parentPort!.postMessage(r),
+    () => parentPort!.postMessage({ refused: 'unreadable' }),
+  );
+});
+parentPort!.postMessage({ ready: true });

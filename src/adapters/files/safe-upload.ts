@@ -8,7 +8,9 @@ import { inspectZip, isZip, UPLOAD_ZIP_LIMITS, type ZipLimits } from './safe-zip
 // sheet, returned entry list). A zip is refused from its central directory before anything is inflated
 // (safe-zip.ts); what passes is parsed in a worker_thread with a heap cap and a time limit, so a hostile
 // file costs the bot neither its event loop (other people's replies) nor its heap (the process). At most
-// PARALLEL parses run at once; a short queue waits, beyond it the user is asked to retry.
+// PARALLEL parses run at once; a short queue waits, beyond it the user is asked to retry. Each worker
+// serves one file and is then terminated; one spare is kept booted so the next upload does not wait for
+// module loading (bench/safe-upload.bench.ts).
 
 export type UploadKind = 'nomination_sheet' | 'return_file' | 'handover_sheet' | 'entry_list';
 
@@ -46,7 +48,7 @@ export interface SafeParseOptions {
   sheetOptions?: ParseOptions;
   /** Default 60 s: a 20,000-row sheet takes a few seconds. */
   timeoutMs?: number;
-  /** Worker heap cap (old generation), default 512 MB. */
+  /** Worker heap cap (old generation), default 512 MB (a spare worker is kept booted for it). */
   maxHeapMb?: number;
   limits?: ZipLimits;
 }
@@ -70,30 +72,72 @@ async function slot(): Promise<(() => void) | null> {
 
 const ENTRY = new URL('./parse-worker.ts', import.meta.url).href;
 const BOOT = new URL('./parse-worker-boot.mjs', import.meta.url);
+const DEFAULT_HEAP_MB = 512;
 
-function inWorker(job: UploadJob, timeoutMs: number, maxHeapMb: number): Promise<unknown> {
-  return new Promise((resolve) => {
-    let settled = false;
-    const worker = new Worker(BOOT, {
-      workerData: { ...job, entry: ENTRY },
-      resourceLimits: { maxOldGenerationSizeMb: maxHeapMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
-      stdout: false,
-      stderr: false,
-    });
-    const done = (v: unknown) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(v);
-      void worker.terminate();
-    };
-    const timer = setTimeout(() => done({ refused: 'too_slow' }), timeoutMs);
-    worker.on('message', done);
-    worker.on('error', (err: Error & { code?: string }) =>
-      done({ refused: err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'too_much_memory' : 'unreadable' }),
-    );
-    worker.on('exit', () => done({ refused: 'unreadable' }));
+interface Booting {
+  worker: Worker;
+  /** Resolves when the worker has loaded its modules (false: it died first). */
+  ready: Promise<boolean>;
+}
+
+function boot(maxHeapMb: number): Booting {
+  const worker = new Worker(BOOT, {
+    workerData: { entry: ENTRY },
+    resourceLimits: { maxOldGenerationSizeMb: maxHeapMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
+    stdout: false,
+    stderr: false,
   });
+  worker.unref(); // an idle spare never keeps the process alive
+  const ready = new Promise<boolean>((resolve) => {
+    worker.once('message', () => resolve(true));
+    worker.once('error', () => resolve(false));
+    worker.once('exit', () => resolve(false));
+  });
+  return { worker, ready };
+}
+
+/** One booted worker kept for the next upload (default limits), so an upload does not wait for it. */
+let spare: Booting | undefined;
+
+function takeWorker(maxHeapMb: number): Booting {
+  if (maxHeapMb !== DEFAULT_HEAP_MB) return boot(maxHeapMb);
+  const w = spare ?? boot(maxHeapMb);
+  spare = undefined;
+  return w;
+}
+
+function refillSpare() {
+  if (!spare) spare = boot(DEFAULT_HEAP_MB);
+}
+
+async function inWorker(job: UploadJob, timeoutMs: number, maxHeapMb: number): Promise<unknown> {
+  const { worker, ready } = takeWorker(maxHeapMb);
+  worker.ref();
+  try {
+    return await new Promise((resolve) => {
+      let settled = false;
+      const done = (v: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(v);
+      };
+      // The time limit covers the job, and the boot when no spare was ready.
+      const timer = setTimeout(() => done({ refused: 'too_slow' }), timeoutMs);
+      worker.on('error', (err: Error & { code?: string }) =>
+        done({ refused: err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'too_much_memory' : 'unreadable' }),
+      );
+      worker.on('exit', () => done({ refused: 'unreadable' }));
+      void ready.then((ok) => {
+        if (!ok) return done({ refused: 'unreadable' });
+        worker.on('message', done);
+        worker.postMessage(job);
+      });
+    });
+  } finally {
+    void worker.terminate();
+    if (maxHeapMb === DEFAULT_HEAP_MB) refillSpare();
+  }
 }
 
 /** Parses an uploaded file safely; `refused` means nothing of it was used (tell the user why). */
@@ -118,7 +162,7 @@ export async function parseUpload<K extends UploadKind>(
       limits,
       ...(opts.sheetOptions ? { sheetOptions: opts.sheetOptions } : {}),
     };
-    const r = (await inWorker(job, opts.timeoutMs ?? 60_000, opts.maxHeapMb ?? 512)) as
+    const r = (await inWorker(job, opts.timeoutMs ?? 60_000, opts.maxHeapMb ?? DEFAULT_HEAP_MB)) as
       | { value: ResultOf[K] }
       | { refused: UploadRefusal };
     return 'refused' in r ? { ok: false, refused: r.refused } : { ok: true, value: r.value };
