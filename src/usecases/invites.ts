@@ -60,7 +60,14 @@ export async function checkInvite(
 }
 
 /** The same check by invite id: the confirm step keeps the id in the session, never the code. */
-export function checkInviteById(db: Db, inviteId: number, personId: number, now = new Date()) {
+export async function checkInviteById(
+  db: Db,
+  inviteId: number,
+  personId: number,
+  now = new Date(),
+): Promise<InviteCheck> {
+  // A session written before the id was kept there (it held the code) has no usable id.
+  if (!Number.isSafeInteger(inviteId) || inviteId <= 0) return { ok: false, reason: 'unknown' };
   return checkInviteWhere(db, { id: inviteId }, personId, now);
 }
 

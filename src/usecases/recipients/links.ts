@@ -131,7 +131,13 @@ export async function checkRecipientLink(
 }
 
 /** The same check by link id: the dialog keeps the id in the session, never the token. */
-export function checkRecipientLinkById(deps: RecipientDeps, linkId: number, personId: number) {
+export async function checkRecipientLinkById(
+  deps: RecipientDeps,
+  linkId: number,
+  personId: number,
+): Promise<LinkCheck> {
+  // A session written before the id was kept there (it held the token) has no usable id.
+  if (!Number.isSafeInteger(linkId) || linkId <= 0) return { ok: false, reason: 'not_found' };
   return checkLink(deps, { id: linkId }, personId);
 }
 
