@@ -66,6 +66,7 @@ async function main() {
     DATABASE_URL: tdb.url,
     REDIS_URL,
     DATA_KEY: dataKey,
+    SMS_PROVIDER: 'log',
     QUEUE_PREFIX: prefix,
     NOTIFY_RATE_PER_SEC: String(RATE),
     WORKER_CONCURRENCY: String(CONCURRENCY),

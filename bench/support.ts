@@ -45,6 +45,7 @@ export async function startBenchApp(opts: { workerConcurrency?: number } = {}) {
       DATABASE_URL: tdb.url,
       REDIS_URL,
       DATA_KEY: randomBytes(32).toString('base64'),
+      SMS_PROVIDER: 'log',
       LOG_LEVEL: 'warn',
       PORT: '0',
       ...(opts.workerConcurrency ? { WORKER_CONCURRENCY: String(opts.workerConcurrency) } : {}),

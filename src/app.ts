@@ -74,7 +74,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const now = opts.now ?? (() => new Date());
   const metrics = new Metrics();
   const i18n = new I18n(config.defaultLocale);
-  const cipher = new FieldCipher(config.dataKeys);
+  const cipher = new FieldCipher(config.dataKeys, config.hashKeyVersion);
   const db = createDb(config.databaseUrl);
   const redis = createRedis(config.redisUrl);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error (will reconnect)'));
@@ -134,6 +134,8 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     port: config.port,
     logger,
     metrics,
+    ...(config.metricsToken ? { metricsToken: config.metricsToken } : {}),
+    metricsOpen: config.sandbox,
     ...(httpWebhook ? { webhook: httpWebhook } : {}),
     health: async () => ({
       database: await db.$queryRaw`SELECT 1`.then(

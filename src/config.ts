@@ -8,6 +8,21 @@ import { z } from 'zod';
 
 export const SANDBOX_TOKEN = '100000001:sandbox-token-not-for-telegram';
 const SANDBOX_DATA_KEY = Buffer.alloc(32, 7).toString('base64'); // fixed, public: sandbox data only
+
+/** Keys published somewhere (this file, docs, examples): never accepted outside sandbox mode. */
+const KNOWN_KEYS = new Set([SANDBOX_DATA_KEY, Buffer.alloc(32, 0).toString('base64')]);
+
+/**
+ * A key that is public or plainly not random: a known key, one with few distinct bytes (all zeros, a
+ * repeated pattern) or one that is all printable ASCII (a passphrase). 32 random bytes have about 30
+ * distinct values and are all printable with a probability of about 1e-14.
+ */
+export function weakDataKey(key: Buffer): string | undefined {
+  if (KNOWN_KEYS.has(key.toString('base64'))) return 'is a published key (sandbox or example)';
+  const text = key.every((b) => b >= 0x20 && b <= 0x7e);
+  if (new Set(key).size < 20 || text) return 'is not random: use `openssl rand -base64 32`';
+  return undefined;
+}
 const TELEGRAM_API_ROOT = 'https://api.telegram.org';
 
 const telegramIdList = z
@@ -77,6 +92,11 @@ const envSchema = z
       .regex(/^[A-Za-z0-9_-]{16,256}$/, '16-256 characters of A-Z a-z 0-9 _ -')
       .optional(),
     PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    /** Bearer token for /metrics; without it, /metrics is served only in sandbox mode. */
+    METRICS_TOKEN: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{16,256}$/, '16-256 characters of A-Z a-z 0-9 _ -')
+      .optional(),
     DATABASE_URL: url(['postgresql:', 'postgres:']).optional(),
     REDIS_URL: url(['redis:', 'rediss:']).optional(),
     DATA_KEY: dataKeys.optional(),
@@ -92,10 +112,13 @@ const envSchema = z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,40}$/, '1-40 characters of A-Z a-z 0-9 _ -')
       .default('warmth'),
-    SMS_PROVIDER: z.enum(['log', 'http']).default('log'),
+    /** Sandbox default `log`; production must choose (a `log` SMS is never delivered). */
+    SMS_PROVIDER: z.enum(['log', 'http']).optional(),
     SMS_HTTP_URL: url(['http:', 'https:']).optional(),
     SMS_HTTP_TEMPLATE: z.string().optional(),
     SMS_HTTP_TOKEN: z.string().optional(),
+    /** Version of the DATA_KEY entry the look-up hashes and button MACs derive from (default: oldest). */
+    DATA_HASH_KEY_VERSION: z.coerce.number().int().min(0).max(9999).optional(),
   })
   .superRefine((env, ctx) => {
     const production = env.TELEGRAM_BOT_TOKEN !== undefined;
@@ -108,11 +131,25 @@ const envSchema = z
     if (env.SMS_PROVIDER === 'http' && !env.SMS_HTTP_URL)
       ctx.addIssue({ code: 'custom', path: ['SMS_HTTP_URL'], message: 'required when SMS_PROVIDER=http' });
     if (production) {
-      for (const key of ['DATABASE_URL', 'REDIS_URL', 'DATA_KEY'] as const) {
+      for (const key of ['DATABASE_URL', 'REDIS_URL', 'DATA_KEY', 'SMS_PROVIDER'] as const) {
         if (env[key] === undefined)
           ctx.addIssue({ code: 'custom', path: [key], message: 'required when TELEGRAM_BOT_TOKEN is set' });
       }
+      for (const k of env.DATA_KEY ?? []) {
+        const weak = weakDataKey(k.key);
+        if (weak)
+          ctx.addIssue({ code: 'custom', path: ['DATA_KEY'], message: `key version ${k.version} ${weak}` });
+      }
     }
+    if (
+      env.DATA_HASH_KEY_VERSION !== undefined &&
+      !(env.DATA_KEY ?? [{ version: 1 }]).some((k) => k.version === env.DATA_HASH_KEY_VERSION)
+    )
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATA_HASH_KEY_VERSION'],
+        message: 'must be the version of one of the DATA_KEY entries',
+      });
   });
 
 export interface Config {
@@ -125,9 +162,13 @@ export interface Config {
     webhookSecret?: string;
   };
   port: number;
+  /** /metrics needs `Authorization: Bearer <token>`; unset: open in sandbox mode, off otherwise. */
+  metricsToken: string | undefined;
   databaseUrl: string;
   redisUrl: string;
   dataKeys: { version: number; key: Buffer }[];
+  /** Key version of the look-up hashes and MACs (undefined: the oldest key). See `npm run keys`. */
+  hashKeyVersion: number | undefined;
   defaultLocale: 'zh-CN' | 'en';
   timeZone: string;
   logLevel: string;
@@ -169,11 +210,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.WEBHOOK_SECRET ? { webhookSecret: e.WEBHOOK_SECRET } : {}),
     },
     port: e.PORT,
+    metricsToken: e.METRICS_TOKEN,
     databaseUrl:
       e.DATABASE_URL ??
       `postgresql://${encodeURIComponent(env['USER'] || env['LOGNAME'] || 'postgres')}@127.0.0.1:5432/warmth_sandbox`,
     redisUrl: e.REDIS_URL ?? 'redis://127.0.0.1:6379/0',
     dataKeys: e.DATA_KEY ?? [{ version: 1, key: Buffer.from(SANDBOX_DATA_KEY, 'base64') }],
+    hashKeyVersion: e.DATA_HASH_KEY_VERSION,
     defaultLocale: e.DEFAULT_LOCALE,
     timeZone: e.TZ,
     logLevel: e.LOG_LEVEL,
@@ -184,7 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notifyRatePerSec: e.NOTIFY_RATE_PER_SEC,
     queuePrefix: e.QUEUE_PREFIX,
     sms: {
-      provider: e.SMS_PROVIDER,
+      provider: e.SMS_PROVIDER ?? 'log',
       ...(e.SMS_HTTP_URL ? { httpUrl: e.SMS_HTTP_URL } : {}),
       ...(e.SMS_HTTP_TEMPLATE ? { httpTemplate: e.SMS_HTTP_TEMPLATE } : {}),
       ...(e.SMS_HTTP_TOKEN ? { httpToken: e.SMS_HTTP_TOKEN } : {}),

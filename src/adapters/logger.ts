@@ -32,15 +32,33 @@ const SENSITIVE_KEYS = [
 const PATTERNS: [RegExp, string][] = [
   [/bot\d{3,}:[A-Za-z0-9_-]{10,}/g, 'bot[TOKEN]'],
   [/\d{3,}:[A-Za-z0-9_-]{30,}/g, '[TOKEN]'],
-  [/(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])/g, '[ID]'],
-  [/(?<!\d)\d{15,19}(?!\d)/g, '[NUMBER]'],
-  [/(?<!\d)(?:\+?86)?1[3-9]\d{9}(?!\d)/g, '[PHONE]'],
 ];
+
+// Runs of digits as people and libraries write them: ASCII or full-width (１３８…), grouped by spaces,
+// ideographic spaces or dashes of any kind (138-1234-5678, 110105 1949 1231 002X, ＋86 138…). Each run
+// is judged on its digits alone, so every form of an ID number, phone or card is caught.
+const D = '0-9\uFF10-\uFF19';
+const SEP = '[ \u3000\\-\u2010-\u2015\u2212\uFE58\uFE63\uFF0D.]';
+const DIGIT_RUN = new RegExp(
+  `(?<![${D}A-Za-z])[+\uFF0B]?[${D}](?:${SEP}?[${D}Xx\uFF38\uFF58])+(?![${D}A-Za-z])`,
+  'g',
+);
+
+function judgeRun(run: string): string {
+  const plain = run
+    .replace(/[\uFF10-\uFF19\uFF0B\uFF38\uFF58]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0))
+    .replace(new RegExp(SEP, 'g'), '')
+    .toUpperCase();
+  if (/^\d{17}[\dX]$/.test(plain)) return '[ID]';
+  if (/^(?:\+?86)?1[3-9]\d{9}$/.test(plain)) return '[PHONE]';
+  if (/^\+?\d{15,19}$/.test(plain)) return '[NUMBER]';
+  return run;
+}
 
 export function scrubString(s: string): string {
   let out = s;
   for (const [re, repl] of PATTERNS) out = out.replace(re, repl);
-  return out;
+  return out.replace(DIGIT_RUN, judgeRun);
 }
 
 function scrub(value: unknown, depth = 0): unknown {

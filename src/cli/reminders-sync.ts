@@ -16,7 +16,7 @@ async function main() {
   }
   const config = loadConfig();
   const db = createDb(config.databaseUrl);
-  const queues = new Queues(config.redisUrl, process.env['QUEUE_PREFIX'] ?? 'warmth');
+  const queues = new Queues(config.redisUrl, config.queuePrefix);
   try {
     const r = await syncReminders(db, queues, {
       now: new Date(),

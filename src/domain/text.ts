@@ -111,3 +111,22 @@ export function cleanFreeText(s: string, options: FreeTextCleanOptions = {}): st
   }
   return out.trim();
 }
+
+/** Characters that make a spreadsheet read a cell as a formula (also after a leading TAB or CR). */
+const FORMULA_LEAD_RE = /^[=+\-@\t\r]/;
+
+/**
+ * Text for a spreadsheet or CSV cell that no program will run as a formula: text starting with
+ * = + - @ (or a TAB / CR, which some programs skip before such a character) gets a leading apostrophe,
+ * the convention spreadsheets use for "this is text". Every xlsx/csv writer passes free text through it
+ * (employer, description, bank name, names, titles): people's typing must not become a formula in a
+ * finance clerk's Excel. Non-strings pass unchanged.
+ */
+export function neutraliseFormula<T>(value: T): T | string {
+  return typeof value === 'string' && FORMULA_LEAD_RE.test(value) ? `'${value}` : value;
+}
+
+/** Reverses `neutraliseFormula` on a value read back from one of our files (the checked upload file). */
+export function restoreNeutralised(value: string): string {
+  return value.startsWith("'") && FORMULA_LEAD_RE.test(value.slice(1)) ? value.slice(1) : value;
+}

@@ -1,4 +1,5 @@
 import type { Prisma, Tx } from '../adapters/db/client.ts';
+import { MASKED_ID_RE } from '../domain/masking.ts';
 
 export interface AuditEntry {
   actorId: number | null;
@@ -9,9 +10,31 @@ export interface AuditEntry {
   after?: Prisma.InputJsonValue | null;
 }
 
+/** Keys never kept in an audit row, whatever their value: the record is identified by its id. */
+const PERSONAL_KEYS = new Set(['idNumber', 'phone', 'bankCard', 'birthDate', 'birth_date', 'fullName']);
+
+/**
+ * An audit payload without personal values: keys in PERSONAL_KEYS are dropped and masked ID numbers
+ * removed from strings. A masked ID plus the birth date on the nomination row rebuilds the number, and
+ * the audit log is append-only, so nothing that helps rebuild one may ever enter it.
+ */
+export function auditPayload(v: Prisma.InputJsonValue): Prisma.InputJsonValue {
+  if (typeof v === 'string') return v.replace(MASKED_ID_RE, '[id]');
+  if (Array.isArray(v)) return v.map((x) => (x === null ? x : auditPayload(x as Prisma.InputJsonValue)));
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, Prisma.InputJsonValue | null> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (PERSONAL_KEYS.has(k) || x === undefined) continue;
+      out[k] = x === null ? null : auditPayload(x as Prisma.InputJsonValue);
+    }
+    return out as Prisma.InputJsonObject;
+  }
+  return v;
+}
+
 /**
  * Appends one audit row inside the caller's transaction, so the change and its record commit together.
- * Callers pass masked values only (never clear ID numbers, phones or cards).
+ * Callers pass ids and codes, never personal values; `auditPayload` drops any that slip through.
  */
 export async function audit(tx: Tx, e: AuditEntry): Promise<void> {
   await tx.auditLog.create({
@@ -20,8 +43,8 @@ export async function audit(tx: Tx, e: AuditEntry): Promise<void> {
       action: e.action,
       entity: e.entity,
       entityId: String(e.entityId),
-      ...(e.before != null ? { before: e.before } : {}),
-      ...(e.after != null ? { after: e.after } : {}),
+      ...(e.before != null ? { before: auditPayload(e.before) } : {}),
+      ...(e.after != null ? { after: auditPayload(e.after) } : {}),
     },
   });
 }

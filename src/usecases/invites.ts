@@ -56,10 +56,28 @@ export async function checkInvite(
   now = new Date(),
 ): Promise<InviteCheck> {
   if (!CODE_RE.test(code)) return { ok: false, reason: 'unknown' };
-  const invite = await db.invite.findUnique({
-    where: { codeHash: cipher.hash('invite', code) },
-    include: { union: true },
-  });
+  return checkInviteWhere(db, { codeHash: cipher.hash('invite', code) }, personId, now);
+}
+
+/** The same check by invite id: the confirm step keeps the id in the session, never the code. */
+export async function checkInviteById(
+  db: Db,
+  inviteId: number,
+  personId: number,
+  now = new Date(),
+): Promise<InviteCheck> {
+  // A session written before the id was kept there (it held the code) has no usable id.
+  if (!Number.isSafeInteger(inviteId) || inviteId <= 0) return { ok: false, reason: 'unknown' };
+  return checkInviteWhere(db, { id: inviteId }, personId, now);
+}
+
+async function checkInviteWhere(
+  db: Db,
+  where: { codeHash: string } | { id: number },
+  personId: number,
+  now: Date,
+): Promise<InviteCheck> {
+  const invite = await db.invite.findUnique({ where, include: { union: true } });
   if (!invite) return { ok: false, reason: 'unknown' };
   if (invite.revokedAt) return { ok: false, reason: 'revoked' };
   if (invite.expiresAt <= now) return { ok: false, reason: 'expired' };
@@ -80,14 +98,8 @@ export async function checkInvite(
  * Binds the person to the invite's union as its contact. The use counter is taken with a guarded
  * update, so two people racing for the last use of a single-use link cannot both win.
  */
-export async function redeemInvite(
-  db: Db,
-  cipher: FieldCipher,
-  code: string,
-  personId: number,
-  now = new Date(),
-) {
-  const check = await checkInvite(db, cipher, code, personId, now);
+export async function redeemInvite(db: Db, inviteId: number, personId: number, now = new Date()) {
+  const check = await checkInviteById(db, inviteId, personId, now);
   if (!check.ok) throw new DomainError(`invite_${check.reason}`);
   if (check.alreadyMember) return { unionName: check.unionName, unionId: check.unionId, changed: false };
   return db.$transaction(async (tx) => {

@@ -163,6 +163,30 @@ describe('recipient link, payment notice, letter, confirmation', () => {
     expect(inChat).toBe(2);
   });
 
+  it('the contact who nominated cannot take over a binding; staff unbind and the old recipient is told', async () => {
+    const nom = await approved();
+    const payload = await linkFor(nom.id);
+    // The nominating contact opens the link and types the last 6 they entered themselves.
+    const c = h.emu.user(9602, { firstName: '联系人', languageCode: 'zh-hans' });
+    await c.command('start', payload);
+    await c.expectReply(/最后 6 位/);
+    await c.send(makeId('19800101', seq).slice(-6));
+    await c.expectReply(/不能将此记录绑定到自己的账号/);
+    const r = h.emu.user(9616, { firstName: '本人', languageCode: 'zh-hans' });
+    await r.command('start', payload);
+    await r.expectReply(/最后 6 位/);
+    await r.send(makeId('19800101', seq).slice(-6));
+    await r.expectReply(/核验成功/);
+    // A fresh link for the bound record is refused, for the contact and for staff.
+    await c.send(`/recipient_link ${nom.id}`);
+    await c.expectReply(/已绑定慰问对象，不能再生成链接/);
+    const admin = h.emu.user(ADMIN, { firstName: 'Admin', languageCode: 'zh-hans' });
+    await admin.send(`/recipient_unbind ${nom.id}`);
+    await admin.expectReply(/已解除申报 \d+ 与原慰问对象账号的绑定/);
+    await r.expectReply(/工作人员已解除本账号与慰问记录/);
+    expect((await h.app.db.nomination.findUniqueOrThrow({ where: { id: nom.id } })).recipientId).toBeNull();
+  });
+
   it('records an in-kind handover from a photo whose caption is the /handover command', async () => {
     const nom = await approved({ inKind: true });
     const admin = h.emu.user(ADMIN, { firstName: 'Admin', languageCode: 'zh-hans' });
@@ -238,7 +262,7 @@ describe('recipient link, payment notice, letter, confirmation', () => {
 });
 
 describe('delivery fallbacks and reconciliation', () => {
-  it('a notice to a blocked chat goes to SMS and creates a follow-up', async () => {
+  it('SMS default (log): a blocked chat is not recorded as notified by SMS, and a follow-up opens', async () => {
     const u = h.emu.user(9620, { firstName: '封', languageCode: 'zh-hans' });
     await u.send('/start');
     await u.expectReply();
@@ -259,14 +283,36 @@ describe('delivery fallbacks and reconciliation', () => {
       const n = await h.app.db.notice.findUnique({ where: { id: row.id }, include: { deliveries: true } });
       return n?.deliveries.some((d) => d.channel === 'sms') ? n : undefined;
     });
-    expect(done.status).toBe('sent');
-    expect(done.channel).toBe('sms');
+    expect(done.status).toBe('unreachable');
+    expect(done.channel).toBe('telegram');
     expect(done.deliveries.map((d) => `${d.channel}:${d.outcome}`)).toEqual([
       'telegram:unreachable',
-      'sms:sent',
+      'sms:error',
     ]);
     const fu = await h.app.db.followUp.findMany({ where: { nominationId: nom.id } });
     expect(fu.map((f) => f.kind)).toEqual(['unreachable']);
+  });
+
+  it('SMS default (log): a recipient without a chat gets no "sent by SMS", and a follow-up opens', async () => {
+    const person = await h.app.db.person.create({ data: { displayName: '无账号' } });
+    const nom = await approved({ recipientId: person.id, status: 'paid' });
+    const { enqueueNotice } = await import('../../src/usecases/notices.ts');
+    const row = await enqueueNotice(h.app.db, h.app.queues, {
+      uniqueKey: `payment-nochat-n${nom.id}`,
+      kind: 'payment',
+      personId: person.id,
+      nominationId: nom.id,
+      template: 'recipients.notice_paid',
+      params: { amount: '1000.00', date: '2026-02-10', card: '1234', campaign: 'x', organiser: 'y' },
+      smsFallback: true,
+    });
+    const done = await waitFor(async () => {
+      const n = await h.app.db.notice.findUnique({ where: { id: row.id } });
+      return n?.status === 'unreachable' ? n : undefined;
+    });
+    expect(done.channel).toBe('telegram');
+    expect(await h.app.db.noticeAttempt.count({ where: { noticeId: row.id, outcome: 'sent' } })).toBe(0);
+    expect(await h.app.db.followUp.count({ where: { nominationId: nom.id, kind: 'unreachable' } })).toBe(1);
   });
 
   it('a bank return file with mixed rows marks paid and failed; failed rows can join a later batch', async () => {

@@ -30,6 +30,7 @@ describe('process lifecycle', () => {
         DATABASE_URL: tdb.url,
         REDIS_URL,
         DATA_KEY: randomBytes(32).toString('base64'),
+        SMS_PROVIDER: 'log',
         PORT: String(port),
         LOG_LEVEL: 'info',
       },

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallbackCodec } from '../../src/adapters/telegram/callback-data.ts';
 import { digestJobId, queueReviewTask, sendReviewDigest, slaJobId } from '../../src/usecases/review/tasks.ts';
 import { withdrawNomination } from '../../src/usecases/nominations/withdraw-nomination.ts';
+import { decideNomination } from '../../src/usecases/review/decide-nomination.ts';
 import { digestWindow } from '../../src/domain/review/rules.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import type { Person } from '../support/conversation.ts';
@@ -151,6 +152,46 @@ describe('review in chat', () => {
     expect(nb.text).toContain('原因：已在其他单位领取');
     const d = await db().reviewDecision.findFirstOrThrow({ where: { nominationId: b.id } });
     expect(d).toMatchObject({ kind: 'reject', reason: '已在其他单位领取' });
+  });
+
+  it('a reviewer revoked between 不通过 and typing the reason cannot reject (dialog and use case re-check)', async () => {
+    const c = await campaign('rv-revoked');
+    const n = await seed(c, { name: '褚丁' });
+    const R3 = 9103;
+    const p3 = await grantStaff(db(), R3, 'reviewer', '卫审核');
+    const r3 = h.emu.user(R3, { firstName: '卫审核', languageCode: 'zh-hans' });
+    await openCard(r3, c.code, n.id);
+    await r3.press('❌ 不通过');
+    await r3.expectEdit();
+    await r3.press('✏️ 输入其他原因');
+    await r3.expectReply(/不予通过的原因/);
+    await admin.send(`/revoke ${R3} reviewer`);
+    await admin.expectReply(/已撤销/);
+    await r3.send('资料不实');
+    await r3.expectReply(/您没有办理此项业务的权限/);
+    const row = await db().nomination.findUniqueOrThrow({ where: { id: n.id } });
+    expect(row.status).toBe('submitted');
+    expect(await db().reviewDecision.count({ where: { nominationId: n.id } })).toBe(0);
+    // The use case checks the role itself, whatever the shell believed.
+    await expect(
+      decideNomination(
+        { db: h.app.db, cipher: h.app.cipher, queues: h.app.queues, now: clock },
+        {
+          reviewerId: p3.id,
+          nominationId: n.id,
+          revision: row.revision,
+          version: row.version,
+          action: 'reject',
+          reason: '资料不实',
+        },
+      ),
+    ).rejects.toMatchObject({ code: 'forbidden' });
+    expect((await db().nomination.findUniqueOrThrow({ where: { id: n.id } })).status).toBe('submitted');
+    // Out of the other tests' /review.
+    await withdrawNomination(
+      { db: h.app.db, cipher: h.app.cipher, now: clock },
+      { personId: contactId, nominationId: n.id },
+    );
   });
 
   it('return for correction (comment required), contact resubmits, card shows the diff', async () => {

@@ -5,8 +5,9 @@ import { startHarness, type Harness } from '../support/harness.ts';
 
 let h: Harness;
 let hookUrl: string;
+const METRICS_TOKEN = 'metrics_token_for_the_test_0123';
 beforeAll(async () => {
-  h = await startHarness({ mode: 'webhook', admins: [5001] });
+  h = await startHarness({ mode: 'webhook', admins: [5001], env: { METRICS_TOKEN } });
   hookUrl = h.env['WEBHOOK_URL']!;
 });
 afterAll(async () => {
@@ -76,7 +77,11 @@ describe('webhook mode', () => {
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ ok: true, checks: { database: true, redis: true } });
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    // The webhook port is public: /metrics needs the token (issue 12, finding 10).
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    const metrics = await (
+      await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+    ).text();
     expect(metrics).toMatch(/# TYPE warmth_updates_total counter/);
     expect(metrics).toMatch(/warmth_updates_total\{type="message"\} \d+/);
     expect(metrics).toMatch(/warmth_queue_jobs\{queue="notifications",state="waiting"\} 0/);

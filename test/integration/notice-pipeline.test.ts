@@ -145,9 +145,12 @@ describe('SMS providers', () => {
     const down = new HttpSmsProvider({ url: 'http://127.0.0.1:1/sms', timeoutMs: 2000 });
     expect((await down.send('13812345678', 'x')).ok).toBe(false);
   });
-  it('log only: records and succeeds; a bad template is refused at start', async () => {
+  it('log only: records and honestly reports "not delivered"; a bad template is refused at start', async () => {
     const p = new LogOnlySmsProvider();
-    expect((await p.send('13812345678', 'hi')).ok).toBe(true);
+    expect(await p.send('13812345678', 'hi')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/not delivered/),
+    });
     expect(p.sent.map((s) => s.text)).toEqual(['hi']);
     expect(() => new HttpSmsProvider({ url, template: '{"a":"{phone}"' })).toThrow();
     expect(renderSmsBody('{"p":"{phone}"}', '1"2', '')).toBe('{"p":"1\\"2"}');

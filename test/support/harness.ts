@@ -58,6 +58,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     DATABASE_URL: opts.databaseUrlFor ? opts.databaseUrlFor(db.url) : db.url,
     REDIS_URL,
     DATA_KEY: randomBytes(32).toString('base64'),
+    SMS_PROVIDER: 'log',
     BOOTSTRAP_ADMIN_IDS: (opts.admins ?? []).join(','),
     LOG_LEVEL: 'info',
     PORT: '0',

@@ -353,3 +353,22 @@ timeline:`,
     ]);
   });
 });
+
+describe('hostile campaign files (issue 12, finding 12)', () => {
+  it('a YAML alias bomb is reported as a problem in the file, never thrown', () => {
+    const bomb = [
+      'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+      ...Array.from({ length: 8 }, (_, i) => {
+        const prev = String.fromCharCode(97 + i);
+        const name = String.fromCharCode(98 + i);
+        return `${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`;
+      }),
+      'code: x',
+    ].join('\n');
+    let r: ReturnType<typeof parseCampaignFile> | undefined;
+    expect(() => {
+      r = parseCampaignFile(bomb);
+    }).not.toThrow();
+    expect(r).toMatchObject({ ok: false, problems: [{ code: 'campaign.yaml_aliases' }] });
+  });
+});

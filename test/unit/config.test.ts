@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, SANDBOX_TOKEN } from '../../src/config.ts';
 
-const KEY = Buffer.alloc(32, 1).toString('base64');
+const KEY = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 73 + 41) % 256)).toString('base64');
 const production = {
   TELEGRAM_BOT_TOKEN: '123456789:AAbbCCddEEffGGhhIIjjKK',
   DATABASE_URL: 'postgresql://u@db:5432/warmth',
   REDIS_URL: 'redis://redis:6379/0',
   DATA_KEY: KEY,
+  SMS_PROVIDER: 'http',
+  SMS_HTTP_URL: 'https://sms.example.org/send',
 };
 
 function problems(env: Record<string, string>): string[] {
@@ -90,7 +92,7 @@ describe('configuration', () => {
   });
 
   it('parses admin ids and versioned data keys', () => {
-    const key2 = Buffer.alloc(32, 2).toString('base64');
+    const key2 = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 31 + 7) % 256)).toString('base64');
     const c = loadConfig({
       ...production,
       BOOTSTRAP_ADMIN_IDS: ' 1001, 1002 ',
@@ -111,5 +113,40 @@ describe('configuration', () => {
     });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/Invalid configuration:[\s\S]*TELEGRAM_BOT_TOKEN[\s\S]*PORT/);
+  });
+
+  it('production refuses the public sandbox key, an all-zero key and other non-random keys', () => {
+    const sandboxKey = Buffer.alloc(32, 7).toString('base64');
+    for (const weak of [
+      sandboxKey,
+      Buffer.alloc(32, 0).toString('base64'),
+      Buffer.from('0123456789abcdef0123456789abcdef').toString('base64'),
+      `2:${KEY},1:${sandboxKey}`,
+    ]) {
+      expect(problems({ ...production, DATA_KEY: weak })).toEqual([
+        expect.stringMatching(/^DATA_KEY: key version \d+ (is a published key|is not random)/),
+      ]);
+    }
+    expect(problems(production)).toEqual([]);
+    // The sandbox keeps its fixed key (sandbox data only).
+    expect(loadConfig({}).dataKeys[0]!.key.equals(Buffer.from(sandboxKey, 'base64'))).toBe(true);
+  });
+
+  it('production must name its SMS provider; the sandbox defaults to log', () => {
+    const { SMS_PROVIDER: _p, SMS_HTTP_URL: _u, ...rest } = production;
+    expect(problems(rest)).toEqual([expect.stringMatching(/^SMS_PROVIDER: required/)]);
+    expect(loadConfig({ ...rest, SMS_PROVIDER: 'log' }).sms.provider).toBe('log');
+    expect(loadConfig({}).sms.provider).toBe('log');
+  });
+
+  it('DATA_HASH_KEY_VERSION must name a configured key', () => {
+    const other = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 31 + 7) % 256)).toString('base64');
+    expect(
+      loadConfig({ ...production, DATA_KEY: `2:${other},1:${KEY}`, DATA_HASH_KEY_VERSION: '2' })
+        .hashKeyVersion,
+    ).toBe(2);
+    expect(problems({ ...production, DATA_HASH_KEY_VERSION: '3' })).toEqual([
+      expect.stringMatching(/^DATA_HASH_KEY_VERSION: must be the version/),
+    ]);
   });
 });

@@ -34,4 +34,28 @@ describe('log redaction', () => {
     expect(out).toContain('duplicate key [ID]');
     expect(out).toContain('"stack"');
   });
+
+  it('scrubs full-width, spaced and dashed forms of ID numbers and phones (finding 12)', () => {
+    const forms = [
+      '１１０１０５１９４９１２３１００２Ｘ',
+      '110105-19491231-002X',
+      '110105 1949 1231 002x',
+      '１１０１０５－１９４９１２３１－００２Ｘ',
+      '138-1234-5678',
+      '138 1234 5678',
+      '１３８１２３４５６７８',
+      '１３８－１２３４－５６７８',
+      '+86 138 1234 5678',
+      '＋８６　１３８　１２３４　５６７８',
+      '6222 0202 0011 2233 445',
+    ];
+    for (const f of forms) {
+      const out = scrubString(`value "${f}" rejected`);
+      expect(out, f).toMatch(/value "\[(ID|PHONE|NUMBER)\]" rejected/);
+    }
+    // Ordinary numbers stay readable.
+    expect(scrubString('nomination 1234 at 2026-01-15 10:00, batch PB-2026-001')).toBe(
+      'nomination 1234 at 2026-01-15 10:00, batch PB-2026-001',
+    );
+  });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { maskBankCard, maskIdNumber, maskName, maskPhone } from '../../src/domain/masking.ts';
+import { birthDateOfIdNumber } from '../../src/domain/identity/id-number.ts';
+import {
+  MASKED_ID_RE,
+  maskBankCard,
+  maskBirthDate,
+  maskIdNumber,
+  maskName,
+  maskPhone,
+} from '../../src/domain/masking.ts';
 
 describe('masking', () => {
   it('masks ID numbers: first 6, 8 stars, last 4', () => {
@@ -26,5 +34,17 @@ describe('masking', () => {
     expect(maskName('买买提·艾力')).toBe('买**·**');
     expect(maskName('张')).toBe('*');
     expect(maskName('')).toBe('');
+  });
+});
+
+describe('birth dates next to masked ID numbers (issue 12, finding 1)', () => {
+  it('a masked ID hides exactly the birth date, so only the year is ever shown beside one', () => {
+    const id = '11010519491231002X';
+    expect(birthDateOfIdNumber(id)).toBe('1949-12-31');
+    expect(birthDateOfIdNumber('110105********002X')).toBeNull();
+    expect(maskBirthDate('1949-12-31')).toBe('1949');
+    expect(maskBirthDate(new Date('1949-12-31T00:00:00Z'))).toBe('1949');
+    expect(maskBirthDate(null)).toBe('');
+    expect(`卡片 ${maskIdNumber(id)}`.match(MASKED_ID_RE)).toEqual(['110105********002X']);
   });
 });

@@ -11,7 +11,9 @@ import {
 // - encrypt(): AES-256-GCM, stored as "<keyVersion>:<base64(iv | tag | ciphertext)>", so keys can rotate:
 //   new values use the current (first) key, old values stay readable while their key is configured.
 // - hash(): HMAC-SHA256 (hex) for equality look-ups such as duplicate detection. It must stay stable
-//   across key rotation, so its key is derived from the OLDEST configured key (keep it in DATA_KEY).
+//   while keys rotate, so its key comes from one chosen key version (`hashKeyVersion`, default the
+//   OLDEST configured key). To retire that key, `npm run keys -- rotate` re-encrypts every field and
+//   re-computes every hash with the current key; then DATA_HASH_KEY_VERSION names the current version.
 // Per-purpose sub-keys come from HKDF so one DATA_KEY never serves two algorithms directly.
 
 export interface DataKey {
@@ -32,14 +34,16 @@ export class FieldCipher {
   private readonly hashKey: Buffer;
   private readonly signKey: Buffer;
 
-  constructor(keys: DataKey[]) {
+  constructor(keys: DataKey[], hashKeyVersion?: number) {
     const first = keys[0];
     if (!first) throw new Error('FieldCipher needs at least one key');
     for (const k of keys) this.encKeys.set(k.version, subKey(k.key, 'field-encryption'));
     this.current = first.version;
     const oldest = keys.reduce((a, b) => (b.version < a.version ? b : a));
-    this.hashKey = subKey(oldest.key, 'lookup-hash');
-    this.signKey = subKey(oldest.key, 'signature');
+    const hashing = hashKeyVersion === undefined ? oldest : keys.find((k) => k.version === hashKeyVersion);
+    if (!hashing) throw new Error(`no data key with version ${hashKeyVersion} for the look-up hash`);
+    this.hashKey = subKey(hashing.key, 'lookup-hash');
+    this.signKey = subKey(hashing.key, 'signature');
   }
 
   get currentVersion(): number {

@@ -1,5 +1,6 @@
 import ExcelJS from 'exceljs';
 import { formatYuan } from '../../domain/campaign/money.ts';
+import { neutraliseFormula } from '../../domain/text.ts';
 import type { BankListRow, ReturnRow } from '../../usecases/payments/batches.ts';
 import { findHeader, readGrid } from './grid.ts';
 
@@ -22,7 +23,8 @@ export async function buildBankList(input: {
   const ws = wb.addWorksheet(input.code.slice(0, 31));
   ws.addRow([...HEAD[input.locale]]);
   ws.getRow(1).font = { bold: true };
-  for (const r of input.rows) ws.addRow([r.ref, r.name, r.card, r.bank, formatYuan(r.amountFen), '', '']);
+  for (const r of input.rows)
+    ws.addRow([r.ref, r.name, r.card, r.bank, formatYuan(r.amountFen), '', ''].map(neutraliseFormula));
   ws.addRow([]);
   ws.addRow([
     input.locale === 'en' ? 'Total' : '合计',

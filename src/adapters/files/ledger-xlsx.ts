@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { formatShanghaiDateTime } from '../../domain/calendar/date.ts';
 import { fenToYuan } from '../../domain/campaign/money.ts';
+import { neutraliseFormula } from '../../domain/text.ts';
 import { BENEFIT_FORMS } from '../../domain/campaign/vocab.ts';
 import {
   HARDSHIP_CAUSES,
@@ -43,6 +44,8 @@ interface Column {
   en: string;
   width: number;
   money?: boolean;
+  /** Header of a masked export, where the value is reduced (the birth year instead of the date). */
+  masked?: { zh: string; en: string };
   value: (r: LedgerRow, locale: Locale) => string | number | null;
 }
 
@@ -54,7 +57,14 @@ const COMMON: Record<string, Column> = {
   name: { key: 'name', zh: '姓名', en: 'Name', width: 12, value: (r) => r.fullName },
   idNumber: { key: 'idNumber', zh: '身份证号码', en: 'ID number', width: 21, value: (r) => r.idNumber },
   sex: { key: 'sex', zh: '性别', en: 'Sex', width: 6, value: (r, l) => (r.sex ? SEX[r.sex][lang(l)] : '') },
-  birth: { key: 'birth', zh: '出生日期', en: 'Birth date', width: 12, value: (r) => r.birthDate ?? '' },
+  birth: {
+    key: 'birth',
+    zh: '出生日期',
+    en: 'Birth date',
+    masked: { zh: '出生年份', en: 'Birth year' },
+    width: 12,
+    value: (r) => r.birth ?? '',
+  },
   phone: { key: 'phone', zh: '手机号码', en: 'Mobile', width: 14, value: (r) => r.phone },
   employer: { key: 'employer', zh: '工作单位', en: 'Employer', width: 24, value: (r) => r.employer },
   union: { key: 'union', zh: '基层工会', en: 'Grassroots union', width: 22, value: (r) => r.unionName },
@@ -200,6 +210,8 @@ export const LEDGER_COLUMN_KEYS = LEDGER_COLUMNS.map((c) => c.key);
 interface SheetOptions {
   locale: Locale;
   title: string;
+  /** The rows are masked (LedgerAccess 'masked'): reduced columns get their own header. */
+  masked?: boolean;
 }
 
 async function writeSheet(
@@ -211,16 +223,16 @@ async function writeSheet(
 ): Promise<number> {
   const ws = wb.addWorksheet(name, { views: [{ state: 'frozen', ySplit: 2 }] });
   ws.columns = columns.map((c) => ({ key: c.key, width: c.width }));
-  const title = ws.addRow([opts.title]);
+  const title = ws.addRow([neutraliseFormula(opts.title)]);
   title.font = { bold: true, size: 13 };
   title.commit();
-  const header = ws.addRow(columns.map((c) => c[lang(opts.locale)]));
+  const header = ws.addRow(columns.map((c) => (opts.masked && c.masked ? c.masked : c)[lang(opts.locale)]));
   header.font = { bold: true };
   header.commit();
   let n = 0;
   for await (const page of pages) {
     for (const r of page) {
-      const row = ws.addRow(columns.map((c) => c.value(r, opts.locale)));
+      const row = ws.addRow(columns.map((c) => neutraliseFormula(c.value(r, opts.locale))));
       columns.forEach((c, i) => {
         if (c.money) row.getCell(i + 1).numFmt = '0.00';
       });
@@ -237,7 +249,7 @@ function summarySheet(wb: ExcelJS.stream.xlsx.WorkbookWriter, f: CampaignFigures
   const ws = wb.addWorksheet(en ? 'Summary' : '汇总');
   ws.columns = [{ width: 34 }, { width: 12 }, { width: 16 }, { width: 12 }, { width: 12 }];
   const add = (values: (string | number | null)[], bold = false) => {
-    const r = ws.addRow(values);
+    const r = ws.addRow(values.map(neutraliseFormula));
     if (bold) r.font = { bold: true };
     r.commit();
   };

@@ -15,6 +15,7 @@ import {
 } from '../../domain/nomination/columns.ts';
 import type { CategoryInfo } from '../../domain/nomination/form.ts';
 import { I18n, type Locale } from '../i18n.ts';
+import { neutraliseFormula, restoreNeutralised } from '../../domain/text.ts';
 
 // Nomination lists as spreadsheets: the .xlsx template for a category, parsing a filled .xlsx / .csv into
 // rows of raw strings keyed by column, and the "checked" file sent back with a problem column.
@@ -436,7 +437,8 @@ function cellText(v: unknown, column: SheetColumn): { text: string } | { lost: s
     // A CSV saved by Excel writes such a cell as it was displayed: "1.10105E+17".
     if (typeof inner === 'string' && SCIENTIFIC_RE.test(inner.trim())) return { lost: inner.trim() };
   }
-  return { text: plainText(v) };
+  // Our checked file wrote formula-like text with a leading apostrophe: read it back as typed.
+  return { text: restoreNeutralised(plainText(v)) };
 }
 
 /**
@@ -577,7 +579,7 @@ export async function buildCheckedFile(input: {
   for (const r of input.rows) {
     const row = ws.getRow(r.line);
     const note = [r.problems, r.warnings].filter(Boolean).join('\n');
-    row.values = [note, ...input.columns.map((c) => r.values[c] ?? '')];
+    row.values = [note, ...input.columns.map((c) => neutraliseFormula(r.values[c] ?? ''))];
     input.columns.forEach((c, i) => {
       if (DIGIT_COLUMNS.has(c)) row.getCell(i + 2).numFmt = '@';
     });

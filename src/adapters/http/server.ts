@@ -9,11 +9,36 @@ import type { Metrics } from './metrics.ts';
 // (at most `answerWithinMs`, after which handling continues in the background: Telegram would
 // re-send a slow update, and repeated update_ids are dropped by the bot anyway).
 
+export interface HttpLimits {
+  /** Time to receive a request's headers (Node's default is 60 s: slow-header sockets pile up). */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request. */
+  requestTimeoutMs: number;
+  /** Open connections at most; more are closed at once (Telegram opens up to max_connections, 40). */
+  maxConnections: number;
+  /** How often Node checks the two timeouts above. */
+  checkIntervalMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  maxConnections: 200,
+  checkIntervalMs: 1_000,
+};
+
 export interface HttpOptions {
   port: number;
   host?: string;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * /metrics: with a token, only for `Authorization: Bearer <token>`; without one it is served only
+   * when `metricsOpen` (sandbox), otherwise 404 (the port is public in webhook mode).
+   */
+  metricsToken?: string;
+  metricsOpen?: boolean;
+  limits?: Partial<HttpLimits>;
   health: () => Promise<Record<string, boolean>>;
   webhook?: {
     path: string;
@@ -55,7 +80,8 @@ export function startHttpServer(opts: HttpOptions): Promise<Server> {
     res.end(body);
   };
 
-  const server = createServer(async (req, res) => {
+  const limits = { ...DEFAULT_HTTP_LIMITS, ...opts.limits };
+  const server = createServer({ connectionsCheckingInterval: limits.checkIntervalMs }, async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     try {
       if (req.method === 'GET' && path === '/healthz') {
@@ -64,6 +90,10 @@ export function startHttpServer(opts: HttpOptions): Promise<Server> {
         return send(res, ok ? 200 : 503, JSON.stringify({ ok, checks }), 'application/json');
       }
       if (req.method === 'GET' && path === '/metrics') {
+        if (opts.metricsToken) {
+          if (!secretMatches(req.headers.authorization, `Bearer ${opts.metricsToken}`))
+            return send(res, 401, 'unauthorized');
+        } else if (!opts.metricsOpen) return send(res, 404, 'not found');
         return send(res, 200, await metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
       }
       const wh = opts.webhook;
@@ -93,6 +123,9 @@ export function startHttpServer(opts: HttpOptions): Promise<Server> {
     }
   });
   server.keepAliveTimeout = 65_000;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.maxConnections = limits.maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve(server));

@@ -2,9 +2,11 @@ import type { Logger } from '../logger.ts';
 import { maskPhone } from '../../domain/masking.ts';
 
 // SMS for recipients the bot cannot reach in Telegram (no chat, or the bot was blocked).
-// Two providers: `log` (default: writes a masked line to the log, sends nothing) and `http` (POSTs a
-// JSON body built from a configured template to an SMS gateway). A provider never throws: it returns
-// the outcome, so the notice pipeline can record it and move on.
+// Two providers: `log` (sandbox default: writes a masked line to the log, sends nothing, and says so:
+// its result is "not delivered", so the notice stays unreachable and staff get a follow-up) and `http`
+// (POSTs a JSON body built from a configured template to an SMS gateway). Production must name its
+// provider (config.ts). A provider never throws: it returns the outcome, so the notice pipeline can
+// record it and move on.
 
 export interface SmsResult {
   ok: boolean;
@@ -28,7 +30,7 @@ export class LogOnlySmsProvider implements SmsProvider {
     this.sent.push({ phone, text, at: new Date() });
     if (this.sent.length > 1000) this.sent.shift();
     this.logger?.info({ phone: maskPhone(phone), chars: text.length }, 'SMS (log only, not sent)');
-    return { ok: true, id: `log-${this.sent.length}` };
+    return { ok: false, error: 'not delivered: SMS_PROVIDER=log sends nothing' };
   }
 }
 

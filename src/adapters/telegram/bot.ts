@@ -75,7 +75,13 @@ export function createBot(
     ctx.t = (key, params) => i18n.t(ctx.locale, key, params);
     try {
       const fresh = await deps.redis
-        .set(`warmth:upd:${ctx.botInfo?.id ?? 0}:${ctx.update.update_id}`, '1', 'EX', DEDUP_TTL_SECONDS, 'NX')
+        .set(
+          `${deps.queues.prefix}:upd:${ctx.botInfo?.id ?? 0}:${ctx.update.update_id}`,
+          '1',
+          'EX',
+          DEDUP_TTL_SECONDS,
+          'NX',
+        )
         .catch((err: unknown) => {
           logger.warn({ err }, 'update de-duplication unavailable; handling the update anyway');
           return 'OK';
@@ -109,7 +115,7 @@ export function createBot(
   });
 
   // 3. Session in Redis, keyed by chat and user.
-  bot.use(redisSession(deps.redis, SESSION_TTL_SECONDS));
+  bot.use(redisSession(deps.redis, SESSION_TTL_SECONDS, deps.queues.prefix));
 
   for (const f of featureList) f.install?.(bot);
 

@@ -1,5 +1,5 @@
 import type { BotContext, DialogState } from './context.ts';
-import type { DialogControl, DialogSpec, StepResult } from './kit.ts';
+import { allowed, type DialogControl, type DialogSpec, type StepResult } from './kit.ts';
 
 // Runs resumable dialogs. The session (Redis) holds { name, step, data }; after a restart the next
 // message continues at the same step, and /start or a dialog's own command re-prompts it.
@@ -39,6 +39,12 @@ export class DialogRunner implements DialogControl {
     if (!state || !d || !step) {
       if (state) delete ctx.session.dialog; // a dialog from an older version of the bot: drop it
       return false;
+    }
+    // Roles are read afresh on every update: someone whose role was revoked mid-dialog cannot finish it.
+    if (!allowed(ctx, d.access)) {
+      delete ctx.session.dialog;
+      await ctx.reply(ctx.t('errors.forbidden'));
+      return true;
     }
     if (!step.onText) {
       await ctx.reply(ctx.t('dialog.use_buttons'));

@@ -12,8 +12,10 @@ import type { BotContext, Session } from './context.ts';
 export function redisSession(
   redis: Redis,
   ttlSeconds: number,
-  prefix = 'warmth:sess:',
+  /** The installation's QUEUE_PREFIX: every Redis key of one installation shares it. */
+  installation: string,
 ): MiddlewareFn<BotContext> {
+  const prefix = `${installation}:sess:`;
   return async (ctx, next) => {
     if (!ctx.from || !ctx.chat) return next();
     const key = `${prefix}${ctx.chat.id}:${ctx.from.id}`;

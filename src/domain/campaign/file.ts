@@ -13,6 +13,7 @@ import { type Campaign, campaignFileSchema } from './schema.ts';
 
 export type CampaignProblemCode =
   | 'campaign.yaml_syntax'
+  | 'campaign.yaml_aliases'
   | 'campaign.required'
   | 'campaign.type'
   | 'campaign.enum'
@@ -351,7 +352,26 @@ export function parseCampaignFile(text: string, options: ParseCampaignOptions = 
     };
   }
 
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  // An alias bomb ("billion laughs": anchors referencing anchors) makes toJS throw once it passes the
+  // alias budget: a problem in the file, not an exception.
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch {
+    return {
+      ok: false,
+      problems: [
+        {
+          path: '',
+          code: 'campaign.yaml_aliases',
+          message: 'too many YAML aliases (*name): the file expands to an excessive size',
+          params: { max: 100 },
+          line: 1,
+          col: 1,
+        },
+      ],
+    };
+  }
   const rawRecord = asRecord(raw);
   if (!rawRecord) {
     return {

@@ -78,6 +78,15 @@ export function idCheckChar(first17: string): string {
   return CHECK_CHARS[sum % 11]!;
 }
 
+/**
+ * The birth date an (already validated, stored) 18-character ID number carries in characters 7-14, or
+ * null for any other shape. Exports derive it from the decrypted number instead of keeping it in clear.
+ */
+export function birthDateOfIdNumber(id: string): string | null {
+  const m = /^\d{6}(\d{4})(\d{2})(\d{2})\d{3}[\dX]$/i.exec(id);
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : null;
+}
+
 /** Full-width digits, lowercase x, spaces and dashes → canonical form (not validated). */
 export function normaliseIdNumber(input: string): string {
   return stripSeparators(normaliseInput(input)).toUpperCase();

@@ -14,6 +14,9 @@ export const isReviewable = (status: string): status is ReviewableStatus =>
   (REVIEWABLE_STATUSES as readonly string[]).includes(status);
 
 /** Reasons offered on the card when rejecting (locale keys review.reasons.<code>); any text may be typed too. */
+/** Roles that may decide nominations (the chat commands and the decide use cases both use this). */
+export const REVIEW_ROLES = ['reviewer', 'admin'] as const;
+
 export const REJECT_REASONS = [
   'not_eligible',
   'info_false',

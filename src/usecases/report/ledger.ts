@@ -3,7 +3,8 @@ import type { Db, Prisma } from '../../adapters/db/client.ts';
 import { defaultCalendar } from '../../domain/calendar/index.ts';
 import { type IsoDate, shanghaiDateOf } from '../../domain/calendar/date.ts';
 import type { WorkingCalendar } from '../../domain/calendar/working-days.ts';
-import { maskBankCard, maskIdNumber, maskPhone } from '../../domain/masking.ts';
+import { birthDateOfIdNumber } from '../../domain/identity/id-number.ts';
+import { maskBankCard, maskBirthDate, maskIdNumber, maskPhone } from '../../domain/masking.ts';
 import { entryDeadline } from '../../domain/reminders/index.ts';
 import type { RoleName } from '../../domain/roles.ts';
 
@@ -13,6 +14,8 @@ import type { RoleName } from '../../domain/roles.ts';
 // system; admins answer for the data) and masked for reviewers (they judge eligibility from the masked
 // card and the other fields). Contacts and recipients get no ledger at all. Every export is audit-logged
 // (`ledger.export_full` / `ledger.export_masked`) with the filters and the row count, never any values.
+// The birth date is read from the decrypted ID number (not from the clear birth_date column), and a
+// masked row carries the birth YEAR only: the full date is exactly what the masked ID number hides.
 
 export const LEDGER_PAGE_SIZE = 1_000;
 export type LedgerAccess = 'full' | 'masked';
@@ -55,7 +58,8 @@ export interface LedgerRow {
   categoryKind: string;
   fullName: string;
   sex: 'male' | 'female' | null;
-  birthDate: IsoDate | null;
+  /** Full access: the birth date (YYYY-MM-DD). Masked: the birth year only (see maskBirthDate). */
+  birth: string | null;
   idNumber: string;
   phone: string;
   employer: string;
@@ -88,7 +92,6 @@ const rowSelect = {
   status: true,
   fullName: true,
   sex: true,
-  birthDate: true,
   idNumberEnc: true,
   phoneEnc: true,
   employer: true,
@@ -186,7 +189,7 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
       categoryKind: cat?.kind ?? '',
       fullName: n.fullName ?? '',
       sex: n.sex,
-      birthDate: n.birthDate ? n.birthDate.toISOString().slice(0, 10) : null,
+      birth: full ? birthDateOfIdNumber(id) : maskBirthDate(birthDateOfIdNumber(id)) || null,
       idNumber: full || !id ? id : maskIdNumber(id),
       phone: full || !phone ? phone : maskPhone(phone),
       employer: n.employer ?? '',

@@ -1,6 +1,6 @@
 import { DomainError } from '../../domain/errors.ts';
 import { bulkEligible, reviewSettingsFrom } from '../../domain/review/rules.ts';
-import { notifyContact } from './decide-nomination.ts';
+import { assertMayReview, notifyContact } from './decide-nomination.ts';
 import type { ReviewDeps } from './deps.ts';
 import { pendingWhere, type QueueFilter } from './queries.ts';
 
@@ -105,6 +105,7 @@ export async function bulkApprove(
   const ok = await deps.db
     .$transaction(
       async (tx) => {
+        await assertMayReview(tx, input.reviewerId);
         // Same guard as a single decision, for all rows at once: unchanged version, still submitted, unflagged.
         const updated = await tx.$executeRaw`
         UPDATE nomination n SET status = 'approved', version = n.version + 1, decided_at = ${now}, updated_at = now()

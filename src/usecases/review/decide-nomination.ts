@@ -3,10 +3,12 @@ import {
   type DecisionKind,
   planDecision,
   REJECT_REASONS,
+  REVIEW_ROLES,
   type ReviewAction,
   reviewSettingsFrom,
 } from '../../domain/review/rules.ts';
 import { payableGaps } from '../../domain/nomination/intake.ts';
+import type { Tx } from '../../adapters/db/client.ts';
 import { audit } from '../audit.ts';
 import { enqueueNotice } from '../notices.ts';
 import type { ReviewDeps } from './deps.ts';
@@ -47,9 +49,21 @@ export const reasonParam = (reason: string) =>
     ? `@review.reasons.${reason}`
     : reason.replace(/^@+/, '');
 
+/**
+ * The decider still holds a review role, read inside the decision's transaction: a reviewer revoked
+ * after pressing 不通过 (and before typing the reason) must not decide, whatever the chat shell believed.
+ */
+export async function assertMayReview(tx: Tx, personId: number): Promise<void> {
+  const grants = await tx.roleGrant.count({
+    where: { personId, role: { in: [...REVIEW_ROLES] }, revokedAt: null },
+  });
+  if (grants === 0) throw new DomainError('forbidden');
+}
+
 export async function decideNomination(deps: ReviewDeps, input: DecideInput): Promise<DecideResult> {
   const now = deps.now();
   const result = await deps.db.$transaction(async (tx) => {
+    await assertMayReview(tx, input.reviewerId);
     const n = await tx.nomination.findUnique({
       where: { id: input.nominationId },
       include: { campaign: { select: { status: true, settings: true } } },

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Prisma } from '../../adapters/db/client.ts';
-import { maskBankCard, maskIdNumber, maskPhone } from '../../domain/masking.ts';
+import { maskBankCard, maskBirthDate, maskIdNumber, maskPhone } from '../../domain/masking.ts';
 import { diffSnapshots, type FieldChange } from '../../domain/review/diff.ts';
 import { REVIEWABLE_STATUSES, reviewSettingsFrom, secondApprovalReasons } from '../../domain/review/rules.ts';
 import { nominationView, type NominationView } from '../nominations/queries.ts';
@@ -187,15 +187,22 @@ export async function reviewCard(
       cur.snapshot as Record<string, unknown>,
       reveal,
     ).map((c) =>
-      c.field === 'category'
-        ? { ...c, before: categories.get(c.before) ?? c.before, after: categories.get(c.after) ?? c.after }
-        : c.field === 'bank_card'
-          ? {
-              ...c,
-              before: c.before === '—' ? c.before : maskBankCard(c.before),
-              after: c.after === '—' ? c.after : maskBankCard(c.after),
-            }
-          : c,
+      // The card shows a masked ID number: a birth date beside it is the year only (see maskBirthDate).
+      c.field === 'birth_date'
+        ? {
+            ...c,
+            before: c.before === '—' ? c.before : maskBirthDate(c.before),
+            after: c.after === '—' ? c.after : maskBirthDate(c.after),
+          }
+        : c.field === 'category'
+          ? { ...c, before: categories.get(c.before) ?? c.before, after: categories.get(c.after) ?? c.after }
+          : c.field === 'bank_card'
+            ? {
+                ...c,
+                before: c.before === '—' ? c.before : maskBankCard(c.before),
+                after: c.after === '—' ? c.after : maskBankCard(c.after),
+              }
+            : c,
     );
     const ret = decisions.find((d) => d.revision === prev.revision && d.kind === 'return');
     diff = { fromRevision: prev.revision, changes, returnComment: ret?.comment ?? null };

@@ -1,10 +1,11 @@
 import { onPeopleChanged } from '../../../usecases/reminders.ts';
-import { checkInvite, redeemInvite } from '../../../usecases/invites.ts';
+import { checkInvite, checkInviteById, redeemInvite } from '../../../usecases/invites.ts';
 import { touchPerson } from '../../../usecases/people.ts';
 import { button, type BotDeps, type Feature, type ShellApi, inBackground } from '../kit.ts';
 
 // A contact opens https://t.me/<bot>?start=inv_<code>, sees which union invites them, and confirms.
-// The code waits in the session (not in button data) between the two steps.
+// Between the two steps the session keeps the invite's id (never the code: sessions live in Redis
+// for days and the database keeps only the code's hash).
 
 export function inviteFeature(deps: BotDeps, shell: ShellApi): Feature {
   return {
@@ -16,7 +17,12 @@ export function inviteFeature(deps: BotDeps, shell: ShellApi): Feature {
           if (!check.ok) return ctx.reply(ctx.t(`errors.invite_${check.reason}`));
           if (check.alreadyMember)
             return ctx.reply(ctx.t('invite.already_member', { union: check.unionName }));
-          ctx.session.dialog = { name: 'invite', step: 'confirm', data: { code }, startedAt: Date.now() };
+          ctx.session.dialog = {
+            name: 'invite',
+            step: 'confirm',
+            data: { inviteId: check.inviteId },
+            startedAt: Date.now(),
+          };
           await shell.dialogs.reprompt(ctx);
         },
       },
@@ -26,9 +32,10 @@ export function inviteFeature(deps: BotDeps, shell: ShellApi): Feature {
         action: 'inv_ok',
         access: 'anyone',
         handler: async (ctx) => {
-          const code = ctx.session.dialog?.name === 'invite' ? ctx.session.dialog.data['code'] : undefined;
-          if (typeof code !== 'string') return ctx.editMessageText(ctx.t('dialog.expired'));
-          const r = await redeemInvite(deps.db, deps.cipher, code, ctx.who.id, deps.now());
+          const inviteId =
+            ctx.session.dialog?.name === 'invite' ? ctx.session.dialog.data['inviteId'] : undefined;
+          if (typeof inviteId !== 'number') return ctx.editMessageText(ctx.t('dialog.expired'));
+          const r = await redeemInvite(deps.db, inviteId, ctx.who.id, deps.now());
           delete ctx.session.dialog;
           inBackground(deps, 'reminders after a contact joined', () =>
             onPeopleChanged(deps.db, deps.queues, deps.now()),
@@ -47,10 +54,9 @@ export function inviteFeature(deps: BotDeps, shell: ShellApi): Feature {
         steps: {
           confirm: {
             prompt: async (ctx, state) => {
-              const check = await checkInvite(
+              const check = await checkInviteById(
                 deps.db,
-                deps.cipher,
-                String(state.data['code']),
+                Number(state.data['inviteId']),
                 ctx.who.id,
                 deps.now(),
               );

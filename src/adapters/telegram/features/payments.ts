@@ -7,8 +7,9 @@ import { DomainError } from '../../../domain/errors.ts';
 import { applyReturnFile, bankList, createBatch, markBatchPaid } from '../../../usecases/payments/batches.ts';
 import { importHandovers, recordHandover } from '../../../usecases/payments/handover.ts';
 import type { PaymentDeps } from '../../../usecases/payments/shared.ts';
-import { createRecipientLink } from '../../../usecases/recipients/links.ts';
-import { buildBankList, parseHandoverSheet, parseReturnFile } from '../../files/bank-files.ts';
+import { createRecipientLink, unbindRecipient } from '../../../usecases/recipients/links.ts';
+import { buildBankList } from '../../files/bank-files.ts';
+import { parseUpload } from '../../files/safe-upload.ts';
 import { MAX_GRID_BYTES } from '../../files/grid.ts';
 import type { BotContext } from '../context.ts';
 import { button, type BotDeps, type Feature, inBackground } from '../kit.ts';
@@ -32,7 +33,7 @@ export function paymentsFeature(deps: BotDeps): Feature {
     now: deps.now,
     hasKey: (k) => deps.i18n.has(k),
   };
-  const pendingKey = (personId: number) => `warmth:payments:file:${personId}`;
+  const pendingKey = (personId: number) => `${deps.queues.prefix}:payments:file:${personId}`;
   const isPay = (ctx: BotContext) => PAY.some((r) => ctx.who.access.roles.has(r));
   const idArg = (args: string) => (/^\d{1,9}$/.test(args.trim()) ? Number(args.trim()) : undefined);
 
@@ -122,7 +123,9 @@ export function paymentsFeature(deps: BotDeps): Feature {
     await deps.redis.del(pendingKey(ctx.who.id));
     const name = doc.file_name ?? 'file';
     if (pending.kind === 'return') {
-      const parsed = await parseReturnFile(bytes, name);
+      const safe = await parseUpload('return_file', bytes, name);
+      if (!safe.ok) return ctx.reply(ctx.t(`upload_refused.${safe.refused}`));
+      const parsed = safe.value;
       if (!parsed.ok) return ctx.reply(ctx.t(`payments.file_${parsed.code}`));
       if (parsed.problems.length > 0)
         return ctx.reply(
@@ -165,7 +168,9 @@ export function paymentsFeature(deps: BotDeps): Feature {
         return fail(ctx, err);
       }
     }
-    const parsed = await parseHandoverSheet(bytes, name);
+    const safe = await parseUpload('handover_sheet', bytes, name);
+    if (!safe.ok) return ctx.reply(ctx.t(`upload_refused.${safe.refused}`));
+    const parsed = safe.value;
     if (!parsed.ok) return ctx.reply(ctx.t(`payments.file_${parsed.code}`));
     const r = await importHandovers(pd, { rows: parsed.rows, actorId: ctx.who.id });
     const touched = await deps.db.nomination.findMany({
@@ -297,7 +302,11 @@ export function paymentsFeature(deps: BotDeps): Feature {
           if (!n || (!staff && !ctx.who.access.unionIds.includes(n.unionId)))
             return ctx.reply(ctx.t('errors.nomination_not_found'));
           try {
-            const link = await createRecipientLink(deps, { nominationId: id, actorId: ctx.who.id });
+            const link = await createRecipientLink(deps, {
+              nominationId: id,
+              actorId: ctx.who.id,
+              mayUnlock: isPay(ctx),
+            });
             const url = `https://t.me/${deps.botUsername()}?start=${link.payload}`;
             await ctx.reply(
               ctx.t('payments.recipient_link', {
@@ -317,6 +326,32 @@ export function paymentsFeature(deps: BotDeps): Feature {
               { source: png, filename: `link-${id}.png` },
               { caption: ctx.t('payments.recipient_qr', { id }) },
             );
+          } catch (err) {
+            return fail(ctx, err);
+          }
+        },
+      },
+      {
+        // Undo a binding (wrong person, phone changed hands): audited, the previous recipient is told.
+        name: 'recipient_unbind',
+        access: PAY,
+        handler: async (ctx, args) => {
+          const id = idArg(args);
+          if (id === undefined) return ctx.reply(ctx.t('payments.id_usage', { command: 'recipient_unbind' }));
+          try {
+            const { previous } = await unbindRecipient(deps, { nominationId: id, actorId: ctx.who.id });
+            if (previous.telegramId !== null) {
+              const locale = previous.locale === 'en' ? 'en' : deps.i18n.defaultLocale;
+              await ctx.telegram
+                .sendMessage(
+                  Number(previous.telegramId),
+                  deps.i18n.t(locale, 'recipients.unbound_notice', { id }),
+                )
+                .catch((err: unknown) =>
+                  deps.logger.warn({ err, nominationId: id }, 'unbind notice not sent'),
+                );
+            }
+            return ctx.reply(ctx.t('payments.recipient_unbound', { id }));
           } catch (err) {
             return fail(ctx, err);
           }

@@ -4,6 +4,7 @@ import { shanghaiDateOf } from '../../../domain/calendar/index.ts';
 import {
   answerReceipt,
   checkRecipientLink,
+  checkRecipientLinkById,
   listRecipientRecords,
   type RecipientDeps,
   type RecipientRecord,
@@ -71,7 +72,13 @@ export function recipientsFeature(deps: BotDeps, shell: ShellApi): Feature {
           const check = await checkRecipientLink(rd, token, ctx.who.id);
           if (!check.ok) return ctx.reply(ctx.t(`recipients.link_${check.reason}`));
           if (check.alreadyBound) return list(ctx);
-          ctx.session.dialog = { name: 'rcp_verify', step: 'id6', data: { token }, startedAt: Date.now() };
+          // The session keeps the link's id, never the token (sessions sit in Redis for days).
+          ctx.session.dialog = {
+            name: 'rcp_verify',
+            step: 'id6',
+            data: { linkId: check.linkId },
+            startedAt: Date.now(),
+          };
           await shell.dialogs.reprompt(ctx);
         },
       },
@@ -96,7 +103,7 @@ export function recipientsFeature(deps: BotDeps, shell: ShellApi): Feature {
         steps: {
           id6: {
             prompt: async (ctx, state) => {
-              const check = await checkRecipientLink(rd, String(state.data['token']), ctx.who.id);
+              const check = await checkRecipientLinkById(rd, Number(state.data['linkId']), ctx.who.id);
               if (!check.ok) {
                 delete ctx.session.dialog;
                 return ctx.reply(ctx.t(`recipients.link_${check.reason}`));
@@ -105,7 +112,7 @@ export function recipientsFeature(deps: BotDeps, shell: ShellApi): Feature {
             },
             onText: async (ctx, text, state) => {
               const r = await verifyRecipientLink(rd, {
-                token: String(state.data['token']),
+                linkId: Number(state.data['linkId']),
                 personId: ctx.who.id,
                 idLast6: text,
               });

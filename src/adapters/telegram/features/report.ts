@@ -1,7 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
 import { formatYuan } from '../../../domain/campaign/money.ts';
@@ -25,7 +22,8 @@ import {
   parseLedgerFilters,
 } from '../../../usecases/report/ledger.ts';
 import { renderChartPng } from '../../files/chart.ts';
-import { parseEntryList, writeEntryListXlsx, writeLedgerXlsx } from '../../files/ledger-xlsx.ts';
+import { writeEntryListXlsx, writeLedgerXlsx } from '../../files/ledger-xlsx.ts';
+import { parseUpload } from '../../files/safe-upload.ts';
 import { buildReportDocx } from '../../files/report-docx.ts';
 import type { BotContext } from '../context.ts';
 import type { BotDeps, Feature } from '../kit.ts';
@@ -40,27 +38,34 @@ const staff = ['admin', 'reviewer', 'finance'] as const;
 const fullAccess = ['admin', 'finance'] as const;
 const MAX_RETURNED_LIST_BYTES = 20 * 1024 * 1024;
 
-/** Writes a file to a private temporary directory, sends it, and removes it. */
-async function sendTempFile(
+/**
+ * Streams a generated workbook straight into the upload: nothing is written to disk, so a crash
+ * mid-export leaves no copy of the ledger behind (issue 12, finding 11). A failed writer aborts the
+ * upload; a failed upload stops the writer.
+ */
+async function sendStreamed(
   ctx: BotContext,
   filename: string,
   caption: string,
-  write: (out: NodeJS.WritableStream & import('node:stream').Writable) => Promise<unknown>,
+  write: (out: PassThrough) => Promise<unknown>,
 ) {
-  const dir = await mkdtemp(join(tmpdir(), 'warmth-'));
-  const path = join(dir, 'file.xlsx');
-  try {
-    const out = createWriteStream(path);
-    const done = new Promise<void>((resolve, reject) => {
-      out.on('finish', resolve);
-      out.on('error', reject);
-    });
-    await write(out);
-    await done;
-    await ctx.replyWithDocument({ source: createReadStream(path), filename }, { caption });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const out = new PassThrough();
+  const writing = write(out).then(
+    () => {
+      if (!out.writableEnded) out.end();
+    },
+    (err: unknown) => {
+      out.destroy(err instanceof Error ? err : new Error(String(err)));
+      throw err;
+    },
+  );
+  const sending = ctx.replyWithDocument({ source: out, filename }, { caption }).catch((err: unknown) => {
+    out.destroy();
+    throw err;
+  });
+  const [w, s] = await Promise.allSettled([writing, sending]);
+  if (w.status === 'rejected') throw w.reason;
+  if (s.status === 'rejected') throw s.reason;
 }
 
 export function reportFeature(deps: BotDeps): Feature {
@@ -167,7 +172,7 @@ export function reportFeature(deps: BotDeps): Feature {
     const now = deps.now();
     const figures = await campaignFigures(deps.db, c.id, now);
     let rows = 0;
-    await sendTempFile(
+    await sendStreamed(
       ctx,
       ctx.t('ledger.file', { code: c.code, date: figures.asOfDate }),
       ctx.t(access === 'full' ? 'ledger.caption_full' : 'ledger.caption_masked', {
@@ -182,6 +187,7 @@ export function reportFeature(deps: BotDeps): Feature {
           sink: (pages: AsyncIterable<LedgerRow[]>) =>
             writeLedgerXlsx(out, pages, {
               locale: ctx.locale,
+              masked: access === 'masked',
               title: ctx.t('ledger.sheet_title', {
                 title: title(ctx, figures.campaign),
                 date: figures.asOfDate,
@@ -201,7 +207,7 @@ export function reportFeature(deps: BotDeps): Feature {
     if (f.timeliness.entry.due + f.timeliness.entry.overdue + f.timeliness.entry.noPaymentDate === 0)
       return ctx.reply(ctx.t('entry.list_empty', { title: title(ctx, f.campaign) }));
     await ctx.sendChatAction('upload_document');
-    await sendTempFile(
+    await sendStreamed(
       ctx,
       ctx.t('entry.file', { code: c.code, date: f.asOfDate }),
       ctx.t('entry.list_caption', {
@@ -321,7 +327,10 @@ export function reportFeature(deps: BotDeps): Feature {
         if ((doc.file_size ?? 0) > MAX_RETURNED_LIST_BYTES) return next();
         const res = await fetch(await ctx.telegram.getFileLink(doc.file_id));
         if (!res.ok) return next();
-        const parsed = await parseEntryList(new Uint8Array(await res.arrayBuffer()));
+        const safe = await parseUpload('entry_list', new Uint8Array(await res.arrayBuffer()), 'list.xlsx');
+        if (!safe.ok)
+          return safe.refused === 'unreadable' ? next() : ctx.reply(ctx.t(`upload_refused.${safe.refused}`));
+        const parsed = safe.value;
         if (!parsed.ok) return next();
         if (parsed.entered.length === 0)
           return ctx.reply(ctx.t('entry.returned_none', { rows: parsed.notMarked }));

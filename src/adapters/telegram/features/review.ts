@@ -2,7 +2,7 @@ import type { InlineKeyboardButton } from 'telegraf/types';
 import { formatShanghaiDateTime } from '../../../domain/calendar/date.ts';
 import { formatYuan } from '../../../domain/campaign/money.ts';
 import { DomainError } from '../../../domain/errors.ts';
-import { REJECT_REASONS, type ReviewAction } from '../../../domain/review/rules.ts';
+import { REJECT_REASONS, REVIEW_ROLES, type ReviewAction } from '../../../domain/review/rules.ts';
 import { bulkApprove, previewBulkApprove } from '../../../usecases/review/bulk-approve.ts';
 import { type DecideResult, decideNomination } from '../../../usecases/review/decide-nomination.ts';
 import type { ReviewDeps } from '../../../usecases/review/deps.ts';
@@ -24,7 +24,7 @@ import { button, type BotDeps, type Feature, type ShellApi } from '../kit.ts';
 // use case re-checks role-independent state (campaign, status, version) on every press and the shell
 // re-checks the role. Sensitive fields are masked on cards.
 
-const STAFF = ['reviewer', 'admin'] as const;
+const STAFF = REVIEW_ROLES;
 const TEXT_DIALOG = 'review_text';
 
 /** Fills "@locale.key" parameters (and comma lists of them) in the reader's language. */

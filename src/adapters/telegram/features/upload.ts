@@ -18,9 +18,9 @@ import {
   columnTitle,
   MAX_SHEET_BYTES,
   MAX_SHEET_ROWS,
-  parseSheet,
   type SheetError,
 } from '../../files/nomination-sheet.ts';
+import { parseUpload } from '../../files/safe-upload.ts';
 import type { Params } from '../../i18n.ts';
 import type { BotContext } from '../context.ts';
 import { type BotDeps, button, type Feature, inBackground, type ShellApi } from '../kit.ts';
@@ -53,8 +53,8 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
   const nd: NominationDeps = { db: deps.db, cipher: deps.cipher, now: deps.now };
-  const targetKey = (personId: number) => `warmth:upload:target:${personId}`;
-  const pendingKey = (personId: number) => `warmth:upload:file:${personId}`;
+  const targetKey = (personId: number) => `${deps.queues.prefix}:upload:target:${personId}`;
+  const pendingKey = (personId: number) => `${deps.queues.prefix}:upload:file:${personId}`;
   const en = (ctx: BotContext) => ctx.locale === 'en';
 
   const readJson = async <T>(key: string): Promise<T | undefined> => {
@@ -234,7 +234,15 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
     // Columns every row needs whatever its benefit form (bank columns only if all forms are transfers).
     const required = requiredColumnsFor(cat, cat.benefitForms.find((f) => f !== 'transfer') ?? 'transfer');
     const started = Date.now();
-    const parsed = await parseSheet(bytes, file.fileName, { required, maxRows: MAX_SHEET_ROWS });
+    // Parsed off the bot's event loop, after the zip's directory passed the size limits.
+    const safe = await parseUpload('nomination_sheet', bytes, file.fileName, {
+      sheetOptions: { required, maxRows: MAX_SHEET_ROWS },
+    });
+    if (!safe.ok) {
+      deps.logger.info({ requestId: ctx.requestId, refused: safe.refused }, 'spreadsheet refused unread');
+      return ctx.reply(ctx.t(`upload_refused.${safe.refused}`));
+    }
+    const parsed = safe.value;
     if (!parsed.ok) {
       deps.logger.info({ requestId: ctx.requestId, code: parsed.error.code }, 'spreadsheet refused');
       return ctx.reply(sheetErrorText(ctx, parsed.error));

@@ -1,0 +1,39 @@
+import { parentPort } from 'node:worker_threads';
+import { parseHandoverSheet, parseReturnFile } from './bank-files.ts';
+import { parseEntryList } from './ledger-xlsx.ts';
+import { parseSheet } from './nomination-sheet.ts';
+import type { UploadJob } from './safe-upload.ts';
+import { inspectZip, isZip, verifyZip } from './safe-zip.ts';
+
+// Runs in a worker_thread with resourceLimits (see safe-upload.ts): the central directory is checked
+// again, every entry is inflated within its declared size, then the spreadsheet is parsed. Whatever
+// happens here (a bomb that slipped through, a pathological sheet), the bot's event loop and heap are
+// not the ones that pay.
+
+async function run(job: UploadJob): Promise<unknown> {
+  if (isZip(job.bytes)) {
+    const zip = inspectZip(job.bytes, job.limits);
+    if (!zip.ok) return { refused: zip.code };
+    if (!verifyZip(job.bytes, zip.entries).ok) return { refused: 'zip_bad' };
+  }
+  switch (job.kind) {
+    case 'nomination_sheet':
+      return { value: await parseSheet(job.bytes, job.fileName, job.sheetOptions ?? {}) };
+    case 'return_file':
+      return { value: await parseReturnFile(job.bytes, job.fileName) };
+    case 'handover_sheet':
+      return { value: await parseHandoverSheet(job.bytes, job.fileName) };
+    case 'entry_list':
+      return { value: await parseEntryList(job.bytes) };
+  }
+}
+
+// Booted ahead of need (loading tsx and exceljs takes most of a second): the job arrives as a message.
+// One job per worker: the parent terminates it afterwards, so nothing of a hostile file outlives it.
+parentPort!.once('message', (job: UploadJob) => {
+  run(job).then(
+    (r) => parentPort!.postMessage(r),
+    () => parentPort!.postMessage({ refused: 'unreadable' }),
+  );
+});
+parentPort!.postMessage({ ready: true });
