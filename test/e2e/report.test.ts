@@ -95,7 +95,7 @@ describe('reports in the chat', () => {
     await a.upload({ fileName: '录入清单-已录入.xlsx', bytes: Buffer.from(await wb.xlsx.writeBuffer()) });
     await a.expectReply(/已标记 5 条记录为已录入省帮扶系统/);
     await a.send('/entry_status fumin-e2e');
-    await a.expectReply(/已录入 67/);
+    await a.expectReply(/已录入 545/);
     await a.send(`/entry_mark fumin-e2e ${seeded.paid[70]} 99999999`);
     const reply = await a.expectReply(/已标记 1 条/);
     expect(reply.text).toContain('1 个编号不存在：99999999');

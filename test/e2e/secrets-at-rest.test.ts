@@ -62,6 +62,8 @@ describe('secrets at rest', () => {
         unionId: contact.union.id,
         submittedById: contact.person.id,
         status: 'approved',
+        benefitForm: 'in_kind',
+        amountFen: campaign.categories[0]!.standardAmountFen,
         idNumberEnc: h.app.cipher.encrypt(id),
         idNumberHash: h.app.cipher.hash('id', id),
       },

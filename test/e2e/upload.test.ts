@@ -151,7 +151,8 @@ describe('spreadsheet upload', () => {
     expect(ws.getRow(1).getCell(1).value).toBe('问题说明');
     expect(ws.getRow(2).getCell(1).value ?? '').toBe('');
     expect(String(ws.getRow(3).getCell(1).value)).toMatch(/身份证号码.*手机号码/s);
-    expect(String(ws.getRow(4).getCell(1).value)).toMatch(/县供电局工会/);
+    expect(String(ws.getRow(4).getCell(1).value)).toMatch(/已由其他基层工会申报/);
+    expect(String(ws.getRow(4).getCell(1).value)).not.toMatch(/县供电局工会/);
     expect(ws.getRow(5).getCell(2).value).toBe('钱七');
 
     expect(await h.app.db.nomination.count({ where: { source: 'upload', status: 'draft' } })).toBe(2);

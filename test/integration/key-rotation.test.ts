@@ -43,6 +43,9 @@ describe('data key rotation', () => {
         phoneEnc: old.encrypt('13800001111'),
         phoneHash: old.hash('phone', '13800001111'),
         bankCardEnc: old.encrypt('6222480012345678901'),
+        bankName: '中国农业银行',
+        benefitForm: 'transfer',
+        amountFen: 80_000,
       },
     });
     await db.nominationRevision.create({

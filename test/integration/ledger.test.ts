@@ -276,7 +276,7 @@ describe('provincial entry list', () => {
   });
 
   it('by command: unknown, not paid and already entered ids are reported, not marked', async () => {
-    const notPaid = seeded.delivered[0]!; // a department (handed over)
+    const notPaid = seeded.unpaid[0]!; // approved, not paid yet
     const r = await markEntered(db, {
       actorId: seeded.person.id,
       nominationIds: [notPaid, 99_999_999, seeded.paid[0]!],

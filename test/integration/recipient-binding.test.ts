@@ -59,6 +59,8 @@ beforeAll(async () => {
         unionId: c.union.id,
         submittedById: contactId,
         status: 'approved',
+        benefitForm: 'in_kind',
+        amountFen: campaign.categories[0]!.standardAmountFen,
         fullName: `受助人${n}`,
         idNumberEnc: cipher.encrypt(id),
         idNumberHash: cipher.hash('id', id),

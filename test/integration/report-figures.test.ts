@@ -116,7 +116,7 @@ describe('campaignFigures (county report campaign)', () => {
     expect(f.timeliness.submission).toMatchObject(EXPECTED.submission);
     expect(f.timeliness.review).toMatchObject({ ...EXPECTED.review, slaHours: 48 });
     expect(f.timeliness.entry).toMatchObject({ ...EXPECTED.entry, workingDays: 30, noPaymentDate: 0 });
-    expect(f.timeliness.entry.onTimeRate).toMatchObject({ num: 60, den: 102 });
+    expect(f.timeliness.entry.onTimeRate).toMatchObject({ num: 538, den: 580 });
     // The same records a day before the 2026-03-30 deadline: the 40 are still due, not overdue.
     return campaignFigures(db, seeded.campaign.id, sh('2026-03-30 23:00')).then((g) => {
       expect(g.timeliness.entry).toMatchObject({ due: 50, overdue: 0, nextDeadline: '2026-03-30' });
@@ -189,7 +189,7 @@ describe('report files', () => {
     );
     expect(xml).toContain('资金发放率99.5%（已发放590人/审核通过593人）');
     expect(xml).toContain(
-      '应录入112人，已录入62人（按期60人、逾期2人），尚在期限内待录入10人，已逾期未录入40人',
+      '应录入590人，已录入540人（按期538人、逾期2人），尚在期限内待录入10人，已逾期未录入40人',
     );
     expect(xml).toContain('拦截重复申报4次，发现身份证号码错误6次');
     expect(xml).toContain('重复申报2次、不符合慰问条件1次');

@@ -39,10 +39,11 @@ export const EXPECTED = {
   nominated: 600,
   submission: { num: 595, den: 600 },
   review: { num: 587, den: 597 },
+  // Every recipient is entered: 112 paid and 478 handed over (all of those on time).
   entry: {
-    required: 112,
-    entered: 62,
-    enteredOnTime: 60,
+    required: 590,
+    entered: 540,
+    enteredOnTime: 538,
     enteredLate: 2,
     due: 10,
     overdue: 40,
@@ -272,7 +273,22 @@ export async function seedCountyCampaign(
       failureReason: 'x',
     },
   });
-  // Provincial entry: 60 on time, 2 late (deadline 2026-03-30), 40 overdue, 10 (paid in March) due.
+  // Goods and unit condolences were handed over on 10 Feb and entered on time, like most payments.
+  const handedOver = [...depts, ...gigGoods, ...frontGoods];
+  await db.handover.createMany({
+    data: handedOver.map((nominationId) => ({
+      nominationId,
+      handedOverOn: new Date('2026-02-10T00:00:00Z'),
+      handedOverBy: '县总工会',
+      recordedById: person.id,
+    })),
+  });
+  await db.nomination.updateMany({
+    where: { id: { in: handedOver } },
+    data: { enteredProvincialAt: sh('2026-03-05 16:00') },
+  });
+  // Provincial entry of payments: 60 on time, 2 late (deadline 2026-03-30), 40 overdue, 10 (paid in
+  // March) due.
   await db.nomination.updateMany({
     where: { id: { in: paid.slice(0, 60) } },
     data: { enteredProvincialAt: sh('2026-03-05 16:00') },
@@ -388,5 +404,5 @@ export async function seedCountyCampaign(
       source: 'sheet',
     });
 
-  return { campaign, union, person, categories: { dept, needy, model, gig, front }, paid, delivered };
+  return { campaign, union, person, categories: { dept, needy, model, gig, front }, paid, delivered, unpaid };
 }
