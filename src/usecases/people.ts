@@ -188,3 +188,21 @@ export async function bootstrapAdmins(db: Db, telegramIds: bigint[]): Promise<nu
   }
   return changed;
 }
+
+/** A person's live roles and language, by Telegram id (to refresh their command menu), or null. */
+export async function personRoles(db: Db, telegramId: bigint) {
+  const p = await db.person.findUnique({
+    where: { telegramId },
+    include: { grants: { where: { revokedAt: null }, select: { role: true } } },
+  });
+  return p && { locale: p.locale, telegramLanguage: p.telegramLanguage, roles: p.grants.map((g) => g.role) };
+}
+
+/** Federation-wide staff grants (admin, reviewer, finance) with their people, for /staff. */
+export async function listStaff(db: Db) {
+  return db.roleGrant.findMany({
+    where: { revokedAt: null, role: { in: ['admin', 'reviewer', 'finance'] } },
+    include: { person: true },
+    orderBy: [{ role: 'asc' }, { personId: 'asc' }],
+  });
+}

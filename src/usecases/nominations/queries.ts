@@ -165,3 +165,11 @@ export async function returnedNomination(
   });
   return { id: n.id, comment: ret?.comment ?? null };
 }
+
+/** Where a nomination belongs (union and campaign), for access checks and follow-up work. */
+export async function nominationPlace(deps: Pick<NominationDeps, 'db'>, id: number) {
+  return deps.db.nomination.findUnique({
+    where: { id },
+    select: { id: true, unionId: true, campaignId: true },
+  });
+}

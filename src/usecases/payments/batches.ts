@@ -363,3 +363,24 @@ export async function listBatches(deps: PaymentDeps, opts: { limit?: number } = 
     include: { campaign: { select: { code: true } } },
   });
 }
+
+/** A batch's code and campaign (null when there is no such batch). */
+export async function findBatch(deps: Pick<PaymentDeps, 'db'>, batchId: number) {
+  return deps.db.paymentBatch.findUnique({
+    where: { id: batchId },
+    select: { id: true, code: true, campaignId: true },
+  });
+}
+
+/** The campaigns these nominations belong to (to re-derive their reminders after a change). */
+export async function campaignsOfNominations(
+  deps: Pick<PaymentDeps, 'db'>,
+  nominationIds: readonly number[],
+) {
+  const rows = await deps.db.nomination.findMany({
+    where: { id: { in: [...nominationIds] } },
+    select: { campaignId: true },
+    distinct: ['campaignId'],
+  });
+  return rows.map((r) => r.campaignId);
+}

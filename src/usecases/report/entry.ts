@@ -129,3 +129,12 @@ export function parseIdList(text: string): number[] | null {
   }
   return out;
 }
+
+/** Delivered (paid or handed over) nominations of a campaign not yet entered: `/entry_mark <campaign> all`. */
+export async function notEnteredIds(db: Db, campaignId: number): Promise<number[]> {
+  const rows = await db.nomination.findMany({
+    where: { campaignId, status: { in: ['paid', 'handed_over'] }, enteredProvincialAt: null },
+    select: { id: true },
+  });
+  return rows.map((r) => r.id);
+}

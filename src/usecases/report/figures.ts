@@ -489,3 +489,12 @@ export async function findCampaignRef(db: Db, ref: string): Promise<{ id: number
     return db.campaign.findUnique({ where: { id: Number(s) }, select: { id: true, code: true } });
   return null;
 }
+
+/** Campaigns not archived (id and code), oldest first: the default when a command names none. */
+export async function liveCampaignRefs(db: Db): Promise<{ id: number; code: string }[]> {
+  return db.campaign.findMany({
+    where: { status: { not: 'archived' } },
+    select: { id: true, code: true },
+    orderBy: { id: 'asc' },
+  });
+}

@@ -2,7 +2,7 @@ import { onPeopleChanged } from '../../../usecases/reminders.ts';
 import dayjs from 'dayjs';
 import { GRANTABLE_ROLES, type RoleName } from '../../../domain/roles.ts';
 import { DomainError } from '../../../domain/errors.ts';
-import { grantRole, revokeRole } from '../../../usecases/people.ts';
+import { grantRole, listStaff, personRoles, revokeRole } from '../../../usecases/people.ts';
 import { createUnion, listUnions, normaliseUnionName } from '../../../usecases/unions.ts';
 import { createInvite } from '../../../usecases/invites.ts';
 import type { BotContext } from '../context.ts';
@@ -88,17 +88,10 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
         onPeopleChanged(deps.db, deps.queues, deps.now()),
       );
       // Refresh the person's own command menu (fails harmlessly if they never opened the bot).
-      const p = await deps.db.person.findUnique({
-        where: { telegramId: parsed.telegramId },
-        include: { grants: { where: { revokedAt: null } } },
-      });
+      const p = await personRoles(deps.db, parsed.telegramId);
       if (p) {
         const locale = deps.i18n.resolve(p.locale, p.telegramLanguage);
-        await shell.syncMenu(
-          Number(parsed.telegramId),
-          new Set(p.grants.map((g) => g.role as RoleName)),
-          locale,
-        );
+        await shell.syncMenu(Number(parsed.telegramId), new Set(p.roles.map((r) => r as RoleName)), locale);
       }
     }
   };
@@ -165,11 +158,7 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
         name: 'staff',
         access: admin,
         handler: async (ctx) => {
-          const grants = await deps.db.roleGrant.findMany({
-            where: { revokedAt: null, role: { in: ['admin', 'reviewer', 'finance'] } },
-            include: { person: true },
-            orderBy: [{ role: 'asc' }, { personId: 'asc' }],
-          });
+          const grants = await listStaff(deps.db);
           const lines = grants.map((g) =>
             ctx.t('admin.staff_line', {
               role: ctx.t(`roles.${g.role}`),

@@ -1,5 +1,6 @@
 import { setLocale } from '../../../usecases/people.ts';
 import { ROLES } from '../../../domain/roles.ts';
+import { unionsByIds } from '../../../usecases/unions.ts';
 import type { Locale } from '../../i18n.ts';
 import type { BotContext } from '../context.ts';
 import { button, type BotDeps, type Feature, type ShellApi } from '../kit.ts';
@@ -79,9 +80,7 @@ export function basicFeature(deps: BotDeps, shell: ShellApi): Feature {
         access: 'anyone',
         handler: async (ctx) => {
           const unions = ctx.who.access.unionIds.length
-            ? (await deps.db.union.findMany({ where: { id: { in: [...ctx.who.access.unionIds] } } }))
-                .map((u) => u.name)
-                .join('、')
+            ? (await unionsByIds(deps.db, ctx.who.access.unionIds)).map((u) => u.name).join('、')
             : ctx.t('roles.none');
           await ctx.reply(
             ctx.t('basic.whoami', {

@@ -4,11 +4,19 @@ import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
 import { formatYuan } from '../../../domain/campaign/money.ts';
 import { DomainError } from '../../../domain/errors.ts';
-import { applyReturnFile, bankList, createBatch, markBatchPaid } from '../../../usecases/payments/batches.ts';
+import {
+  applyReturnFile,
+  bankList,
+  createBatch,
+  markBatchPaid,
+  campaignsOfNominations,
+  findBatch,
+} from '../../../usecases/payments/batches.ts';
 import { importHandovers, recordHandover } from '../../../usecases/payments/handover.ts';
 import type { PaymentDeps } from '../../../usecases/payments/shared.ts';
 import { createRecipientLink, unbindRecipient } from '../../../usecases/recipients/links.ts';
 import { buildBankList } from '../../files/bank-files.ts';
+import { nominationPlace } from '../../../usecases/nominations/queries.ts';
 import { parseUpload } from '../../files/safe-upload.ts';
 import { MAX_GRID_BYTES } from '../../files/grid.ts';
 import type { BotContext } from '../context.ts';
@@ -48,10 +56,7 @@ export function paymentsFeature(deps: BotDeps): Feature {
   /** Payments change which reminders are due (unpaid items, entry deadlines): re-derive them. */
   const resyncBatch = (batchId: number) =>
     inBackground(deps, 'reminders after a payment', async () => {
-      const batch = await deps.db.paymentBatch.findUnique({
-        where: { id: batchId },
-        select: { campaignId: true },
-      });
+      const batch = await findBatch(deps, batchId);
       if (batch) await onCampaignChanged(deps.db, deps.queues, batch.campaignId, deps.now());
     });
 
@@ -173,14 +178,13 @@ export function paymentsFeature(deps: BotDeps): Feature {
     const parsed = safe.value;
     if (!parsed.ok) return ctx.reply(ctx.t(`payments.file_${parsed.code}`));
     const r = await importHandovers(pd, { rows: parsed.rows, actorId: ctx.who.id });
-    const touched = await deps.db.nomination.findMany({
-      where: { id: { in: parsed.rows.map((row) => row.nominationId) } },
-      select: { campaignId: true },
-      distinct: ['campaignId'],
-    });
-    for (const t of touched) {
+    const touched = await campaignsOfNominations(
+      deps,
+      parsed.rows.map((row) => row.nominationId),
+    );
+    for (const campaignId of touched) {
       inBackground(deps, 'reminders after handovers', () =>
-        onCampaignChanged(deps.db, deps.queues, t.campaignId, deps.now()),
+        onCampaignChanged(deps.db, deps.queues, campaignId, deps.now()),
       );
     }
     const problems: { line: number; code: string; id?: number }[] = [...parsed.problems, ...r.problems].sort(
@@ -262,7 +266,7 @@ export function paymentsFeature(deps: BotDeps): Feature {
         handler: async (ctx, args) => {
           const id = idArg(args);
           if (id === undefined) return ctx.reply(ctx.t('payments.id_usage', { command: 'batch_return' }));
-          const batch = await deps.db.paymentBatch.findUnique({ where: { id } });
+          const batch = await findBatch(deps, id);
           if (!batch) return ctx.reply(ctx.t('payments.errors.batch_not_found', { id }));
           await deps.redis.set(
             pendingKey(ctx.who.id),
@@ -297,7 +301,7 @@ export function paymentsFeature(deps: BotDeps): Feature {
         handler: async (ctx, args) => {
           const id = idArg(args);
           if (id === undefined) return ctx.reply(ctx.t('payments.id_usage', { command: 'recipient_link' }));
-          const n = await deps.db.nomination.findUnique({ where: { id } });
+          const n = await nominationPlace(deps, id);
           const staff = ['admin', 'finance', 'reviewer'].some((r) => ctx.who.access.roles.has(r as 'admin'));
           if (!n || (!staff && !ctx.who.access.unionIds.includes(n.unionId)))
             return ctx.reply(ctx.t('errors.nomination_not_found'));

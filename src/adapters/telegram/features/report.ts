@@ -7,6 +7,7 @@ import {
   exportEntryList,
   markEntered,
   type MarkResult,
+  notEnteredIds,
   parseIdList,
 } from '../../../usecases/report/entry.ts';
 import {
@@ -14,6 +15,7 @@ import {
   campaignFigures,
   findCampaignRef,
   formatRate,
+  liveCampaignRefs,
 } from '../../../usecases/report/figures.ts';
 import {
   exportLedger,
@@ -81,11 +83,7 @@ export function reportFeature(deps: BotDeps): Feature {
       await ctx.reply(ctx.t('report.campaign_unknown', { code: ref }));
       return null;
     }
-    const live = await deps.db.campaign.findMany({
-      where: { status: { not: 'archived' } },
-      select: { id: true, code: true },
-      orderBy: { id: 'asc' },
-    });
+    const live = await liveCampaignRefs(deps.db);
     if (live.length === 1) return live[0]!;
     await ctx.reply(
       `${ctx.t(usageKey)}\n${ctx.t('report.campaign_codes', { codes: live.map((c) => c.code).join(', ') || '-' })}`,
@@ -258,11 +256,7 @@ export function reportFeature(deps: BotDeps): Feature {
     }
     let ids: number[] | null;
     if (campaign && tokens.length === 1 && /^(all|全部)$/i.test(tokens[0]!)) {
-      const rows = await deps.db.nomination.findMany({
-        where: { campaignId: campaign.id, status: 'paid', enteredProvincialAt: null },
-        select: { id: true },
-      });
-      ids = rows.map((r) => r.id);
+      ids = await notEnteredIds(deps.db, campaign.id);
     } else ids = parseIdList(tokens.join(' '));
     if (!ids || ids.length === 0) return ctx.reply(ctx.t('entry.mark_usage'));
     const r = await markEntered(deps.db, {
@@ -278,11 +272,7 @@ export function reportFeature(deps: BotDeps): Feature {
     const ref = args.split(/\s+/).filter(Boolean)[0];
     const campaigns = ref
       ? [await findCampaignRef(deps.db, ref)].filter((c) => c !== null)
-      : await deps.db.campaign.findMany({
-          where: { status: { not: 'archived' } },
-          select: { id: true, code: true },
-          orderBy: { id: 'asc' },
-        });
+      : await liveCampaignRefs(deps.db);
     if (campaigns.length === 0)
       return ctx.reply(ref ? ctx.t('report.campaign_unknown', { code: ref }) : ctx.t('entry.status_empty'));
     const blocks: string[] = [];

@@ -1,3 +1,4 @@
+import { nominationPlace } from '../../../usecases/nominations/queries.ts';
 import type { InlineKeyboardButton } from 'telegraf/types';
 import { formatShanghaiDateTime } from '../../../domain/calendar/date.ts';
 import { formatYuan } from '../../../domain/campaign/money.ts';
@@ -192,7 +193,7 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
       return edit ? ctx.reply(text) : ctx.reply(text);
     }
     if (r.outcome === 'decided') await releaseLease(leases, nid);
-    const n = await deps.db.nomination.findUnique({ where: { id: nid }, select: { campaignId: true } });
+    const n = await nominationPlace(deps, nid);
     const text = resultText(ctx, r, nid);
     const keyboard = {
       reply_markup: {
