@@ -12,51 +12,53 @@ export interface Told {
   params: Record<string, string | number>;
 }
 
-/** The refusal as the dialog tells it (locale `errors.<code>`). */
-export function refusalMessage(r: Refusal, contactUnionId: number): Told {
-  const p = r.params;
-  switch (r.reason) {
-    case 'duplicate':
-      return p['unionId'] === contactUnionId
-        ? { code: 'nomination_duplicate', params: { id: p['nominationId']!, status: p['status']! } }
-        : { code: 'nomination_duplicate_other', params: {} };
-    case 'yearly_cap':
-      return {
-        code: 'nomination_yearly_cap',
-        params: { cap: formatYuan(Number(p['capFen'])), already: formatYuan(Number(p['alreadyFen'])) },
-      };
-    case 'quota':
-      return { code: 'nomination_quota_full', params: { quota: p['quota']! } };
-    case 'budget':
-      return {
-        code: 'nomination_budget_exhausted',
-        params: { remaining: formatYuan(Number(p['remainingFen'])) },
-      };
-  }
-}
+/** The locale codes a refusal is told with, in the dialog (`errors.*`) and in a sheet (`upload.row.*`). */
+const CODES = {
+  dialog: {
+    duplicate: 'nomination_duplicate',
+    duplicate_other: 'nomination_duplicate_other',
+    yearly_cap: 'nomination_yearly_cap',
+    quota: 'nomination_quota_full',
+    budget: 'nomination_budget_exhausted',
+  },
+  sheet: {
+    duplicate: 'duplicate_existing',
+    duplicate_other: 'duplicate_other',
+    yearly_cap: 'yearly_cap',
+    quota: 'quota_exceeded',
+    budget: 'budget_exceeded',
+  },
+} as const;
 
-/** The refusal as a spreadsheet row's problem (locale `upload.issue.<code>`). */
-export function refusalIssue(r: Refusal, contactUnionId: number): Told {
+function tell(r: Refusal, contactUnionId: number, codes: (typeof CODES)[keyof typeof CODES]): Told {
   const p = r.params;
   switch (r.reason) {
     case 'duplicate':
       return p['unionId'] === contactUnionId
-        ? { code: 'duplicate_existing', params: { id: p['nominationId']!, status: p['status']! } }
-        : { code: 'duplicate_other', params: {} };
+        ? { code: codes.duplicate, params: { id: p['nominationId']!, status: p['status']! } }
+        : { code: codes.duplicate_other, params: {} };
     case 'yearly_cap':
       return {
-        code: 'yearly_cap',
+        code: codes.yearly_cap,
         params: { cap: formatYuan(Number(p['capFen'])), already: formatYuan(Number(p['alreadyFen'])) },
       };
     case 'quota':
-      return { code: 'quota_exceeded', params: { quota: p['quota']!, remaining: p['remaining'] ?? 0 } };
+      return { code: codes.quota, params: { quota: p['quota']!, remaining: p['remaining'] ?? 0 } };
     case 'budget':
       return {
-        code: 'budget_exceeded',
+        code: codes.budget,
         params: { remaining: formatYuan(Number(p['remainingFen'])), places: p['places'] ?? 0 },
       };
   }
 }
+
+/** The refusal as the dialog tells it (locale `errors.<code>`). */
+export const refusalMessage = (r: Refusal, contactUnionId: number): Told =>
+  tell(r, contactUnionId, CODES.dialog);
+
+/** The refusal as a spreadsheet row's problem (locale `upload.row.<code>`). */
+export const refusalIssue = (r: Refusal, contactUnionId: number): Told =>
+  tell(r, contactUnionId, CODES.sheet);
 
 export function refusalError(r: Refusal, contactUnionId: number): DomainError {
   const t = refusalMessage(r, contactUnionId);

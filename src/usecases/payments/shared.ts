@@ -31,6 +31,25 @@ interface NoticeNomination {
   campaign: { code: string; organiser: string; titleZh: string };
 }
 
+/** The thank-you letter that follows a payment or a handover. */
+function thankYouLetter(deps: PaymentDeps, n: NoticeNomination): NoticeRequest {
+  return {
+    uniqueKey: `thank_you-n${n.id}`,
+    kind: 'thank_you',
+    personId: n.recipientId,
+    nominationId: n.id,
+    template: letterTemplate(deps, n.campaign.code),
+    params: { name: n.fullName ?? '', organiser: n.campaign.organiser, campaign: n.campaign.titleZh },
+    smsFallback: true,
+  };
+}
+
+/** The recipient's answer buttons under a payment or handover notice. */
+const receiptButtons = (id: number) => [
+  { textKey: 'recipients.btn_received', action: 'rc_yes', args: [id] },
+  { textKey: 'recipients.btn_not_received', action: 'rc_no', args: [id] },
+];
+
 /** Payment notice (with Received / Not received) and the thank-you letter for one paid nomination. */
 export function paidNotices(
   deps: PaymentDeps,
@@ -51,21 +70,10 @@ export function paidNotices(
         campaign: n.campaign.titleZh,
         organiser: n.campaign.organiser,
       },
-      buttons: [
-        { textKey: 'recipients.btn_received', action: 'rc_yes', args: [n.id] },
-        { textKey: 'recipients.btn_not_received', action: 'rc_no', args: [n.id] },
-      ],
+      buttons: receiptButtons(n.id),
       smsFallback: true,
     },
-    {
-      uniqueKey: `thank_you-n${n.id}`,
-      kind: 'thank_you',
-      personId: n.recipientId,
-      nominationId: n.id,
-      template: letterTemplate(deps, n.campaign.code),
-      params: { name: n.fullName ?? '', organiser: n.campaign.organiser, campaign: n.campaign.titleZh },
-      smsFallback: true,
-    },
+    thankYouLetter(deps, n),
   ];
 }
 
@@ -79,21 +87,10 @@ export function handoverNotices(deps: PaymentDeps, n: NoticeNomination, date: st
       nominationId: n.id,
       template: 'recipients.notice_handover',
       params: { date, organiser: n.campaign.organiser, campaign: n.campaign.titleZh },
-      buttons: [
-        { textKey: 'recipients.btn_received', action: 'rc_yes', args: [n.id] },
-        { textKey: 'recipients.btn_not_received', action: 'rc_no', args: [n.id] },
-      ],
+      buttons: receiptButtons(n.id),
       smsFallback: true,
     },
-    {
-      uniqueKey: `thank_you-n${n.id}`,
-      kind: 'thank_you',
-      personId: n.recipientId,
-      nominationId: n.id,
-      template: letterTemplate(deps, n.campaign.code),
-      params: { name: n.fullName ?? '', organiser: n.campaign.organiser, campaign: n.campaign.titleZh },
-      smsFallback: true,
-    },
+    thankYouLetter(deps, n),
   ];
 }
 
