@@ -301,6 +301,8 @@ describe('the whole journey, per category and benefit form, in zh-CN and en', ()
       expect(n.category?.code).toBe(j.category);
       expect(n.benefitForm).toBe(j.form);
       expect(n.amountFen).toBe(n.category!.standardAmountFen);
+      // The birth date is never stored in clear: it is part of the encrypted ID number.
+      expect(n.birthDate).toBeNull();
       if (j.form === 'transfer') {
         expect(n.bankName).toBe('中国农业银行富民县支行');
         expect(n.bankCardEnc).not.toBeNull();

@@ -1,8 +1,15 @@
 import { maskBankCard, maskIdNumber, maskPhone } from '../../domain/masking.ts';
+import { birthDateOfIdNumber } from '../../domain/identity/id-number.ts';
 import { effectiveForm, stepsFor } from '../../domain/nomination/form.ts';
 import { EDITABLE_STATUSES, type NominationDeps, toCategoryInfo } from './shared.ts';
 
 // Read models for contacts. Sensitive fields leave this module masked only.
+
+/** The birth year, from the encrypted ID number (the birth date itself is not stored). */
+function birthYearOf(deps: Pick<NominationDeps, 'cipher'>, idNumberEnc: string | null): number | null {
+  const date = idNumberEnc ? birthDateOfIdNumber(deps.cipher.decrypt(idNumberEnc)) : null;
+  return date ? Number(date.slice(0, 4)) : null;
+}
 
 export const PAGE_SIZE = 8;
 
@@ -44,7 +51,8 @@ export interface NominationView {
   categoryEn: string;
   fullName: string | null;
   idNumberMasked: string | null;
-  birthDate: string | null;
+  /** The year only: the full date beside a masked ID number would rebuild it. */
+  birthYear: number | null;
   sex: string | null;
   phoneMasked: string | null;
   employer: string | null;
@@ -81,7 +89,7 @@ export async function nominationView(deps: NominationDeps, id: number): Promise<
     categoryEn: n.category?.nameEn ?? '',
     fullName: n.fullName,
     idNumberMasked: n.idNumberEnc ? maskIdNumber(deps.cipher.decrypt(n.idNumberEnc)) : null,
-    birthDate: n.birthDate ? n.birthDate.toISOString().slice(0, 10) : null,
+    birthYear: birthYearOf(deps, n.idNumberEnc),
     sex: n.sex,
     phoneMasked: n.phoneEnc ? maskPhone(deps.cipher.decrypt(n.phoneEnc)) : null,
     employer: n.employer,
@@ -129,7 +137,7 @@ export async function dialogDraft(deps: NominationDeps, input: { nominationId: n
     unionName: d.union.name,
     fullName: d.fullName,
     idNumberMasked: d.idNumberEnc ? maskIdNumber(deps.cipher.decrypt(d.idNumberEnc)) : null,
-    birthYear: d.birthDate ? d.birthDate.getUTCFullYear() : null,
+    birthYear: birthYearOf(deps, d.idNumberEnc),
     sex: d.sex,
     phoneMasked: d.phoneEnc ? maskPhone(deps.cipher.decrypt(d.phoneEnc)) : null,
     employer: d.employer,

@@ -66,7 +66,6 @@ export type SnapshotSource = Pick<
   Nomination,
   | 'fullName'
   | 'idNumberEnc'
-  | 'birthDate'
   | 'sex'
   | 'phoneEnc'
   | 'employer'
@@ -88,7 +87,6 @@ export function revisionSnapshot(n: SnapshotSource, cat: CategoryInfo, flags: st
     categoryId: cat.id,
     fullName: n.fullName,
     idNumberEnc: n.idNumberEnc,
-    birthDate: n.birthDate?.toISOString().slice(0, 10) ?? null,
     sex: n.sex,
     phoneEnc: n.phoneEnc,
     employer: n.employer,

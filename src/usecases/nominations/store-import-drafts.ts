@@ -31,7 +31,7 @@ export async function storeImportDrafts(
       fullName: s.fullName ?? null,
       idNumberEnc: s.idNumberEnc ?? null,
       idNumberHash: s.idNumberHash ?? null,
-      birthDate: v.fields.birthDate ?? null,
+      birthDate: null, // never stored (see stored-fields.ts)
       sex: s.sex ?? null,
       phoneEnc: s.phoneEnc ?? null,
       phoneHash: s.phoneHash ?? null,

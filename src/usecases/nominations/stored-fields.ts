@@ -8,7 +8,6 @@ export interface StoredFields {
   fullName?: string | null;
   idNumberEnc?: string | null;
   idNumberHash?: string | null;
-  birthDate?: Date | null;
   sex?: 'male' | 'female' | null;
   phoneEnc?: string | null;
   phoneHash?: string | null;
@@ -42,7 +41,8 @@ export function storedFields(cipher: FieldCipher, f: ClearFields): StoredFields 
         out.bankCardEnc = value === null ? null : cipher.encrypt(value as string);
         break;
       case 'birthDate':
-        out.birthDate = value === null ? null : new Date(`${value as string}T00:00:00Z`);
+        // Never stored: it is derived from the (encrypted) ID number whenever needed, and a clear birth
+        // date beside a masked ID number would rebuild it.
         break;
       default:
         (out as Record<string, unknown>)[key] = value;
