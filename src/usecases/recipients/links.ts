@@ -102,6 +102,13 @@ export async function verifyRecipientLink(
   const check = await checkRecipientLink(deps, input.token, input.personId);
   if (!check.ok) return check;
   if (check.alreadyBound) return { ok: true, nominationId: check.nominationId };
+  // Count the try BEFORE comparing, atomically and only while tries are left: answers sent at once
+  // (several chats, several processes) can never evaluate more than MAX_ATTEMPTS.
+  const counted = await deps.db.recipientLink.updateMany({
+    where: { id: check.linkId, lockedAt: null, boundPersonId: null, failedAttempts: { lt: MAX_ATTEMPTS } },
+    data: { failedAttempts: { increment: 1 } },
+  });
+  if (counted.count === 0) return { ok: false, reason: 'locked' };
   const n = await deps.db.nomination.findUniqueOrThrow({ where: { id: check.nominationId } });
   const id = n.idNumberEnc ? deps.cipher.decrypt(n.idNumberEnc) : '';
   const answer = norm6(input.idLast6);
@@ -109,7 +116,8 @@ export async function verifyRecipientLink(
     return deps.db.$transaction(async (tx) => {
       const bound = await tx.recipientLink.updateMany({
         where: { id: check.linkId, boundPersonId: null, lockedAt: null },
-        data: { boundPersonId: input.personId, boundAt: deps.now() },
+        // The right answer does not count as a failed try.
+        data: { boundPersonId: input.personId, boundAt: deps.now(), failedAttempts: { decrement: 1 } },
       });
       if (bound.count === 0) return { ok: false as const, reason: 'bound_other' as const };
       await tx.nomination.update({ where: { id: n.id }, data: { recipientId: input.personId } });
@@ -130,10 +138,7 @@ export async function verifyRecipientLink(
       return { ok: true as const, nominationId: n.id };
     });
   }
-  const updated = await deps.db.recipientLink.update({
-    where: { id: check.linkId },
-    data: { failedAttempts: { increment: 1 } },
-  });
+  const updated = await deps.db.recipientLink.findUniqueOrThrow({ where: { id: check.linkId } });
   if (updated.failedAttempts >= MAX_ATTEMPTS) {
     const locked = await deps.db.recipientLink.updateMany({
       where: { id: check.linkId, lockedAt: null },
