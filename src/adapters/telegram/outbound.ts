@@ -27,8 +27,8 @@ export interface OutboundProfile {
 export const INTERACTIVE: OutboundProfile = {
   name: 'interactive',
   maxPacingWaitMs: 30_000,
-  max429WaitMs: 5_000,
-  maxAttempts: 5,
+  max429WaitMs: 8_000,
+  maxAttempts: 8,
 };
 export const BACKGROUND: OutboundProfile = {
   name: 'background',

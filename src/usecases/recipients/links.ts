@@ -104,11 +104,17 @@ export async function verifyRecipientLink(
   if (check.alreadyBound) return { ok: true, nominationId: check.nominationId };
   // Count the try BEFORE comparing, atomically and only while tries are left: answers sent at once
   // (several chats, several processes) can never evaluate more than MAX_ATTEMPTS.
-  const counted = await deps.db.recipientLink.updateMany({
-    where: { id: check.linkId, lockedAt: null, boundPersonId: null, failedAttempts: { lt: MAX_ATTEMPTS } },
-    data: { failedAttempts: { increment: 1 } },
-  });
-  if (counted.count === 0) return { ok: false, reason: 'locked' };
+  const counted = await deps.db.recipientLink
+    .update({
+      where: { id: check.linkId, lockedAt: null, boundPersonId: null, failedAttempts: { lt: MAX_ATTEMPTS } },
+      data: { failedAttempts: { increment: 1 } },
+      select: { failedAttempts: true },
+    })
+    .catch((err: unknown) => {
+      if ((err as { code?: unknown }).code === 'P2025') return null; // no try left (or just bound)
+      throw err;
+    });
+  if (!counted) return { ok: false, reason: 'locked' };
   const n = await deps.db.nomination.findUniqueOrThrow({ where: { id: check.nominationId } });
   const id = n.idNumberEnc ? deps.cipher.decrypt(n.idNumberEnc) : '';
   const answer = norm6(input.idLast6);
@@ -138,7 +144,7 @@ export async function verifyRecipientLink(
       return { ok: true as const, nominationId: n.id };
     });
   }
-  const updated = await deps.db.recipientLink.findUniqueOrThrow({ where: { id: check.linkId } });
+  const updated = counted;
   if (updated.failedAttempts >= MAX_ATTEMPTS) {
     const locked = await deps.db.recipientLink.updateMany({
       where: { id: check.linkId, lockedAt: null },
