@@ -26,8 +26,8 @@ export type SendNoticeOutcome =
 export interface SendNoticeDeps {
   db: Db;
   i18n: I18n;
-  /** A client on the outbound path (paced, 429-aware). */
-  telegram: Pick<Telegram, 'sendMessage'>;
+  /** A client on the outbound path (paced, 429-aware); `ready` waits for the send slot before the claim. */
+  telegram: Pick<Telegram, 'sendMessage'> & { ready?: (chatId: number) => Promise<void> };
   callbacks?: CallbackCodec;
   now: () => Date;
   /** SMS fallback (absent: none). Needs `cipher` to read the nomination's phone. */

@@ -45,6 +45,9 @@ export function isPacedMethod(method: string): boolean {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Outbound {
+  /** Chats whose next paced send already has its slot (see PacedTelegram.ready). */
+  private readonly prepaid = new Map<string, number>();
+
   constructor(
     readonly slots: SendSlots | undefined,
     private readonly logger: Logger,
@@ -70,7 +73,8 @@ export class Outbound {
     const started = Date.now();
     let waited429 = 0;
     for (let attempt = 1; ; attempt++) {
-      if (paced) await this.waitForSlot(profile, method, chatId as number | string, started);
+      if (paced && !(attempt === 1 && this.usePrepaid(String(chatId))))
+        await this.waitForSlot(profile, method, chatId as number | string, started);
       try {
         return await send();
       } catch (err) {
@@ -86,6 +90,23 @@ export class Outbound {
         await sleep(f.retryAfterMs);
       }
     }
+  }
+
+  /**
+   * Waits for a send slot for `chatId` now, so that the next paced call to that chat (within a few
+   * seconds) goes out at once: a job can claim its row after the wait, right before the send.
+   */
+  async ready(profile: OutboundProfile, chatId: number | string): Promise<void> {
+    if (!this.slots?.enabled) return;
+    await this.waitForSlot(profile, 'ready', chatId, Date.now());
+    this.prepaid.set(String(chatId), Date.now());
+  }
+
+  private usePrepaid(chatId: string): boolean {
+    const at = this.prepaid.get(chatId);
+    if (at === undefined) return false;
+    this.prepaid.delete(chatId);
+    return Date.now() - at < 5_000;
   }
 
   private async waitForSlot(
@@ -148,5 +169,9 @@ export class PacedTelegram extends Telegram {
       return result;
     };
     this.callApi = paced as unknown as Telegram['callApi'];
+    this.ready = (chatId) => outbound.ready(profile, chatId);
   }
+
+  /** Waits for a send slot for `chatId`; the next send to it goes out at once (throws SendDeferred). */
+  readonly ready: (chatId: number | string) => Promise<void>;
 }
