@@ -10,17 +10,13 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Telegraf } from 'telegraf';
-import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/adapters/logger.ts';
-import { startApp } from '../src/app.ts';
 import { classifyTelegramError } from '../src/adapters/telegram/errors.ts';
 import { DEFAULT_LIMITS } from '../src/emulator/rate-limit.ts';
 import { startEmulator } from '../src/emulator/index.ts';
 import { conversation, type Person } from '../test/support/conversation.ts';
-import { createTestDatabase } from '../test/support/db.ts';
 import { makeId, seedCampaign, seedContact } from '../test/support/fixtures.ts';
 import { APOLOGY, completeNomination, nameFor, REFUSAL } from '../test/support/nomination-driver.ts';
-import { REDIS_URL, sleep, summarize, writeResult } from './support.ts';
+import { sleep, startBenchApp, summarize, writeResult } from './support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,26 +31,7 @@ const token = (tag: string) =>
   `${700000 + Math.floor(Math.random() * 99999)}:${tag}${randomBytes(12).toString('hex')}`;
 
 async function ourBot() {
-  const emu = await startEmulator({ port: 0, limits: LIMITS });
-  const tdb = await createTestDatabase();
-  const app = await startApp({
-    config: loadConfig({
-      TELEGRAM_BOT_TOKEN: token('DIALOG'),
-      TELEGRAM_API_ROOT: emu.apiRoot,
-      DATABASE_URL: tdb.url,
-      REDIS_URL,
-      DATA_KEY: randomBytes(32).toString('base64'),
-      LOG_LEVEL: 'warn',
-      PORT: '0',
-      SEND_RATE_PER_SEC: String(LIMITS.globalPerSecond),
-      SEND_CHAT_RATE_PER_SEC: String(LIMITS.perChatPerSecond),
-      SEND_CHAT_BURST: String(LIMITS.perChatBurst),
-    }),
-    role: 'bot',
-    apiRoot: emu.apiRoot,
-    logger: createLogger({ level: 'warn' }),
-    queuePrefix: `bench-${randomBytes(4).toString('hex')}`,
-  });
+  const { emu, tdb, app } = await startBenchApp({ limits: LIMITS, role: 'bot' });
   try {
     await seedCampaign(app.db, {
       budgetYuan: 10_000_000,
@@ -71,6 +48,7 @@ async function ourBot() {
     emu.resetStats();
     const started = Date.now();
     const steps: number[] = [];
+    const byStage = new Map<string, number[]>();
     let lost = 0;
     await Promise.all(
       people.map(async (u, i) => {
@@ -88,6 +66,7 @@ async function ourBot() {
             { timeoutMs: STEP_TIMEOUT },
           );
           steps.push(...t.map((s) => s.ms));
+          for (const s of t) byStage.set(s.stage, [...(byStage.get(s.stage) ?? []), s.ms]);
         } catch (err) {
           lost++;
           console.error(`person ${i}: ${String(err).slice(0, 300)}`);
@@ -109,6 +88,7 @@ async function ourBot() {
       repliesLost: lost,
       refusalsOrApologies: refusals,
       perStep: summarize(steps),
+      perStage: Object.fromEntries([...byStage].map(([k, v]) => [k, summarize(v)])),
       wallSeconds: Number((wallMs / 1000).toFixed(1)),
       botMessagesAccepted: stats.totalSent,
       emulator429s: stats.tooManyRequests,

@@ -11,7 +11,6 @@ import { createLogger, type Logger } from './adapters/logger.ts';
 import { createRedis, Queues } from './adapters/queue/queues.ts';
 import { startWorkers } from './adapters/queue/workers.ts';
 import { createBot, type BotApp } from './adapters/telegram/bot.ts';
-import { startPolling } from './adapters/telegram/polling.ts';
 import { CallbackCodec } from './adapters/telegram/callback-data.ts';
 import type { BotDeps } from './adapters/telegram/kit.ts';
 import { allFeatures } from './features.ts';
@@ -138,8 +137,13 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         handle: (u) => app.handle(u),
       };
     } else {
-      const polling = startPolling(botApp, logger);
-      stops.push(() => polling.stop());
+      // telegraf's loop runs a getUpdates batch concurrently and fetches the next batch once it is done
+      // (backpressure); the shell's chat ordering keeps each chat's updates of a batch in order.
+      const app = botApp;
+      app.bot
+        .launch({ dropPendingUpdates: false })
+        .catch((err: unknown) => logger.fatal({ err }, 'polling stopped'));
+      stops.push(async () => app.bot.stop('shutdown'));
     }
   }
 

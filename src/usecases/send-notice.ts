@@ -47,6 +47,17 @@ export async function sendNotice(deps: SendNoticeDeps, noticeId: number): Promis
   const person = notice.personId ? await deps.db.person.findUnique({ where: { id: notice.personId } }) : null;
   const chatId = person?.telegramId ? Number(person.telegramId) : undefined;
 
+  // Wait for the send slot BEFORE the claim: a worker that dies while waiting leaves the row queued
+  // (another worker sends it), and a claimed row is sent right away.
+  if (chatId !== undefined && deps.telegram.ready) {
+    try {
+      await deps.telegram.ready(chatId);
+    } catch (err) {
+      const f = classifyTelegramError(err);
+      if (f.kind === 'rate_limited') return { outcome: 'rate_limited', retryAfterMs: f.retryAfterMs };
+      throw err;
+    }
+  }
   const claimed = await deps.db.notice.updateMany({
     where: { id: noticeId, status: 'queued' },
     data: { status: 'sending', claimedAt: deps.now(), attempts: { increment: 1 } },

@@ -60,7 +60,10 @@ export function createBot(
     ) => BotContext,
   });
   bot.telegram = outbound.client(opts.token, bot.telegram.options, INTERACTIVE);
-  const order = new ChatOrder(deps.redis, deps.logger, deps.metrics, { prefix: 'warmth:order' });
+  // Per bot (token id): several bots may share one Redis, and chat ids repeat across bots.
+  const order = new ChatOrder(deps.redis, deps.logger, deps.metrics, {
+    prefix: `warmth:order:${opts.token.split(':')[0]}`,
+  });
   const retryLater = new Set<number>();
   const viaWebhook = new Set<number>();
   const dialogs = new DialogRunner();

@@ -42,6 +42,15 @@ export function isPacedMethod(method: string): boolean {
   return /^(send|edit|copyMessage|forwardMessage|stopPoll)/.test(method);
 }
 
+/** editMessageReplyMarkup with no (or an empty) keyboard. */
+function isKeyboardRemoval(method: string, payload: Record<string, unknown> | undefined): boolean {
+  if (method !== 'editMessageReplyMarkup') return false;
+  const markup = payload?.['reply_markup'] as { inline_keyboard?: unknown[] } | undefined;
+  return (
+    markup === undefined || (Array.isArray(markup.inline_keyboard) && markup.inline_keyboard.length === 0)
+  );
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Outbound {
@@ -60,6 +69,25 @@ export class Outbound {
   }
 
   async call<T>(
+    profile: OutboundProfile,
+    method: string,
+    payload: Record<string, unknown> | undefined,
+    send: () => Promise<T>,
+  ): Promise<T> {
+    // Taking the buttons off an answered prompt is cosmetic: it takes its slot like any send, but the
+    // reply the person waits for does not wait behind it (callers ignore its result).
+    if (profile.name === 'interactive' && isKeyboardRemoval(method, payload)) {
+      void this.paced(profile, method, payload, send).catch((err: unknown) => {
+        const kind = classifyTelegramError(err).kind;
+        if (kind !== 'not_modified' && kind !== 'message_gone')
+          this.logger.warn({ err, method }, 'outbound: removing a keyboard failed');
+      });
+      return true as T;
+    }
+    return this.paced(profile, method, payload, send);
+  }
+
+  private async paced<T>(
     profile: OutboundProfile,
     method: string,
     payload: Record<string, unknown> | undefined,
