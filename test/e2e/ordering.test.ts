@@ -120,6 +120,26 @@ describe('polling mode, emulator limits on', () => {
     expect(h.emu.emulator.stats().tooManyRequests - before).toBeLessThan(20);
   });
 
+  it('a button press is always answered, also one the features ignore (a group chat)', async () => {
+    const u = h.emu.user(871_100, { firstName: '群聊', languageCode: 'zh-hans' });
+    await u.handle.register();
+    const id = `cq${Date.now()}`;
+    h.emu.emulator.injectRawUpdate({
+      callback_query: {
+        id,
+        from: { id: u.id, is_bot: false, first_name: '群聊' },
+        message: { message_id: 1, date: 1, chat: { id: -100_871_100, type: 'group', title: 'g' }, text: 'x' },
+        chat_instance: '1',
+        data: 'anything',
+      },
+    });
+    for (let i = 0; ; i++) {
+      if (h.emu.emulator.callbackAnswers(u.id).some((a) => a.callbackQueryId === id)) break;
+      expect(i).toBeLessThan(200);
+      await sleep(50);
+    }
+  });
+
   it('an injected storm of 429s delays replies but loses none', async () => {
     const people = await Promise.all(
       Array.from({ length: 4 }, (_, i) =>
