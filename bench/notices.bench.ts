@@ -1,10 +1,11 @@
 // Benchmark: N payment notices (default 10,000) from "batch paid" to the recipients' chats, through the
 // Bot API emulator enforcing Telegram's limits (30 messages/s overall, 1/s per chat), with 429s injected and
-// the worker process killed with SIGKILL once mid-run and restarted.
+// one of W worker processes (default 3, sharing the limit through Redis) killed with SIGKILL mid-run
+// (restarted only with --restart).
 //
-//   npm run bench:notices -- [--count 10000] [--rate 30] [--kill-at 0.4] [--inject 3] [--retry-after 1]
+//   npm run bench:notices -- [--count 10000] [--workers 3] [--rate 30] [--kill-at 0.4] [--inject 3] [--retry-after 1] [--restart]
 //
-// The worker is a child process (`tsx src/main.ts worker`, in its own process group so SIGKILL reaches the
+// Each worker is a child process (`tsx src/main.ts worker`, in its own process group so SIGKILL reaches the
 // node process under tsx) with env pointing at a fresh test database, the local Redis (own queue prefix)
 // and the in-process emulator. Results go to bench/results/notices.json.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,6 +29,8 @@ const { values: args } = parseArgs({
     inject: { type: 'string', default: '3' },
     'retry-after': { type: 'string', default: '1' },
     concurrency: { type: 'string', default: '10' },
+    workers: { type: 'string', default: '3' },
+    restart: { type: 'boolean', default: false },
   },
 });
 const N = Number(args.count);
@@ -36,6 +39,7 @@ const KILL_AT = Number(args['kill-at']);
 const INJECT = Number(args.inject);
 const RETRY_AFTER = Number(args['retry-after']);
 const CONCURRENCY = Number(args.concurrency);
+const WORKERS = Number(args.workers);
 const EMU_LIMIT = 30;
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379/0';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -70,6 +74,10 @@ async function main() {
     QUEUE_PREFIX: prefix,
     NOTIFY_RATE_PER_SEC: String(RATE),
     WORKER_CONCURRENCY: String(CONCURRENCY),
+    // The outbound path's shared pace, matched to the emulator's limits in this benchmark.
+    SEND_RATE_PER_SEC: String(EMU_LIMIT),
+    SEND_CHAT_RATE_PER_SEC: '1',
+    SEND_CHAT_BURST: '1',
     LOG_LEVEL: 'warn',
     PORT: '0',
     BOOTSTRAP_ADMIN_IDS: '',
@@ -164,9 +172,9 @@ async function main() {
     const seedMs = Date.now() - seedStart;
     console.log(`seeded ${N} nominations in batch ${batch.code} (${seedMs} ms)`);
 
-    // ---- worker up (wait until it listens on the notifications queue)
-    startWorker();
-    for (let i = 0; i < 300 && (await queues.get('notifications').getWorkers()).length === 0; i++)
+    // ---- workers up (wait until they all listen on the notifications queue)
+    for (let w = 0; w < WORKERS; w++) startWorker();
+    for (let i = 0; i < 600 && (await queues.get('notifications').getWorkers()).length < WORKERS; i++)
       await sleep(100);
     emu.resetStats();
 
@@ -194,12 +202,14 @@ async function main() {
         injected++;
       }
       if (killedAt === undefined && sent >= N * KILL_AT) {
-        killGroup(children.at(-1)!, 'SIGKILL');
+        killGroup(children[0]!, 'SIGKILL');
         killedAt = Date.now();
         killedAtCount = sent;
-        console.log(`SIGKILL worker at ${sent} delivered`);
-        startWorker();
-        restartedAt = Date.now();
+        console.log(`SIGKILL worker 1 of ${WORKERS} at ${sent} delivered`);
+        if (args.restart) {
+          startWorker();
+          restartedAt = Date.now();
+        }
       }
       if (sent !== lastCount) {
         lastCount = sent;
@@ -264,8 +274,13 @@ async function main() {
         emulatorLimits: { globalPerSecond: EMU_LIMIT, perChatPerSecond: 1 },
         workerGlobalRatePerSec: RATE,
         workerConcurrency: CONCURRENCY,
+        workers: WORKERS,
         injected429: { count: injected, retryAfterSec: RETRY_AFTER },
-        sigkill: { atDelivered: killedAtCount, restartDelayMs: (restartedAt ?? 0) - (killedAt ?? 0) },
+        sigkill: {
+          atDelivered: killedAtCount,
+          restarted: args.restart,
+          restartDelayMs: restartedAt ? restartedAt - (killedAt ?? 0) : null,
+        },
         seedMs,
         enqueueMs,
         note:

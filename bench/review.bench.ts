@@ -221,7 +221,7 @@ async function main() {
         reviewers: REVIEWERS,
         contacts: CONTACTS,
         emulatorRateLimits: 'off (perChatPerSecond 0, globalPerSecond 0)',
-        appNoticePacing: '1 message/s per chat (ChatBucket)',
+        appNoticePacing: '1 message/s per chat (SendSlots, the outbound path)',
         path: 'press over HTTP → emulator → bot (polling) → guarded update + decision + audit → notice queued → card edited; worker sends notice',
       },
       review: {

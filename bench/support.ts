@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/adapters/logger.ts';
 import { startApp } from '../src/app.ts';
-import { startEmulator } from '../src/emulator/index.ts';
+import { type Limits, startEmulator } from '../src/emulator/index.ts';
 import { createTestDatabase } from '../test/support/db.ts';
 
 // Shared by the benchmarks: the real app (bot + worker) on a fresh database against an in-process
@@ -32,9 +32,15 @@ export function summarize(xs: number[]) {
   };
 }
 
-/** Emulator (rate limits off: the figures measure this system, not Telegram's cap) + fresh DB + app. */
-export async function startBenchApp(opts: { workerConcurrency?: number } = {}) {
-  const emu = await startEmulator({ port: 0, limits: { perChatPerSecond: 0, globalPerSecond: 0 } });
+/**
+ * Emulator + fresh DB + app. Rate limits off unless `limits` are given (then the app paces its sends
+ * to the same limits): most figures measure this system, not Telegram's cap.
+ */
+export async function startBenchApp(
+  opts: { workerConcurrency?: number; limits?: Limits; role?: 'bot' | 'all' } = {},
+) {
+  const limits = opts.limits ?? { perChatPerSecond: 0, perChatBurst: 1, globalPerSecond: 0 };
+  const emu = await startEmulator({ port: 0, limits });
   const tdb = await createTestDatabase();
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const token = `${700000 + Math.floor(Math.random() * 99999)}:BENCH${randomBytes(12).toString('hex')}`;
@@ -49,8 +55,11 @@ export async function startBenchApp(opts: { workerConcurrency?: number } = {}) {
       LOG_LEVEL: 'warn',
       PORT: '0',
       ...(opts.workerConcurrency ? { WORKER_CONCURRENCY: String(opts.workerConcurrency) } : {}),
+      SEND_RATE_PER_SEC: String(limits.globalPerSecond),
+      SEND_CHAT_RATE_PER_SEC: String(limits.perChatPerSecond),
+      SEND_CHAT_BURST: String(Math.max(1, limits.perChatBurst)),
     }),
-    role: 'all',
+    role: opts.role ?? 'all',
     apiRoot: emu.apiRoot,
     logger: createLogger({ level: 'warn' }),
     queuePrefix: prefix,

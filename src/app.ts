@@ -1,6 +1,5 @@
 import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
-import { Telegram } from 'telegraf';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
 import { FieldCipher } from './adapters/crypto/field-cipher.ts';
@@ -16,7 +15,8 @@ import { CallbackCodec } from './adapters/telegram/callback-data.ts';
 import type { BotDeps } from './adapters/telegram/kit.ts';
 import { allFeatures } from './features.ts';
 import { allJobs, type JobDeps } from './jobs/index.ts';
-import { ChatBucket } from './adapters/queue/chat-bucket.ts';
+import { SendSlots } from './adapters/queue/chat-bucket.ts';
+import { BACKGROUND, Outbound } from './adapters/telegram/outbound.ts';
 import { createSmsProvider } from './adapters/sms/provider.ts';
 import { scheduleNoticeSweeper } from './usecases/notice-sweeper.ts';
 import { CLEANUP_DRAFTS_JOB } from './jobs/cleanup-drafts.ts';
@@ -81,6 +81,20 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const prefix = opts.queuePrefix ?? config.queuePrefix;
   const queues = new Queues(config.redisUrl, prefix);
   const stops: (() => Promise<unknown>)[] = [];
+  // The one outbound path of this process; its pace is shared with every other process through Redis
+  // (the key is per bot token's id, not per queue prefix: Telegram's limits are per bot).
+  const botId = config.telegram.token.split(':')[0];
+  const outbound = new Outbound(
+    new SendSlots(redis, {
+      chatPerSec: config.sendLimits.chatPerSec,
+      chatBurst: config.sendLimits.chatBurst,
+      globalPerSec: config.sendLimits.globalPerSec,
+      globalBurst: Math.max(1, Math.floor(config.sendLimits.globalPerSec / 6)),
+      prefix: `warmth:send:${botId}`,
+    }),
+    logger,
+    metrics,
+  );
 
   await bootstrapAdmins(db, config.bootstrapAdminIds);
 
@@ -104,6 +118,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     botApp = createBot(deps, (shell) => allFeatures(deps, shell), {
       token: config.telegram.token,
       apiRoot: opts.apiRoot,
+      outbound,
     });
     const me = await getMeWithRetry(botApp, logger);
     username = me.username;
@@ -119,9 +134,11 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       httpWebhook = {
         path: url.pathname,
         secret: config.telegram.webhookSecret!,
-        handle: (u) => app.bot.handleUpdate(u),
+        handle: (u) => app.handle(u),
       };
     } else {
+      // telegraf's loop runs a getUpdates batch concurrently and fetches the next batch once it is done
+      // (backpressure); the shell's chat ordering keeps each chat's updates of a batch in order.
       const app = botApp;
       app.bot
         .launch({ dropPendingUpdates: false })
@@ -174,7 +191,11 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
 
   let workers: Worker[] = [];
   if (opts.role !== 'bot') {
-    const telegram = new Telegram(config.telegram.token, { apiRoot: opts.apiRoot, webhookReply: false });
+    const telegram = outbound.client(
+      config.telegram.token,
+      { apiRoot: opts.apiRoot, webhookReply: false },
+      BACKGROUND,
+    );
     const jobDeps: JobDeps = {
       db,
       i18n,
@@ -185,7 +206,6 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       telegram,
       callbacks: new CallbackCodec(cipher),
       now,
-      chatBucket: new ChatBucket(redis, { ratePerSec: 1, burst: 1, prefix: `${prefix}:chat-bucket` }),
       sms: createSmsProvider(config.sms, logger),
     };
     workers = startWorkers({

@@ -108,6 +108,9 @@ const envSchema = z
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(5),
     INVITE_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(14),
     NOTIFY_RATE_PER_SEC: z.coerce.number().int().min(1).max(30).default(25),
+    SEND_RATE_PER_SEC: z.coerce.number().min(0).max(1000).default(30),
+    SEND_CHAT_RATE_PER_SEC: z.coerce.number().min(0).max(100).default(1),
+    SEND_CHAT_BURST: z.coerce.number().int().min(1).max(100).default(3),
     QUEUE_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,40}$/, '1-40 characters of A-Z a-z 0-9 _ -')
@@ -178,6 +181,11 @@ export interface Config {
   inviteTtlDays: number;
   /** Global send rate of the notifications worker (Telegram allows about 30/s). */
   notifyRatePerSec: number;
+  /**
+   * Outbound pacing shared by every process (0 = off, e.g. against a Bot API server without limits):
+   * sends per second for the whole bot, per chat, and a chat's burst.
+   */
+  sendLimits: { globalPerSec: number; chatPerSec: number; chatBurst: number };
   /** Redis key prefix of the BullMQ queues. */
   queuePrefix: string;
   sms: { provider: 'log' | 'http'; httpUrl?: string; httpTemplate?: string; httpToken?: string };
@@ -225,6 +233,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: e.WORKER_CONCURRENCY,
     inviteTtlDays: e.INVITE_TTL_DAYS,
     notifyRatePerSec: e.NOTIFY_RATE_PER_SEC,
+    sendLimits: {
+      globalPerSec: e.SEND_RATE_PER_SEC,
+      chatPerSec: e.SEND_CHAT_RATE_PER_SEC,
+      chatBurst: e.SEND_CHAT_BURST,
+    },
     queuePrefix: e.QUEUE_PREFIX,
     sms: {
       provider: e.SMS_PROVIDER ?? 'log',

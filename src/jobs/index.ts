@@ -10,7 +10,6 @@ import { sendReminderJob } from './send-reminder.ts';
 import { sendNoticeJob } from './send-notice.ts';
 import { reviewDigestJob, reviewSlaJob, reviewTaskJob } from './review-task.ts';
 import { sweepNoticesJob } from './sweep-notices.ts';
-import type { ChatBucket } from '../adapters/queue/chat-bucket.ts';
 import type { SmsProvider } from '../adapters/sms/provider.ts';
 import { cleanupDraftsJob } from './cleanup-drafts.ts';
 import type { CallbackCodec } from '../adapters/telegram/callback-data.ts';
@@ -22,13 +21,11 @@ export interface JobDeps {
   metrics: Metrics;
   cipher: FieldCipher;
   queues: Queues;
-  /** Bot API client for outbound messages (the worker never receives updates). */
+  /** Bot API client on the outbound path (paced, 429-aware; the worker never receives updates). */
   telegram: Telegram;
   /** Signs buttons on outbound notices (e.g. "Received" / "Not received"). */
   callbacks: CallbackCodec;
   now: () => Date;
-  /** Per-chat pacing of notices (1 message/s per chat, Redis token bucket). */
-  chatBucket?: ChatBucket;
   /** SMS fallback for recipient notices Telegram cannot deliver. */
   sms?: SmsProvider;
 }

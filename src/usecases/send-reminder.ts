@@ -1,5 +1,6 @@
 import type { Telegram } from 'telegraf';
 import type { Db } from '../adapters/db/client.ts';
+import { classifyTelegramError, isUnreachable } from '../adapters/telegram/errors.ts';
 import type { I18n, Locale, Params } from '../adapters/i18n.ts';
 import { defaultCalendar } from '../domain/calendar/index.ts';
 import { formatShanghaiDateTime, type IsoDate, shanghaiDateOf } from '../domain/calendar/date.ts';
@@ -17,9 +18,10 @@ import {
 } from '../domain/reminders/index.ts';
 
 // Sending one reminder (the `send-reminder` job calls this). Order matters for "at most once":
-// re-check time and relevance, then CLAIM the row (scheduled → sent), then send. A 429 gives the claim
-// back (the message was certainly not sent) so the retry sends it; anything else after the claim is
-// never sent twice.
+// re-check time and relevance, then CLAIM the row (scheduled → sent), then send through the outbound
+// path (pacing, 429 waits). A rate-limited send gives the claim back (the message was certainly not sent)
+// so the retry sends it; what a failure means comes from the one classifier (adapters/telegram/errors.ts);
+// anything else after the claim is never sent twice.
 
 export type SendReminderOutcome =
   | { outcome: 'sent' }
@@ -92,22 +94,17 @@ export async function sendReminder(deps: SendReminderDeps, key: string): Promise
     });
     return { outcome: 'sent' };
   } catch (err) {
-    const e = err as {
-      response?: { error_code?: number; description?: string; parameters?: { retry_after?: number } };
-    };
-    const code = e.response?.error_code;
-    if (code === 429) {
+    const f = classifyTelegramError(err);
+    if (f.kind === 'rate_limited') {
       await db.reminder.updateMany({
         where: { key, status: 'sent' },
         data: { status: 'scheduled', sentAt: null },
       });
-      return { outcome: 'rate_limited', retryAfterMs: (e.response?.parameters?.retry_after ?? 1) * 1000 };
+      return { outcome: 'rate_limited', retryAfterMs: f.retryAfterMs };
     }
-    if (code === 403) {
-      await db.person.update({ where: { id: person.id }, data: { blockedBotAt: now } });
-      return { outcome: 'unreachable' };
-    }
-    if (code === 400 && /chat not found|user not found/i.test(e.response?.description ?? '')) {
+    if (isUnreachable(f)) {
+      if (f.kind === 'blocked')
+        await db.person.update({ where: { id: person.id }, data: { blockedBotAt: now } });
       return { outcome: 'unreachable' };
     }
     throw err; // unknown: the row stays claimed (at most once), the failure is logged by the worker

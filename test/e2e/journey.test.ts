@@ -110,7 +110,7 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null |
 
 beforeAll(async () => {
   const emulator = await startTestEmulator({
-    limits: { perChatPerSecond: 0, globalPerSecond: 0 },
+    limits: DEFAULT_LIMITS,
     timeoutMs: 60_000,
   });
   h = await startHarness({ admins: [ADMIN], emulator });

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatBucket } from '../../src/adapters/queue/chat-bucket.ts';
+import { type SendSlotOptions, SendSlots } from '../../src/adapters/queue/chat-bucket.ts';
 import { HttpSmsProvider, LogOnlySmsProvider, renderSmsBody } from '../../src/adapters/sms/provider.ts';
 import { sweepStuckNotices } from '../../src/usecases/notice-sweeper.ts';
 import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -23,22 +23,56 @@ afterAll(async () => {
   await tdb?.drop();
 });
 
-describe('per-chat token bucket (Redis)', () => {
+describe('send slots shared through Redis (per chat and for the bot)', () => {
+  const slots = (o: Partial<SendSlotOptions> = {}) =>
+    new SendSlots(redis, {
+      chatPerSec: 1,
+      chatBurst: 1,
+      globalPerSec: 0,
+      globalBurst: 1,
+      prefix: `test-slots-${randomBytes(4).toString('hex')}`,
+      ...o,
+    });
   it('allows 1 per second per chat, independently per chat', async () => {
-    const b = new ChatBucket(redis, { prefix: `test-bucket-${randomBytes(4).toString('hex')}` });
+    const b = slots();
     const t = 1_000_000;
-    expect(await b.take(1, t)).toBe(0);
-    const wait = await b.take(1, t + 100);
-    expect(wait).toBeGreaterThan(800);
-    expect(wait).toBeLessThanOrEqual(900);
-    expect(await b.take(2, t + 100)).toBe(0); // another chat is not affected
-    expect(await b.take(1, t + 1000)).toBe(0); // refilled after 1 s
-    expect(await b.take(1, t + 1500)).toBeGreaterThan(0);
+    expect(await b.take(1, 0, t)).toEqual({ kind: 'reserved', waitMs: 0 });
+    const busy = await b.take(1, 0, t + 100);
+    expect(busy.kind).toBe('chat_busy');
+    expect(busy.waitMs).toBeGreaterThan(800);
+    expect(busy.waitMs).toBeLessThanOrEqual(900);
+    expect((await b.take(2, 0, t + 100)).kind).toBe('reserved'); // another chat is not affected
+    expect((await b.take(1, 0, t + 1000)).kind).toBe('reserved'); // refilled after 1 s
+    expect((await b.take(1, 0, t + 1500)).kind).toBe('chat_busy');
   });
-  it('shares the budget between concurrent takers (atomic)', async () => {
-    const b = new ChatBucket(redis, { prefix: `test-bucket-${randomBytes(4).toString('hex')}`, burst: 3 });
-    const results = await Promise.all(Array.from({ length: 10 }, () => b.take(7, 5_000_000)));
-    expect(results.filter((w) => w === 0)).toHaveLength(3);
+  it('shares a chat burst between concurrent takers (atomic)', async () => {
+    const b = slots({ chatBurst: 3 });
+    const results = await Promise.all(Array.from({ length: 10 }, () => b.take(7, 0, 5_000_000)));
+    expect(results.filter((r) => r.kind === 'reserved')).toHaveLength(3);
+  });
+  it('hands out global slots first come, first served at the global rate', async () => {
+    const b = slots({ chatPerSec: 0, globalPerSec: 10, globalBurst: 2 });
+    const t = 2_000_000;
+    const waits: number[] = [];
+    for (let chat = 1; chat <= 6; chat++) {
+      const r = await b.take(chat, 10_000, t);
+      expect(r.kind).toBe('reserved');
+      waits.push(r.waitMs);
+    }
+    expect(waits).toEqual([0, 0, 100, 200, 300, 400]); // a burst of 2, then one per 100 ms
+    const far = await b.take(99, 50, t); // the next slot is 500 ms away: more than the caller waits
+    expect(far).toEqual({ kind: 'too_far', waitMs: 500 });
+    expect((await b.take(98, 1_000, t)).waitMs).toBe(500); // nothing was reserved by the refusal
+  });
+  it('charges a chat as of its reserved slot, so its next send cannot come too soon', async () => {
+    const b = slots({ chatPerSec: 1, chatBurst: 1, globalPerSec: 10, globalBurst: 1 });
+    const t = 3_000_000;
+    for (let chat = 1; chat <= 5; chat++) await b.take(chat, 10_000, t); // global queue: 400 ms long
+    const first = await b.take(42, 10_000, t);
+    expect(first).toEqual({ kind: 'reserved', waitMs: 500 });
+    const next = await b.take(42, 10_000, t + 600); // sent at t+500: the chat's token is back at t+1500
+    expect(next.kind).toBe('chat_busy');
+    expect(next.waitMs).toBe(900);
   });
 });
 

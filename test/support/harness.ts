@@ -52,7 +52,13 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       cb();
     },
   });
+  // The bot paces its sends to the Bot API server's limits: with the emulator's limits off (most
+  // tests, which are about something else), pacing is off too, so conversations run at full speed.
+  const limits = await emu.client.limits();
   const env: Record<string, string> = {
+    SEND_RATE_PER_SEC: String(limits.globalPerSecond),
+    SEND_CHAT_RATE_PER_SEC: String(limits.perChatPerSecond),
+    SEND_CHAT_BURST: String(Math.max(1, limits.perChatBurst)),
     TELEGRAM_BOT_TOKEN: `${100000 + Math.floor(Math.random() * 900000)}:TEST${randomBytes(12).toString('hex')}`,
     TELEGRAM_API_ROOT: emu.apiRoot,
     DATABASE_URL: opts.databaseUrlFor ? opts.databaseUrlFor(db.url) : db.url,

@@ -21,7 +21,7 @@ beforeAll(async () => {
     metrics: new Metrics(),
     metricsToken: TOKEN,
     health: async () => ({ ok: true }),
-    webhook: { path: '/hook', secret: 'secret_secret_secret', handle: async () => undefined },
+    webhook: { path: '/hook', secret: 'secret_secret_secret', handle: async () => 'ok' as const },
     // Short timeouts so the test does not wait a minute; production uses DEFAULT_HTTP_LIMITS.
     limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, maxConnections: 20, checkIntervalMs: 100 },
   });

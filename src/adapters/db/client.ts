@@ -53,3 +53,29 @@ export function isUnavailableError(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * True for a PostgreSQL serialization failure or deadlock (40001 / 40P01) in any of the shapes Prisma 7
+ * with the pg adapter produces: P2034, a known request error whose message names it, or a raw
+ * DriverAdapterError (kind TransactionWriteConflict, cause.originalCode) thrown at COMMIT.
+ */
+export function isSerializationFailure(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
+    const x = e as {
+      code?: unknown;
+      kind?: unknown;
+      originalCode?: unknown;
+      message?: unknown;
+      meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; kind?: unknown } } };
+      cause?: unknown;
+    };
+    const adapter = x.meta?.driverAdapterError?.cause;
+    if (x.code === 'P2034' || x.code === '40001' || x.code === '40P01') return true;
+    if (x.kind === 'TransactionWriteConflict' || adapter?.kind === 'TransactionWriteConflict') return true;
+    for (const c of [x.originalCode, adapter?.originalCode]) if (c === '40001' || c === '40P01') return true;
+    if (typeof x.message === 'string' && /could not serialize access|deadlock detected/i.test(x.message))
+      return true;
+    e = x.cause;
+  }
+  return false;
+}

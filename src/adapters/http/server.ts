@@ -7,7 +7,8 @@ import type { Metrics } from './metrics.ts';
 // One small HTTP server per process: /healthz, /metrics and (in webhook mode) the Telegram webhook.
 // The webhook checks the secret header in constant time, answers as soon as the update is handled
 // (at most `answerWithinMs`, after which handling continues in the background: Telegram would
-// re-send a slow update, and repeated update_ids are dropped by the bot anyway).
+// re-send a slow update, and repeated update_ids are dropped by the bot anyway). An update that failed
+// for a reason a later delivery can fix is answered 503, and the bot has not recorded it as done.
 
 export interface HttpLimits {
   /** Time to receive a request's headers (Node's default is 60 s: slow-header sockets pile up). */
@@ -43,7 +44,8 @@ export interface HttpOptions {
   webhook?: {
     path: string;
     secret: string;
-    handle: (update: Update) => Promise<void>;
+    /** 'retry': the update failed in a way a later delivery can fix; answered 503 so Telegram re-sends it. */
+    handle: (update: Update) => Promise<'ok' | 'retry'>;
     answerWithinMs?: number;
   };
 }
@@ -109,11 +111,15 @@ export function startHttpServer(opts: HttpOptions): Promise<Server> {
         } catch {
           return send(res, 400, 'bad request');
         }
-        const handled = wh
-          .handle(update)
-          .catch((err: unknown) => logger.error({ err }, 'webhook update failed'));
-        const timer = new Promise((r) => setTimeout(r, wh.answerWithinMs ?? 20_000).unref());
-        await Promise.race([handled, timer]);
+        const handled = wh.handle(update).catch((err: unknown) => {
+          logger.error({ err }, 'webhook update failed');
+          return 'retry' as const;
+        });
+        const timer = new Promise<'slow'>((r) =>
+          setTimeout(() => r('slow'), wh.answerWithinMs ?? 20_000).unref(),
+        );
+        const outcome = await Promise.race([handled, timer]);
+        if (outcome === 'retry') return send(res, 503, 'retry later');
         return send(res, 200, 'ok');
       }
       send(res, 404, 'not found');

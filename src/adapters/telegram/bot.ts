@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Telegraf } from 'telegraf';
-import type { BotCommand } from 'telegraf/types';
+import { Context, Telegraf } from 'telegraf';
+import type { BotCommand, Update } from 'telegraf/types';
 import { isUnavailableError } from '../db/client.ts';
 import { touchPerson } from '../../usecases/people.ts';
 import type { RoleName } from '../../domain/roles.ts';
@@ -16,6 +16,9 @@ import {
   type ShellApi,
 } from './kit.ts';
 import { redisSession } from './session-store.ts';
+import { ChatOrder, orderKeyOf } from './chat-order.ts';
+import { classifyTelegramError } from './errors.ts';
+import { INTERACTIVE, type Outbound, type PacedTelegram } from './outbound.ts';
 import { DomainError } from '../../domain/errors.ts';
 
 const SESSION_TTL_SECONDS = 7 * 24 * 3600;
@@ -27,6 +30,11 @@ export interface BotApp {
   dialogs: DialogRunner;
   /** Updates being handled right now (graceful shutdown waits for 0). */
   inFlight: () => number;
+  /**
+   * Handles one webhook update: 'retry' when it failed for a reason a later delivery can fix (a
+   * dependency was unavailable): the webhook answers an error so Telegram delivers it again.
+   */
+  handle: (update: Update) => Promise<'ok' | 'retry'>;
   /** Sets the per-chat command menu for a person's roles (failures are logged, not fatal). */
   syncMenu: (chatId: number, roles: ReadonlySet<RoleName>, locale: 'zh-CN' | 'en') => Promise<void>;
 }
@@ -34,12 +42,30 @@ export interface BotApp {
 export function createBot(
   deps: BotDeps,
   features: (shell: ShellApi) => Feature[],
-  opts: { token: string; apiRoot: string },
+  opts: { token: string; apiRoot: string; outbound: Outbound },
 ): BotApp {
+  const { outbound } = opts;
+  // Every Bot API call goes through the outbound path: telegraf builds a Telegram per update and hands
+  // it to the context's constructor, which swaps it for a paced one (and bot.telegram is one too).
+  class PacedContext extends Context {
+    constructor(update: Update, telegram: Context['telegram'], botInfo: Context['botInfo']) {
+      super(update, outbound.client(telegram.token, telegram.options, INTERACTIVE), botInfo);
+    }
+  }
   const bot = new Telegraf<BotContext>(opts.token, {
     telegram: { apiRoot: opts.apiRoot, webhookReply: false },
     handlerTimeout: 55_000,
+    contextType: PacedContext as unknown as new (
+      ...args: ConstructorParameters<typeof Context>
+    ) => BotContext,
   });
+  bot.telegram = outbound.client(opts.token, bot.telegram.options, INTERACTIVE);
+  // Per bot (token id): several bots may share one Redis, and chat ids repeat across bots.
+  const order = new ChatOrder(deps.redis, deps.logger, deps.metrics, {
+    prefix: `warmth:order:${opts.token.split(':')[0]}`,
+  });
+  const retryLater = new Set<number>();
+  const viaWebhook = new Set<number>();
   const dialogs = new DialogRunner();
   const commands = new Map<string, CommandSpec>();
   const callbacks = new Map<string, CallbackSpec>();
@@ -66,40 +92,58 @@ export function createBot(
     for (const d of f.dialogs ?? []) dialogs.add(d);
   }
 
-  // 1. Bookkeeping, and drop repeated updates (Telegram re-sends when a webhook answer is slow).
-  bot.use(async (ctx, next) => {
+  // 1. Bookkeeping; one update per chat at a time, in order (chat-order.ts); drop repeated updates.
+  //    An update is recorded as done only after it was handled, so one that failed or whose process
+  //    died is handled again when Telegram delivers it again.
+  bot.use((ctx, next) => {
+    // Synchronous up to order.run(): updates of one getUpdates batch enter in their order.
     const started = process.hrtime.bigint();
     inFlight++;
     ctx.requestId = randomBytes(4).toString('hex');
     ctx.locale = i18n.resolve(null, ctx.from?.language_code);
     ctx.t = (key, params) => i18n.t(ctx.locale, key, params);
-    try {
-      const fresh = await deps.redis
-        .set(
-          `${deps.queues.prefix}:upd:${ctx.botInfo?.id ?? 0}:${ctx.update.update_id}`,
-          '1',
-          'EX',
-          DEDUP_TTL_SECONDS,
-          'NX',
-        )
-        .catch((err: unknown) => {
-          logger.warn({ err }, 'update de-duplication unavailable; handling the update anyway');
-          return 'OK';
-        });
-      if (fresh !== 'OK') {
+    const doneKey = `${deps.queues.prefix}:upd:${ctx.botInfo?.id ?? 0}:${ctx.update.update_id}`;
+    const handle = async () => {
+      const seen = await deps.redis.exists(doneKey).catch((err: unknown) => {
+        logger.warn({ err }, 'update de-duplication unavailable; handling the update anyway');
+        return 0;
+      });
+      if (seen) {
         metrics.inc('warmth_updates_duplicate_total', 'Repeated updates dropped');
         return;
       }
       metrics.inc('warmth_updates_total', 'Updates received', { type: ctx.updateType });
-      await next();
-    } finally {
+      try {
+        await next();
+      } catch (err) {
+        // Answered inside the chat's turn, so the answer cannot overtake the next update's reply.
+        await onError(err, ctx);
+        // Unavailable: not recorded as done; a webhook delivery is answered with an error (redelivered).
+        if (isUnavailableError(err)) {
+          if (viaWebhook.has(ctx.update.update_id)) retryLater.add(ctx.update.update_id);
+          return;
+        }
+      }
+      await deps.redis
+        .set(doneKey, '1', 'EX', DEDUP_TTL_SECONDS)
+        .catch((err: unknown) => logger.warn({ err }, 'could not record the update as handled'));
+      // 3. A button press is always answered (a feature may have acted without answering).
+      if (ctx.callbackQuery && !(ctx.telegram as PacedTelegram).callbackAnswered)
+        await ctx.answerCbQuery().catch((err: unknown) => {
+          if (classifyTelegramError(err).kind !== 'query_too_old')
+            logger.warn({ err }, 'could not answer a callback query');
+        });
+    };
+    const key = orderKeyOf(ctx.update as Parameters<typeof orderKeyOf>[0]);
+    const run = key ? order.run(key, ctx.update.update_id, handle) : handle();
+    return run.finally(() => {
       inFlight--;
       metrics.observe(
         'warmth_update_seconds',
         'Time to handle an update',
         Number(process.hrtime.bigint() - started) / 1e9,
       );
-    }
+    });
   });
 
   // 2. Private chats only; identify the person and their roles.
@@ -181,7 +225,7 @@ export function createBot(
 
   // One error handler: expected failures become their localized message; outages a polite
   // "temporarily unavailable"; bugs an apology with a reference the log can be searched for.
-  bot.catch(async (err, ctx) => {
+  const onError = async (err: unknown, ctx: Context) => {
     const c = ctx as BotContext;
     const t = c.t ?? ((k: string) => i18n.t(i18n.defaultLocale, k));
     let text: string;
@@ -202,7 +246,18 @@ export function createBot(
     } catch (replyErr) {
       logger.warn({ err: replyErr }, 'could not tell the user about the error');
     }
-  });
+  };
+  bot.catch(onError);
 
-  return { bot, dialogs, inFlight: () => inFlight, syncMenu };
+  const handle: BotApp['handle'] = async (update) => {
+    viaWebhook.add(update.update_id);
+    try {
+      await bot.handleUpdate(update);
+    } finally {
+      viaWebhook.delete(update.update_id);
+    }
+    return retryLater.delete(update.update_id) ? 'retry' : 'ok';
+  };
+
+  return { bot, dialogs, inFlight: () => inFlight, syncMenu, handle };
 }

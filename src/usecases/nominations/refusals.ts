@@ -1,4 +1,4 @@
-import { Prisma, uniqueViolation } from '../../adapters/db/client.ts';
+import { isSerializationFailure, uniqueViolation } from '../../adapters/db/client.ts';
 import { formatYuan } from '../../domain/campaign/money.ts';
 import type { Refusal } from '../../domain/nomination/admission.ts';
 import { DomainError } from '../../domain/errors.ts';
@@ -66,25 +66,6 @@ export function refusalError(r: Refusal, contactUnionId: number): DomainError {
 }
 
 /**
- * PostgreSQL serialization failure or deadlock: Prisma's P2034, or (when it surfaces at commit) the
- * driver adapter's TransactionWriteConflict with the original 40001 / 40P01 as its cause.
- */
-export function serializationFailure(err: unknown): boolean {
-  for (
-    let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0;
-    e && depth < 5;
-    depth++
-  ) {
-    if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2034') return true;
-    const text = `${String(e.code ?? '')} ${String((e as { originalCode?: unknown }).originalCode ?? '')} ${String(e.message ?? '')} ${String((e as { kind?: unknown }).kind ?? '')}`;
-    if (/\b40001\b|\b40P01\b|could not serialize|deadlock detected|TransactionWriteConflict/i.test(text))
-      return true;
-    e = e.cause as typeof e;
-  }
-  return false;
-}
-
-/**
  * Runs a serializable transaction body again when PostgreSQL says another transaction got in the way
  * (and, when asked, on a unique violation: the racing row is then seen by the re-check). At most eight
  * attempts; the last error is thrown.
@@ -99,7 +80,7 @@ export async function retryConflicts<T>(
       return await work();
     } catch (err) {
       const again =
-        serializationFailure(err) || (opts.alsoUnique === true && uniqueViolation(err) !== undefined);
+        isSerializationFailure(err) || (opts.alsoUnique === true && uniqueViolation(err) !== undefined);
       if (!again || attempt >= attempts) throw err;
       // A short, growing, jittered pause so the colliding transactions do not meet again at once.
       await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));

@@ -1,0 +1,199 @@
+import type { Telegram } from 'telegraf';
+import type { FieldCipher } from '../adapters/crypto/field-cipher.ts';
+import type { Db } from '../adapters/db/client.ts';
+import type { I18n } from '../adapters/i18n.ts';
+import type { SmsProvider } from '../adapters/sms/provider.ts';
+import type { CallbackCodec } from '../adapters/telegram/callback-data.ts';
+import { classifyTelegramError, describeFailure, isUnreachable } from '../adapters/telegram/errors.ts';
+import { markUncertain } from './notice-sweeper.ts';
+import { openFollowUp } from './recipients/followups.ts';
+
+// Sends one notice (the `send-notice` job calls this). Claim (queued -> sending) first, then send: a
+// crash after the claim leaves the row in `sending` and it is never sent again automatically (at most
+// once). Pacing (1 message/s per chat, the bot's global rate) and waiting on 429s are the outbound
+// path's (adapters/telegram/outbound.ts); what a failure means comes from its one classifier:
+// 429 = the claim is given back and the job runs again later; 403 / chat not found = unreachable, final.
+// Fallback: a recipient notice (`sms` in params) that Telegram cannot deliver (no chat, 403) goes by
+// SMS to the nomination's phone; a 403 also creates a staff follow-up (`unreachable`).
+// A send whose outcome is unknown (connection dropped after the request went out) is never retried:
+// the row becomes failed with lastError "uncertain: ..." and staff get a follow-up (at most once).
+
+export type SendNoticeOutcome =
+  | { outcome: 'sent' | 'sent_sms' | 'skipped' | 'unreachable' | 'uncertain' }
+  /** 429 or no send slot soon enough: claim given back; run again after `retryAfterMs`. */
+  | { outcome: 'rate_limited'; retryAfterMs: number };
+
+export interface SendNoticeDeps {
+  db: Db;
+  i18n: I18n;
+  /** A client on the outbound path (paced, 429-aware); `ready` waits for the send slot before the claim. */
+  telegram: Pick<Telegram, 'sendMessage'> & { ready?: (chatId: number) => Promise<void> };
+  callbacks?: CallbackCodec;
+  now: () => Date;
+  /** SMS fallback (absent: none). Needs `cipher` to read the nomination's phone. */
+  sms?: SmsProvider;
+  cipher?: FieldCipher;
+}
+
+interface StoredParams {
+  values?: Record<string, string | number>;
+  buttons?: { textKey: string; action: string; args: (string | number)[] }[];
+  sms?: boolean;
+}
+
+export async function sendNotice(deps: SendNoticeDeps, noticeId: number): Promise<SendNoticeOutcome> {
+  const notice = await deps.db.notice.findUnique({ where: { id: noticeId } });
+  if (notice?.status !== 'queued') return { outcome: 'skipped' };
+  const person = notice.personId ? await deps.db.person.findUnique({ where: { id: notice.personId } }) : null;
+  const chatId = person?.telegramId ? Number(person.telegramId) : undefined;
+
+  // Wait for the send slot BEFORE the claim: a worker that dies while waiting leaves the row queued
+  // (another worker sends it), and a claimed row is sent right away.
+  if (chatId !== undefined && deps.telegram.ready) {
+    try {
+      await deps.telegram.ready(chatId);
+    } catch (err) {
+      const f = classifyTelegramError(err);
+      if (f.kind === 'rate_limited') return { outcome: 'rate_limited', retryAfterMs: f.retryAfterMs };
+      throw err;
+    }
+  }
+  const claimed = await deps.db.notice.updateMany({
+    where: { id: noticeId, status: 'queued' },
+    data: { status: 'sending', claimedAt: deps.now(), attempts: { increment: 1 } },
+  });
+  if (claimed.count === 0) return { outcome: 'skipped' };
+  const stored = (notice.params ?? {}) as StoredParams;
+  const render = (locale: 'zh-CN' | 'en') => {
+    const values = Object.fromEntries(
+      Object.entries(stored.values ?? {}).map(([k, v]) => [
+        k,
+        typeof v === 'string' && v.startsWith('@') ? deps.i18n.t(locale, v.slice(1)) : v,
+      ]),
+    );
+    return deps.i18n.t(locale, notice.template, values);
+  };
+
+  if (chatId === undefined) {
+    if (stored.sms && (await trySms(deps, noticeId, notice.nominationId, render)))
+      return { outcome: 'sent_sms' };
+    await deps.db.$transaction([
+      deps.db.notice.update({
+        where: { id: noticeId },
+        data: { status: 'unreachable', lastError: 'no telegram chat' },
+      }),
+      deps.db.noticeAttempt.create({
+        data: { noticeId, channel: 'telegram', outcome: 'unreachable', error: 'no telegram chat' },
+      }),
+    ]);
+    if (notice.nominationId && stored.sms) await openFollowUp(deps.db, notice.nominationId, 'unreachable');
+    return { outcome: 'unreachable' };
+  }
+
+  const locale = deps.i18n.resolve(person!.locale, person!.telegramLanguage);
+  const text = render(locale);
+  const buttons = (stored.buttons ?? []).map((b) => ({
+    text: deps.i18n.t(locale, b.textKey),
+    callback_data: deps.callbacks ? deps.callbacks.encode(chatId, b.action, ...b.args) : `${b.action}`,
+  }));
+  try {
+    await deps.telegram.sendMessage(
+      chatId,
+      text,
+      buttons.length ? { reply_markup: { inline_keyboard: [buttons] } } : {},
+    );
+  } catch (err) {
+    const f = classifyTelegramError(err);
+    if (f.kind === 'rate_limited') {
+      // Certainly not sent: give the claim back; the job runs again after retry_after.
+      await deps.db.notice.update({
+        where: { id: noticeId },
+        data: { status: 'queued', attempts: { decrement: 1 }, lastError: 'rate limited' },
+      });
+      await deps.db.noticeAttempt.create({
+        data: { noticeId, channel: 'telegram', outcome: 'rate_limited', errorCode: 429 },
+      });
+      return { outcome: 'rate_limited', retryAfterMs: f.retryAfterMs };
+    }
+    const message = describeFailure(f, err);
+    const errorCode = (err as { response?: { error_code?: number } }).response?.error_code ?? null;
+    // 403 (blocked, deactivated) and 400 chat/user not found are final for this chat: never retried.
+    if (isUnreachable(f)) {
+      await deps.db.$transaction([
+        deps.db.notice.update({
+          where: { id: noticeId },
+          data: { status: 'unreachable', lastError: message },
+        }),
+        deps.db.noticeAttempt.create({
+          data: { noticeId, channel: 'telegram', outcome: 'unreachable', errorCode, error: message },
+        }),
+        deps.db.person.update({ where: { id: person!.id }, data: { blockedBotAt: deps.now() } }),
+      ]);
+      // The row is `unreachable` now, so no other worker can pick it up; the SMS is sent at most once.
+      if (notice.nominationId) await openFollowUp(deps.db, notice.nominationId, 'unreachable');
+      if (stored.sms && (await trySms(deps, noticeId, notice.nominationId, render, 'unreachable')))
+        return { outcome: 'sent_sms' };
+      return { outcome: 'unreachable' };
+    }
+    if (f.kind === 'uncertain' || f.kind === 'other') {
+      // No answer from the Bot API: the message may have been delivered. Never resend automatically.
+      await markUncertain(deps.db, noticeId, notice.nominationId, `uncertain: ${message}`);
+      return { outcome: 'uncertain' };
+    }
+    // Telegram answered with an error, or the connection was refused: back to queued, retried with backoff.
+    await deps.db.notice.update({ where: { id: noticeId }, data: { status: 'queued', lastError: message } });
+    await deps.db.noticeAttempt.create({
+      data: { noticeId, channel: 'telegram', outcome: 'error', errorCode, error: message },
+    });
+    throw err;
+  }
+  await deps.db.$transaction([
+    deps.db.notice.update({
+      where: { id: noticeId },
+      data: { status: 'sent', sentAt: deps.now(), lastError: null },
+    }),
+    deps.db.noticeAttempt.create({ data: { noticeId, channel: 'telegram', outcome: 'sent' } }),
+  ]);
+  return { outcome: 'sent' };
+}
+
+/** Row claimed (sending or unreachable): SMS to the nomination's phone; true if the gateway accepted it. */
+async function trySms(
+  deps: SendNoticeDeps,
+  noticeId: number,
+  nominationId: number | null,
+  render: (locale: 'zh-CN' | 'en') => string,
+  from: 'sending' | 'unreachable' = 'sending',
+): Promise<boolean> {
+  if (!deps.sms || !deps.cipher || !nominationId) return false;
+  const nomination = await deps.db.nomination.findUnique({
+    where: { id: nominationId },
+    select: { phoneEnc: true },
+  });
+  if (!nomination?.phoneEnc) {
+    await deps.db.noticeAttempt.create({
+      data: { noticeId, channel: 'sms', outcome: 'unreachable', error: 'no phone' },
+    });
+    return false;
+  }
+  const result = await deps.sms.send(
+    deps.cipher.decrypt(nomination.phoneEnc),
+    render(deps.i18n.defaultLocale),
+  );
+  if (!result.ok) {
+    await deps.db.noticeAttempt.create({
+      data: { noticeId, channel: 'sms', outcome: 'error', error: result.error?.slice(0, 300) ?? null },
+    });
+    return false;
+  }
+  await deps.db.$transaction([
+    deps.db.notice.updateMany({
+      where: { id: noticeId, status: from },
+      data: { status: 'sent', channel: 'sms', sentAt: deps.now() },
+    }),
+    deps.db.noticeAttempt.create({
+      data: { noticeId, channel: 'sms', outcome: 'sent', error: result.id ? `id ${result.id}` : null },
+    }),
+  ]);
+  return true;
+}
