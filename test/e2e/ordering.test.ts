@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/adapters/logger.ts';
 import { startApp, type RunningApp } from '../../src/app.ts';
@@ -179,7 +178,8 @@ describe('two webhook bot processes, emulator limits on', () => {
       role: 'bot',
       apiRoot: h.emu.apiRoot,
       logger: createLogger({ level: 'warn' }),
-      queuePrefix: `test-${randomBytes(4).toString('hex')}`,
+      // One installation: both processes share the queue prefix (and so the update de-duplication).
+      queuePrefix: h.app.queues.prefix,
     });
   });
   afterAll(async () => {
