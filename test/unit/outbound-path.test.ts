@@ -75,6 +75,7 @@ describe('the outbound path', () => {
       logger: createLogger({ level: 'silent' }),
       metrics: new Metrics(),
       redis: {},
+      queues: { prefix: 'test' },
     };
     const app = createBot(deps as never, () => [], {
       token: '1:abcdefghijk',

@@ -193,3 +193,23 @@ export async function loadContact(db: Reader, personId: number): Promise<Contact
   });
   return { displayName: p.displayName, phoneHash: p.phoneHash };
 }
+
+/** Advisory-lock namespaces (two-key form): submissions to a campaign, nominations of a person. */
+const LOCK_CAMPAIGN = 7_263_101;
+const LOCK_PERSON = 7_263_102;
+
+/**
+ * Serialises admissions: the caller's transaction holds the campaign's lock (quota and budget are
+ * campaign-wide facts) and, for a single nomination, the person's (the yearly cap spans campaigns),
+ * until it commits. Taken first, in this order, so the facts read afterwards are the latest committed
+ * ones and two submissions never decide on the same stale room. Under SERIALIZABLE, 20 contacts
+ * submitting at once conflicted and retried; a lock makes them wait their turn instead.
+ */
+export async function lockAdmission(
+  tx: Tx,
+  input: { campaignId: number; idHash?: string | null },
+): Promise<void> {
+  await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(${LOCK_CAMPAIGN}::int, ${input.campaignId}::int)) l`;
+  if (input.idHash)
+    await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(${LOCK_PERSON}::int, hashtext(${input.idHash}))) l`;
+}

@@ -66,7 +66,8 @@ export function refusalError(r: Refusal, contactUnionId: number): DomainError {
 }
 
 /**
- * Runs a serializable transaction body again when PostgreSQL says another transaction got in the way
+ * Runs a transaction body again when PostgreSQL says another transaction got in the way (a serialization
+ * failure or a deadlock)
  * (and, when asked, on a unique violation: the racing row is then seen by the re-check). At most eight
  * attempts; the last error is thrown.
  */

@@ -2,12 +2,13 @@ import type { Prisma } from '../../adapters/db/client.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { admitAll, type RefusalReason } from '../../domain/nomination/admission.ts';
 import { fieldsAtSubmit, payableGaps } from '../../domain/nomination/intake.ts';
-import { chunks, loadContact, loadPersonFacts, loadRoom } from './admission-facts.ts';
+import { chunks, loadContact, loadPersonFacts, loadRoom, lockAdmission } from './admission-facts.ts';
 import { retryConflicts } from './refusals.ts';
 import { type NominationDeps, revisionSnapshot, toCategoryInfo } from './shared.ts';
 import { importMarker } from './store-import-drafts.ts';
 
-// Spreadsheet import, step 3: every draft of a batch is submitted in one serializable transaction,
+// Spreadsheet import, step 3: every draft of a batch is submitted in one transaction under the
+// campaign's admission lock,
 // admitted again under the same rules as a dialog submission (others may have submitted since the file
 // was checked). Rows that no longer fit are refused and their drafts removed.
 
@@ -61,6 +62,7 @@ async function submitOnce(
 
   return deps.db.$transaction(
     async (tx) => {
+      await lockAdmission(tx, { campaignId: campaign.id });
       const drafts = await tx.nomination.findMany({
         where: { submittedById: input.personId, status: 'draft', source: 'upload', draftStep: marker },
         orderBy: { id: 'asc' },
@@ -192,6 +194,6 @@ async function submitOnce(
         amountFen: accepted.length * cat.standardAmountFen,
       };
     },
-    { isolationLevel: 'Serializable', timeout: 120_000, maxWait: 10_000 },
+    { isolationLevel: 'ReadCommitted', timeout: 120_000, maxWait: 10_000 },
   );
 }

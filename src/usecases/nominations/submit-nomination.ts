@@ -4,13 +4,13 @@ import { admit } from '../../domain/nomination/admission.ts';
 import { nextStep, stepsFor } from '../../domain/nomination/form.ts';
 import { fieldsAtSubmit, payableGaps } from '../../domain/nomination/intake.ts';
 import { audit } from '../audit.ts';
-import { loadPersonFacts, loadRoom } from './admission-facts.ts';
+import { loadPersonFacts, loadRoom, lockAdmission } from './admission-facts.ts';
 import { refusalError, retryConflicts } from './refusals.ts';
 import { EDITABLE_STATUSES, type NominationDeps, revisionSnapshot, toCategoryInfo } from './shared.ts';
 import { clearedColumns } from './stored-fields.ts';
 
 // Submitting a dialog nomination, or resubmitting one returned for correction: it takes its place in
-// the campaign under the admission rules (checked again inside a serializable transaction), gets the
+// the campaign under the admission rules (checked again under the campaign's admission lock), gets the
 // fields its benefit form needs (the only form of its category, the standard amount) and must then
 // satisfy the payable invariant. The unique dedup key is the last guard against two unions submitting
 // the same person at the same moment.
@@ -57,6 +57,7 @@ async function submitOnce(
   try {
     return await deps.db.$transaction(
       async (tx) => {
+        await lockAdmission(tx, { campaignId: n.campaignId, idHash: n.idNumberHash });
         const [person] = await loadPersonFacts(tx, {
           campaignId: n.campaignId,
           targetPaymentDate: n.campaign.targetPaymentDate,
@@ -122,7 +123,7 @@ async function submitOnce(
         });
         return { id: n.id, revision, flags: decision.flags, amountFen: final.amountFen };
       },
-      { isolationLevel: 'Serializable' },
+      { isolationLevel: 'ReadCommitted', maxWait: 10_000, timeout: 20_000 },
     );
   } catch (err) {
     if (!uniqueViolation(err) || !n.idNumberHash) throw err;
