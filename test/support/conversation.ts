@@ -6,6 +6,7 @@
 //   await alice.expectReply(/欢迎/);
 //   await alice.press('确认');
 //   const doc = await alice.expectDocument();
+import { DEFAULT_LIMITS } from '../../src/emulator/rate-limit.ts';
 import { createEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/server.ts';
 import {
   type ButtonTarget,
@@ -185,14 +186,18 @@ export interface TestEmulator extends Conversation {
   close(): Promise<void>;
 }
 
-/** Starts an in-process emulator on a random port (rate limits off unless given) with the DSL on top. */
+/**
+ * Starts an in-process emulator on a random port with the DSL on top. Telegram's limits are ON (the
+ * emulator's defaults: 1 message/s per chat with a burst of 3, 30/s overall), as in production; a test
+ * about something else may pass `limits: NO_LIMITS` and say why.
+ */
 export async function startTestEmulator(
   opts: EmulatorOptions & { timeoutMs?: number } = {},
 ): Promise<TestEmulator> {
   const { timeoutMs, ...emuOpts } = opts;
   const emulator = await createEmulator({
     port: 0,
-    limits: { perChatPerSecond: 0, globalPerSecond: 0 },
+    limits: { ...DEFAULT_LIMITS },
     webhookRetry: { initialDelayMs: 20, maxDelayMs: 200 },
     ...emuOpts,
   });

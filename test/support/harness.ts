@@ -52,8 +52,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       cb();
     },
   });
-  // The bot paces its sends to the Bot API server's limits: with the emulator's limits off (most
-  // tests, which are about something else), pacing is off too, so conversations run at full speed.
+  // The bot paces its sends to the Bot API server's limits, as it would to Telegram's (a test that turns
+  // the emulator's limits off turns the pacing off with them).
   const limits = await emu.client.limits();
   const env: Record<string, string> = {
     SEND_RATE_PER_SEC: String(limits.globalPerSecond),
