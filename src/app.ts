@@ -82,7 +82,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const queues = new Queues(config.redisUrl, prefix);
   const stops: (() => Promise<unknown>)[] = [];
   // The one outbound path of this process; its pace is shared with every other process through Redis
-  // (the key is per bot token's id, not per queue prefix: Telegram's limits are per bot).
+  // (keys under the installation's prefix, per bot token's id: Telegram's limits are per bot).
   const botId = config.telegram.token.split(':')[0];
   const outbound = new Outbound(
     new SendSlots(redis, {
@@ -90,7 +90,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       chatBurst: config.sendLimits.chatBurst,
       globalPerSec: config.sendLimits.globalPerSec,
       globalBurst: Math.max(1, Math.floor(config.sendLimits.globalPerSec / 6)),
-      prefix: `warmth:send:${botId}`,
+      prefix: `${prefix}:send:${botId}`,
     }),
     logger,
     metrics,

@@ -42,7 +42,9 @@ function buildBot(webhookReply: boolean): Telegraf {
 }
 
 beforeEach(async () => {
-  emu = await startTestEmulator({ timeoutMs: 15_000 });
+  // About the emulator's method and update shapes with a plain telegraf bot, which has no pacing of its
+  // own: limits off (the limits have their own tests in emulator.test.ts and ordering.test.ts).
+  emu = await startTestEmulator({ timeoutMs: 15_000, limits: { perChatPerSecond: 0, globalPerSecond: 0 } });
   errors = [];
 });
 

@@ -85,7 +85,9 @@ describe('ID number look-ups in the dialog', () => {
     expect(audits).toHaveLength(ID_LOOKUPS_PER_HOUR);
     expect(audits.map((a) => (a.after as { outcome: string }).outcome)).toContain('duplicate');
     // No ID number, masked or not, and no hash in the audit rows.
-    expect(JSON.stringify(audits.map((a) => [a.before, a.after]))).not.toMatch(/\d{6}\*{8}|\d{17}[\dX]|[0-9a-f]{32}/);
+    expect(JSON.stringify(audits.map((a) => [a.before, a.after]))).not.toMatch(
+      /\d{6}\*{8}|\d{17}[\dX]|[0-9a-f]{32}/,
+    );
     // Another contact is not affected by the prober's limit.
     const d2 = await startDraft(deps, {
       personId: other.person.id,

@@ -62,7 +62,7 @@ export function createBot(
   bot.telegram = outbound.client(opts.token, bot.telegram.options, INTERACTIVE);
   // Per bot (token id): several bots may share one Redis, and chat ids repeat across bots.
   const order = new ChatOrder(deps.redis, deps.logger, deps.metrics, {
-    prefix: `warmth:order:${opts.token.split(':')[0]}`,
+    prefix: `${deps.queues.prefix}:order:${opts.token.split(':')[0]}`,
   });
   const retryLater = new Set<number>();
   const viaWebhook = new Set<number>();

@@ -52,10 +52,13 @@ function isKeyboardRemoval(method: string, payload: Record<string, unknown> | un
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long a send waits for Redis to hand out a slot before it goes unpaced (Redis outage). */
+const SLOT_TIMEOUT_MS = 1_000;
 
 export class Outbound {
   /** Chats whose next paced send already has its slot (see PacedTelegram.ready). */
   private readonly prepaid = new Map<string, number>();
+  private lastSlotWarning = 0;
 
   constructor(
     readonly slots: SendSlots | undefined,
@@ -145,7 +148,9 @@ export class Outbound {
   ): Promise<void> {
     for (;;) {
       const budget = Math.max(0, profile.maxPacingWaitMs - (Date.now() - started));
-      const slot = await this.slots!.take(chatId, budget);
+      const slot = await this.takeSlot(chatId, budget);
+      // Redis unreachable: send unpaced rather than not at all (a 429 is still waited out and retried).
+      if (slot === undefined) return;
       if (slot.kind === 'reserved') {
         if (slot.waitMs > 0) await sleep(slot.waitMs);
         return;
@@ -153,6 +158,27 @@ export class Outbound {
       if (slot.kind === 'too_far' || slot.waitMs > budget)
         return this.giveUp(profile, method, chatId, slot.waitMs, 'paced');
       await sleep(slot.waitMs);
+    }
+  }
+
+  /** A send slot, or undefined when Redis does not answer within a second (an outage). */
+  private async takeSlot(chatId: number | string, budget: number) {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), SLOT_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([this.slots!.take(chatId, budget), timeout]);
+    } catch (err) {
+      const now = Date.now();
+      if (now - this.lastSlotWarning > 10_000) {
+        this.lastSlotWarning = now;
+        this.logger.warn({ err }, 'outbound: send slots unavailable (Redis); sending unpaced');
+      }
+      this.metrics.inc('warmth_outbound_unpaced_total', 'Sends made without a slot (Redis unavailable)');
+      return undefined;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
