@@ -87,19 +87,39 @@ const DELIVERED_AT = Prisma.sql`COALESCE(
   (SELECT max(p.paid_at) FROM payment p WHERE p.nomination_id = n.id AND p.status = 'paid'),
   (SELECT (h.handed_over_on + time '04:00') AT TIME ZONE 'UTC' FROM handover h WHERE h.nomination_id = n.id))`;
 
-/** Distinct delivery hours (epoch hour numbers) of the nominations matching `where`, as Shanghai dates. */
+/** Delivered items of the nominations matching `where` (alias `n`), counted per Shanghai delivery date. */
+async function deliveriesByDate(
+  db: Db | Tx,
+  where: Prisma.Sql,
+  awaitingEntryOnly: boolean,
+): Promise<Map<IsoDate, number>> {
+  // Grouped by epoch hour (the zone's offset is whole hours); the Shanghai date is the domain's.
+  const rows = await db.$queryRaw<{ h: number; n: number }[]>`
+    SELECT floor(extract(epoch FROM d.at) / 3600)::int AS h, count(*)::int AS n
+    FROM (SELECT ${DELIVERED_AT} AS at FROM nomination n
+          WHERE ${where}
+            ${awaitingEntryOnly ? Prisma.sql`AND n.status = ANY(${statuses(DELIVERED_STATUSES)}) AND n.entered_provincial_at IS NULL` : Prisma.empty}) d
+    WHERE d.at IS NOT NULL
+    GROUP BY 1`;
+  const out = new Map<IsoDate, number>();
+  for (const r of rows) {
+    const day = shanghaiDateOf(r.h * 3_600_000);
+    out.set(day, (out.get(day) ?? 0) + r.n);
+  }
+  return out;
+}
+
 async function deliveryDates(
   db: Db | Tx,
   where: Prisma.Sql,
   awaitingEntryOnly: boolean,
 ): Promise<Set<IsoDate>> {
-  const rows = await db.$queryRaw<{ h: number }[]>`
-    SELECT DISTINCT floor(extract(epoch FROM d.at) / 3600)::int AS h
-    FROM (SELECT ${DELIVERED_AT} AS at FROM nomination n
-          WHERE ${where}
-            ${awaitingEntryOnly ? Prisma.sql`AND n.status = ANY(${statuses(DELIVERED_STATUSES)}) AND n.entered_provincial_at IS NULL` : Prisma.empty}) d
-    WHERE d.at IS NOT NULL`;
-  return new Set(rows.map((r) => shanghaiDateOf(r.h * 3_600_000)));
+  return new Set((await deliveriesByDate(db, where, awaitingEntryOnly)).keys());
+}
+
+/** Items of a campaign delivered (paid or handed over) and not yet entered provincially, per delivery date. */
+export function awaitingEntryByDate(db: Db | Tx, campaignId: number): Promise<Map<IsoDate, number>> {
+  return deliveriesByDate(db, Prisma.sql`n.campaign_id = ${campaignId}`, true);
 }
 
 interface UnionSlice {
