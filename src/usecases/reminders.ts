@@ -580,6 +580,17 @@ export function onPaymentRecorded(db: Db, queues: Queues, paymentId: number, now
   );
 }
 
+/** After a daily review summary was sent: only the review summaries (the next working day's one). */
+export function onReviewSummarySent(db: Db, queues: Queues, campaignId: number, now: Date) {
+  const scope: Scope = {
+    parts: [{ kinds: ['review_summary'] }],
+    contacts: null,
+    unpaid: false,
+    delivered: [],
+  };
+  return syncScoped(db, queues, { campaignId, now }, () => scope);
+}
+
 /**
  * After role changes (a contact joined, a reviewer was added, someone blocked the bot). With `person`,
  * only that person's reminders are re-derived in each campaign, plus every entry reminder when they are

@@ -15,6 +15,7 @@ import {
   onNominationChanged,
   onPaymentRecorded,
   onPeopleChanged,
+  onReviewSummarySent,
   syncReminders,
 } from '../../src/usecases/reminders.ts';
 import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -240,6 +241,21 @@ describe('incremental reminder sync', () => {
     await db.person.update({ where: { id: c3 }, data: { blockedBotAt: now } });
     await onPeopleChanged(db, queues, now, { id: c3 });
     await check('contact blocked the bot');
+
+    // The day's review summary went out: the next working day's one is scheduled, nothing else moves.
+    now = fx.sh('2026-03-03 09:01');
+    const due = await db.reminder.findMany({
+      where: { campaignId: c, kind: 'review_summary', status: 'scheduled', dueAt: { lt: now } },
+    });
+    expect(due.length).toBeGreaterThan(0);
+    for (const row of due) {
+      // What the worker does when it sends one: row sent, job done.
+      await db.reminder.update({ where: { key: row.key }, data: { status: 'sent', sentAt: now } });
+      await queues.get('reminders').remove(row.key);
+    }
+    const r = await onReviewSummarySent(db, queues, c, now);
+    expect(r.created).toBe(1);
+    await check('review summary sent');
   });
 
   it('a campaign of 45,000 nominations syncs in full and per change; a batch of 41,000 payments schedules the entry reminders', async () => {
