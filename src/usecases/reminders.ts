@@ -159,22 +159,23 @@ async function unionFacts(
   unions: number[] | null,
 ): Promise<UnionSlice> {
   const only = unions ? Prisma.sql`AND n.union_id = ANY(${unions}::int[])` : Prisma.empty;
-  const agg = await db.$queryRaw<{ union_id: number; submitted: boolean; returned: boolean }[]>`
-    SELECT n.union_id,
+  // Per union and submitter (bounded by the contacts, not by the nominations). Live draft: isLiveDraft.
+  const rows = await db.$queryRaw<
+    { union_id: number; submitted_by_id: number; submitted: boolean; returned: boolean; draft: boolean }[]
+  >`
+    SELECT n.union_id, n.submitted_by_id,
            bool_or(n.status <> ALL(${statuses(NOT_SUBMITTED_STATUSES)})) AS submitted,
-           bool_or(n.status = 'returned') AS returned
+           bool_or(n.status = 'returned') AS returned,
+           bool_or(n.status = 'draft' AND (n.draft_expires_at IS NULL OR n.draft_expires_at > ${now})) AS draft
     FROM nomination n WHERE n.campaign_id = ${campaignId} ${only}
-    GROUP BY n.union_id`;
-  // Live draft: domain/reminders isLiveDraft.
-  const drafts = await db.$queryRaw<{ union_id: number; submitted_by_id: number }[]>`
-    SELECT DISTINCT n.union_id, n.submitted_by_id FROM nomination n
-    WHERE n.campaign_id = ${campaignId} ${only} AND n.status = 'draft'
-      AND (n.draft_expires_at IS NULL OR n.draft_expires_at > ${now})`;
-  return {
-    submittedUnions: new Set(agg.filter((r) => r.submitted).map((r) => r.union_id)),
-    returnedUnions: new Set(agg.filter((r) => r.returned).map((r) => r.union_id)),
-    draftOwners: new Set(drafts.map((r) => draftOwnerKey(r.union_id, r.submitted_by_id))),
-  };
+    GROUP BY n.union_id, n.submitted_by_id`;
+  const slice: UnionSlice = { submittedUnions: new Set(), returnedUnions: new Set(), draftOwners: new Set() };
+  for (const r of rows) {
+    if (r.submitted) slice.submittedUnions.add(r.union_id);
+    if (r.returned) slice.returnedUnions.add(r.union_id);
+    if (r.draft) slice.draftOwners.add(draftOwnerKey(r.union_id, r.submitted_by_id));
+  }
+  return slice;
 }
 
 async function anyUnpaid(db: Db | Tx, campaignId: number): Promise<boolean> {
@@ -497,38 +498,38 @@ export function onCampaignChanged(db: Db, queues: Queues, campaignId: number, no
 }
 
 /**
- * The scope of a change to some nominations of one campaign (`where` selects them, alias `n`): close
- * reminders of the contacts of their unions, the payment reminder, and the entry reminders of the
- * deadlines their delivery dates fall on. Null when none of them is in the campaign.
+ * The scope of a change to some nominations (`where` selects them, alias `n`), per campaign, in one
+ * query: close reminders of the contacts of their unions, the payment reminder, and the entry reminders
+ * of the deadlines their delivery dates fall on (entered or not: entering one may end its deadline's).
  */
-async function nominationsScope(
-  db: Db,
-  campaignId: number,
-  where: Prisma.Sql,
-  calendar: WorkingCalendar,
-): Promise<Scope | null> {
-  const sel = Prisma.sql`n.campaign_id = ${campaignId} AND ${where}`;
-  const unions = await db.$queryRaw<{ union_id: number }[]>`
-    SELECT DISTINCT n.union_id FROM nomination n WHERE ${sel}`;
-  if (unions.length === 0) return null;
-  const c = await db.campaign.findUnique({ where: { id: campaignId }, select: { entryWorkingDays: true } });
-  if (!c) return null;
-  // Any delivery date of theirs, entered or not: entering one may end its deadline's reminders.
-  const ranges = new Map<IsoDate, { first: IsoDate; last: IsoDate }>();
-  for (const day of await deliveryDates(db, sel, false)) {
-    const r = deliveryDatesSharingDeadline(day, c.entryWorkingDays, calendar);
-    ranges.set(r.deadline, r);
-  }
-  return {
-    parts: [
-      { kinds: ['close'] },
-      { kinds: ['payment_due'] },
-      { kinds: ENTRY_KINDS, deadlines: [...ranges.keys()] },
-    ],
-    contacts: { unions: unions.map((u) => u.union_id) },
-    unpaid: true,
-    delivered: [...ranges.values()],
-  };
+async function nominationsScopes(db: Db, where: Prisma.Sql, calendar: WorkingCalendar) {
+  const rows = await db.$queryRaw<
+    { campaign_id: number; entry_working_days: number; unions: number[]; hours: number[] | null }[]
+  >`
+    SELECT n.campaign_id, c.entry_working_days, array_agg(DISTINCT n.union_id) AS unions,
+           array_agg(DISTINCT floor(extract(epoch FROM ${DELIVERED_AT}) / 3600)::int)
+             FILTER (WHERE ${DELIVERED_AT} IS NOT NULL) AS hours
+    FROM nomination n JOIN campaign c ON c.id = n.campaign_id ${DELIVERED_JOIN}
+    WHERE ${where}
+    GROUP BY n.campaign_id, c.entry_working_days`;
+  return rows.map((r) => {
+    const ranges = new Map<IsoDate, { first: IsoDate; last: IsoDate }>();
+    for (const day of new Set((r.hours ?? []).map((h) => shanghaiDateOf(h * 3_600_000)))) {
+      const range = deliveryDatesSharingDeadline(day, r.entry_working_days, calendar);
+      ranges.set(range.deadline, range);
+    }
+    const scope: Scope = {
+      parts: [
+        { kinds: ['close'] },
+        { kinds: ['payment_due'] },
+        { kinds: ENTRY_KINDS, deadlines: [...ranges.keys()] },
+      ],
+      contacts: { unions: r.unions },
+      unpaid: true,
+      delivered: [...ranges.values()],
+    };
+    return { campaignId: r.campaign_id, scope };
+  });
 }
 
 async function syncNominations(
@@ -538,13 +539,9 @@ async function syncNominations(
   now: Date,
   calendar = defaultCalendar,
 ) {
-  const campaigns = await db.$queryRaw<{ campaign_id: number }[]>`
-    SELECT DISTINCT n.campaign_id FROM nomination n WHERE ${where}`;
   const total = emptyResult();
-  for (const { campaign_id } of campaigns) {
-    const r = await syncScoped(db, queues, { campaignId: campaign_id, now, calendar }, (id) =>
-      nominationsScope(db, id, where, calendar),
-    );
+  for (const { campaignId, scope } of await nominationsScopes(db, where, calendar)) {
+    const r = await syncScoped(db, queues, { campaignId, now, calendar }, () => scope);
     for (const k of Object.keys(total) as (keyof SyncResult)[]) total[k] += r[k];
   }
   return total;
