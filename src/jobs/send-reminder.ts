@@ -1,6 +1,6 @@
 import { DelayedError } from 'bullmq';
 import { z } from 'zod';
-import { REMINDER_JOB, syncReminders } from '../usecases/reminders.ts';
+import { onReviewSummarySent, REMINDER_JOB } from '../usecases/reminders.ts';
 import { sendReminder } from '../usecases/send-reminder.ts';
 import type { Db } from '../adapters/db/client.ts';
 import type { Metrics } from '../adapters/http/metrics.ts';
@@ -40,8 +40,7 @@ export const sendReminderJob = defineJob({
     // A daily summary schedules the next working day's one.
     if (key.includes('-review-')) {
       const row = await deps.db.reminder.findUnique({ where: { key }, select: { campaignId: true } });
-      if (row?.campaignId)
-        await syncReminders(deps.db, deps.queues, { campaignId: row.campaignId, now: deps.now() });
+      if (row?.campaignId) await onReviewSummarySent(deps.db, deps.queues, row.campaignId, deps.now());
     }
     return r.outcome;
   },

@@ -8,8 +8,9 @@ import {
   shanghaiDateOf,
 } from '../domain/calendar/date.ts';
 import type { WorkingCalendar } from '../domain/calendar/working-days.ts';
-import { entryDeadline } from '../domain/reminders/index.ts';
+import { entryDeadlineOn } from '../domain/reminders/index.ts';
 import { audit } from './audit.ts';
+import { awaitingEntryByDate } from './reminders.ts';
 
 // The campaign timeline as staff see it (/deadlines) and changing one date of it (/deadline). The caller
 // re-syncs the campaign's reminders after a change (usecases/reminders.ts `onCampaignChanged`).
@@ -40,7 +41,7 @@ export interface CampaignDeadlines {
   titleEn: string;
   lines: DeadlineLine[];
   entryWorkingDays: number;
-  /** Paid items not yet entered in the provincial system: still within their deadline / overdue. */
+  /** Delivered items (paid or handed over) not yet entered provincially: within their deadline / overdue. */
   entryOpen: number;
   entryOverdue: number;
   /** Earliest open entry deadline, if any. */
@@ -80,27 +81,15 @@ export async function listDeadlines(
         passed,
       };
     });
-    const paid = await db.nomination.findMany({
-      where: { campaignId: c.id, status: 'paid', enteredProvincialAt: null },
-      select: {
-        payments: {
-          where: { status: 'paid' },
-          select: { paidAt: true },
-          orderBy: { paidAt: 'desc' },
-          take: 1,
-        },
-      },
-    });
+    // Delivered items awaiting provincial entry, per delivery date (set-based: flat in the campaign's size).
     let entryOpen = 0;
     let entryOverdue = 0;
     let next: IsoDate | null = null;
-    for (const p of paid) {
-      const at = p.payments[0]?.paidAt;
-      if (!at) continue;
-      const d = entryDeadline(at, c.entryWorkingDays, calendar);
-      if (d < today) entryOverdue++;
+    for (const [day, count] of await awaitingEntryByDate(db, c.id)) {
+      const d = entryDeadlineOn(day, c.entryWorkingDays, calendar);
+      if (d < today) entryOverdue += count;
       else {
-        entryOpen++;
+        entryOpen += count;
         if (next === null || d < next) next = d;
       }
     }

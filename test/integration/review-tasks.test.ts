@@ -173,3 +173,22 @@ describe('review tasks under repeated delivery', () => {
     );
   });
 });
+
+describe('review-task sweep at worker start', () => {
+  it('queues only the tasks that are neither queued nor recorded, and nothing the second time', async () => {
+    await ensureReviewTasks(prisma as unknown as Db, queues, campaign.id); // whatever earlier tests left
+    const queued = await seed();
+    const recorded = await seed();
+    const missing = await seed();
+    await queueReviewTask(queues, { nominationId: queued.id, revision: 1 });
+    // Recorded by a worker whose completed job is gone since (removed by age/count).
+    expect(await recordReviewTask(deps(), { nominationId: recorded.id, revision: 1 })).toBe('recorded');
+    const review = queues.get('review');
+    expect(await review.getJob(taskJobId(recorded.id, 1))).toBeUndefined();
+
+    expect(await ensureReviewTasks(prisma as unknown as Db, queues, campaign.id)).toBe(1);
+    expect(await review.getJob(taskJobId(missing.id, 1))).toBeTruthy();
+    expect(await review.getJob(taskJobId(recorded.id, 1))).toBeUndefined();
+    expect(await ensureReviewTasks(prisma as unknown as Db, queues, campaign.id)).toBe(0);
+  });
+});

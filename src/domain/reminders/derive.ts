@@ -39,6 +39,8 @@ export const UNPAID_STATUSES = [
 ] as const satisfies NominationStatusName[];
 /** Statuses that do not count as "the union has submitted something". */
 export const NOT_SUBMITTED_STATUSES = ['draft', 'withdrawn'] as const satisfies NominationStatusName[];
+/** Delivered (paid, or goods handed over): awaiting provincial entry until `enteredProvincialAt` is set. */
+export const DELIVERED_STATUSES = ['paid', 'handed_over'] as const satisfies NominationStatusName[];
 
 export interface CampaignFacts {
   id: number;
@@ -72,14 +74,85 @@ export interface PeopleFacts {
   finance: number[];
 }
 
-export interface DeriveInput {
+/**
+ * What the reminders need to know about a campaign's nominations: a few sets whose size depends on the
+ * number of unions and days, never on the number of nominations. `summarizeNominations` builds it from
+ * rows (tests, small sets); the sync use case builds the same summary with set-based SQL, for the whole
+ * campaign or for the unions / delivery days a change touched.
+ */
+export interface NominationSummary {
+  /** Unions with at least one nomination that counts as submitted. */
+  submittedUnions: ReadonlySet<number>;
+  /** Unions with a nomination returned for correction. */
+  returnedUnions: ReadonlySet<number>;
+  /** `${unionId}/${personId}` of contacts holding a live (unexpired) draft. */
+  draftOwners: ReadonlySet<string>;
+  /** Some approved item is not yet paid. */
+  anyUnpaid: boolean;
+  /** Shanghai dates on which items still awaiting provincial entry were delivered. */
+  deliveredDates: ReadonlySet<IsoDate>;
+}
+
+export const draftOwnerKey = (unionId: number, personId: number) => `${unionId}/${personId}`;
+
+export function isLiveDraft(n: Pick<NominationFacts, 'status' | 'draftExpiresAt'>, now: Date): boolean {
+  return n.status === 'draft' && (!n.draftExpiresAt || n.draftExpiresAt.getTime() > now.getTime());
+}
+
+/** Delivered and not yet entered provincially: what the entry-deadline reminders are about. */
+export function awaitsEntry(n: Pick<NominationFacts, 'status' | 'paidAt' | 'enteredProvincialAt'>): boolean {
+  return (DELIVERED_STATUSES as readonly string[]).includes(n.status) && !!n.paidAt && !n.enteredProvincialAt;
+}
+
+export function summarizeNominations(nominations: NominationFacts[], now: Date): NominationSummary {
+  const submittedUnions = new Set<number>();
+  const returnedUnions = new Set<number>();
+  const draftOwners = new Set<string>();
+  const deliveredDates = new Set<IsoDate>();
+  let anyUnpaid = false;
+  for (const n of nominations) {
+    if (!(NOT_SUBMITTED_STATUSES as readonly string[]).includes(n.status)) submittedUnions.add(n.unionId);
+    if (n.status === 'returned') returnedUnions.add(n.unionId);
+    if (isLiveDraft(n, now)) draftOwners.add(draftOwnerKey(n.unionId, n.submittedById));
+    if ((UNPAID_STATUSES as readonly string[]).includes(n.status)) anyUnpaid = true;
+    if (awaitsEntry(n) && n.paidAt) deliveredDates.add(shanghaiDateOf(n.paidAt));
+  }
+  return { submittedUnions, returnedUnions, draftOwners, anyUnpaid, deliveredDates };
+}
+
+/**
+ * The delivery dates whose entry deadline is the same as that of `deliveredOn` (a contiguous range: the
+ * deadline never moves back as the delivery date moves on), and that deadline.
+ */
+export function deliveryDatesSharingDeadline(
+  deliveredOn: IsoDate,
+  workingDays: number,
+  calendar: WorkingCalendar,
+): { first: IsoDate; last: IsoDate; deadline: IsoDate } {
+  const deadlineOf = (d: IsoDate) => entryDeadlineOn(d, workingDays, calendar);
+  const deadline = deadlineOf(deliveredOn);
+  let first = deliveredOn;
+  while (deadlineOf(addDays(first, -1)) === deadline) first = addDays(first, -1);
+  let last = deliveredOn;
+  while (deadlineOf(addDays(last, 1)) === deadline) last = addDays(last, 1);
+  return { first, last, deadline };
+}
+
+interface DeriveCommon {
   campaign: CampaignFacts;
-  nominations: NominationFacts[];
   people: PeopleFacts;
   now: Date;
   calendar?: WorkingCalendar;
   /** Override the whole-day quiet rule (default: 除夕 and 正月初一 from chinese-days). */
   quietDay?: QuietRules['quietDay'];
+}
+
+export interface DeriveInput extends DeriveCommon {
+  nominations: NominationFacts[];
+}
+
+export interface DeriveFromSummaryInput extends DeriveCommon {
+  summary: NominationSummary;
 }
 
 export interface DesiredReminder {
@@ -127,7 +200,16 @@ export function offsetBefore(base: Date, offset: ReminderOffset, calendar: Worki
 
 /** Provincial-entry deadline (a date) for a payment made at `paidAt`: N working days later, start day not counted. */
 export function entryDeadline(paidAt: Date, workingDays: number, calendar: WorkingCalendar): IsoDate {
-  return calendar.addWorkingDays(shanghaiDateOf(paidAt), workingDays);
+  return entryDeadlineOn(shanghaiDateOf(paidAt), workingDays, calendar);
+}
+
+/** The entry deadline for items delivered on the Shanghai date `deliveredOn`. */
+export function entryDeadlineOn(
+  deliveredOn: IsoDate,
+  workingDays: number,
+  calendar: WorkingCalendar,
+): IsoDate {
+  return calendar.addWorkingDays(deliveredOn, workingDays);
 }
 
 const compact = (date: IsoDate) => date.replaceAll('-', '');
@@ -155,7 +237,13 @@ export function entryDeadlineOfKey(key: string): IsoDate | null {
 }
 
 export function deriveReminders(input: DeriveInput): DesiredReminder[] {
-  const { campaign, nominations, people, now } = input;
+  const { nominations, ...rest } = input;
+  return deriveFromSummary({ ...rest, summary: summarizeNominations(nominations, input.now) });
+}
+
+/** The reminders for the facts in `summary` (a whole campaign, or the part of it a change touched). */
+export function deriveFromSummary(input: DeriveFromSummaryInput): DesiredReminder[] {
+  const { campaign, summary, people, now } = input;
   if (campaign.status === 'archived') return [];
   const calendar = input.calendar ?? defaultCalendar;
   const s = campaign.settings;
@@ -191,20 +279,12 @@ export function deriveReminders(input: DeriveInput): DesiredReminder[] {
   // 1. Contacts, before nominations close.
   const closes = campaign.nominationClosesAt;
   if (now.getTime() < closes.getTime() && s.beforeClose.length > 0) {
-    const submitted = new Set<number>();
-    const openItems = new Set<string>(); // `${unionId}` with returned items, `${unionId}/${personId}` with drafts
-    for (const n of nominations) {
-      if (!(NOT_SUBMITTED_STATUSES as readonly string[]).includes(n.status)) submitted.add(n.unionId);
-      if (n.status === 'returned') openItems.add(String(n.unionId));
-      if (n.status === 'draft' && (!n.draftExpiresAt || n.draftExpiresAt.getTime() > now.getTime()))
-        openItems.add(`${n.unionId}/${n.submittedById}`);
-    }
     const needs = new Set<number>();
     for (const c of people.contacts) {
       if (
-        !submitted.has(c.unionId) ||
-        openItems.has(String(c.unionId)) ||
-        openItems.has(`${c.unionId}/${c.personId}`)
+        !summary.submittedUnions.has(c.unionId) ||
+        summary.returnedUnions.has(c.unionId) ||
+        summary.draftOwners.has(draftOwnerKey(c.unionId, c.personId))
       )
         needs.add(c.personId);
     }
@@ -235,8 +315,7 @@ export function deriveReminders(input: DeriveInput): DesiredReminder[] {
   }
 
   // 3. Staff: target payment date approaching while approved items are unpaid.
-  const unpaid = nominations.filter((n) => (UNPAID_STATUSES as readonly string[]).includes(n.status));
-  if (unpaid.length > 0) {
+  if (summary.anyUnpaid) {
     const base = atWallTime(campaign.targetPaymentDate, s.dailyAt);
     const expiresAt = shanghaiMidnight(addDays(campaign.targetPaymentDate, 1));
     for (const personId of new Set([...people.finance, ...people.admins])) {
@@ -248,16 +327,8 @@ export function deriveReminders(input: DeriveInput): DesiredReminder[] {
 
   // 4. Staff: provincial system entry deadline, N working days after each payment; escalation when overdue.
   const deadlines = new Set<IsoDate>();
-  const byPaidDate = new Map<IsoDate, IsoDate>();
-  for (const n of nominations) {
-    if ((n.status !== 'paid' && n.status !== 'handed_over') || !n.paidAt || n.enteredProvincialAt) continue;
-    const paidOn = shanghaiDateOf(n.paidAt);
-    let deadline = byPaidDate.get(paidOn);
-    if (!deadline) {
-      deadline = calendar.addWorkingDays(paidOn, campaign.entryWorkingDays);
-      byPaidDate.set(paidOn, deadline);
-    }
-    deadlines.add(deadline);
+  for (const paidOn of summary.deliveredDates) {
+    deadlines.add(entryDeadlineOn(paidOn, campaign.entryWorkingDays, calendar));
   }
   const entryStaff = people.finance.length > 0 ? people.finance : people.admins;
   for (const deadline of [...deadlines].sort()) {

@@ -371,16 +371,3 @@ export async function findBatch(deps: Pick<PaymentDeps, 'db'>, batchId: number) 
     select: { id: true, code: true, campaignId: true },
   });
 }
-
-/** The campaigns these nominations belong to (to re-derive their reminders after a change). */
-export async function campaignsOfNominations(
-  deps: Pick<PaymentDeps, 'db'>,
-  nominationIds: readonly number[],
-) {
-  const rows = await deps.db.nomination.findMany({
-    where: { id: { in: [...nominationIds] } },
-    select: { campaignId: true },
-    distinct: ['campaignId'],
-  });
-  return rows.map((r) => r.campaignId);
-}

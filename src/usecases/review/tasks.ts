@@ -62,28 +62,61 @@ export async function queueReviewTask(queues: Queues, t: { nominationId: number;
   );
 }
 
+/** Nominations read per page by the sweep (one page in memory at a time). */
+export const SWEEP_PAGE = 1000;
+
 /**
  * Re-queues tasks of every pending nomination (a submit whose queue call failed, rows imported from a
- * spreadsheet, Redis that lost its data). Safe to run any time: job ids and markers de-duplicate.
+ * spreadsheet, Redis that lost its data). Safe to run any time. Pages through the nominations by id and
+ * queues only the tasks that are neither in the queue (any state) nor already recorded (the marker), so a
+ * worker restart with 100,000 pending nominations re-queues nothing. Returns the number queued.
  */
 export async function ensureReviewTasks(db: Db, queues: Queues, campaignId?: number): Promise<number> {
-  const rows = await db.nomination.findMany({
-    where: { status: { in: [...REVIEWABLE_STATUSES] }, ...(campaignId ? { campaignId } : {}) },
-    select: { id: true, revision: true },
-  });
-  for (let i = 0; i < rows.length; i += 500) {
-    await queues.get('review').addBulk(
-      rows.slice(i, i + 500).map((r) => ({
-        name: REVIEW_TASK_JOB,
-        data: { nominationId: r.id, revision: r.revision },
-        opts: { ...JOB_OPTIONS, jobId: taskJobId(r.id, r.revision) },
-      })),
-    );
+  const queue = queues.get('review');
+  const redis = await redisOf(queues);
+  let queued = 0;
+  let after = 0;
+  for (;;) {
+    const rows = await db.nomination.findMany({
+      where: {
+        id: { gt: after },
+        status: { in: [...REVIEWABLE_STATUSES] },
+        ...(campaignId ? { campaignId } : {}),
+      },
+      select: { id: true, revision: true },
+      orderBy: { id: 'asc' },
+      take: SWEEP_PAGE,
+    });
+    if (rows.length === 0) break;
+    after = rows[rows.length - 1]!.id;
+    const pipe = redis.pipeline();
+    for (const r of rows) {
+      pipe.exists(
+        queue.toKey(taskJobId(r.id, r.revision)),
+        markerKey(queues, 'new', taskMember(r.id, r.revision)),
+      );
+    }
+    const found = (await pipe.exec()) ?? [];
+    const missing = rows.filter((_, i) => found[i]?.[1] === 0);
+    if (missing.length > 0) {
+      await queue.addBulk(
+        missing.map((r) => ({
+          name: REVIEW_TASK_JOB,
+          data: { nominationId: r.id, revision: r.revision },
+          opts: { ...JOB_OPTIONS, jobId: taskJobId(r.id, r.revision) },
+        })),
+      );
+      queued += missing.length;
+    }
+    if (rows.length < SWEEP_PAGE) break;
   }
-  return rows.length;
+  return queued;
 }
 
 const redisOf = async (queues: Queues): Promise<Redis> => queues.redis;
+const markerKey = (queues: Queues, kind: DigestKind, member: string) =>
+  `${queues.prefix}:rvmark:${kind}:${member}`;
+const taskMember = (nominationId: number, revision: number) => `${nominationId}-${revision}`;
 const setKey = (queues: Queues, kind: DigestKind, campaignId: number) =>
   `${queues.prefix}:rvdigest:${kind}:${campaignId}`;
 
@@ -100,7 +133,7 @@ async function recordOnce(queues: Queues, kind: DigestKind, campaignId: number, 
   const added = (await redis.eval(
     RECORD_ONCE,
     2,
-    `${queues.prefix}:rvmark:${kind}:${member}`,
+    markerKey(queues, kind, member),
     setKey(queues, kind, campaignId),
     String(at.getTime()),
     member,
@@ -142,7 +175,7 @@ export async function recordReviewTask(
   });
   if (!n || n.revision !== t.revision || !isReviewable(n.status)) return 'stale';
   const settings = reviewSettingsFrom(n.campaign.settings);
-  const added = await recordOnce(deps.queues, 'new', n.campaignId, `${n.id}-${n.revision}`, deps.now());
+  const added = await recordOnce(deps.queues, 'new', n.campaignId, taskMember(n.id, n.revision), deps.now());
   // Both adds are no-ops when the jobs exist, so a retried task re-does them harmlessly.
   await scheduleDigest(deps, 'new', n.campaignId, settings.digestMinutes);
   await scheduleSla(deps, {

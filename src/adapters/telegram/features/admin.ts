@@ -85,7 +85,7 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
     await ctx.reply(ctx.t(key, { id: String(parsed.telegramId), role }) + drafts);
     if (r.changed) {
       inBackground(deps, 'reminders after a role change', () =>
-        onPeopleChanged(deps.db, deps.queues, deps.now()),
+        onPeopleChanged(deps.db, deps.queues, deps.now(), { telegramId: parsed.telegramId }),
       );
       // Refresh the person's own command menu (fails harmlessly if they never opened the bot).
       const p = await personRoles(deps.db, parsed.telegramId);

@@ -38,7 +38,7 @@ export function inviteFeature(deps: BotDeps, shell: ShellApi): Feature {
           const r = await redeemInvite(deps.db, inviteId, ctx.who.id, deps.now());
           delete ctx.session.dialog;
           inBackground(deps, 'reminders after a contact joined', () =>
-            onPeopleChanged(deps.db, deps.queues, deps.now()),
+            onPeopleChanged(deps.db, deps.queues, deps.now(), { id: ctx.who.id }),
           );
           await ctx.editMessageText(ctx.t('invite.joined', { union: r.unionName }));
           const me = await touchPerson(deps.db, ctx.from!);

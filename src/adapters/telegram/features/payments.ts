@@ -1,4 +1,4 @@
-import { onCampaignChanged, onNominationChanged } from '../../../usecases/reminders.ts';
+import { onBatchChanged, onNominationChanged, onNominationsChanged } from '../../../usecases/reminders.ts';
 import QRCode from 'qrcode';
 import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
@@ -9,7 +9,6 @@ import {
   bankList,
   createBatch,
   markBatchPaid,
-  campaignsOfNominations,
   findBatch,
 } from '../../../usecases/payments/batches.ts';
 import { importHandovers, recordHandover } from '../../../usecases/payments/handover.ts';
@@ -55,10 +54,9 @@ export function paymentsFeature(deps: BotDeps): Feature {
 
   /** Payments change which reminders are due (unpaid items, entry deadlines): re-derive them. */
   const resyncBatch = (batchId: number) =>
-    inBackground(deps, 'reminders after a payment', async () => {
-      const batch = await findBatch(deps, batchId);
-      if (batch) await onCampaignChanged(deps.db, deps.queues, batch.campaignId, deps.now());
-    });
+    inBackground(deps, 'reminders after a payment', () =>
+      onBatchChanged(deps.db, deps.queues, batchId, deps.now()),
+    );
 
   /** `/handover <id> <date> <who>`, as a command or as the caption of a photo of the handover. */
   const handover = async (ctx: BotContext, args: string, photoFileId?: string) => {
@@ -178,15 +176,10 @@ export function paymentsFeature(deps: BotDeps): Feature {
     const parsed = safe.value;
     if (!parsed.ok) return ctx.reply(ctx.t(`payments.file_${parsed.code}`));
     const r = await importHandovers(pd, { rows: parsed.rows, actorId: ctx.who.id });
-    const touched = await campaignsOfNominations(
-      deps,
-      parsed.rows.map((row) => row.nominationId),
+    const touched = parsed.rows.map((row) => row.nominationId);
+    inBackground(deps, 'reminders after handovers', () =>
+      onNominationsChanged(deps.db, deps.queues, touched, deps.now()),
     );
-    for (const campaignId of touched) {
-      inBackground(deps, 'reminders after handovers', () =>
-        onCampaignChanged(deps.db, deps.queues, campaignId, deps.now()),
-      );
-    }
     const problems: { line: number; code: string; id?: number }[] = [...parsed.problems, ...r.problems].sort(
       (a, b) => a.line - b.line,
     );
