@@ -5,10 +5,40 @@ import { EDITABLE_STATUSES, type NominationDeps, toCategoryInfo } from './shared
 
 // Read models for contacts. Sensitive fields leave this module masked only.
 
-/** The birth year, from the encrypted ID number (the birth date itself is not stored). */
-function birthYearOf(deps: Pick<NominationDeps, 'cipher'>, idNumberEnc: string | null): number | null {
-  const date = idNumberEnc ? birthDateOfIdNumber(deps.cipher.decrypt(idNumberEnc)) : null;
-  return date ? Number(date.slice(0, 4)) : null;
+/**
+ * The answers of a nomination as a contact may see them: ID number and phone masked, the birth year
+ * (from the encrypted ID number: the birth date itself is not stored), the rest as given.
+ */
+function maskedAnswers(
+  deps: Pick<NominationDeps, 'cipher'>,
+  n: {
+    fullName: string | null;
+    idNumberEnc: string | null;
+    sex: string | null;
+    phoneEnc: string | null;
+    employer: string | null;
+    workStatus: string | null;
+    modelWorkerLevel: string | null;
+    hardshipTier: string | null;
+    mainCause: string | null;
+    secondaryCauses: string[];
+  },
+) {
+  const id = n.idNumberEnc ? deps.cipher.decrypt(n.idNumberEnc) : null;
+  const birth = id ? birthDateOfIdNumber(id) : null;
+  return {
+    fullName: n.fullName,
+    idNumberMasked: id ? maskIdNumber(id) : null,
+    birthYear: birth ? Number(birth.slice(0, 4)) : null,
+    sex: n.sex,
+    phoneMasked: n.phoneEnc ? maskPhone(deps.cipher.decrypt(n.phoneEnc)) : null,
+    employer: n.employer,
+    workStatus: n.workStatus,
+    modelWorkerLevel: n.modelWorkerLevel,
+    hardshipTier: n.hardshipTier,
+    mainCause: n.mainCause,
+    secondaryCauses: n.secondaryCauses,
+  };
 }
 
 export const PAGE_SIZE = 8;
@@ -87,17 +117,7 @@ export async function nominationView(deps: NominationDeps, id: number): Promise<
     campaignTitleEn: n.campaign.titleEn,
     categoryZh: n.category?.nameZh ?? '',
     categoryEn: n.category?.nameEn ?? '',
-    fullName: n.fullName,
-    idNumberMasked: n.idNumberEnc ? maskIdNumber(deps.cipher.decrypt(n.idNumberEnc)) : null,
-    birthYear: birthYearOf(deps, n.idNumberEnc),
-    sex: n.sex,
-    phoneMasked: n.phoneEnc ? maskPhone(deps.cipher.decrypt(n.phoneEnc)) : null,
-    employer: n.employer,
-    workStatus: n.workStatus,
-    modelWorkerLevel: n.modelWorkerLevel,
-    hardshipTier: n.hardshipTier,
-    mainCause: n.mainCause,
-    secondaryCauses: n.secondaryCauses,
+    ...maskedAnswers(deps, n),
     description: n.description,
     benefitForm: n.benefitForm,
     bankName: n.bankName,
@@ -135,17 +155,7 @@ export async function dialogDraft(deps: NominationDeps, input: { nominationId: n
     categories: d.campaign.categories.map(toCategoryInfo),
     category: cat,
     unionName: d.union.name,
-    fullName: d.fullName,
-    idNumberMasked: d.idNumberEnc ? maskIdNumber(deps.cipher.decrypt(d.idNumberEnc)) : null,
-    birthYear: birthYearOf(deps, d.idNumberEnc),
-    sex: d.sex,
-    phoneMasked: d.phoneEnc ? maskPhone(deps.cipher.decrypt(d.phoneEnc)) : null,
-    employer: d.employer,
-    workStatus: d.workStatus,
-    modelWorkerLevel: d.modelWorkerLevel,
-    hardshipTier: d.hardshipTier,
-    mainCause: d.mainCause,
-    secondaryCauses: d.secondaryCauses,
+    ...maskedAnswers(deps, d),
     description: d.description,
     benefitForm: cat ? (effectiveForm(cat, d.benefitForm) ?? null) : null,
     bankName: d.bankName,
