@@ -1,4 +1,5 @@
 import { DomainError } from '../../domain/errors.ts';
+import type { CampaignCategory } from '../../generated/prisma/client.ts';
 import {
   HARDSHIP_CAUSES,
   HARDSHIP_TIERS,
@@ -66,15 +67,15 @@ async function editable(deps: NominationDeps, personId: number, nominationId: nu
 }
 type Editable = NonNullable<Awaited<ReturnType<typeof editable>>>;
 
-/** The first unanswered step of the form as it stands now, or the summary. */
-async function next(deps: NominationDeps, d: { id: number }, notes: Note[] = []): Promise<AnswerOutcome> {
-  const n = await deps.db.nomination.findUnique({
-    where: { id: d.id },
-    select: { benefitForm: true, draftAnswered: true, category: true },
-  });
-  if (!n) return { kind: 'gone' };
-  const steps = stepsFor(n.category ? toCategoryInfo(n.category) : undefined, n.benefitForm);
-  return { kind: 'next', next: nextStep(steps, n.draftAnswered), notes };
+/** The first unanswered step of the form as it now stands, or the summary (from what was just stored). */
+function next(
+  category: CampaignCategory | null,
+  benefitForm: string | null,
+  answered: readonly string[],
+  notes: Note[] = [],
+): AnswerOutcome {
+  const steps = stepsFor(category ? toCategoryInfo(category) : undefined, benefitForm);
+  return { kind: 'next', next: nextStep(steps, answered), notes };
 }
 
 const invalid = (...notes: Note[]): AnswerOutcome => ({ kind: 'invalid', notes });
@@ -109,22 +110,23 @@ export async function answerText(
   if (input.step === 'id_number') {
     const refused = await checkPerson(deps, d, input.personId, data.idNumberHash!, notes);
     if (refused) return refused;
-    await saveAnswer(deps, { ...input, data, answered: false });
+    await saveAnswer(deps, { draft: d, step: input.step, data, answered: false });
     return { kind: 'next', next: 'id_confirm', notes };
   }
   if (input.step === 'bank_card') {
     const luhn = r.warnings.some((w) => w.code === 'card.luhn_warning');
     const flags = d.flags.filter((f) => f !== 'luhn_warning');
-    await saveAnswer(deps, {
-      ...input,
+    const answered = await saveAnswer(deps, {
+      draft: d,
+      step: input.step,
       data: { ...data, flags: luhn ? [...flags, 'luhn_warning'] : flags },
       answered: !luhn,
     });
     if (luhn) return { kind: 'next', next: 'card_confirm', notes };
-    return next(deps, d, notes);
+    return next(d.category, d.benefitForm, answered, notes);
   }
-  await saveAnswer(deps, { ...input, data });
-  return next(deps, d, notes);
+  const answered = await saveAnswer(deps, { draft: d, step: input.step, data });
+  return next(d.category, d.benefitForm, answered, notes);
 }
 
 /**
@@ -209,9 +211,8 @@ export async function chooseCategory(
     return invalid({ key: `errors.${told.code}`, params: told.params });
   }
   const fields = fieldsForCategory(cat, d.benefitForm);
-  await saveAnswer(deps, {
-    personId: input.personId,
-    nominationId: d.id,
+  const answered = await saveAnswer(deps, {
+    draft: d,
     step: 'category',
     data: fields,
     // A form chosen for another category is asked again when this one offers several.
@@ -219,7 +220,7 @@ export async function chooseCategory(
   });
   const notes: Note[] =
     room.quotaLeft !== null ? [{ key: 'nominate.quota_left', params: { left: room.quotaLeft - 1 } }] : [];
-  return next(deps, d, notes);
+  return next(row, fields.benefitForm, answered, notes);
 }
 
 /** A coded answer given with a button (work status, model-worker level, hardship tier, main cause, benefit form). */
@@ -232,21 +233,20 @@ export async function chooseOption(
   if (input.step === 'benefit_form') {
     if (!d.category?.benefitForms.includes(input.code as never))
       return invalid({ key: 'dialog.use_buttons', params: {} });
-    await saveAnswer(deps, {
-      personId: input.personId,
-      nominationId: d.id,
+    const answered = await saveAnswer(deps, {
+      draft: d,
       step: 'benefit_form',
       data: { benefitForm: input.code as BenefitFormCode },
     });
-    return next(deps, d);
+    return next(d.category, input.code, answered);
   }
   if (!isCodedStep(input.step) || !(CODED_STEPS[input.step].codes as readonly string[]).includes(input.code))
     return invalid({ key: 'dialog.use_buttons', params: {} });
   const data: Record<string, unknown> = { [CODED_STEPS[input.step].column]: input.code };
   if (input.step === 'main_cause')
     data['secondaryCauses'] = d.secondaryCauses.filter((c) => c !== input.code);
-  await saveAnswer(deps, { personId: input.personId, nominationId: d.id, step: input.step, data });
-  return next(deps, d);
+  const answered = await saveAnswer(deps, { draft: d, step: input.step, data });
+  return next(d.category, d.benefitForm, answered);
 }
 
 /** Ticks or unticks a secondary cause; the dialog stays on the same question. */
@@ -286,8 +286,8 @@ export async function confirmAnswer(
 ): Promise<AnswerOutcome> {
   const d = await editable(deps, input.personId, input.nominationId);
   if (!d) return { kind: 'gone' };
-  if (input.step === 'id_number' && !d.idNumberEnc) return next(deps, d);
-  if (input.step === 'bank_card' && !d.bankCardEnc) return next(deps, d);
-  await saveAnswer(deps, { ...input, data: {} });
-  return next(deps, d);
+  if (input.step === 'id_number' && !d.idNumberEnc) return next(d.category, d.benefitForm, d.draftAnswered);
+  if (input.step === 'bank_card' && !d.bankCardEnc) return next(d.category, d.benefitForm, d.draftAnswered);
+  const answered = await saveAnswer(deps, { draft: d, step: input.step, data: {} });
+  return next(d.category, d.benefitForm, answered);
 }

@@ -44,38 +44,38 @@ export async function startDraft(
   });
 }
 
+/** What saveAnswer needs of the draft: the caller has just read it (no second read per answer). */
+export interface DraftRow {
+  id: number;
+  version: number;
+  status: string;
+  draftAnswered: string[];
+  campaign: { settings: unknown };
+}
+
 /**
  * Stores one answer (a partial update of the nomination) and marks the step answered (unless
  * `answered` is false: an answer that waits for a confirmation). `forget` un-marks steps whose answer
- * no longer holds (e.g. the benefit form after a change of category). Only the contact who owns the
- * draft may change it, and only while it is a draft or returned for correction.
+ * no longer holds (e.g. the benefit form after a change of category). Guarded by the version the caller
+ * read, so only that state of the draft is changed; returns the steps now answered.
  */
 export async function saveAnswer(
   deps: NominationDeps,
   input: {
-    personId: number;
-    nominationId: number;
+    draft: DraftRow;
     step: Step;
     data: StoredFields & { categoryId?: number; amountFen?: number; flags?: string[] };
     answered?: boolean;
     forget?: readonly Step[];
   },
-): Promise<void> {
-  const current = await deps.db.nomination.findFirst({
-    where: { id: input.nominationId, submittedById: input.personId, status: { in: [...EDITABLE_STATUSES] } },
-    select: {
-      id: true,
-      version: true,
-      status: true,
-      draftAnswered: true,
-      campaign: { select: { settings: true } },
-    },
-  });
-  if (!current) throw new DomainError('nomination_not_editable');
+): Promise<string[]> {
+  const current = input.draft;
+  if (!(EDITABLE_STATUSES as readonly string[]).includes(current.status))
+    throw new DomainError('nomination_not_editable');
   const kept = current.draftAnswered.filter((s) => !(input.forget ?? []).includes(s as Step));
   const answered = input.answered === false || kept.includes(input.step) ? kept : [...kept, input.step];
   const res = await deps.db.nomination.updateMany({
-    where: { id: current.id, version: current.version },
+    where: { id: current.id, version: current.version, status: { in: [...EDITABLE_STATUSES] } },
     data: {
       ...input.data,
       draftAnswered: answered,
@@ -87,6 +87,7 @@ export async function saveAnswer(
     },
   });
   if (res.count === 0) throw new DomainError('nomination_changed');
+  return answered;
 }
 
 /** Deletes the contact's draft (the dialog's "discard and start again"). */
