@@ -115,6 +115,15 @@ describe('ledger', () => {
     expect(JSON.stringify(masked)).not.toContain(CARD);
   });
 
+  it('a handed-over row carries its delivery day and entry deadline like a paid one', async () => {
+    const id = seeded.delivered[0]!; // a department's condolence, handed over on 10 Feb
+    let row: { deliveredOn: string | null; entryDeadline: string | null } | undefined;
+    for await (const page of ledgerPages(db, cipher, { campaignId: seeded.campaign.id, access: 'masked' }))
+      row ??= page.find((r) => r.id === id);
+    // 30 working days after 10 Feb 2026 over the Spring Festival, as for a payment made that day.
+    expect(row).toMatchObject({ deliveredOn: '2026-02-10', entryDeadline: '2026-03-30' });
+  });
+
   it('pages with a keyset and applies filters', async () => {
     const ids: number[] = [];
     let pages = 0;

@@ -5,7 +5,7 @@ import { type IsoDate, shanghaiDateOf } from '../../domain/calendar/date.ts';
 import type { WorkingCalendar } from '../../domain/calendar/working-days.ts';
 import { birthDateOfIdNumber } from '../../domain/identity/id-number.ts';
 import { maskBankCard, maskBirthDate, maskIdNumber, maskPhone } from '../../domain/masking.ts';
-import { entryDeadline } from '../../domain/reminders/index.ts';
+import { entryDeadlineOn } from '../../domain/reminders/index.ts';
 import type { RoleName } from '../../domain/roles.ts';
 
 // 台账: every nomination of a campaign with its state and amounts, read page by page (keyset on id) so a
@@ -166,18 +166,19 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
     const handover = n.handovers[0];
     let deliveredOn: IsoDate | null = null;
     let deliveredFen: number | null = null;
-    let deadline: IsoDate | null = null;
+    // Delivered: the latest paid payment's day, or the handover day; the entry deadline counts from it
+    // (the rule the reminders and the evaluation figures use).
     if (n.status === 'paid') {
       deliveredFen = n.payments.length > 0 ? n.payments.reduce((a, p) => a + p.amountFen, 0) : n.amountFen;
-      if (paid?.paidAt) {
-        deliveredOn = shanghaiDateOf(paid.paidAt);
-        deadline =
-          deadlines.get(deliveredOn) ?? entryDeadline(paid.paidAt, campaign.entryWorkingDays, calendar);
-        deadlines.set(deliveredOn, deadline);
-      }
+      deliveredOn = paid?.paidAt ? shanghaiDateOf(paid.paidAt) : null;
     } else if (n.status === 'handed_over') {
       deliveredFen = n.amountFen;
       deliveredOn = handover ? handover.handedOverOn.toISOString().slice(0, 10) : null;
+    }
+    let deadline: IsoDate | null = null;
+    if (deliveredOn) {
+      deadline = deadlines.get(deliveredOn) ?? entryDeadlineOn(deliveredOn, campaign.entryWorkingDays, calendar);
+      deadlines.set(deliveredOn, deadline);
     }
     const id = open(n.idNumberEnc);
     const phone = open(n.phoneEnc);
