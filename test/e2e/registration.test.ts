@@ -128,6 +128,9 @@ describe.each(['polling', 'webhook'] as const)('%s mode', (mode) => {
       await admin.expectReply(/不能撤销自己的管理员身份/);
       await admin.send('/grant nobody');
       await admin.expectReply(/用法：\/grant/);
+      // Contacts are not granted: they join through their union's invite link.
+      await admin.send('/grant 7001 联系人');
+      await admin.expectReply(/通过邀请链接加入/);
       const actions = (await h.app.db.auditLog.findMany({ where: { action: { startsWith: 'role.' } } })).map(
         (a) => a.action,
       );

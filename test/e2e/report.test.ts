@@ -99,5 +99,12 @@ describe('reports in the chat', () => {
     await a.send(`/entry_mark fumin-e2e ${seeded.paid[70]} 99999999`);
     const reply = await a.expectReply(/已标记 1 条/);
     expect(reply.text).toContain('1 个编号不存在：99999999');
+    // "all" marks every delivered record still waiting; once none is left it says so.
+    await a.send('/entry_mark fumin-e2e all');
+    await a.expectReply(/已标记 \d+ 条/);
+    await a.send('/entry_mark fumin-e2e all');
+    await a.expectReply(/没有待录入省帮扶系统的记录/);
+    await a.send('/entry_status fumin-e2e');
+    await a.expectReply(/已录入 590/);
   });
 });

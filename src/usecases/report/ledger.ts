@@ -177,7 +177,8 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
     }
     let deadline: IsoDate | null = null;
     if (deliveredOn) {
-      deadline = deadlines.get(deliveredOn) ?? entryDeadlineOn(deliveredOn, campaign.entryWorkingDays, calendar);
+      deadline =
+        deadlines.get(deliveredOn) ?? entryDeadlineOn(deliveredOn, campaign.entryWorkingDays, calendar);
       deadlines.set(deliveredOn, deadline);
     }
     const id = open(n.idNumberEnc);

@@ -60,6 +60,9 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
   };
 
   const changeRole = async (ctx: BotContext, args: string, grant: boolean) => {
+    // Contacts join a union through its invite link, not by a grant.
+    if (grant && /^\s*\d+\s+(contact\b|联系人)/i.test(args))
+      return ctx.reply(ctx.t('admin.grant_contact_by_invite'));
     const parsed = parseRoleArgs(args, grant);
     if (!parsed) {
       await ctx.reply(

@@ -257,6 +257,7 @@ export function reportFeature(deps: BotDeps): Feature {
     let ids: number[] | null;
     if (campaign && tokens.length === 1 && /^(all|全部)$/i.test(tokens[0]!)) {
       ids = await notEnteredIds(deps.db, campaign.id);
+      if (ids.length === 0) return ctx.reply(ctx.t('entry.mark_none', { code: campaign.code }));
     } else ids = parseIdList(tokens.join(' '));
     if (!ids || ids.length === 0) return ctx.reply(ctx.t('entry.mark_usage'));
     const r = await markEntered(deps.db, {
