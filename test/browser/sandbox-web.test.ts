@@ -69,6 +69,15 @@ interface Shown {
   buttons: { text: string; data: string }[];
 }
 
+/** The little of the DOM the page-side callbacks use (the project's TypeScript has no DOM library). */
+interface PageElement {
+  dataset: Record<string, string | undefined>;
+  textContent: string | null;
+  classList: { contains(name: string): boolean };
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): Iterable<PageElement>;
+}
+
 const pane = (id: number): Locator => page.locator(`section.pane[data-user-id="${id}"]`);
 
 /** What a pane shows, message by message (as the page drew it). */
@@ -76,11 +85,11 @@ function shown(id: number): Promise<Shown[]> {
   return pane(id)
     .locator('.msg')
     .evaluateAll((els) =>
-      els.map((e) => ({
-        id: Number((e as HTMLElement).dataset['messageId']),
+      (els as unknown as PageElement[]).map((e) => ({
+        id: Number(e.dataset['messageId']),
         from: e.classList.contains('bot') ? ('bot' as const) : ('user' as const),
         text: e.querySelector('.text')?.textContent ?? '',
-        buttons: [...e.querySelectorAll<HTMLButtonElement>('.inline button')].map((b) => ({
+        buttons: [...e.querySelectorAll('.inline button')].map((b) => ({
           text: b.textContent ?? '',
           data: b.dataset['callback'] ?? '',
         })),
@@ -159,7 +168,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('the sandbox web page in Chromium', ()
   it('shows the demo people side by side, in Chinese and in English', async () => {
     const ids = await page
       .locator('section.pane')
-      .evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset['userId'])));
+      .evaluateAll((els) => (els as unknown as PageElement[]).map((e) => Number(e.dataset['userId'])));
     expect(ids).toEqual([...DEMO_PEOPLE.map((p) => Number(p.telegramId)), Number(DEMO_RECIPIENT.telegramId)]);
     await expect.poll(() => page.locator('h1').textContent()).toBe('送温暖机器人 · 沙盒');
     await expect.poll(() => pane(CONTACT).locator('.who small').textContent()).toContain('基层工会联系人');
@@ -191,7 +200,11 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('the sandbox web page in Chromium', ()
     );
     expect(await recipient.locator('.msg.bot img').count()).toBe(0);
     expect(await recipient.locator('.msg.bot a[href^="javascript"]').count()).toBe(0);
-    expect(await page.evaluate(() => document.body.dataset['pwned'])).toBeUndefined();
+    expect(
+      await page.evaluate(
+        () => (globalThis as unknown as { document: { body: PageElement } }).document.body.dataset['pwned'],
+      ),
+    ).toBeUndefined();
   });
 
   it('a contact nominates in the page, a reviewer approves in another pane, the admin sees the chart', async () => {
@@ -265,9 +278,16 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('the sandbox web page in Chromium', ()
     const chart = pane(ADMIN).locator('.msg.bot img.photo').first();
     await chart.waitFor({ timeout: 60_000 });
     await expect
-      .poll(() => chart.evaluate((img: HTMLImageElement) => (img.complete ? img.naturalWidth : 0)), {
-        timeout: 30_000,
-      })
+      .poll(
+        () =>
+          chart.evaluate((el) => {
+            const img = el as unknown as { complete: boolean; naturalWidth: number };
+            return img.complete ? img.naturalWidth : 0;
+          }),
+        {
+          timeout: 30_000,
+        },
+      )
       .toBe(1600);
     const draft = pane(ADMIN).locator('.msg.bot .doc a[download$=".docx"]').first();
     await draft.waitFor({ timeout: 60_000 });
