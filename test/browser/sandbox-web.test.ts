@@ -302,6 +302,53 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('the sandbox web page in Chromium', ()
     await page.screenshot({ path: new URL('sandbox-web.png', ARTIFACTS).pathname });
   });
 
+  it('a person added in the page opens the invite link from the admin chat and joins', async () => {
+    await page.locator('#add-person input[name="id"]').fill('1006');
+    await page.locator('#add-person input[name="name"]').fill('陈联系');
+    await page.locator('#add-person button[type="submit"]').click();
+    await pane(1006).waitFor();
+    const union = await h.app.db.union.findFirstOrThrow({ where: { name: '县人民医院工会（演示）' } });
+    const before = await lastId(ADMIN);
+    await type(ADMIN, `/invite ${union.id} 1`);
+    const invite = await waitShown(ADMIN, (m) => /start=inv_/.test(m.text), before);
+    // The link is a link; opening it asks as whom, and that person's chat starts with its payload.
+    await pane(ADMIN).locator(`.msg.bot[data-message-id="${invite.id}"] a[href*="start=inv_"]`).click();
+    await page.locator('#open-as .choices button[data-user-id="1006"]').click();
+    const payload = /start=(inv_[A-Za-z0-9_-]+)/.exec(invite.text)![1]!;
+    await pane(1006)
+      .locator('.msg.user .text', { hasText: `/start ${payload}` })
+      .waitFor();
+    const offer = await waitShown(1006, (m) => hasButton(m, 'inv_ok'));
+    await press(1006, offer.id, 'inv_ok|');
+    await expect
+      .poll(
+        () =>
+          h.app.db.roleGrant.count({
+            where: { person: { telegramId: 1006n }, role: 'contact', unionId: union.id, revokedAt: null },
+          }),
+        { timeout: 30_000 },
+      )
+      .toBe(1);
+    expect(await h.app.db.person.findUniqueOrThrow({ where: { telegramId: 1006n } })).toMatchObject({
+      displayName: expect.stringContaining('陈联系'),
+    });
+  });
+
+  it('a reply keyboard sends its label as the person', async () => {
+    const recipient = Number(DEMO_RECIPIENT.telegramId);
+    await fetch(`${h.emu.apiRoot}/bot${h.env['TELEGRAM_BOT_TOKEN']}/sendMessage`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        chat_id: recipient,
+        text: '请选择',
+        reply_markup: { keyboard: [['已收到', '未收到']], resize_keyboard: true },
+      }),
+    });
+    await pane(recipient).locator('.keyboard button', { hasText: '已收到' }).click();
+    await pane(recipient).locator('.msg.user .text', { hasText: '已收到' }).waitFor();
+  });
+
   it('uploads a file from the page as the person (a campaign file the admin sends)', async () => {
     const before = await lastId(ADMIN);
     await pane(ADMIN)
