@@ -21,7 +21,7 @@ export const DEMO_PEOPLE = [
 ];
 
 /** Someone to nominate and to bind with the recipient's link (no role: not created by the seed). */
-export const DEMO_RECIPIENT = { telegramId: 1005n, name: '刘师傅（慰问对象）' };
+export const DEMO_RECIPIENT = { telegramId: 2001n, name: '王小红（慰问对象）' };
 
 export const DEMO_CAMPAIGN_CODE = 'fumin-demo';
 const EXAMPLE_CAMPAIGN = new URL('../../campaigns/example-2024-spring.yaml', import.meta.url);

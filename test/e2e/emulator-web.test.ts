@@ -91,7 +91,7 @@ describe('the sandbox web page over the emulator', () => {
       [1002, 'role_reviewer'],
       [1003, 'role_finance'],
       [1004, 'role_contact'],
-      [1005, 'role_recipient'],
+      [2001, 'role_recipient'],
     ]);
     expect((await fetch(`${e.url}/web/../server.ts`)).status).toBe(404);
     await e.close();
