@@ -467,6 +467,7 @@ function drawStatic() {
   $('#lang-toggle').textContent = other === 'en' ? 'English' : '中文';
   $('#lang-toggle').dataset.lang = other;
   $('#status').textContent = t(`status_${$('#status').dataset.state}`);
+  $('#add-person').elements.lang.value = lang === 'en' ? 'en' : 'zh-hans';
 }
 
 $('#lang-toggle').addEventListener('click', () => {
@@ -498,6 +499,7 @@ $('#add-person').addEventListener('submit', (e) => {
     drawPanes();
   }
   form.reset();
+  form.elements.lang.value = lang === 'en' ? 'en' : 'zh-hans';
 });
 
 function setStatus(state) {
