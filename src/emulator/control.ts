@@ -95,9 +95,7 @@ export class BotControl {
     return bot.commands.resolveForPrivateChat(chatId, lang);
   }
   fileBytes(fileId: string): Buffer {
-    const file = this.current().files.get(fileId);
-    if (!file) throw new ControlError(404, `unknown file ${fileId}`);
-    return file.bytes;
+    return this.file(fileId).bytes;
   }
   chatSeq(chatId: number): number {
     return this.current().chats.get(chatId)?.seq ?? 0;

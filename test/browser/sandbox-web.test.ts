@@ -147,6 +147,7 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('the sandbox web page in Chromium', ()
     h = await startHarness({ emulator });
     await seedDemo(h.app.db);
     userDataDir = mkdtempSync(join(tmpdir(), 'warmth-chromium-'));
+    // A fresh profile directory (Playwright passes it as --user-data-dir).
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
       headless: true,
