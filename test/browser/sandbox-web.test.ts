@@ -1,11 +1,17 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { I18n } from '../../src/adapters/i18n.ts';
 import { sandboxWebOptions } from '../../src/cli/sandbox-web.ts';
-import { DEMO_CAMPAIGN_CODE, DEMO_PEOPLE, DEMO_RECIPIENT, seedDemo } from '../../src/cli/seed-demo.ts';
+import {
+  DEMO_CAMPAIGN_CODE,
+  DEMO_PEOPLE,
+  DEMO_RECIPIENT,
+  demoCampaignText,
+  seedDemo,
+} from '../../src/cli/seed-demo.ts';
 import { DEFAULT_LIMITS } from '../../src/emulator/rate-limit.ts';
 import { startTestEmulator } from '../support/conversation.ts';
 import { makeId } from '../support/fixtures.ts';
@@ -350,13 +356,22 @@ describe.skipIf(!HAVE_CHROMIUM && !IN_CI)('the sandbox web page in Chromium', ()
     await pane(recipient).locator('.msg.user .text', { hasText: '已收到' }).waitFor();
   });
 
-  it('uploads a file from the page as the person (a campaign file the admin sends)', async () => {
+  it('uploads a file from the page as the person: the admin sends a campaign file', async () => {
+    const example = readFileSync(
+      new URL('../../campaigns/example-2024-spring.yaml', import.meta.url),
+      'utf8',
+    );
+    const text = demoCampaignText(example, new Date()).replace(
+      `code: ${DEMO_CAMPAIGN_CODE}`,
+      'code: fumin-web',
+    );
     const before = await lastId(ADMIN);
     await pane(ADMIN)
       .locator('input[type="file"]')
-      .setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('不是活动文件') });
-    // The upload shows as the admin's own message with its file name, and the bot answers it.
-    await pane(ADMIN).locator('.msg.user .doc a', { hasText: 'notes.txt' }).waitFor();
-    await waitShown(ADMIN, () => true, before);
+      .setInputFiles({ name: 'fumin-web.yaml', mimeType: 'application/x-yaml', buffer: Buffer.from(text) });
+    // The upload shows as the admin's own message with its file name, and the bot loads the campaign.
+    await pane(ADMIN).locator('.msg.user .doc a', { hasText: 'fumin-web.yaml' }).waitFor();
+    await waitShown(ADMIN, (m) => m.text.includes('已导入新活动') && m.text.includes('fumin-web'), before);
+    expect(await h.app.db.campaign.count({ where: { code: 'fumin-web' } })).toBe(1);
   });
 });
