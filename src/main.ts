@@ -27,12 +27,18 @@ const logger = createLogger({ level: config.logLevel });
 const closers: (() => Promise<unknown>)[] = [];
 
 async function main() {
+  let webAddress: string | undefined;
   let apiRoot = config.telegram.apiRoot;
   if (!apiRoot) {
     apiRoot = `http://127.0.0.1:${config.emulatorPort}`;
     if (role !== 'worker') {
       const { startEmulator } = await import('./emulator/index.ts');
-      const emu = await startEmulator({ port: config.emulatorPort });
+      const { sandboxWebOptions } = await import('./cli/sandbox-web.ts');
+      const emu = await startEmulator({
+        port: config.emulatorPort,
+        web: sandboxWebOptions(config.defaultLocale),
+      });
+      webAddress = `${emu.url}/`;
       apiRoot = emu.apiRoot;
       closers.push(() => emu.close());
       logger.info({ url: emu.url }, 'sandbox: local Bot API emulator started (no TELEGRAM_BOT_TOKEN)');
@@ -48,6 +54,7 @@ async function main() {
   if (config.sandbox && role !== 'worker') {
     console.log(
       `\n  warmth-bot sandbox is running (no Telegram token).\n` +
+        (webAddress ? `  Open in a browser:  ${webAddress}\n` : '') +
         `  Create demo data:   npm run seed:demo\n` +
         `  Chat as a user:     npm run chat -- --user <telegram id>\n`,
     );

@@ -20,6 +20,9 @@ export const DEMO_PEOPLE = [
   { telegramId: 1004n, name: '张联系（基层工会联系人）', role: 'contact' as const },
 ];
 
+/** Someone to nominate and to bind with the recipient's link (no role: not created by the seed). */
+export const DEMO_RECIPIENT = { telegramId: 2001n, name: '王小红（慰问对象）' };
+
 export const DEMO_CAMPAIGN_CODE = 'fumin-demo';
 const EXAMPLE_CAMPAIGN = new URL('../../campaigns/example-2024-spring.yaml', import.meta.url);
 
@@ -95,8 +98,14 @@ async function main() {
   const db = createDb(config.databaseUrl);
   try {
     const { unions, campaign } = await seedDemo(db);
-    console.log('Demo data is ready. Chat as:');
-    for (const p of DEMO_PEOPLE) console.log(`  npm run chat -- --user ${p.telegramId}    # ${p.name}`);
+    console.log('Demo data is ready.');
+    if (config.sandbox)
+      console.log(
+        `Open the sandbox in a browser (while npm start runs): http://127.0.0.1:${config.emulatorPort}/\nOr chat in a terminal as:`,
+      );
+    else console.log('Chat as:');
+    for (const p of [...DEMO_PEOPLE, DEMO_RECIPIENT])
+      console.log(`  npm run chat -- --user ${p.telegramId}    # ${p.name}`);
     console.log(`Grassroots unions: ${unions.map((u) => `${u.id}. ${u.name}`).join('; ')}`);
     console.log(
       `Campaign ${campaign.code} (${campaign.title.zh}): nominations open until ${formatShanghaiDateTime(campaign.timeline.nominationCloses)}`,

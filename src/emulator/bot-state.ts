@@ -200,6 +200,11 @@ export class BotState {
     this.notifier.notify(this.chatKey(chatId));
   }
 
+  /** Tells watchers (the web page) that command menus changed. */
+  touchCommands(): void {
+    this.notifier.notify(`commands:${this.id}`);
+  }
+
   /** The bot as it appears in `message.from`. */
   publicUser(): TgUser {
     return {

@@ -1,8 +1,10 @@
+import { sandboxWebOptions } from '../cli/sandbox-web.ts';
 import { startEmulator } from './index.ts';
 
 const port = Number(process.env['EMULATOR_PORT'] ?? 8081);
-const emulator = await startEmulator({ port });
+const emulator = await startEmulator({ port, web: sandboxWebOptions() });
 console.log(`Telegram Bot API emulator listening on ${emulator.url}`);
+console.log(`  web:  ${emulator.url}/  (chat panes in a browser)`);
 console.log(`  bot:  TELEGRAM_API_ROOT=${emulator.apiRoot}`);
 console.log(`  chat: EMULATOR_URL=${emulator.url} npm run chat -- --user 1001 --name 张三 --lang zh-hans`);
 

@@ -6,6 +6,7 @@ import type { Notifier } from './notifier.ts';
 import type { BotRegistry } from './registry.ts';
 import type { Limits, UserProfile } from './types.ts';
 import { ControlError } from './users.ts';
+import { crossOrigin, sendFile, streamEvents } from './web.ts';
 
 export const CONTROL_PREFIX = '/_emulator';
 
@@ -50,14 +51,14 @@ async function route(r: Request): Promise<unknown> {
       return { ok: true };
     case 'GET pending':
       return { pending: control.pendingUpdates() };
+    case 'GET users':
+      return control.users();
     case 'GET webhook-deliveries':
       return control.webhookDeliveries();
     case 'POST updates':
       return control.injectRawUpdate((body['update'] ?? body) as Record<string, unknown>);
     case 'POST updates/:repeat':
       return control.repeatUpdate(num(b, 'update id'));
-    case 'GET files/:':
-      return control.fileBytes(decodeURIComponent(b ?? ''));
   }
   const id = num(b, 'chat/user id');
   switch (key) {
@@ -81,6 +82,8 @@ async function route(r: Request): Promise<unknown> {
       return control.pressButton(id, num(body['messageId'], 'messageId'), String(body['data'] ?? ''));
     case 'GET chats/:messages':
       return control.messages(id);
+    case 'GET chats/:history':
+      return control.history(id);
     case 'GET chats/:transcript':
       return control.transcript(id);
     case 'GET chats/:callback-answers':
@@ -118,9 +121,21 @@ export async function handleControl(
       sendJson(res, 200, { ok: true, bots: registry.all().map((b) => b.summary()) });
       return;
     }
+    // Another site's page in the same browser must not act as the sandbox's users (no CORS here).
+    if (req.method === 'POST' && crossOrigin(req))
+      throw new ControlError(403, 'cross-origin control requests are refused');
     const selector = url.searchParams.get('bot') ?? undefined;
     const selected = registry.select(selector);
     if (!selected) throw new ControlError(404, `unknown bot ${selector}`);
+    if (req.method === 'GET' && parts[0] === 'events') {
+      streamEvents(req, res, () => registry.select(selector) ?? selected, notifier, closing);
+      return;
+    }
+    if (req.method === 'GET' && parts[0] === 'files' && parts[1]) {
+      const control = new BotControl(() => registry.select(selector) ?? selected, notifier);
+      sendFile(res, control.file(decodeURIComponent(parts[1])), url.searchParams.has('download'));
+      return;
+    }
     const raw = req.method === 'POST' ? await readBody(req, 80 * 1024 * 1024) : Buffer.alloc(0);
     const body = raw.length ? (JSON.parse(raw.toString('utf8')) as Record<string, unknown>) : {};
     const control = new BotControl(() => registry.select(selector) ?? selected, notifier);

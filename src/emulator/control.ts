@@ -5,6 +5,8 @@ import type {
   BotMessageView,
   CallbackAnswerRecord,
   ChatChanges,
+  ChatEntryView,
+  ChatUserView,
   EmulatorStats,
   Limits,
   OutboundRecord,
@@ -59,6 +61,28 @@ export class BotControl {
   messages(chatId: number): BotMessageView[] {
     return this.current().chats.get(chatId)?.botViews() ?? [];
   }
+  /** Every message of the chat, the user's and the bot's, in order (what a chat window shows). */
+  history(chatId: number): ChatEntryView[] {
+    const chat = this.current().chats.get(chatId);
+    return chat ? [...chat.messages.values()].map((m) => ({ ...toView(m), from: m.from })) : [];
+  }
+  users(): ChatUserView[] {
+    return this.current()
+      .chats.all()
+      .map((c) => ({
+        id: c.user.id,
+        firstName: c.user.first_name,
+        ...(c.user.username ? { username: c.user.username } : {}),
+        ...(c.user.language_code ? { languageCode: c.user.language_code } : {}),
+        blocked: c.blocked,
+      }));
+  }
+  /** A stored file with its name and type (for downloads and images). */
+  file(fileId: string): { bytes: Buffer; fileName?: string; mimeType?: string } {
+    const file = this.current().files.get(fileId);
+    if (!file) throw new ControlError(404, `unknown file ${fileId}`);
+    return file;
+  }
   transcript(chatId: number): TranscriptEntry[] {
     return [...(this.current().chats.get(chatId)?.transcript ?? [])];
   }
@@ -71,9 +95,7 @@ export class BotControl {
     return bot.commands.resolveForPrivateChat(chatId, lang);
   }
   fileBytes(fileId: string): Buffer {
-    const file = this.current().files.get(fileId);
-    if (!file) throw new ControlError(404, `unknown file ${fileId}`);
-    return file.bytes;
+    return this.file(fileId).bytes;
   }
   chatSeq(chatId: number): number {
     return this.current().chats.get(chatId)?.seq ?? 0;

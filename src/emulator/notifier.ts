@@ -1,6 +1,13 @@
 /** Wake-ups for long polls: `wait(key)` resolves on the next `notify(key)`, on timeout or on abort. */
 export class Notifier {
   private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly listeners = new Set<(key: string) => void>();
+
+  /** Calls `listener` with every notified key (`*` for notifyAll) until the returned function is called. */
+  subscribe(listener: (key: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     return new Promise((resolve) => {
@@ -30,12 +37,14 @@ export class Notifier {
   }
 
   notify(key: string): void {
+    for (const listener of this.listeners) listener(key);
     const set = this.waiters.get(key);
     if (!set) return;
     for (const wake of [...set]) wake();
   }
 
   notifyAll(): void {
+    for (const listener of this.listeners) listener('*');
     for (const key of [...this.waiters.keys()]) this.notify(key);
   }
 }

@@ -8,6 +8,7 @@ import { Notifier } from './notifier.ts';
 import { DEFAULT_LIMITS } from './rate-limit.ts';
 import { type BotIdentity, BotRegistry } from './registry.ts';
 import type { BotSummary, Limits } from './types.ts';
+import { handleWeb, type WebPageOptions } from './web.ts';
 import { DEFAULT_WEBHOOK_RETRY, type WebhookRetryOptions } from './webhook.ts';
 
 /** Pino-compatible subset. */
@@ -31,6 +32,8 @@ export interface EmulatorOptions {
   maxDownloadSize?: number;
   webhookRetry?: Partial<WebhookRetryOptions>;
   logger?: EmulatorLogger;
+  /** Serve the sandbox's web page at `/` (chat panes over the control API). */
+  web?: WebPageOptions;
 }
 
 export interface Emulator extends BotControl {
@@ -84,6 +87,7 @@ export async function createEmulator(opts: EmulatorOptions = {}): Promise<Emulat
     if (path === CONTROL_PREFIX || path.startsWith(`${CONTROL_PREFIX}/`)) {
       return handleControl(req, res, url, registry, notifier, closing.signal);
     }
+    if (opts.web && req.method === 'GET' && (await handleWeb(res, path, opts.web))) return;
     sendJson(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
   };
 

@@ -66,6 +66,18 @@ export interface BotMessageView {
   raw: TgMessage;
 }
 
+/** A message of a private chat as the web page shows it: the user's own messages too. */
+export type ChatEntryView = BotMessageView & { from: 'user' | 'bot' };
+
+/** A person the emulator knows (has a private chat with the bot). */
+export interface ChatUserView {
+  id: number;
+  firstName: string;
+  username?: string;
+  languageCode?: string;
+  blocked: boolean;
+}
+
 export interface TranscriptEntry {
   from: 'user' | 'bot';
   messageId: number;

@@ -71,6 +71,7 @@ const scopeParam = (p: Parameters<MethodHandler>[0]['params']): Scope | undefine
 const setMyCommands: MethodHandler = ({ bot, params: p }) => {
   const commands = p.json<unknown>('commands', "can't parse commands JSON object");
   bot.commands.set(commands ?? [], scopeParam(p), p.str('language_code'));
+  bot.touchCommands();
   return true;
 };
 
@@ -79,6 +80,7 @@ const getMyCommands: MethodHandler = ({ bot, params: p }) =>
 
 const deleteMyCommands: MethodHandler = ({ bot, params: p }) => {
   bot.commands.delete(scopeParam(p), p.str('language_code'));
+  bot.touchCommands();
   return true;
 };
 
