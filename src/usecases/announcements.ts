@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { type Db, Prisma, uniqueViolation } from '../adapters/db/client.ts';
 import type { Queues } from '../adapters/queue/queues.ts';
-import { NOT_SUBMITTED_STATUSES } from '../domain/reminders/index.ts';
+import {
+  isQuiet,
+  NOT_SUBMITTED_STATUSES,
+  nextAllowed,
+  reminderSettingsFrom,
+} from '../domain/reminders/index.ts';
 import { audit } from './audit.ts';
 import { campaignState } from './campaigns.ts';
 import { enqueueNotices, type NoticeRequest } from './notices.ts';
@@ -94,10 +99,11 @@ const openingButtons = (campaignId: number): NoticeRequest['buttons'] => [
 ];
 
 export interface OpeningResult {
-  /** open | not_open_yet | closed | gone */
-  state: 'open' | 'not_open_yet' | 'closed' | 'gone';
+  /** quiet: inside the campaign's quiet hours, run again at `until` (an opening at midnight waits). */
+  state: 'open' | 'not_open_yet' | 'closed' | 'gone' | 'quiet';
   contacts: number;
   created: number;
+  until?: Date;
 }
 
 /**
@@ -111,6 +117,7 @@ export async function fanOutOpening(
   now: Date,
   personIds?: number[],
 ): Promise<OpeningResult> {
+  // One person who just joined is using the bot right now: quiet hours do not hold their notice back.
   const c = await db.campaign.findUnique({ where: { id: campaignId } });
   if (!c) return { state: 'gone', contacts: 0, created: 0 };
   const phase = campaignState(
@@ -126,6 +133,10 @@ export async function fanOutOpening(
   );
   if (phase === 'not_open_yet') return { state: 'not_open_yet', contacts: 0, created: 0 };
   if (phase !== 'open') return { state: 'closed', contacts: 0, created: 0 };
+  const { quietHours } = reminderSettingsFrom(c.settings);
+  if (!personIds && isQuiet(now, { hours: quietHours })) {
+    return { state: 'quiet', contacts: 0, created: 0, until: nextAllowed(now, { hours: quietHours }) };
+  }
   const { personIds: contacts } = await audienceContacts(db, campaignId, 'all', null, now, personIds);
   const created = await enqueueNotices(
     db,

@@ -269,3 +269,15 @@ describe('evaluation figures', () => {
     expect(f.opening.medianHoursToFirstSubmission).toBe(12);
   });
 });
+
+describe('quiet hours', () => {
+  it('a campaign opening at 23:00 waits until 08:00; a contact joining then gets it at once', async () => {
+    const w = await world(fx.sh('2026-03-02 23:00'));
+    const r = await fanOutOpening(db, queues, w.campaign, fx.sh('2026-03-02 23:00'));
+    expect(r.state).toBe('quiet');
+    expect(r.until?.toISOString()).toBe(fx.sh('2026-03-03 08:00').toISOString());
+    expect(await openingRows(w.campaign)).toHaveLength(0);
+    expect(await onContactJoined(db, queues, w.contacts.ca, fx.sh('2026-03-02 23:30'))).toBe(1);
+    expect((await fanOutOpening(db, queues, w.campaign, fx.sh('2026-03-03 08:00'))).created).toBe(2);
+  });
+});
