@@ -277,6 +277,26 @@ describe('deadline changes', () => {
   });
 });
 
+describe('a contact who joins later', () => {
+  it('gets the opening message once, through the invite link', async () => {
+    await admin.send(`/invite ${unions.b} 1`);
+    const msg = await admin.expectReply(/邀请链接/);
+    const payload = /start=(inv_[A-Za-z0-9_-]+)/.exec(msg.text ?? '')![1]!;
+    const late = h.emu.user(8315, { firstName: '赵联系', languageCode: 'zh-hans' });
+    await late.command('/start', payload);
+    await late.expectReply(/受邀成为“县环卫所工会”的联系人/);
+    await late.press('确认加入');
+    await late.expectEdit(/已加入“县环卫所工会”/);
+    const m = await late.expectReply(OPENING_ZH);
+    // Composed now: the deadline as moved.
+    expect(m.text).toContain('申报截止时间：2026-03-16 17:00');
+    await late.expectDocument('送温暖通知.pdf');
+    await late.expectNoReply(1_500);
+    const p = await h.app.db.person.findUniqueOrThrow({ where: { telegramId: 8315n } });
+    expect(await h.app.db.notice.count({ where: { personId: p.id } })).toBe(1);
+  });
+});
+
 describe('bad input', () => {
   it('a forged button, a revoked contact pressing 开始申报, a campaign that closed', async () => {
     const openingOf = async (u: Person) =>
