@@ -75,13 +75,21 @@ export async function enqueueNotice(db: Db, queues: Queues, n: NoticeRequest) {
 export async function enqueueNotices(db: Db, queues: Queues, list: NoticeRequest[]): Promise<number> {
   let created = 0;
   for (let i = 0; i < list.length; i += 1000) {
-    const chunk = list.slice(i, i + 1000);
-    const r = await db.notice.createMany({ data: chunk.map(rowData), skipDuplicates: true });
-    created += r.count;
-    const queued = await db.notice.findMany({
-      where: { uniqueKey: { in: chunk.map((n) => n.uniqueKey) }, status: 'queued' },
-      select: { id: true },
-    });
+    const chunk = list.slice(i, i + 1000).map(rowData);
+    const keys = chunk.map((n) => n.uniqueKey);
+    // One statement per chunk, arrays as one parameter each (Prisma's createMany was ~2 ms a row here).
+    created += await db.$executeRaw`
+      INSERT INTO notice (unique_key, kind, person_id, nomination_id, campaign_id, announcement_id, template, params)
+      SELECT u.key, u.kind::"NoticeKind", u.person_id, u.nomination_id, u.campaign_id, u.announcement_id,
+             u.template, u.params::jsonb
+      FROM unnest(${keys}::text[], ${chunk.map((n) => n.kind)}::text[], ${chunk.map((n) => n.personId)}::int[],
+                  ${chunk.map((n) => n.nominationId)}::int[], ${chunk.map((n) => n.campaignId)}::int[],
+                  ${chunk.map((n) => n.announcementId)}::int[], ${chunk.map((n) => n.template)}::text[],
+                  ${chunk.map((n) => JSON.stringify(n.params))}::text[])
+        AS u(key, kind, person_id, nomination_id, campaign_id, announcement_id, template, params)
+      ON CONFLICT (unique_key) DO NOTHING`;
+    const queued = await db.$queryRaw<{ id: number }[]>`
+      SELECT id FROM notice WHERE unique_key = ANY(${keys}::text[]) AND status = 'queued'`;
     if (queued.length > 0) {
       await queues.get('notifications').addBulk(
         queued.map((q) => ({
