@@ -46,19 +46,20 @@ function audienceWhere(campaignId: number, audience: Audience, unionId: number |
       return Prisma.sql`true`;
     case 'union':
       return Prisma.sql`u.id = ${unionId ?? -1}`;
+    // Uncorrelated sets (hashed once), not one sub-query per union.
     case 'not_submitted':
-      return Prisma.sql`NOT EXISTS (SELECT 1 FROM nomination n WHERE n.campaign_id = ${campaignId}
-        AND n.union_id = u.id AND n.status <> ALL(${notSubmitted}))`;
+      return Prisma.sql`u.id NOT IN (SELECT n.union_id FROM nomination n WHERE n.campaign_id = ${campaignId}
+        AND n.status <> ALL(${notSubmitted}))`;
     case 'returned':
-      return Prisma.sql`EXISTS (SELECT 1 FROM nomination n WHERE n.campaign_id = ${campaignId}
-        AND n.union_id = u.id AND n.status = 'returned')`;
+      return Prisma.sql`u.id IN (SELECT n.union_id FROM nomination n WHERE n.campaign_id = ${campaignId}
+        AND n.status = 'returned')`;
     case 'idle':
       // Done nothing: nothing submitted, no live draft, no contact of the union acknowledged a notice.
-      return Prisma.sql`NOT EXISTS (SELECT 1 FROM nomination n WHERE n.campaign_id = ${campaignId}
-          AND n.union_id = u.id AND (n.status <> ALL(${notSubmitted})
+      return Prisma.sql`u.id NOT IN (SELECT n.union_id FROM nomination n WHERE n.campaign_id = ${campaignId}
+          AND (n.status <> ALL(${notSubmitted})
             OR (n.status = 'draft' AND (n.draft_expires_at IS NULL OR n.draft_expires_at > ${now}))))
-        AND NOT EXISTS (SELECT 1 FROM notice t JOIN role_grant g2 ON g2.person_id = t.person_id
-          AND g2.role = 'contact' AND g2.revoked_at IS NULL AND g2.union_id = u.id
+        AND u.id NOT IN (SELECT g2.union_id FROM notice t JOIN role_grant g2 ON g2.person_id = t.person_id
+          AND g2.role = 'contact' AND g2.revoked_at IS NULL AND g2.union_id IS NOT NULL
           WHERE t.campaign_id = ${campaignId} AND t.acknowledged_at IS NOT NULL)`;
   }
 }
@@ -76,7 +77,10 @@ export async function audienceContacts(
   onlyPersons?: number[],
 ): Promise<{ personIds: number[]; unions: number }> {
   const persons = onlyPersons ? Prisma.sql`AND g.person_id = ANY(${onlyPersons}::int[])` : Prisma.empty;
-  const rows = await db.$queryRaw<{ person_id: number; union_id: number }[]>`
+  // Hash joins (see announceStatus): right for a read of every contact, whatever the statistics say.
+  const rows = await db.$transaction(async (tx) => {
+    await tx.$executeRaw`SET LOCAL enable_nestloop = off`;
+    return tx.$queryRaw<{ person_id: number; union_id: number }[]>`
     SELECT g.person_id, g.union_id
     FROM role_grant g
     JOIN grassroots_union u ON u.id = g.union_id
@@ -85,6 +89,7 @@ export async function audienceContacts(
     WHERE g.role = 'contact' AND g.revoked_at IS NULL AND u.active AND u.federation_id = c.federation_id
       AND p.telegram_id IS NOT NULL ${persons}
       AND ${audienceWhere(campaignId, audience, unionId, now)}`;
+  });
   return {
     personIds: [...new Set(rows.map((r) => r.person_id))].sort((a, b) => a - b),
     unions: new Set(rows.map((r) => r.union_id)).size,
@@ -463,16 +468,21 @@ export async function announceStatus(db: Db, campaignId: number, now: Date): Pro
   const c = await db.campaign.findUnique({ where: { id: campaignId } });
   if (!c) return null;
   const [contactRows, nominationRows, doc] = await Promise.all([
-    db.$queryRaw<
-      {
-        union_id: number;
-        name: string;
-        contacts: number;
-        delivered: number;
-        unreachable: number;
-        acknowledged: number;
-      }[]
-    >`
+    // Right after a bulk opening the planner may not know the notice table has grown (statistics come
+    // with autovacuum later) and pick a nested loop over every contact × notice: minutes at province
+    // scale. Hash joins are always right for this whole-campaign read.
+    db.$transaction(async (tx) => {
+      await tx.$executeRaw`SET LOCAL enable_nestloop = off`;
+      return tx.$queryRaw<
+        {
+          union_id: number;
+          name: string;
+          contacts: number;
+          delivered: number;
+          unreachable: number;
+          acknowledged: number;
+        }[]
+      >`
       SELECT u.id AS union_id, u.name,
              count(DISTINCT g.person_id)::int AS contacts,
              count(DISTINCT g.person_id) FILTER (WHERE t.kind = 'campaign_opened' AND t.status = 'sent')::int
@@ -482,10 +492,11 @@ export async function announceStatus(db: Db, campaignId: number, now: Date): Pro
              count(DISTINCT g.person_id) FILTER (WHERE t.acknowledged_at IS NOT NULL)::int AS acknowledged
       FROM grassroots_union u
       LEFT JOIN role_grant g ON g.union_id = u.id AND g.role = 'contact' AND g.revoked_at IS NULL
-      LEFT JOIN notice t ON t.person_id = g.person_id AND t.campaign_id = ${campaignId}
+      LEFT JOIN notice t ON t.campaign_id = ${campaignId} AND t.person_id = g.person_id
         AND t.kind IN ('campaign_opened', 'announcement')
       WHERE u.federation_id = ${c.federationId} AND u.active
-      GROUP BY u.id, u.name`,
+      GROUP BY u.id, u.name`;
+    }),
     db.$queryRaw<{ union_id: number; started: number; submitted: number }[]>`
       SELECT n.union_id,
              count(*) FILTER (WHERE n.status = 'draft'

@@ -62,7 +62,10 @@ CREATE UNIQUE INDEX "announcement_request_key_key" ON "announcement"("request_ke
 CREATE INDEX "announcement_campaign_id_idx" ON "announcement"("campaign_id");
 
 -- CreateIndex
-CREATE INDEX "notice_campaign_id_kind_idx" ON "notice"("campaign_id", "kind");
+CREATE INDEX "role_grant_union_id_idx" ON "role_grant"("union_id");
+
+-- CreateIndex
+CREATE INDEX "notice_campaign_id_person_id_idx" ON "notice"("campaign_id", "person_id");
 
 -- AddForeignKey
 ALTER TABLE "notice" ADD CONSTRAINT "notice_announcement_id_fkey" FOREIGN KEY ("announcement_id") REFERENCES "announcement"("id") ON DELETE SET NULL ON UPDATE CASCADE;
