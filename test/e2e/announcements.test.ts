@@ -254,6 +254,34 @@ describe('/announce', () => {
     await admin.send('/announce');
     await admin.expectReply(/用法：\/announce 活动代码/);
   });
+
+  it('to one union, with a .pdf attached: the contact gets the text and the file, in English', async () => {
+    await admin.send(`/announce ${code}`);
+    await admin.expectReply(/请输入要发送给基层工会联系人的通知内容/);
+    await admin.send('请补充退回的材料。');
+    await admin.expectReply(/如需附带文件/);
+    await admin.upload({
+      fileName: '补充说明.pdf',
+      bytes: Buffer.from('%PDF-1.4\n%x\n'),
+      mimeType: 'application/pdf',
+    });
+    await admin.expectReply(/请选择发送对象/);
+    await admin.press('指定一个基层工会');
+    await admin.expectReply(/请输入基层工会名称或编号/);
+    await admin.send('不存在的工会');
+    await admin.expectReply(/找不到与“不存在的工会”匹配的基层工会/);
+    await admin.send('环卫');
+    const preview = await admin.expectReply(/请核对通知/);
+    expect(preview.text).toContain('附件：补充说明.pdf');
+    expect(preview.text).toContain('发送对象：基层工会：县环卫所工会');
+    expect(preview.text).toContain('将发送给 1 个基层工会的 1 位联系人');
+    await admin.press('确认发送（1 人）');
+    await admin.expectReply(/通知已提交发送：1 个基层工会的 1 位联系人/);
+    const m = await b.user.expectReply(/\[Send Warmth notice\] 2026 Spring Festival Send Warmth campaign/);
+    expect(m.text).toContain('请补充退回的材料。');
+    await b.user.expectDocument('补充说明.pdf');
+    await a.user.expectNoReply(1_000);
+  });
 });
 
 describe('deadline changes', () => {
@@ -344,5 +372,20 @@ describe('bad input', () => {
     await a.user.expectReply(/该活动目前不在申报期内/);
     await b.user.press('Start nominating');
     await b.user.expectReply(/This campaign is not taking nominations now/);
+  });
+});
+
+describe('/announce_status with many unions', () => {
+  it('is paged, the unions that have done nothing first', async () => {
+    for (let i = 1; i <= 22; i++) await fx.union(db(), fed, `乡镇工会${String(i).padStart(2, '0')}`);
+    await admin.send(`/announce_status ${code}`);
+    const first = await admin.expectReply(/通知阅读情况/);
+    expect(first.text).toContain('第 1/2 页');
+    const lines = first.text!.split('\n').filter((l) => /^(⚪|✅|✏️|👁) /u.test(l));
+    expect(lines).toHaveLength(20);
+    expect(lines.every((l) => l.startsWith('⚪'))).toBe(true);
+    await admin.press('下一页');
+    const second = await admin.expectEdit(/第 2\/2 页/);
+    expect(second.text).toContain('✅ 县环卫所工会');
   });
 });
