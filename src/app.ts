@@ -22,6 +22,7 @@ import { scheduleNoticeSweeper } from './usecases/notice-sweeper.ts';
 import { CLEANUP_DRAFTS_JOB } from './jobs/cleanup-drafts.ts';
 import { bootstrapAdmins } from './usecases/people.ts';
 import { syncReminders } from './usecases/reminders.ts';
+import { scheduleCampaignOpenings } from './usecases/announcements.ts';
 import { ensureReviewTasks } from './usecases/review/tasks.ts';
 
 // Composition root: builds the adapters once and wires them into the bot, the workers and the HTTP
@@ -230,6 +231,12 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         logger.warn({ err }, 'reminder sync at worker start failed (run npm run reminders:sync)'),
     );
     stops.unshift(() => rebuild);
+    // Campaign openings likewise: a delayed job per campaign that opens later, a fan-out for one open now
+    // (contacts who already have the opening notice get nothing: one row per contact and campaign).
+    const openings = scheduleCampaignOpenings(db, queues, now()).catch((err: unknown) =>
+      logger.warn({ err }, 'campaign opening schedule at worker start failed'),
+    );
+    stops.unshift(() => openings);
     // Review tasks likewise: queue any missing one (a failed enqueue after submit, imported rows).
     const reviewTasks = ensureReviewTasks(db, queues).catch((err: unknown) =>
       logger.warn({ err }, 'review task sweep at worker start failed'),

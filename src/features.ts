@@ -13,6 +13,7 @@ import { uploadFeature } from './adapters/telegram/features/upload.ts';
 import { paymentsFeature } from './adapters/telegram/features/payments.ts';
 import { recipientsFeature } from './adapters/telegram/features/recipients.ts';
 import { followupsFeature } from './adapters/telegram/features/followups.ts';
+import { announceFeature } from './adapters/telegram/features/announce.ts';
 
 /** Every chat feature of the bot, in the order their commands appear in menus and /help. */
 export function allFeatures(deps: BotDeps, shell: ShellApi): Feature[] {
@@ -26,6 +27,8 @@ export function allFeatures(deps: BotDeps, shell: ShellApi): Feature[] {
     adminFeature(deps, shell),
     campaignsFeature(deps, shell),
     deadlinesFeature(deps, shell),
+    // Before the document handlers below: a .pdf/.docx captioned /notice_doc, or one awaited by /announce.
+    announceFeature(deps, shell),
     // Before uploadFeature: a returned provincial entry list (admins / finance) is handled here.
     reportFeature(deps),
     // Before uploadFeature: a bank return file / handover list awaited after /batch_return, /handover_sheet.

@@ -13,6 +13,7 @@ import { sweepNoticesJob } from './sweep-notices.ts';
 import type { SmsProvider } from '../adapters/sms/provider.ts';
 import { cleanupDraftsJob } from './cleanup-drafts.ts';
 import type { CallbackCodec } from '../adapters/telegram/callback-data.ts';
+import { campaignOpeningJob } from './campaign-opening.ts';
 
 export interface JobDeps {
   db: Db;
@@ -37,6 +38,7 @@ export function allJobs(): AnyJob<JobDeps>[] {
     sendNoticeJob as AnyJob<JobDeps>,
     cleanupDraftsJob as AnyJob<JobDeps>,
     sweepNoticesJob as AnyJob<JobDeps>,
+    campaignOpeningJob as AnyJob<JobDeps>,
     ...[reviewTaskJob, reviewDigestJob, reviewSlaJob].map((j) => j as AnyJob<JobDeps>),
   ];
 }

@@ -110,6 +110,7 @@ export function campaignFromRow(row: CampaignRow): CampaignRecord {
     sourceHash: row.sourceHash,
     title: { zh: row.titleZh, en: row.titleEn },
     organiser: row.organiser,
+    noticeDocument: row.noticeDocument,
     budget: { totalFen: Number(row.budgetTotalFen), allocatedToUnionsFen: Number(row.budgetUnionsFen) },
     categories: row.categories.map((c) => ({
       id: c.id,
@@ -223,6 +224,7 @@ function campaignData(c: Campaign, hash: string, status: CampaignStatus) {
     titleZh: c.title.zh,
     titleEn: c.title.en,
     organiser: c.organiser,
+    noticeDocument: c.noticeDocument ?? null,
     status,
     budgetTotalFen: BigInt(c.budget.totalFen),
     budgetUnionsFen: BigInt(c.budget.allocatedToUnionsFen),

@@ -124,6 +124,8 @@ export interface DeadlineChange {
   after: string;
   /** Instant (datetime fields) or UTC midnight of the date (payment), as stored. */
   value: Date;
+  /** When the change was stored (the campaign row's updatedAt): identifies the change. Set once applied. */
+  changedAt?: Date;
 }
 
 const FIELD_ALIASES: Record<string, DeadlineField> = {
@@ -227,7 +229,11 @@ export async function applyDeadlineChange(
       [column]: input.value,
     });
     if (problem) return { ok: false as const, problem };
-    await tx.campaign.update({ where: { id: c.id }, data: { [column]: input.value } });
+    const updated = await tx.campaign.update({
+      where: { id: c.id },
+      data: { [column]: input.value },
+      select: { updatedAt: true },
+    });
     const after = display(input.field, input.value);
     await audit(tx, {
       actorId: input.actorId,
@@ -246,6 +252,7 @@ export async function applyDeadlineChange(
         before,
         after,
         value: input.value,
+        changedAt: updated.updatedAt,
       },
     };
   });

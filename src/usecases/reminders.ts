@@ -1,6 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import { type Db, Prisma, type Tx } from '../adapters/db/client.ts';
 import type { Queues } from '../adapters/queue/queues.ts';
+import { scheduleCampaignOpening } from './announcements.ts';
 import { defaultCalendar } from '../domain/calendar/index.ts';
 import type { WorkingCalendar } from '../domain/calendar/working-days.ts';
 import { addDays, type IsoDate, shanghaiDateOf, shanghaiMidnight } from '../domain/calendar/date.ts';
@@ -492,9 +493,14 @@ async function syncCampaign(
 // ------------------------------------------------------------------------------------------------ hooks
 // Thin wrappers for other use cases to call after their transaction committed.
 
-/** After a campaign's timeline or settings changed (loading a file, /deadline). */
-export function onCampaignChanged(db: Db, queues: Queues, campaignId: number, now: Date) {
-  return syncReminders(db, queues, { campaignId, now });
+/**
+ * After a campaign's timeline or settings changed (loading a file, /deadline): its reminders, and its
+ * opening notices (scheduled at `opens`, or sent now when it is open).
+ */
+export async function onCampaignChanged(db: Db, queues: Queues, campaignId: number, now: Date) {
+  const r = await syncReminders(db, queues, { campaignId, now });
+  await scheduleCampaignOpening(db, queues, campaignId, now);
+  return r;
 }
 
 /**

@@ -5,6 +5,11 @@ import type { I18n } from '../adapters/i18n.ts';
 import type { SmsProvider } from '../adapters/sms/provider.ts';
 import type { CallbackCodec } from '../adapters/telegram/callback-data.ts';
 import { classifyTelegramError, describeFailure, isUnreachable } from '../adapters/telegram/errors.ts';
+import {
+  CAMPAIGN_NOTICE_KINDS,
+  type ComposedNotice,
+  composeCampaignNotice,
+} from './campaign-notice-texts.ts';
 import { markUncertain } from './notice-sweeper.ts';
 import { openFollowUp } from './recipients/followups.ts';
 
@@ -27,7 +32,8 @@ export interface SendNoticeDeps {
   db: Db;
   i18n: I18n;
   /** A client on the outbound path (paced, 429-aware); `ready` waits for the send slot before the claim. */
-  telegram: Pick<Telegram, 'sendMessage'> & { ready?: (chatId: number) => Promise<void> };
+  telegram: Pick<Telegram, 'sendMessage'> &
+    Partial<Pick<Telegram, 'sendDocument'>> & { ready?: (chatId: number) => Promise<void> };
   callbacks?: CallbackCodec;
   now: () => Date;
   /** SMS fallback (absent: none). Needs `cipher` to read the nomination's phone. */
@@ -58,6 +64,31 @@ export async function sendNotice(deps: SendNoticeDeps, noticeId: number): Promis
       throw err;
     }
   }
+  // Campaign notices are composed now, in the person's language, from the campaign as it is; an
+  // obsolete one (campaign closed or archived, no longer a contact) is not sent.
+  let composed: ComposedNotice | null = null;
+  if (CAMPAIGN_NOTICE_KINDS.includes(notice.kind) && chatId !== undefined) {
+    const locale = deps.i18n.resolve(person!.locale, person!.telegramLanguage);
+    composed = await composeCampaignNotice(
+      deps,
+      {
+        kind: notice.kind,
+        template: notice.template,
+        campaignId: notice.campaignId,
+        announcementId: notice.announcementId,
+        personId: notice.personId,
+        values: ((notice.params ?? {}) as StoredParams).values ?? {},
+      },
+      locale,
+    );
+    if (!composed) {
+      await deps.db.notice.updateMany({
+        where: { id: noticeId, status: 'queued' },
+        data: { status: 'failed', lastError: 'obsolete: campaign closed or no longer a contact' },
+      });
+      return { outcome: 'skipped' };
+    }
+  }
   const claimed = await deps.db.notice.updateMany({
     where: { id: noticeId, status: 'queued' },
     data: { status: 'sending', claimedAt: deps.now(), attempts: { increment: 1 } },
@@ -66,7 +97,7 @@ export async function sendNotice(deps: SendNoticeDeps, noticeId: number): Promis
   const stored = (notice.params ?? {}) as StoredParams;
   const render = (locale: 'zh-CN' | 'en') => {
     const values = Object.fromEntries(
-      Object.entries(stored.values ?? {}).map(([k, v]) => [
+      Object.entries({ ...stored.values, ...composed?.params }).map(([k, v]) => [
         k,
         typeof v === 'string' && v.startsWith('@') ? deps.i18n.t(locale, v.slice(1)) : v,
       ]),
@@ -154,6 +185,27 @@ export async function sendNotice(deps: SendNoticeDeps, noticeId: number): Promis
     }),
     deps.db.noticeAttempt.create({ data: { noticeId, channel: 'telegram', outcome: 'sent' } }),
   ]);
+  if (composed?.document && deps.telegram.sendDocument) {
+    // The attached file follows the message (paced like it). The notice is delivered either way; a
+    // failed document is recorded on the notice, never re-sent with the message.
+    try {
+      await deps.telegram.sendDocument(chatId, composed.document.fileId, {
+        caption: composed.document.caption,
+      });
+      await deps.db.noticeAttempt.create({
+        data: { noticeId, channel: 'telegram', outcome: 'document_sent' },
+      });
+    } catch (err) {
+      await deps.db.noticeAttempt.create({
+        data: {
+          noticeId,
+          channel: 'telegram',
+          outcome: 'document_failed',
+          error: describeFailure(classifyTelegramError(err), err).slice(0, 300),
+        },
+      });
+    }
+  }
   return { outcome: 'sent' };
 }
 

@@ -204,7 +204,7 @@ export async function buildReportDocx(f: CampaignFigures, opts: { chartPng?: Buf
     heading('（二）项目过程情况分析', 2),
     para(
       text(
-        `申报及时性：共受理申报${f.timeliness.submission.den}件，在申报截止前提交${f.timeliness.submission.num}件，按时提交率${formatRate(f.timeliness.submission)}。审核及时性：已审核${f.timeliness.review.den}件，在${f.timeliness.review.slaHours}小时内完成审核${f.timeliness.review.num}件，按时审核率${formatRate(f.timeliness.review)}。`,
+        `申报及时性：共受理申报${f.timeliness.submission.den}件，在申报截止前提交${f.timeliness.submission.num}件，按时提交率${formatRate(f.timeliness.submission)}。审核及时性：已审核${f.timeliness.review.den}件，在${f.timeliness.review.slaHours}小时内完成审核${f.timeliness.review.num}件，按时审核率${formatRate(f.timeliness.review)}。通知下达：活动开放申报后${f.opening.reachHours}小时内通知送达${f.opening.reached.num}个基层工会（共${f.opening.reached.den}个，${formatRate(f.opening.reached)}）；${f.opening.unionsSubmitted}个基层工会已提交申报，自开放申报至首次提交的时间中位数为${f.opening.medianHoursToFirstSubmission ?? '—'}小时。`,
       ),
       placeholder('资金监管、专款专用及廉洁纪律执行情况'),
     ),

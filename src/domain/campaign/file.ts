@@ -36,6 +36,7 @@ export type CampaignProblemCode =
   | 'campaign.budget_allocation'
   | 'campaign.amount_above_cap'
   | 'campaign.transfer_needs_bank_card'
+  | 'campaign.notice_document_format'
   | 'campaign.invalid';
 
 export type CampaignWarningCode = 'campaign.payment_not_working_day' | 'campaign.calendar_fallback';
@@ -491,6 +492,7 @@ export function campaignFileView(c: Campaign): View {
     code: c.code,
     title: { zh: c.title.zh, en: c.title.en },
     organiser: c.organiser,
+    notice_document: c.noticeDocument ?? null,
     budget: { total: money(c.budget.totalFen), allocated_to_unions: money(c.budget.allocatedToUnionsFen) },
     categories: c.categories.map((k) => ({
       code: k.code,

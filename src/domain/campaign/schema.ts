@@ -71,6 +71,11 @@ export interface Campaign {
   code: string;
   title: { zh: string; en: string };
   organiser: string;
+  /**
+   * File name of the federation's notice (.pdf or .docx) sent with the opening message; the admin sends
+   * that file to the bot with the caption `/notice_doc <code>` (stored by Telegram file_id).
+   */
+  noticeDocument?: string | null;
   budget: { totalFen: number; allocatedToUnionsFen: number };
   categories: CampaignCategory[];
   timeline: {
@@ -109,6 +114,10 @@ function problem(
 }
 
 const nonEmptyText = (max: number) => z.string().trim().min(1).max(max);
+
+/** A notice document's file name: a .pdf or .docx, no path, at most 200 characters. */
+export const NOTICE_DOCUMENT_RE = /^[^/\\]{1,195}\.(pdf|docx)$/i;
+const hasControlChars = (s: string) => [...s].some((ch) => ch.charCodeAt(0) < 32);
 
 export const SLUG_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 export const CATEGORY_CODE_RE = /^[a-z][a-z0-9_]*$/;
@@ -212,6 +221,14 @@ export const campaignFileSchema = z
     code: slug,
     title: bilingual,
     organiser: nonEmptyText(200),
+    notice_document: z
+      .string()
+      .trim()
+      .refine((s) => NOTICE_DOCUMENT_RE.test(s) && !hasControlChars(s), {
+        message: 'expected the file name of a .pdf or .docx document (max 200 characters)',
+        params: { code: 'campaign.notice_document_format' },
+      })
+      .optional(),
     budget: z.strictObject({
       total: money({ positive: true }),
       allocated_to_unions: money({ positive: false }).prefault(0),
@@ -272,6 +289,7 @@ export const campaignFileSchema = z
       code: f.code,
       title: f.title,
       organiser: f.organiser,
+      noticeDocument: f.notice_document ?? null,
       budget: { totalFen: f.budget.total, allocatedToUnionsFen: f.budget.allocated_to_unions },
       categories: f.categories.map((c, i) => ({
         code: c.code,

@@ -34,6 +34,8 @@ export const RECEIPT_CONFIRMED_ACTION = 'receipt.received';
 export const RECEIPT_DENIED_ACTION = 'receipt.not_received';
 export const ENTRY_BLOCKED_ACTION = 'nomination.entry_blocked';
 export const DEFAULT_REVIEW_SLA_HOURS = 48;
+/** "Unions reached within N hours of opening": N. */
+export const OPENING_REACH_HOURS = 24;
 
 export interface Ratio {
   num: number;
@@ -153,6 +155,15 @@ export interface CampaignFigures {
     review: Ratio & { slaHours: number };
     entry: EntryFigures;
   };
+  /** How fast the opening notice reached the grassroots unions and how soon they acted on it. */
+  opening: {
+    reachHours: number;
+    /** Active unions of the federation with a contact who got the opening notice within reachHours. */
+    reached: Ratio;
+    /** Median hours from opening to a union's first submission (unions that submitted); null if none. */
+    medianHoursToFirstSubmission: number | null;
+    unionsSubmitted: number;
+  };
   accuracy: {
     returnDecisions: number;
     returnedNominations: number;
@@ -188,11 +199,21 @@ export async function campaignFigures(
   const slaHours = reviewSlaHours(c.settings);
   const today = shanghaiDateOf(now);
 
-  const [groups, timing, entryRows, reachRows, noticeRows, confirmRows, decisionRows, blockedRows, flagRows] =
-    await Promise.all([
-      db.$queryRaw<
-        { categoryId: number | null; status: string; form: string | null; n: number; fen: bigint }[]
-      >`
+  const [
+    groups,
+    timing,
+    entryRows,
+    reachRows,
+    noticeRows,
+    confirmRows,
+    decisionRows,
+    blockedRows,
+    flagRows,
+    openingRows,
+  ] = await Promise.all([
+    db.$queryRaw<
+      { categoryId: number | null; status: string; form: string | null; n: number; fen: bigint }[]
+    >`
         SELECT n.category_id AS "categoryId", n.status::text AS status, n.benefit_form::text AS form,
                count(*)::int AS n,
                coalesce(sum(CASE WHEN n.status = 'paid' THEN coalesce(p.fen, n.amount_fen)
@@ -204,7 +225,7 @@ export async function campaignFigures(
                    GROUP BY nomination_id) p ON p.nomination_id = n.id
         WHERE n.campaign_id = ${campaignId} AND n.status <> 'draft'
         GROUP BY 1, 2, 3`,
-      db.$queryRaw<{ submitted: number; onTime: number; decided: number; withinSla: number }[]>`
+    db.$queryRaw<{ submitted: number; onTime: number; decided: number; withinSla: number }[]>`
         SELECT count(*) FILTER (WHERE n.submitted_at IS NOT NULL)::int AS submitted,
                count(*) FILTER (WHERE n.submitted_at <= c.nomination_closes_at)::int AS "onTime",
                count(*) FILTER (WHERE n.decided_at IS NOT NULL AND n.submitted_at IS NOT NULL)::int AS decided,
@@ -212,7 +233,7 @@ export async function campaignFigures(
                  AS "withinSla"
         FROM nomination n JOIN campaign c ON c.id = n.campaign_id
         WHERE n.campaign_id = ${campaignId} AND n.status <> 'draft'`,
-      db.$queryRaw<{ paidOn: string | null; enteredOn: string | null; n: number }[]>`
+    db.$queryRaw<{ paidOn: string | null; enteredOn: string | null; n: number }[]>`
         SELECT coalesce(to_char(p.paid_at + interval '8 hours', 'YYYY-MM-DD'),
                         to_char(h.handed_over_on, 'YYYY-MM-DD')) AS "paidOn",
                to_char(n.entered_provincial_at + interval '8 hours', 'YYYY-MM-DD') AS "enteredOn",
@@ -225,17 +246,17 @@ export async function campaignFigures(
         LEFT JOIN handover h ON h.nomination_id = n.id
         WHERE n.campaign_id = ${campaignId} AND n.status IN ('paid', 'handed_over')
         GROUP BY 1, 2`,
-      db.$queryRaw<{ reached: number }[]>`
+    db.$queryRaw<{ reached: number }[]>`
         SELECT count(*)::int AS reached FROM nomination n
         WHERE n.campaign_id = ${campaignId} AND n.status IN ('paid', 'handed_over')
           AND EXISTS (SELECT 1 FROM notice t WHERE t.nomination_id = n.id
                       AND t.kind IN ('payment', 'handover') AND t.status = 'sent')`,
-      db.$queryRaw<{ status: string; n: number }[]>`
+    db.$queryRaw<{ status: string; n: number }[]>`
         SELECT t.status::text AS status, count(*)::int AS n
         FROM notice t JOIN nomination n ON n.id = t.nomination_id
         WHERE n.campaign_id = ${campaignId} AND t.kind IN ('payment', 'handover')
         GROUP BY 1`,
-      db.$queryRaw<{ byRecipient: number; byStaff: number; notReceived: number; openFollowUps: number }[]>`
+    db.$queryRaw<{ byRecipient: number; byStaff: number; notReceived: number; openFollowUps: number }[]>`
         WITH r AS (
           SELECT n.id,
                  EXISTS (SELECT 1 FROM audit_log a WHERE a.entity = 'nomination' AND a.entity_id = n.id::text
@@ -251,21 +272,37 @@ export async function campaignFigures(
                (SELECT count(*)::int FROM follow_up f JOIN nomination n ON n.id = f.nomination_id
                 WHERE n.campaign_id = ${campaignId} AND f.status = 'open') AS "openFollowUps"
         FROM r`,
-      db.$queryRaw<{ kind: string; reason: string; decisions: number; nominations: number }[]>`
+    db.$queryRaw<{ kind: string; reason: string; decisions: number; nominations: number }[]>`
         SELECT d.kind::text AS kind, coalesce(nullif(trim(d.reason), ''), '') AS reason,
                count(*)::int AS decisions, count(DISTINCT d.nomination_id)::int AS nominations
         FROM review_decision d JOIN nomination n ON n.id = d.nomination_id
         WHERE n.campaign_id = ${campaignId} AND d.kind IN ('return', 'reject')
         GROUP BY 1, 2`,
-      db.$queryRaw<{ reason: string | null; n: number }[]>`
+    db.$queryRaw<{ reason: string | null; n: number }[]>`
         SELECT a.after ->> 'reason' AS reason, count(*)::int AS n FROM audit_log a
         WHERE a.action = ${ENTRY_BLOCKED_ACTION} AND a.entity = 'campaign' AND a.entity_id = ${String(campaignId)}
         GROUP BY 1`,
-      db.$queryRaw<{ flag: string; n: number }[]>`
+    db.$queryRaw<{ flag: string; n: number }[]>`
         SELECT f AS flag, count(*)::int AS n FROM nomination n, unnest(n.flags) AS f
         WHERE n.campaign_id = ${campaignId} AND n.status <> 'draft'
         GROUP BY 1 ORDER BY 2 DESC, 1`,
-    ]);
+    db.$queryRaw<{ unions: number; reached: number; median: number | null; submitted: number }[]>`
+        SELECT
+          (SELECT count(*)::int FROM grassroots_union u
+           WHERE u.federation_id = ${c.federationId} AND u.active) AS unions,
+          (SELECT count(DISTINCT g.union_id)::int FROM notice t
+           JOIN role_grant g ON g.person_id = t.person_id AND g.role = 'contact'
+           JOIN grassroots_union u ON u.id = g.union_id AND u.active AND u.federation_id = ${c.federationId}
+           WHERE t.campaign_id = ${campaignId} AND t.kind = 'campaign_opened' AND t.status = 'sent'
+             AND t.sent_at <= ${new Date(c.nominationOpensAt.getTime() + OPENING_REACH_HOURS * 3_600_000)})
+            AS reached,
+          (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY (extract(epoch FROM f.first) - ${c.nominationOpensAt.getTime() / 1000}) / 3600)
+           FROM (SELECT min(n.submitted_at) AS first FROM nomination n
+                 WHERE n.campaign_id = ${campaignId} AND n.submitted_at IS NOT NULL GROUP BY n.union_id) f)::float8
+            AS median,
+          (SELECT count(DISTINCT n.union_id)::int FROM nomination n
+           WHERE n.campaign_id = ${campaignId} AND n.submitted_at IS NOT NULL) AS submitted`,
+  ]);
 
   // ------------------------------------------------------------------------------ per category / status
   const cats = new Map<number | null, CategoryFigures>();
@@ -438,6 +475,13 @@ export async function campaignFigures(
       submission: ratio(num(t.onTime), num(t.submitted)),
       review: { ...ratio(num(t.withinSla), num(t.decided)), slaHours },
       entry,
+    },
+    opening: {
+      reachHours: OPENING_REACH_HOURS,
+      reached: ratio(num(openingRows[0]?.reached), num(openingRows[0]?.unions)),
+      medianHoursToFirstSubmission:
+        openingRows[0]?.median == null ? null : Math.round(Number(openingRows[0].median) * 10) / 10,
+      unionsSubmitted: num(openingRows[0]?.submitted),
     },
     accuracy: {
       returnDecisions: decisionsOf('return', 'decisions'),

@@ -5,8 +5,9 @@ import {
   planDeadlineChange,
 } from '../../../usecases/deadlines.ts';
 import { onCampaignChanged } from '../../../usecases/reminders.ts';
+import { notifyDeadlineChange } from '../../../usecases/announcements.ts';
 import type { BotContext } from '../context.ts';
-import { button, type BotDeps, type Feature, type ShellApi } from '../kit.ts';
+import { button, type BotDeps, type Feature, inBackground, type ShellApi } from '../kit.ts';
 
 // Staff commands on the campaign timeline: /deadlines (dates with working days left, entry deadlines due
 // and overdue) and /deadline <campaign> <opens|closes|review|payment> <YYYY-MM-DD[ HH:mm]> (admins), which
@@ -116,6 +117,16 @@ export function deadlinesFeature(deps: BotDeps, shell: ShellApi): Feature {
               before: r.change.before,
               after: r.change.after,
             }),
+          );
+          const change = r.change;
+          // Contacts (nomination deadline) or reviewers (review deadline) are told, once per change.
+          inBackground(deps, 'deadline change notices', () =>
+            notifyDeadlineChange(
+              deps.db,
+              deps.queues,
+              { ...change, changedAt: change.changedAt ?? deps.now() },
+              deps.now(),
+            ),
           );
           try {
             await onCampaignChanged(deps.db, deps.queues, r.change.campaignId, deps.now());

@@ -1,4 +1,5 @@
 import { onPeopleChanged } from '../../../usecases/reminders.ts';
+import { onContactJoined } from '../../../usecases/announcements.ts';
 import { checkInvite, checkInviteById, redeemInvite } from '../../../usecases/invites.ts';
 import { touchPerson } from '../../../usecases/people.ts';
 import { button, type BotDeps, type Feature, type ShellApi, inBackground } from '../kit.ts';
@@ -39,6 +40,10 @@ export function inviteFeature(deps: BotDeps, shell: ShellApi): Feature {
           delete ctx.session.dialog;
           inBackground(deps, 'reminders after a contact joined', () =>
             onPeopleChanged(deps.db, deps.queues, deps.now(), { id: ctx.who.id }),
+          );
+          // A contact who joins while a campaign is open gets its opening notice too (once).
+          inBackground(deps, 'opening notices after a contact joined', () =>
+            onContactJoined(deps.db, deps.queues, ctx.who.id, deps.now()),
           );
           await ctx.editMessageText(ctx.t('invite.joined', { union: r.unionName }));
           const me = await touchPerson(deps.db, ctx.from!);

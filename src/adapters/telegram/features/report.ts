@@ -121,6 +121,14 @@ export function reportFeature(deps: BotDeps): Feature {
         approved: f.disbursement.den,
       }),
       ctx.t('report.summary_reach', { reach: formatRate(f.reach), confirm: formatRate(f.followUp) }),
+      ctx.t('announce.report_opening', {
+        hours: f.opening.reachHours,
+        reached: f.opening.reached.num,
+        unions: f.opening.reached.den,
+        rate: formatRate(f.opening.reached),
+        median: f.opening.medianHoursToFirstSubmission ?? '-',
+        submitted: f.opening.unionsSubmitted,
+      }),
       ctx.t('report.summary_timeliness', {
         submission: formatRate(f.timeliness.submission),
         hours: f.timeliness.review.slaHours,

@@ -20,8 +20,20 @@ import type { Flow } from './flow.ts';
 export function dialogActions(k: NominateKit, shell: ShellApi, flow: Flow): CallbackSpec[] {
   const { deps, nd } = k;
   const contact = ['contact'] as const;
-  const { stateOf, ids, settle, onDraft, chooseCampaign, formStep } = flow;
+  const { stateOf, ids, settle, onDraft, chooseCampaign, formStep, beginOn } = flow;
   return [
+    {
+      // "开始申报" under a campaign's opening notice or an announcement. Open to anyone so that a revoked
+      // contact gets a clear answer instead of a bare refusal; beginOn checks the role and the campaign.
+      action: 'nm_open',
+      access: 'anyone',
+      handler: async (ctx, [id]) => {
+        const campaignId = Number(id);
+        if (!Number.isInteger(campaignId) || campaignId <= 0)
+          return ctx.reply(ctx.t('errors.button_invalid'));
+        await beginOn(ctx, campaignId);
+      },
+    },
     {
       action: 'nm_union',
       access: contact,

@@ -91,7 +91,10 @@ export function dialogFlow(k: NominateKit, shell: ShellApi) {
   }
 
   async function chooseCampaign(ctx: BotContext, unionId: number): Promise<void> {
-    const campaigns = await openCampaigns(deps.db, deps.now());
+    // A campaign already chosen ("开始申报" under its opening notice) and still open is taken as is.
+    const chosen = Number(stateOf(ctx)?.data['campaign'] ?? 0);
+    const all = await openCampaigns(deps.db, deps.now());
+    const campaigns = chosen && all.some((c) => c.id === chosen) ? all.filter((c) => c.id === chosen) : all;
     if (campaigns.length === 0) {
       delete ctx.session.dialog;
       await ctx.reply(ctx.t('nominate.no_open_campaign'));
@@ -103,6 +106,38 @@ export function dialogFlow(k: NominateKit, shell: ShellApi) {
     }
     const d = await startDraft(nd, { personId: ctx.who.id, unionId, campaignId: campaigns[0]!.id });
     await enter(ctx, 'category', { nid: d.id });
+  }
+
+  /**
+   * "开始申报" under a campaign notice: the dialog on that campaign. Someone who is no longer a contact, or
+   * a campaign no longer open, gets a clear answer; a draft in progress is resumed first (one at a time).
+   */
+  async function beginOn(ctx: BotContext, campaignId: number): Promise<void> {
+    const unionIds = ctx.who.access.unionIds;
+    if (unionIds.length === 0 || !ctx.who.access.roles.has('contact')) {
+      await ctx.reply(ctx.t('announce.start_not_contact'));
+      return;
+    }
+    const open = await openCampaigns(deps.db, deps.now());
+    if (!open.some((c) => c.id === campaignId)) {
+      await ctx.reply(ctx.t('announce.start_closed'));
+      return;
+    }
+    if (await findDraft(nd, ctx.who.id)) {
+      await begin(ctx);
+      return;
+    }
+    if (unionIds.length > 1) {
+      await enter(ctx, 'union', { nid: null, campaign: campaignId });
+      return;
+    }
+    ctx.session.dialog = {
+      name: DIALOG,
+      step: 'union',
+      data: { nid: null, campaign: campaignId },
+      startedAt: Date.now(),
+    };
+    await chooseCampaign(ctx, unionIds[0]!);
   }
 
   /** A button of the dialog in progress; a stale or foreign one is refused politely. */
@@ -126,5 +161,5 @@ export function dialogFlow(k: NominateKit, shell: ShellApi) {
         ? 'bank_card'
         : (state.step as Step);
 
-  return { stateOf, ids, settle, withView, enter, begin, chooseCampaign, onDraft, formStep };
+  return { stateOf, ids, settle, withView, enter, begin, beginOn, chooseCampaign, onDraft, formStep };
 }
