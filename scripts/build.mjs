@@ -17,6 +17,7 @@ export const ENTRY_POINTS = [
   'src/adapters/db/tooling/cli.ts',
   'src/emulator/cli.ts',
   'src/cli/admin.ts',
+  'src/cli/backup.ts',
   'src/cli/campaign.ts',
   'src/cli/chat.ts',
   'src/cli/keys.ts',

@@ -21,6 +21,7 @@ import { createSmsProvider } from './adapters/sms/provider.ts';
 import { scheduleNoticeSweeper } from './usecases/notice-sweeper.ts';
 import { CLEANUP_DRAFTS_JOB } from './jobs/cleanup-drafts.ts';
 import { bootstrapAdmins } from './usecases/people.ts';
+import { requeueQueuedNotices } from './usecases/notices.ts';
 import { syncReminders } from './usecases/reminders.ts';
 import { ensureReviewTasks } from './usecases/review/tasks.ts';
 
@@ -230,6 +231,12 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         logger.warn({ err }, 'reminder sync at worker start failed (run npm run reminders:sync)'),
     );
     stops.unshift(() => rebuild);
+    // Notices likewise: every one still `queued` in PostgreSQL gets its job (same id: no duplicates).
+    const notices = requeueQueuedNotices(db, queues).then(
+      (r) => logger.info({ ...r }, 'queued notices re-queued at worker start'),
+      (err: unknown) => logger.warn({ err }, 'notice re-queue at worker start failed'),
+    );
+    stops.unshift(() => notices);
     // Review tasks likewise: queue any missing one (a failed enqueue after submit, imported rows).
     const reviewTasks = ensureReviewTasks(db, queues).catch((err: unknown) =>
       logger.warn({ err }, 'review task sweep at worker start failed'),

@@ -47,17 +47,44 @@ export async function enqueueNotice(db: Db, queues: Queues, n: NoticeRequest) {
     update: {},
   });
   if (row.status === 'queued') {
-    await queues.get('notifications').add(
-      SEND_NOTICE_JOB,
-      { noticeId: row.id },
-      {
-        jobId: `notice-${row.id}`,
-        attempts: 10,
-        backoff: { type: 'exponential', delay: 2_000 },
-        removeOnComplete: { count: 10_000 },
-        removeOnFail: { count: 10_000 },
-      },
-    );
+    await queues.get('notifications').add(SEND_NOTICE_JOB, { noticeId: row.id }, noticeJobOptions(row.id));
   }
   return row;
+}
+
+/** One job per notice: the id is the notice's, so adding it again while it exists adds nothing. */
+function noticeJobOptions(noticeId: number) {
+  return {
+    jobId: `notice-${noticeId}`,
+    attempts: 10,
+    backoff: { type: 'exponential' as const, delay: 2_000 },
+    removeOnComplete: { count: 10_000 },
+    removeOnFail: { count: 10_000 },
+  };
+}
+
+/**
+ * Queues a job for every notice still `queued` in PostgreSQL (worker start; after a restore or a Redis
+ * that lost its data). A notice whose job is still in Redis (waiting, delayed, active) gets nothing new
+ * (same job id), and a job sends only after claiming its row, so nothing is sent twice.
+ */
+export async function requeueQueuedNotices(db: Db, queues: Queues, page = 1000): Promise<{ queued: number }> {
+  let queued = 0;
+  for (let after = 0; ; ) {
+    const rows = await db.notice.findMany({
+      where: { status: 'queued', id: { gt: after } },
+      select: { id: true },
+      orderBy: { id: 'asc' },
+      take: page,
+    });
+    if (rows.length === 0) break;
+    await queues
+      .get('notifications')
+      .addBulk(
+        rows.map((r) => ({ name: SEND_NOTICE_JOB, data: { noticeId: r.id }, opts: noticeJobOptions(r.id) })),
+      );
+    queued += rows.length;
+    after = rows.at(-1)!.id;
+  }
+  return { queued };
 }
