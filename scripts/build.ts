@@ -27,7 +27,10 @@ export const ENTRY_POINTS = [
 ];
 
 /** Builds into `outdir` (default dist/); returns esbuild's result. */
-export async function buildDist({ outdir = join(root, 'dist'), logLevel = 'info' } = {}) {
+export async function buildDist({
+  outdir = join(root, 'dist'),
+  logLevel = 'info' as 'info' | 'warning' | 'error' | 'silent',
+} = {}) {
   rmSync(outdir, { recursive: true, force: true });
   return build({
     absWorkingDir: root,
@@ -49,7 +52,7 @@ export async function buildDist({ outdir = join(root, 'dist'), logLevel = 'info'
   });
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const started = Date.now();
   await buildDist();
   console.log(`dist/ built in ${Date.now() - started} ms`);
