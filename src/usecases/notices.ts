@@ -66,10 +66,18 @@ function noticeJobOptions(noticeId: number) {
 /**
  * Queues a job for every notice still `queued` in PostgreSQL (worker start; after a restore or a Redis
  * that lost its data). A notice whose job is still in Redis (waiting, delayed, active) gets nothing new
- * (same job id), and a job sends only after claiming its row, so nothing is sent twice.
+ * (same job id), and a job sends only after claiming its row, so nothing is sent twice. A job that used
+ * up its attempts while its notice is still unsent (e.g. Telegram unreachable for longer than the
+ * backoff, about 17 minutes) is retried.
  */
-export async function requeueQueuedNotices(db: Db, queues: Queues, page = 1000): Promise<{ queued: number }> {
+export async function requeueQueuedNotices(
+  db: Db,
+  queues: Queues,
+  page = 1000,
+): Promise<{ queued: number; retried: number }> {
+  const queue = queues.get('notifications');
   let queued = 0;
+  let retried = 0;
   for (let after = 0; ; ) {
     const rows = await db.notice.findMany({
       where: { status: 'queued', id: { gt: after } },
@@ -78,13 +86,24 @@ export async function requeueQueuedNotices(db: Db, queues: Queues, page = 1000):
       take: page,
     });
     if (rows.length === 0) break;
-    await queues
-      .get('notifications')
-      .addBulk(
-        rows.map((r) => ({ name: SEND_NOTICE_JOB, data: { noticeId: r.id }, opts: noticeJobOptions(r.id) })),
-      );
+    const states = await Promise.all(rows.map((r) => queue.getJobState(`notice-${r.id}`)));
+    const failed = rows.filter((_, i) => states[i] === 'failed');
+    for (const r of failed) {
+      const job = await queue.getJob(`notice-${r.id}`);
+      if (
+        job &&
+        (await job.retry('failed').then(
+          () => true,
+          () => false,
+        ))
+      )
+        retried++;
+    }
+    await queue.addBulk(
+      rows.map((r) => ({ name: SEND_NOTICE_JOB, data: { noticeId: r.id }, opts: noticeJobOptions(r.id) })),
+    );
     queued += rows.length;
     after = rows.at(-1)!.id;
   }
-  return { queued };
+  return { queued, retried };
 }
