@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +62,27 @@ describe('production build', () => {
       'emulator/cli.js',
     ])
       expect(existsSync(join(root, 'dist', f)), f).toBe(true);
+  });
+
+  it('dist/ imports only Node built-ins and production dependencies (the image installs nothing else)', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const files = readdirSync(join(root, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.js'),
+    );
+    const specifiers = new Set<string>();
+    for (const f of files) {
+      const text = readFileSync(join(root, 'dist', f), 'utf8');
+      for (const m of text.matchAll(/(?:from\s*|import\(\s*)["']([^"'.][^"']*)["']/g)) specifiers.add(m[1]!);
+    }
+    expect(specifiers.size).toBeGreaterThan(10);
+    const packageOf = (s: string) =>
+      (s.startsWith('@') ? s.split('/').slice(0, 2) : s.split('/').slice(0, 1)).join('/');
+    const outside = [...specifiers].filter(
+      (s) => !s.startsWith('node:') && !(packageOf(s) in pkg.dependencies),
+    );
+    expect(outside).toEqual([]);
   });
 
   it('migrates an empty database from dist/, then node dist/main.js serves and stops on SIGTERM', async () => {
