@@ -4,7 +4,8 @@ import { BACKLOG_STATUSES } from '../domain/reminders/derive.ts';
 import { reviewSettingsFrom } from '../domain/review/rules.ts';
 
 // The installation's health in figures, from PostgreSQL and the queues: one place for what /metrics
-// exposes (src/app.ts) and what an operator's check reports in words. Plain data, no formatting.
+// exposes (src/app.ts, watchHealth) and what an operator's check (`npm run doctor`) reports in words,
+// with the thresholds of ops/alerts.yml. Plain data, no formatting.
 
 /** A scheduled reminder this long past its due time is late (a worker picks one up within seconds). */
 export const REMINDER_LATE_AFTER_MS = 5 * 60_000;
@@ -112,4 +113,53 @@ async function reviewHealth(db: Db, now: Date): Promise<Health['review']> {
     slaBreaches += breached;
   }
   return { backlog, slaBreaches };
+}
+
+/**
+ * The thresholds of the example alert rules (ops/alerts.yml; test/e2e/alerts.test.ts keeps them equal)
+ * for a check that looks once instead of over time.
+ */
+export const HEALTH_THRESHOLDS = {
+  queueOldestWaitingSeconds: 300,
+  noticeOldestQueuedSeconds: 1800,
+  noticesSending: 0,
+  remindersLate: 0,
+  reviewSlaBreaches: 0,
+  reviewBacklog: 500,
+} as const;
+
+export type HealthProblem =
+  | { kind: 'queue_stalled'; queue: QueueName; seconds: number; threshold: number }
+  | { kind: 'notices_waiting'; seconds: number; threshold: number }
+  | { kind: 'notices_sending'; count: number; threshold: number }
+  | { kind: 'reminders_late'; count: number; threshold: number }
+  | { kind: 'review_sla_breaches'; count: number; threshold: number }
+  | { kind: 'review_backlog'; count: number; threshold: number };
+
+/** What in `h` is past a threshold (empty: healthy). Words are the caller's (doctor, chat, log). */
+export function healthProblems(h: Health, t = HEALTH_THRESHOLDS): HealthProblem[] {
+  const out: HealthProblem[] = [];
+  for (const [queue, q] of Object.entries(h.queues) as [QueueName, QueueHealth][])
+    if (q.oldestWaitingSeconds > t.queueOldestWaitingSeconds)
+      out.push({
+        kind: 'queue_stalled',
+        queue,
+        seconds: q.oldestWaitingSeconds,
+        threshold: t.queueOldestWaitingSeconds,
+      });
+  if (h.notices.oldestQueuedSeconds > t.noticeOldestQueuedSeconds)
+    out.push({
+      kind: 'notices_waiting',
+      seconds: h.notices.oldestQueuedSeconds,
+      threshold: t.noticeOldestQueuedSeconds,
+    });
+  if (h.notices.byStatus.sending > t.noticesSending)
+    out.push({ kind: 'notices_sending', count: h.notices.byStatus.sending, threshold: t.noticesSending });
+  if (h.reminders.late > t.remindersLate)
+    out.push({ kind: 'reminders_late', count: h.reminders.late, threshold: t.remindersLate });
+  if (h.review.slaBreaches > t.reviewSlaBreaches)
+    out.push({ kind: 'review_sla_breaches', count: h.review.slaBreaches, threshold: t.reviewSlaBreaches });
+  if (h.review.backlog > t.reviewBacklog)
+    out.push({ kind: 'review_backlog', count: h.review.backlog, threshold: t.reviewBacklog });
+  return out;
 }

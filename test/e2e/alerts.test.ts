@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { HEALTH_THRESHOLDS } from '../../src/usecases/health.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 
 // ops/alerts.yml (the README's example alert rules): every rule names a threshold and a first action, and
@@ -53,6 +54,17 @@ describe('example alert rules', () => {
       expect(r.annotations?.['threshold'], r.alert).toMatch(/\S/);
       expect(r.annotations?.['first_action'], r.alert).toMatch(/\S/);
     }
+  });
+
+  it('use the thresholds the health check uses (usecases/health.ts)', () => {
+    const threshold = (alert: string) =>
+      Number(/>\s*(\d+)\s*$/.exec(rules.find((r) => r.alert === alert)!.expr)![1]);
+    expect(threshold('WarmthQueueStalled')).toBe(HEALTH_THRESHOLDS.queueOldestWaitingSeconds);
+    expect(threshold('WarmthNoticesWaiting')).toBe(HEALTH_THRESHOLDS.noticeOldestQueuedSeconds);
+    expect(threshold('WarmthNoticesStuckSending')).toBe(HEALTH_THRESHOLDS.noticesSending);
+    expect(threshold('WarmthRemindersLate')).toBe(HEALTH_THRESHOLDS.remindersLate);
+    expect(threshold('WarmthReviewSlaBreaches')).toBe(HEALTH_THRESHOLDS.reviewSlaBreaches);
+    expect(threshold('WarmthReviewBacklog')).toBe(HEALTH_THRESHOLDS.reviewBacklog);
   });
 
   it('name only metrics that /metrics serves', async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queues } from '../../src/adapters/queue/queues.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
-import { collectHealth } from '../../src/usecases/health.ts';
+import { collectHealth, healthProblems } from '../../src/usecases/health.ts';
 import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { REDIS_URL } from '../support/harness.ts';
 import * as fx from '../support/reminder-fixtures.ts';
@@ -95,6 +95,11 @@ describe('health figures', () => {
       failed: 0,
       oldestWaitingSeconds: 0,
     });
+    expect(healthProblems(h).map((p) => p.kind)).toEqual([
+      'notices_waiting',
+      'reminders_late',
+      'review_sla_breaches',
+    ]);
     // The job was added just now (real time); `now` is the app's clock.
     const later = await collectHealth(db, queues, new Date(Date.now() + 90_000));
     expect(later.queues.review.oldestWaitingSeconds).toBeGreaterThanOrEqual(89);
