@@ -207,7 +207,9 @@ describe('restore drill', () => {
       const perChat = new Map<number, number>();
       for (const o of sends) perChat.set(o.chatId, (perChat.get(o.chatId) ?? 0) + 1);
       expect(Object.fromEntries(perChat)).toEqual(Object.fromEntries(expectedChats.map((tg) => [tg, 1])));
-      expect(logs.join('')).toMatch(/"queued":5,"retried":0,"msg":"queued notices re-queued at worker start"/);
+      expect(logs.join('')).toMatch(
+        /"queued":5,"retried":0,"msg":"queued notices re-queued at worker start"/,
+      );
     } finally {
       await app.stop();
     }
