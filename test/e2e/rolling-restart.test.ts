@@ -15,8 +15,11 @@ import { REDIS_URL } from '../support/harness.ts';
 // (what `docker compose up -d` and Kubernetes send): it finishes its active jobs and exits 0. Every
 // notice reaches its chat exactly once (0 lost, 0 duplicated), counted per chat by the emulator.
 
-// Slow enough (5/s: about 40 s) that the old worker is still sending when the new one is up.
-const N = 200;
+// Chats available; notices are fed at about the sending pace until the new worker is up, whatever its
+// boot takes on a loaded machine, so the old worker is always mid-flight when it gets SIGTERM.
+const N = 1000;
+const FIRST = 30;
+const AFTER = 30;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CHAT_BASE = 7_300_000_000;
 
@@ -85,7 +88,7 @@ describe('rolling restart of the worker', () => {
       SMS_PROVIDER: 'log',
       QUEUE_PREFIX: prefix,
       // Paced below the emulator's limits (30/s, 1/s per chat with a burst of 3), as against Telegram.
-      NOTIFY_RATE_PER_SEC: '5',
+      NOTIFY_RATE_PER_SEC: '8',
       SEND_RATE_PER_SEC: '30',
       SEND_CHAT_RATE_PER_SEC: '1',
       SEND_CHAT_BURST: '3',
@@ -112,57 +115,66 @@ describe('rolling restart of the worker', () => {
     );
 
     const queues = new Queues(REDIS_URL, prefix);
-    try {
-      for (let i = 0; i < N; i++)
+    let fed = 0;
+    const feed = async (n: number) => {
+      for (const end = Math.min(N, fed + n); fed < end; fed++)
         await enqueueNotice(db, queues, {
-          uniqueKey: `rolling-${i}`,
+          uniqueKey: `rolling-${fed}`,
           kind: 'decision',
-          personId: persons[i]!,
+          personId: persons[fed]!,
           template: 'dialog.cancelled',
         });
+    };
+    const sent = () => emu.emulator.outbound().filter((o) => o.method === 'sendMessage').length;
+    let sentAtStop = 0;
+    let fresh: ReturnType<typeof startWorker> | undefined;
+    try {
+      await feed(FIRST);
+      await until(
+        'the first notices to go out',
+        () => sent() >= 5,
+        30_000,
+        () => old.out,
+      );
+
+      // The new release's worker comes up next to the old one (notices keep coming meanwhile);
+      // then the old one is told to stop, with work in hand.
+      fresh = startWorker(env);
+      while (!fresh.out.includes('warmth-bot started')) {
+        if (fed >= N) throw new Error(`the new worker did not start:\n${fresh.out}`);
+        await feed(4);
+        await sleep(500);
+      }
+      await feed(AFTER);
+      sentAtStop = sent();
+      old.child.kill('SIGTERM');
+      expect(await old.exited).toBe(0);
+      expect(old.out).toMatch(/"msg":"shutting down"[\s\S]*"msg":"stopped"/);
+      expect(sentAtStop).toBeLessThan(fed);
     } finally {
       await queues.close();
     }
-    const sent = () => emu.emulator.outbound().filter((o) => o.method === 'sendMessage').length;
-    await until(
-      'the first notices to go out',
-      () => sent() >= 5,
-      30_000,
-      () => old.out,
-    );
-
-    // The new release's worker comes up next to the old one; then the old one is told to stop.
-    const fresh = startWorker(env);
-    await until(
-      'the new worker to start',
-      () => fresh.out.includes('warmth-bot started'),
-      60_000,
-      () => fresh.out,
-    );
-    const sentAtStop = sent();
-    old.child.kill('SIGTERM');
-    expect(await old.exited).toBe(0);
-    expect(old.out).toMatch(/"msg":"shutting down"[\s\S]*"msg":"stopped"/);
-    expect(sentAtStop).toBeLessThan(N);
+    const total = fed;
+    const next = fresh!;
 
     await until(
       'every notice to be sent',
-      async () => (await db.notice.count({ where: { status: 'sent' } })) === N,
-      90_000,
-      () => fresh.out,
+      async () => (await db.notice.count({ where: { status: 'sent' } })) === total,
+      120_000,
+      () => next.out,
     );
     await sleep(1_500);
-    fresh.child.kill('SIGTERM');
-    expect(await fresh.exited).toBe(0);
+    next.child.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
 
     const perChat = new Map<number, number>();
     for (const o of emu.emulator.outbound())
       if (o.method === 'sendMessage') perChat.set(o.chatId, (perChat.get(o.chatId) ?? 0) + 1);
-    const lost = persons.filter((_, i) => !perChat.has(CHAT_BASE + i)).length;
+    const lost = persons.slice(0, total).filter((_, i) => !perChat.has(CHAT_BASE + i)).length;
     const duplicated = [...perChat.values()].filter((n) => n > 1).length;
-    expect({ lost, duplicated, chats: perChat.size }).toEqual({ lost: 0, duplicated: 0, chats: N });
+    expect({ lost, duplicated, chats: perChat.size }).toEqual({ lost: 0, duplicated: 0, chats: total });
     const statuses = await db.notice.groupBy({ by: ['status'], _count: { _all: true } });
-    expect(statuses.map((s) => [s.status, s._count._all])).toEqual([['sent', N]]);
+    expect(statuses.map((s) => [s.status, s._count._all])).toEqual([['sent', total]]);
     // Both workers sent part of them.
     expect(sentAtStop).toBeGreaterThan(0);
   });
