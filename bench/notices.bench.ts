@@ -4,6 +4,11 @@
 // (restarted only with --restart).
 //
 //   npm run bench:notices -- [--count 10000] [--workers 3] [--rate 30] [--kill-at 0.4] [--inject 3] [--retry-after 1] [--restart]
+//   npm run bench:notices -- --rolling [--count 2000] [--workers 1]
+//
+// --rolling: a rolling restart instead of the SIGKILL: at --kill-at a new worker starts, and once it
+// listens the first worker gets SIGTERM (it finishes its active jobs and exits); results go to
+// bench/results/notices-rolling.json (0 lost, 0 duplicated expected, nothing left in `sending`).
 //
 // Each worker is a child process (`tsx src/main.ts worker`, in its own process group so SIGKILL reaches the
 // node process under tsx) with env pointing at a fresh test database, the local Redis (own queue prefix)
@@ -31,6 +36,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '10' },
     workers: { type: 'string', default: '3' },
     restart: { type: 'boolean', default: false },
+    rolling: { type: 'boolean', default: false },
   },
 });
 const N = Number(args.count);
@@ -201,6 +207,23 @@ async function main() {
         emu.inject429(1, RETRY_AFTER);
         injected++;
       }
+      if (killedAt === undefined && sent >= N * KILL_AT && args.rolling) {
+        // Rolling restart: the new worker first, then SIGTERM to the old one once the new one listens.
+        const listening = (await queues.get('notifications').getWorkers()).length;
+        startWorker();
+        restartedAt = Date.now();
+        while ((await queues.get('notifications').getWorkers()).length <= listening) await sleep(100);
+        killedAtCount = emu.outbound().length;
+        killGroup(children[0]!, 'SIGTERM');
+        killedAt = Date.now();
+        console.log(
+          `rolling restart: new worker up after ${killedAt - restartedAt} ms, SIGTERM to worker 1 at ${killedAtCount} delivered`,
+        );
+        const exitCode = await new Promise<number | null>((r) =>
+          children[0]!.exitCode !== null ? r(children[0]!.exitCode) : children[0]!.once('exit', (c) => r(c)),
+        );
+        console.log(`worker 1 exited with ${exitCode} after ${Date.now() - killedAt} ms`);
+      }
       if (killedAt === undefined && sent >= N * KILL_AT) {
         killGroup(children[0]!, 'SIGKILL');
         killedAt = Date.now();
@@ -276,11 +299,20 @@ async function main() {
         workerConcurrency: CONCURRENCY,
         workers: WORKERS,
         injected429: { count: injected, retryAfterSec: RETRY_AFTER },
-        sigkill: {
-          atDelivered: killedAtCount,
-          restarted: args.restart,
-          restartDelayMs: restartedAt ? restartedAt - (killedAt ?? 0) : null,
-        },
+        ...(args.rolling
+          ? {
+              rolling: {
+                sigtermAtDelivered: killedAtCount,
+                newWorkerUpMs: (killedAt ?? 0) - (restartedAt ?? 0),
+              },
+            }
+          : {
+              sigkill: {
+                atDelivered: killedAtCount,
+                restarted: args.restart,
+                restartDelayMs: restartedAt ? restartedAt - (killedAt ?? 0) : null,
+              },
+            }),
         seedMs,
         enqueueMs,
         note:
@@ -325,7 +357,7 @@ async function main() {
       ),
     };
     console.log(JSON.stringify(result, null, 2));
-    const file = join(root, 'bench/results/notices.json');
+    const file = join(root, `bench/results/${args.rolling ? 'notices-rolling' : 'notices'}.json`);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   } finally {

@@ -21,6 +21,8 @@ import { createSmsProvider } from './adapters/sms/provider.ts';
 import { scheduleNoticeSweeper } from './usecases/notice-sweeper.ts';
 import { CLEANUP_DRAFTS_JOB } from './jobs/cleanup-drafts.ts';
 import { bootstrapAdmins } from './usecases/people.ts';
+import { collectHealth, type Health } from './usecases/health.ts';
+import { requeueQueuedNotices } from './usecases/notices.ts';
 import { syncReminders } from './usecases/reminders.ts';
 import { scheduleCampaignOpenings } from './usecases/announcements.ts';
 import { ensureReviewTasks } from './usecases/review/tasks.ts';
@@ -237,6 +239,12 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       logger.warn({ err }, 'campaign opening schedule at worker start failed'),
     );
     stops.unshift(() => openings);
+    // Notices likewise: every one still `queued` in PostgreSQL gets its job (same id: no duplicates).
+    const notices = requeueQueuedNotices(db, queues).then(
+      (r) => logger.info({ ...r }, 'queued notices re-queued at worker start'),
+      (err: unknown) => logger.warn({ err }, 'notice re-queue at worker start failed'),
+    );
+    stops.unshift(() => notices);
     // Review tasks likewise: queue any missing one (a failed enqueue after submit, imported rows).
     const reviewTasks = ensureReviewTasks(db, queues).catch((err: unknown) =>
       logger.warn({ err }, 'review task sweep at worker start failed'),
@@ -248,13 +256,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       .upsertJobScheduler('cleanup-drafts', { every: 3_600_000 }, { name: CLEANUP_DRAFTS_JOB, data: {} })
       .catch((err: unknown) => logger.warn({ err }, 'could not schedule draft clean-up'));
   }
-  metrics.onCollect(async () => {
-    for (const [name, q] of Object.entries(queues.byName)) {
-      const counts = await q.getJobCounts('waiting', 'active', 'delayed', 'failed');
-      for (const [state, n] of Object.entries(counts))
-        metrics.set('warmth_queue_jobs', 'Jobs per queue and state', n, { queue: name, state });
-    }
-  });
+  watchHealth(metrics, db, queues, now);
 
   stops.push(() => queues.close());
   stops.push(async () => redis.quit().catch(() => redis.disconnect()));
@@ -308,6 +310,61 @@ async function closeWorker(w: Worker, logger: Logger): Promise<void> {
     logger.warn({ queue: w.name }, 'worker did not close in 10 s; closing by force');
     await Promise.race([w.close(true), new Promise((r) => setTimeout(r, 5_000))]);
   }
+}
+
+/**
+ * What to watch (README, "What to watch"; ops/alerts.yml): the installation's health figures
+ * (usecases/health.ts, read at most every 10 s however often Prometheus scrapes) as gauges, and every
+ * counter an alert names declared up front so it is present before its first event.
+ */
+function watchHealth(metrics: Metrics, db: Db, queues: Queues, now: () => Date) {
+  metrics.declare('warmth_jobs_total', 'Jobs processed', 'counter');
+  metrics.declare('warmth_jobs_failed_total', 'Job attempts that failed', 'counter');
+  metrics.declare('warmth_jobs_retried_total', 'Failed job attempts that will be retried', 'counter');
+  metrics.declare('warmth_outbound_429_total', 'Bot API calls answered 429', 'counter');
+  metrics.declare('warmth_outbound_gave_up_total', 'Bot API calls given up after waiting', 'counter');
+  metrics.declare('warmth_handler_errors_total', 'Updates that failed with an unexpected error', 'counter');
+  metrics.declare('warmth_unavailable_total', 'Updates answered with "temporarily unavailable"', 'counter');
+  metrics.declare('warmth_update_seconds', 'Time to handle an update', 'histogram');
+  let last: { at: number; health: Promise<Health> } | undefined;
+  metrics.onCollect(async () => {
+    if (!last || Date.now() - last.at > 10_000) {
+      last = { at: Date.now(), health: collectHealth(db, queues, now()) };
+      last.health.catch(() => {
+        last = undefined;
+      });
+    }
+    const h = await last.health;
+    for (const [queue, q] of Object.entries(h.queues)) {
+      for (const state of ['waiting', 'active', 'delayed', 'failed'] as const)
+        metrics.set('warmth_queue_jobs', 'Jobs per queue and state', q[state], { queue, state });
+      metrics.set(
+        'warmth_queue_oldest_waiting_seconds',
+        'Age of the oldest job ready to run, per queue',
+        q.oldestWaitingSeconds,
+        { queue },
+      );
+    }
+    for (const [status, n] of Object.entries(h.notices.byStatus))
+      metrics.set('warmth_notices', 'Notices per status (PostgreSQL)', n, { status });
+    metrics.set(
+      'warmth_notice_oldest_queued_seconds',
+      'Age of the oldest notice not yet sent',
+      h.notices.oldestQueuedSeconds,
+    );
+    metrics.set('warmth_reminders_scheduled', 'Reminders scheduled', h.reminders.scheduled);
+    metrics.set(
+      'warmth_reminders_late',
+      'Scheduled reminders more than 5 minutes past due',
+      h.reminders.late,
+    );
+    metrics.set('warmth_review_backlog', 'Nominations waiting for a review decision', h.review.backlog);
+    metrics.set(
+      'warmth_review_sla_breaches',
+      'Nominations waiting for review longer than their campaign SLA',
+      h.review.slaBreaches,
+    );
+  });
 }
 
 /** Default menus for people with no chat-specific menu yet (localized per language). */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from './package-root.ts';
 
 // All user-facing text lives in locales/<locale>.json (keys grouped by feature). zh-CN is the default
 // and the fallback; a test keeps the key sets of all locales equal.
@@ -9,7 +9,7 @@ export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
 export type Params = Record<string, string | number | bigint>;
 
-const localesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'locales');
+const localesDir = join(packageRoot, 'locales');
 
 function flatten(obj: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { loadConfig } from '../config.ts';
 import { createDb, type Db } from '../adapters/db/client.ts';
 import { addDays, formatShanghaiDateTime, shanghaiDateOf } from '../domain/calendar/date.ts';
 import { defaultCalendar } from '../domain/calendar/index.ts';
+import { packageRoot } from '../adapters/package-root.ts';
 import { grantRole } from '../usecases/people.ts';
 import { loadCampaign } from '../usecases/campaigns.ts';
 
@@ -24,7 +26,7 @@ export const DEMO_PEOPLE = [
 export const DEMO_RECIPIENT = { telegramId: 2001n, name: '王小红（慰问对象）' };
 
 export const DEMO_CAMPAIGN_CODE = 'fumin-demo';
-const EXAMPLE_CAMPAIGN = new URL('../../campaigns/example-2024-spring.yaml', import.meta.url);
+const EXAMPLE_CAMPAIGN = join(packageRoot, 'campaigns', 'example-2024-spring.yaml');
 
 /**
  * The example campaign file with its own code and a timeline around `now`, so that nominations are open

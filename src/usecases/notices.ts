@@ -39,10 +39,11 @@ export interface NoticeRequest {
   buttons?: { textKey: string; action: string; args: (string | number)[] }[];
 }
 
+/** One job per notice: the id is the notice's, so adding it again while it exists adds nothing. */
 const noticeJobOptions = (noticeId: number) => ({
   jobId: `notice-${noticeId}`,
   attempts: 10,
-  backoff: { type: 'exponential', delay: 2_000 },
+  backoff: { type: 'exponential' as const, delay: 2_000 },
   removeOnComplete: { count: 10_000 },
   removeOnFail: { count: 10_000 },
 });
@@ -101,4 +102,49 @@ export async function enqueueNotices(db: Db, queues: Queues, list: NoticeRequest
     }
   }
   return created;
+}
+
+/**
+ * Queues a job for every notice still `queued` in PostgreSQL (worker start; after a restore or a Redis
+ * that lost its data). A notice whose job is still in Redis (waiting, delayed, active) gets nothing new
+ * (same job id), and a job sends only after claiming its row, so nothing is sent twice. A job that used
+ * up its attempts while its notice is still unsent (e.g. Telegram unreachable for longer than the
+ * backoff, about 17 minutes) is retried.
+ */
+export async function requeueQueuedNotices(
+  db: Db,
+  queues: Queues,
+  page = 1000,
+): Promise<{ queued: number; retried: number }> {
+  const queue = queues.get('notifications');
+  let queued = 0;
+  let retried = 0;
+  for (let after = 0; ; ) {
+    const rows = await db.notice.findMany({
+      where: { status: 'queued', id: { gt: after } },
+      select: { id: true },
+      orderBy: { id: 'asc' },
+      take: page,
+    });
+    if (rows.length === 0) break;
+    const states = await Promise.all(rows.map((r) => queue.getJobState(`notice-${r.id}`)));
+    const failed = rows.filter((_, i) => states[i] === 'failed');
+    for (const r of failed) {
+      const job = await queue.getJob(`notice-${r.id}`);
+      if (
+        job &&
+        (await job.retry('failed').then(
+          () => true,
+          () => false,
+        ))
+      )
+        retried++;
+    }
+    await queue.addBulk(
+      rows.map((r) => ({ name: SEND_NOTICE_JOB, data: { noticeId: r.id }, opts: noticeJobOptions(r.id) })),
+    );
+    queued += rows.length;
+    after = rows.at(-1)!.id;
+  }
+  return { queued, retried };
 }

@@ -1,4 +1,7 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { compiled, packageRoot } from '../package-root.ts';
 import type { HandoverParse, ReturnParse } from './bank-files.ts';
 import type { EntryListParse } from './ledger-xlsx.ts';
 import type { ParseOptions, ParseResult } from './nomination-sheet.ts';
@@ -73,8 +76,12 @@ async function slot(): Promise<(() => void) | null> {
   };
 }
 
+// Under tsx the worker registers tsx first (parse-worker-boot.mjs); the production build (dist/) has the
+// worker's own bundle, started directly.
 const ENTRY = new URL('./parse-worker.ts', import.meta.url).href;
-const BOOT = new URL('./parse-worker-boot.mjs', import.meta.url);
+const BOOT = compiled
+  ? pathToFileURL(join(packageRoot, 'dist', 'adapters', 'files', 'parse-worker.js'))
+  : new URL('./parse-worker-boot.mjs', import.meta.url);
 const DEFAULT_HEAP_MB = 512;
 
 interface Booting {

@@ -45,6 +45,8 @@ export function startWorkers<D>(opts: {
     );
     worker.on('failed', (job, err) => {
       opts.metrics.inc('warmth_jobs_failed_total', 'Job attempts that failed', { queue });
+      if (job && job.attemptsMade < (job.opts.attempts ?? 1))
+        opts.metrics.inc('warmth_jobs_retried_total', 'Failed job attempts that will be retried', { queue });
       opts.logger.warn({ queue, job: job?.name, jobId: job?.id, err }, 'job attempt failed');
     });
     worker.on('error', (err) => opts.logger.warn({ queue, err }, 'worker error (will reconnect)'));

@@ -138,7 +138,7 @@ export function createBot(
     const run = key ? order.run(key, ctx.update.update_id, handle) : handle();
     return run.finally(() => {
       inFlight--;
-      metrics.observe(
+      metrics.histogram(
         'warmth_update_seconds',
         'Time to handle an update',
         Number(process.hrtime.bigint() - started) / 1e9,

@@ -3,8 +3,7 @@
 import { relative } from 'node:path';
 import { createMigration } from './authoring.ts';
 import { checkDrift } from './drift.ts';
-import { applyMigrations } from './engine.ts';
-import { ensureDatabase } from './migrate.ts';
+import { applyMigrationsOnline, ensureDatabase } from './migrate.ts';
 import { adminUrlFromEnv, databaseName, redact } from './pg.ts';
 
 class UsageError extends Error {}
@@ -14,7 +13,7 @@ async function migrate(): Promise<void> {
   if (!url) throw new UsageError('DATABASE_URL is not set (e.g. postgresql://root@127.0.0.1:5432/warmth).');
   if (await ensureDatabase(url)) console.log(`Created database ${databaseName(url)}.`);
   const started = Date.now();
-  const applied = await applyMigrations(url);
+  const applied = await applyMigrationsOnline(url);
   const took = `${Date.now() - started} ms`;
   if (applied.length === 0) console.log(`${redact(url)}: already up to date (${took}).`);
   else

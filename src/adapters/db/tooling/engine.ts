@@ -74,8 +74,18 @@ type PgAdapter = Awaited<ReturnType<PrismaPg['connect']>>;
  * the pieces one by one, each in autocommit. The native engine sends a migration as ONE simple query,
  * which PostgreSQL runs atomically; restore that so plpgsql functions survive and a failing migration
  * leaves nothing half-applied. Every adapter opened is remembered so it can be closed afterwards. */
-function factoryFor(url: string, opened: SqlDriverAdapter[]): SqlMigrationAwareDriverAdapterFactory {
-  const pg = new PrismaPg({ connectionString: url, connectionTimeoutMillis: 10_000 });
+function factoryFor(
+  url: string,
+  opened: SqlDriverAdapter[],
+  lockTimeoutMs?: number,
+): SqlMigrationAwareDriverAdapterFactory {
+  const pg = new PrismaPg({
+    connectionString: url,
+    connectionTimeoutMillis: 10_000,
+    // A migration waiting for a table lock queues every later query on that table behind it: give up
+    // after lockTimeoutMs instead (the migration is one transaction, so nothing is half-applied).
+    ...(lockTimeoutMs ? { options: `-c lock_timeout=${lockTimeoutMs}` } : {}),
+  });
   const patch = (adapter: PgAdapter): PgAdapter => {
     const pool = adapter.underlyingDriver();
     adapter.executeScript = async (script: string) => {
@@ -121,6 +131,7 @@ async function withEngine<T>(
   url: string,
   what: string,
   run: (engine: SchemaEngine) => Promise<T>,
+  lockTimeoutMs?: number,
 ): Promise<T> {
   await loadWasm();
   const opened: SqlDriverAdapter[] = [];
@@ -132,7 +143,7 @@ async function withEngine<T>(
     engine = await bg.SchemaEngine.new(
       { datamodels: [providerOnly] },
       log,
-      bindMigrationAwareSqlAdapterFactory(factoryFor(url, opened)),
+      bindMigrationAwareSqlAdapterFactory(factoryFor(url, opened, lockTimeoutMs)),
     );
     return await run(engine);
   } catch (error) {
@@ -151,11 +162,14 @@ async function withEngine<T>(
  * native engine can take over the database later). Returns the names applied now (empty if none). */
 export async function applyMigrations(
   databaseUrl: string,
-  opts: { migrationsDir?: string } = {},
+  opts: { migrationsDir?: string; lockTimeoutMs?: number } = {},
 ): Promise<string[]> {
   const migrationsList = await readMigrations(opts.migrationsDir);
-  const out = await withEngine(databaseUrl, 'Applying migrations', (engine) =>
-    engine.applyMigrations({ migrationsList, filters }),
+  const out = await withEngine(
+    databaseUrl,
+    'Applying migrations',
+    (engine) => engine.applyMigrations({ migrationsList, filters }),
+    opts.lockTimeoutMs,
   );
   return out.appliedMigrationNames;
 }

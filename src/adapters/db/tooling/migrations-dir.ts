@@ -4,11 +4,11 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { packageRoot } from '../../package-root.ts';
 import type { MigrationDirectory, MigrationList } from '@prisma/schema-engine-wasm/schema_engine_bg';
 
-const repoRoot = resolve(import.meta.dirname, '../../../..');
-export const defaultSchemaPath = join(repoRoot, 'prisma', 'schema.prisma');
-export const defaultMigrationsDir = join(repoRoot, 'prisma', 'migrations');
+export const defaultSchemaPath = join(packageRoot, 'prisma', 'schema.prisma');
+export const defaultMigrationsDir = join(packageRoot, 'prisma', 'migrations');
 
 /** The schema.prisma as it was when a migration was authored (see authoring.ts). */
 export const SNAPSHOT_FILE = 'schema.prisma';

@@ -1,0 +1,138 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDist } from '../../scripts/build.ts';
+import { dropDatabase, withClient, withDatabase } from '../../src/adapters/db/tooling/pg.ts';
+import { startTestEmulator, type TestEmulator } from '../support/conversation.ts';
+import { adminUrl, TEST_DB_PREFIX } from '../support/db.ts';
+import { freePort, REDIS_URL } from '../support/harness.ts';
+
+// The production build (npm run build → dist/, what the Docker image runs): it builds, the migrate step
+// creates and migrates an empty database from dist/, and `node dist/main.js all` starts, answers a
+// person, reports healthy and stops on SIGTERM with exit code 0. The upload parser's worker thread
+// boots from dist/ without tsx.
+
+const root = join(import.meta.dirname, '..', '..');
+const dbName = `${TEST_DB_PREFIX}${process.pid}_built_${randomBytes(4).toString('hex')}`;
+const dbUrl = withDatabase(adminUrl, dbName);
+let emu: TestEmulator;
+
+function run(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const p = {
+    child,
+    out: '',
+    exited: new Promise<number | null>((r) => child.on('exit', (code) => r(code))),
+  };
+  child.stdout.on('data', (d) => {
+    p.out += String(d);
+  });
+  child.stderr.on('data', (d) => {
+    p.out += String(d);
+  });
+  return p;
+}
+
+beforeAll(async () => {
+  await buildDist({ logLevel: 'warning' });
+  emu = await startTestEmulator();
+});
+afterAll(async () => {
+  await emu?.close();
+  await withClient(adminUrl, (c) => dropDatabase(c, dbName));
+});
+
+describe('production build', () => {
+  it('dist/ holds the processes, the CLIs and the upload worker, with source maps', () => {
+    for (const f of [
+      'main.js',
+      'main.js.map',
+      'adapters/db/tooling/cli.js',
+      'adapters/files/parse-worker.js',
+      'cli/backup.js',
+      'cli/keys.js',
+      'cli/reminders-sync.js',
+      'emulator/cli.js',
+    ])
+      expect(existsSync(join(root, 'dist', f)), f).toBe(true);
+  });
+
+  it('dist/ imports only Node built-ins and production dependencies (the image installs nothing else)', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const files = readdirSync(join(root, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.js'),
+    );
+    const specifiers = new Set<string>();
+    for (const f of files) {
+      const text = readFileSync(join(root, 'dist', f), 'utf8');
+      for (const m of text.matchAll(/(?:from\s*|import\(\s*)["']([^"'.][^"']*)["']/g)) specifiers.add(m[1]!);
+    }
+    expect(specifiers.size).toBeGreaterThan(10);
+    const packageOf = (s: string) =>
+      (s.startsWith('@') ? s.split('/').slice(0, 2) : s.split('/').slice(0, 1)).join('/');
+    const outside = [...specifiers].filter(
+      (s) => !s.startsWith('node:') && !(packageOf(s) in pkg.dependencies),
+    );
+    expect(outside).toEqual([]);
+  });
+
+  it('migrates an empty database from dist/, then node dist/main.js serves and stops on SIGTERM', async () => {
+    const env = {
+      DATABASE_URL: dbUrl,
+      DATABASE_ADMIN_URL: adminUrl,
+      REDIS_URL,
+    };
+    const migrate = run(['dist/adapters/db/tooling/cli.js', 'migrate'], env);
+    expect(await migrate.exited, migrate.out).toBe(0);
+    expect(migrate.out).toMatch(/applied \d+ migration\(s\)/);
+
+    const port = await freePort();
+    const app = run(['--enable-source-maps', 'dist/main.js', 'all'], {
+      ...env,
+      TELEGRAM_BOT_TOKEN: `424243:BUILT${randomBytes(10).toString('hex')}`,
+      TELEGRAM_API_ROOT: emu.apiRoot,
+      DATA_KEY: randomBytes(32).toString('base64'),
+      SMS_PROVIDER: 'log',
+      QUEUE_PREFIX: `test-built-${randomBytes(4).toString('hex')}`,
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+    });
+    try {
+      for (let i = 0; i < 300 && !app.out.includes('warmth-bot started'); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(app.out).toContain('warmth-bot started');
+      const u = emu.user(7311, { firstName: '构建', languageCode: 'zh-hans' });
+      await u.send('/start');
+      await u.expectReply(/您好/).catch((err: unknown) => {
+        throw new Error(`${String(err)}\nprocess output:\n${app.out}`);
+      });
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    } finally {
+      app.child.kill('SIGTERM');
+    }
+    expect(await app.exited).toBe(0);
+    expect(app.out).toMatch(/"msg":"shutting down"[\s\S]*"msg":"stopped"/);
+  });
+
+  it('the upload parser boots as a worker thread from dist/', async () => {
+    const w = new Worker(join(root, 'dist/adapters/files/parse-worker.js'));
+    try {
+      const first = await new Promise((resolve, reject) => {
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+      expect(first).toEqual({ ready: true });
+    } finally {
+      await w.terminate();
+    }
+  });
+});
