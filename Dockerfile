@@ -1,8 +1,9 @@
 # warmth-bot: one image for the migrate step, the bot and the worker.
 FROM node:20-bookworm-slim
-# CJK font for charts with Chinese labels (evaluation report images).
+# The chart's Chinese font ships in assets/fonts (GB2312 level 1). For rare characters in names, add
+# `fonts-noto-cjk fontconfig` to this line: the chart then falls back to it (see README, CHART_FONT).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-wqy-microhei ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -12,6 +12,7 @@ import { createRedis, Queues } from './adapters/queue/queues.ts';
 import { startWorkers } from './adapters/queue/workers.ts';
 import { createBot, type BotApp } from './adapters/telegram/bot.ts';
 import { CallbackCodec } from './adapters/telegram/callback-data.ts';
+import { chartFont } from './adapters/files/chart-font.ts';
 import type { BotDeps } from './adapters/telegram/kit.ts';
 import { allFeatures } from './features.ts';
 import { allJobs, type JobDeps } from './jobs/index.ts';
@@ -113,6 +114,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       now,
       callbacks: new CallbackCodec(cipher),
       inviteTtlDays: config.inviteTtlDays,
+      chartFont: chartFont(config.chartFont),
       botUsername: () => username,
     };
     botApp = createBot(deps, (shell) => allFeatures(deps, shell), {
