@@ -1,15 +1,42 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type MessageFormatElement, parse, TYPE } from '@formatjs/icu-messageformat-parser';
+import { type Formats, IntlMessageFormat } from 'intl-messageformat';
 
 // All user-facing text lives in locales/<locale>.json (keys grouped by feature). zh-CN is the default
-// and the fallback; a test keeps the key sets of all locales equal.
+// and the fallback; a test keeps the key sets and the parameters of all locales equal.
+//
+// Messages are ICU MessageFormat (intl-messageformat), compiled once per locale and key:
+//   {name}                                 the value as given (plain placeholders keep working)
+//   {n, plural, one {# row} other {# rows}} plurals (English; Chinese needs none)
+//   {amount, number, yuan}                 money: "800.00" in zh-CN (the message writes "元" after it),
+//                                          "¥800.00" in en; the value is yuan (a number or "800.00")
+//   {date, date, day}                      a calendar day: "2026年12月1日" / "Dec 1, 2026"; the value is a
+//                                          Date or "YYYY-MM-DD"
+// The formats live here, in `FORMATS`, and nowhere else. Unlike standard ICU, an apostrophe is always
+// literal text (English has many; `'{` would otherwise silently quote a placeholder), and tags such as
+// `<id>` in usage texts are plain text. A message that does not parse falls back to plain `{name}`
+// substitution (the locale test fails on it).
 
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
-export type Params = Record<string, string | number | bigint>;
+export type ParamValue = string | number | bigint | Date;
+export type Params = Record<string, ParamValue>;
 
 const localesDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'locales');
+
+/** Named formats of `{x, number, <name>}` and `{x, date, <name>}`, per locale. */
+export const FORMATS: Record<Locale, Partial<Formats>> = {
+  'zh-CN': {
+    number: { yuan: { minimumFractionDigits: 2, maximumFractionDigits: 2, useGrouping: false } },
+    date: { day: { year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' } },
+  },
+  en: {
+    number: { yuan: { style: 'currency', currency: 'CNY', currencyDisplay: 'narrowSymbol' } },
+    date: { day: { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' } },
+  },
+};
 
 function flatten(obj: unknown, prefix = '', out = new Map<string, string>()): Map<string, string> {
   for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
@@ -25,18 +52,146 @@ export function loadCatalog(locale: Locale, dir = localesDir): Map<string, strin
   return flatten(JSON.parse(readFileSync(join(dir, `${locale}.json`), 'utf8')));
 }
 
+/** How a message uses a parameter: as text, as a number (number format, plural) or as a date. */
+export type ArgKind = 'text' | 'number' | 'date';
+
+/** The ICU source of a catalog text: apostrophes are literal, so they are doubled for the parser. */
+function icuSource(text: string): string {
+  return text.replace(/'/g, "''");
+}
+
+/** Parses a catalog text as ICU (throws on a syntax error), the way `I18n` compiles it. */
+export function parseMessage(text: string): MessageFormatElement[] {
+  return parse(icuSource(text), { ignoreTag: true });
+}
+
+/** The parameters a message uses and how (a parameter used as a number anywhere counts as a number). */
+export function messageArgs(
+  ast: MessageFormatElement[],
+  out = new Map<string, ArgKind>(),
+): Map<string, ArgKind> {
+  const set = (name: string, kind: ArgKind) => {
+    if (kind !== 'text' || !out.has(name)) out.set(name, kind);
+  };
+  for (const el of ast) {
+    switch (el.type) {
+      case TYPE.argument:
+        set(el.value, 'text');
+        break;
+      case TYPE.number:
+        set(el.value, 'number');
+        break;
+      case TYPE.date:
+      case TYPE.time:
+        set(el.value, 'date');
+        break;
+      case TYPE.plural:
+        set(el.value, 'number');
+        for (const o of Object.values(el.options)) messageArgs(o.value, out);
+        break;
+      case TYPE.select:
+        set(el.value, 'text');
+        for (const o of Object.values(el.options)) messageArgs(o.value, out);
+        break;
+      case TYPE.tag:
+        messageArgs(el.children, out);
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+interface Compiled {
+  format: (params: Params) => string;
+}
+
+const DAY_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+function toNumber(v: ParamValue): number | string {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v.replace(/,/g, ''))))
+    return Number(v.replace(/,/g, ''));
+  return String(v);
+}
+
+function toDate(v: ParamValue): Date | string {
+  if (v instanceof Date) return v;
+  if (typeof v === 'string') {
+    const m = DAY_RE.exec(v);
+    if (m) return new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+    const d = new Date(v);
+    if (!Number.isNaN(d.getTime())) return d;
+  }
+  return String(v);
+}
+
+/** The pre-ICU substitution: a fallback for a text that does not parse. */
+function substitute(template: string, params: Params): string {
+  return template.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
+}
+
+function compile(locale: Locale, text: string): Compiled {
+  let mf: IntlMessageFormat;
+  try {
+    mf = new IntlMessageFormat(icuSource(text), locale, FORMATS[locale], { ignoreTag: true });
+  } catch {
+    return { format: (params) => substitute(text, params) };
+  }
+  const args = [...messageArgs(mf.getAst())];
+  if (args.length === 0) {
+    const constant = String(mf.format());
+    return { format: () => constant };
+  }
+  return {
+    format: (params) => {
+      const values: Record<string, string | number | Date> = {};
+      for (const [name, kind] of args) {
+        const v = params[name];
+        if (v === undefined)
+          values[name] = `{${name}}`; // as before: a missing value shows its name
+        else if (kind === 'number') values[name] = toNumber(v);
+        else if (kind === 'date') values[name] = toDate(v);
+        else values[name] = typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.toISOString() : v;
+      }
+      try {
+        return String(mf.format(values));
+      } catch {
+        return substitute(text, params);
+      }
+    },
+  };
+}
+
 export class I18n {
   private readonly catalogs = new Map<Locale, Map<string, string>>();
+  /** Compiled messages per locale and key, filled on first use. */
+  private readonly compiled = new Map<Locale, Map<string, Compiled>>();
 
   constructor(readonly defaultLocale: Locale = 'zh-CN') {
-    for (const l of LOCALES) this.catalogs.set(l, loadCatalog(l));
+    for (const l of LOCALES) {
+      this.catalogs.set(l, loadCatalog(l));
+      this.compiled.set(l, new Map());
+    }
   }
 
-  /** Translates `key`, filling `{name}` placeholders; an unknown key returns the key itself (and is a test failure). */
+  /** Translates `key` with `params` (ICU, see above); an unknown key returns the key itself (and is a test failure). */
   t(locale: Locale, key: string, params: Params = {}): string {
-    const template =
-      this.catalogs.get(locale)?.get(key) ?? this.catalogs.get(this.defaultLocale)?.get(key) ?? key;
-    return template.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
+    const cache = this.compiled.get(locale) ?? this.compiled.get(this.defaultLocale)!;
+    let message = cache.get(key);
+    if (!message) {
+      const own = this.catalogs.get(locale)?.get(key);
+      const text = own ?? this.catalogs.get(this.defaultLocale)?.get(key);
+      // A key missing in this locale is formatted with the default locale's rules.
+      message =
+        text === undefined
+          ? { format: () => key }
+          : compile(own !== undefined ? locale : this.defaultLocale, text);
+      cache.set(key, message);
+    }
+    return message.format(params);
   }
 
   has(key: string): boolean {
