@@ -12,7 +12,7 @@ import { createRedis, Queues } from './adapters/queue/queues.ts';
 import { startWorkers } from './adapters/queue/workers.ts';
 import { createBot, type BotApp } from './adapters/telegram/bot.ts';
 import { CallbackCodec } from './adapters/telegram/callback-data.ts';
-import { chartFont } from './adapters/files/chart-font.ts';
+import { type ChartFont, chartFont } from './adapters/files/chart-font.ts';
 import type { BotDeps } from './adapters/telegram/kit.ts';
 import { allFeatures } from './features.ts';
 import { allJobs, type JobDeps } from './jobs/index.ts';
@@ -38,6 +38,8 @@ export interface AppOptions {
   logger?: Logger;
   queuePrefix?: string;
   now?: () => Date;
+  /** The chart's fonts (default: resolved from CHART_FONT; tests pass none to see the text-only report). */
+  chartFont?: ChartFont;
 }
 
 export interface RunningApp {
@@ -114,7 +116,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       now,
       callbacks: new CallbackCodec(cipher),
       inviteTtlDays: config.inviteTtlDays,
-      chartFont: chartFont(config.chartFont),
+      chartFont: opts.chartFont ?? chartFont(config.chartFont),
       botUsername: () => username,
     };
     botApp = createBot(deps, (shell) => allFeatures(deps, shell), {
