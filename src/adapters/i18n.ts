@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type MessageFormatElement, parse, TYPE } from '@formatjs/icu-messageformat-parser';
-import { type Formats, IntlMessageFormat } from 'intl-messageformat';
+import { type Formats, type Formatters, IntlMessageFormat } from 'intl-messageformat';
 
 // All user-facing text lives in locales/<locale>.json (keys grouped by feature). zh-CN is the default
 // and the fallback; a test keeps the key sets and the parameters of all locales equal.
@@ -103,6 +103,43 @@ export function messageArgs(
   return out;
 }
 
+// Intl formatters for the compiled messages, cached by locale and options object. intl-messageformat's
+// own cache serializes its arguments on every call; the options here are the same objects call after
+// call (the named formats of one compiled message), so an identity cache is enough and much cheaper.
+const NO_OPTIONS = {};
+function identityCached<T>(make: (locales: string | string[], opts: object) => T) {
+  const cache = new WeakMap<object, Map<string, T>>();
+  return (locales: string | string[], opts?: object): T => {
+    const o = opts ?? NO_OPTIONS;
+    const key = String(locales);
+    let byLocale = cache.get(o);
+    if (!byLocale) {
+      byLocale = new Map();
+      cache.set(o, byLocale);
+    }
+    let f = byLocale.get(key);
+    if (!f) {
+      f = make(locales, o);
+      byLocale.set(key, f);
+    }
+    return f;
+  };
+}
+const pluralRules = new Map<string, Intl.PluralRules>();
+const FORMATTERS = {
+  getNumberFormat: identityCached((l, o) => new Intl.NumberFormat(l, o)),
+  getDateTimeFormat: identityCached((l, o) => new Intl.DateTimeFormat(l, o)),
+  getPluralRules: (locales: string | string[], opts?: Intl.PluralRulesOptions) => {
+    const key = `${String(locales)}|${opts?.type ?? 'cardinal'}`;
+    let rules = pluralRules.get(key);
+    if (!rules) {
+      rules = new Intl.PluralRules(locales, opts);
+      pluralRules.set(key, rules);
+    }
+    return rules;
+  },
+};
+
 interface Compiled {
   format: (params: Params) => string;
 }
@@ -136,33 +173,121 @@ function substitute(template: string, params: Params): string {
 function compile(locale: Locale, text: string): Compiled {
   let mf: IntlMessageFormat;
   try {
-    mf = new IntlMessageFormat(icuSource(text), locale, FORMATS[locale], { ignoreTag: true });
+    mf = new IntlMessageFormat(icuSource(text), locale, FORMATS[locale], {
+      ignoreTag: true,
+      formatters: FORMATTERS as Formatters,
+    });
   } catch {
     return { format: (params) => substitute(text, params) };
   }
-  const args = [...messageArgs(mf.getAst())];
+  const ast = mf.getAst();
+  const args = [...messageArgs(ast)];
   if (args.length === 0) {
     const constant = String(mf.format());
     return { format: () => constant };
   }
+  // Most messages are text and plain placeholders only: joined directly, without the ICU formatter.
+  if (ast.every((el) => el.type === TYPE.literal || el.type === TYPE.argument)) {
+    const parts = ast.map((el) => (el.type === TYPE.literal ? el.value : { name: el.value }));
+    return {
+      format: (params) => {
+        let out = '';
+        for (const p of parts) {
+          if (typeof p === 'string') out += p;
+          else {
+            const v = params[p.name];
+            out += v === undefined ? `{${p.name}}` : v instanceof Date ? v.toISOString() : String(v);
+          }
+        }
+        return out;
+      },
+    };
+  }
   return {
     format: (params) => {
       const values: Record<string, string | number | Date> = {};
+      let plain = false;
       for (const [name, kind] of args) {
         const v = params[name];
-        if (v === undefined)
+        if (v === undefined) {
           values[name] = `{${name}}`; // as before: a missing value shows its name
-        else if (kind === 'number') values[name] = toNumber(v);
-        else if (kind === 'date') values[name] = toDate(v);
-        else values[name] = typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.toISOString() : v;
+          plain ||= kind !== 'text';
+        } else if (kind === 'number') {
+          values[name] = toNumber(v);
+          plain ||= typeof values[name] !== 'number';
+        } else if (kind === 'date') {
+          values[name] = toDate(v);
+          plain ||= !(values[name] instanceof Date);
+        } else values[name] = typeof v === 'bigint' ? v.toString() : v instanceof Date ? v.toISOString() : v;
       }
+      // A value that is no number (or no day) where the message formats one: shown as given.
+      if (plain) return plainFormat(ast, locale, values);
       try {
         return String(mf.format(values));
       } catch {
-        return substitute(text, params);
+        return plainFormat(ast, locale, values);
       }
     },
   };
+}
+
+/**
+ * Formats `ast` without failing: numbers and days are formatted when the value is one, other values are
+ * shown as given (a missing one as `{name}`); a plural whose count is no number takes its `other` form.
+ */
+function plainFormat(
+  ast: MessageFormatElement[],
+  locale: Locale,
+  values: Record<string, string | number | Date>,
+  pound?: string,
+): string {
+  let out = '';
+  for (const el of ast) {
+    switch (el.type) {
+      case TYPE.literal:
+        out += el.value;
+        break;
+      case TYPE.argument:
+        out += String(values[el.value]);
+        break;
+      case TYPE.number: {
+        const v = values[el.value];
+        const style = typeof el.style === 'string' ? FORMATS[locale].number?.[el.style] : undefined;
+        out += typeof v === 'number' ? FORMATTERS.getNumberFormat(locale, style).format(v) : String(v);
+        break;
+      }
+      case TYPE.date:
+      case TYPE.time: {
+        const v = values[el.value];
+        const style = typeof el.style === 'string' ? FORMATS[locale].date?.[el.style] : undefined;
+        out += v instanceof Date ? FORMATTERS.getDateTimeFormat(locale, style).format(v) : String(v);
+        break;
+      }
+      case TYPE.plural: {
+        const v = values[el.value];
+        const n = typeof v === 'number' ? v - el.offset : undefined;
+        const rule =
+          n === undefined ? 'other' : FORMATTERS.getPluralRules(locale, { type: el.pluralType }).select(n);
+        const option =
+          (n !== undefined ? el.options[`=${n}`] : undefined) ?? el.options[rule] ?? el.options.other;
+        const hash = n === undefined ? String(v) : FORMATTERS.getNumberFormat(locale).format(n);
+        out += option ? plainFormat(option.value, locale, values, hash) : '';
+        break;
+      }
+      case TYPE.select: {
+        const option = el.options[String(values[el.value])] ?? el.options.other;
+        out += option ? plainFormat(option.value, locale, values, pound) : '';
+        break;
+      }
+      case TYPE.pound:
+        out += pound ?? '#';
+        break;
+      case TYPE.tag:
+        out += plainFormat(el.children, locale, values, pound);
+        break;
+    }
+  }
+  return out;
 }
 
 export class I18n {

@@ -84,8 +84,10 @@ const sandboxEnv = () => ({
   EMULATOR_PORT: '0', // the emulator is started for the check on a free port
 });
 
+// One token for the file: the emulator refuses a second token for the same bot id.
+const TOKEN = `424243:DOC${randomBytes(10).toString('hex')}`;
 const productionEnv = () => ({
-  TELEGRAM_BOT_TOKEN: `424243:DOC${randomBytes(10).toString('hex')}`,
+  TELEGRAM_BOT_TOKEN: TOKEN,
   TELEGRAM_API_ROOT: emu.apiRoot,
   DATABASE_URL: tdb.url,
   REDIS_URL,

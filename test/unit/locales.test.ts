@@ -90,6 +90,14 @@ describe('locales', () => {
     expect(i18n.t('en', apostrophe![0])).toBe(apostrophe![1]);
     const tag = [...en.entries()].find(([, v]) => /<\w+>/.test(v) && !v.includes('{'));
     if (tag) expect(i18n.t('en', tag[0])).toBe(tag[1]);
+    // Where a message formats a number or a day, a missing value shows its name and a value that is no
+    // number is shown as given (tests build patterns from messages this way); a plural takes "other".
+    expect(i18n.t('zh-CN', 'money.amount')).toBe('{amount} 元');
+    expect(i18n.t('en', 'upload.submit_button')).toBe('Submit {count} valid rows');
+    expect(i18n.t('en', 'money.amount', { amount: '—' })).toBe('—');
+    expect(i18n.t('zh-CN', 'payments.handover_done', { id: 5, date: '下周' })).toBe(
+      '已登记申报 5 的实物发放（下周）。',
+    );
     // Compiled once: the same call again gives the same text (from the cache).
     expect(i18n.t('en', 'upload.submit_button', { count: 2 })).toBe(
       i18n.t('en', 'upload.submit_button', { count: 2 }),
