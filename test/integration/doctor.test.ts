@@ -26,7 +26,17 @@ beforeAll(async () => {
   emu = await startTestEmulator();
 });
 afterAll(async () => {
-  for (const s of servers) s.kill('SIGTERM');
+  // Each redis-server writes its files on the way out: wait for it before removing its directory.
+  await Promise.all(
+    servers.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (s.exitCode !== null || s.signalCode !== null) return resolve();
+          s.once('exit', () => resolve());
+          s.kill('SIGTERM');
+        }),
+    ),
+  );
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   await emu?.close();
   await tdb?.drop();
