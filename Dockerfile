@@ -21,10 +21,12 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM node:20-bookworm-slim AS runtime
-# CJK font for charts with Chinese labels (evaluation report images); the PostgreSQL client (pg_dump,
-# pg_restore: major version 15, the same as the postgres service in docker-compose.yml) for backups.
+# The PostgreSQL client (pg_dump, pg_restore: major version 15, the same as the postgres service in
+# docker-compose.yml) for backups. The chart's Chinese font ships in assets/fonts (GB2312 level 1); for
+# rare characters in names, add `fonts-noto-cjk fontconfig` to this line: the chart then falls back to it
+# (see README, CHART_FONT).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends fonts-wqy-microhei ca-certificates postgresql-client \
+ && apt-get install -y --no-install-recommends ca-certificates postgresql-client \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production TZ=Asia/Shanghai
@@ -35,6 +37,7 @@ COPY prisma ./prisma
 COPY locales ./locales
 COPY config ./config
 COPY campaigns ./campaigns
+COPY assets ./assets
 # Backups are written here (mount a volume); the app's files stay read-only for the runtime user.
 RUN mkdir -p /app/backups && chown node:node /app/backups
 USER node

@@ -12,6 +12,7 @@ import { createRedis, Queues } from './adapters/queue/queues.ts';
 import { startWorkers } from './adapters/queue/workers.ts';
 import { createBot, type BotApp } from './adapters/telegram/bot.ts';
 import { CallbackCodec } from './adapters/telegram/callback-data.ts';
+import { type ChartFont, chartFont } from './adapters/files/chart-font.ts';
 import type { BotDeps } from './adapters/telegram/kit.ts';
 import { allFeatures } from './features.ts';
 import { allJobs, type JobDeps } from './jobs/index.ts';
@@ -40,6 +41,8 @@ export interface AppOptions {
   logger?: Logger;
   queuePrefix?: string;
   now?: () => Date;
+  /** The chart's fonts (default: resolved from CHART_FONT; tests pass none to see the text-only report). */
+  chartFont?: ChartFont;
 }
 
 export interface RunningApp {
@@ -116,6 +119,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       now,
       callbacks: new CallbackCodec(cipher),
       inviteTtlDays: config.inviteTtlDays,
+      chartFont: opts.chartFont ?? chartFont(config.chartFont),
       botUsername: () => username,
     };
     botApp = createBot(deps, (shell) => allFeatures(deps, shell), {

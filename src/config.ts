@@ -120,6 +120,8 @@ const envSchema = z
     SMS_HTTP_URL: url(['http:', 'https:']).optional(),
     SMS_HTTP_TEMPLATE: z.string().optional(),
     SMS_HTTP_TOKEN: z.string().optional(),
+    /** Font file for the report chart's words (default: the font in assets/fonts, then fontconfig's). */
+    CHART_FONT: z.string().optional(),
     /** Version of the DATA_KEY entry the look-up hashes and button MACs derive from (default: oldest). */
     DATA_HASH_KEY_VERSION: z.coerce.number().int().min(0).max(9999).optional(),
   })
@@ -189,6 +191,8 @@ export interface Config {
   /** Redis key prefix of the BullMQ queues. */
   queuePrefix: string;
   sms: { provider: 'log' | 'http'; httpUrl?: string; httpTemplate?: string; httpToken?: string };
+  /** CHART_FONT: a font file for the chart (see src/adapters/files/chart-font.ts for the order). */
+  chartFont: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -245,5 +249,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.SMS_HTTP_TEMPLATE ? { httpTemplate: e.SMS_HTTP_TEMPLATE } : {}),
       ...(e.SMS_HTTP_TOKEN ? { httpToken: e.SMS_HTTP_TOKEN } : {}),
     },
+    chartFont: e.CHART_FONT,
   };
 }

@@ -51,6 +51,12 @@ async function main() {
   }
   const app = await startApp({ config, role, apiRoot, logger });
   closers.unshift(() => app.stop());
+  // The doctor's checks, quietly and in the background: only problems are printed (npm run doctor).
+  const { checkAtStart } = await import('./doctor/run.ts');
+  const { I18n } = await import('./adapters/i18n.ts');
+  void checkAtStart({ config, apiRoot }, { i18n: new I18n(config.defaultLocale), role }).catch(
+    (err: unknown) => logger.warn({ err }, 'start-up checks failed'),
+  );
   if (config.sandbox && role !== 'worker') {
     console.log(
       `\n  warmth-bot sandbox is running (no Telegram token).\n` +

@@ -1,5 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BUNDLED_CHART_FONT } from '../adapters/files/chart-font.ts';
+import { packageRoot } from '../adapters/package-root.ts';
 import type { BotState } from './bot-state.ts';
 import { sendJson } from './http-util.ts';
 import type { Notifier } from './notifier.ts';
@@ -25,17 +28,20 @@ export interface WebPageOptions {
   defaultLanguage?: string;
 }
 
-const WEB_DIR = new URL('./web/', import.meta.url);
+// From the package root (not this file's URL), so the page is found from a dist/ build too.
+const WEB_DIR = join(packageRoot, 'src', 'emulator', 'web');
 const ASSETS: Record<string, [file: string, type: string]> = {
-  '/': ['index.html', 'text/html; charset=utf-8'],
-  '/web/app.js': ['app.js', 'text/javascript; charset=utf-8'],
-  '/web/render.js': ['render.js', 'text/javascript; charset=utf-8'],
-  '/web/style.css': ['style.css', 'text/css; charset=utf-8'],
+  '/': [join(WEB_DIR, 'index.html'), 'text/html; charset=utf-8'],
+  '/web/app.js': [join(WEB_DIR, 'app.js'), 'text/javascript; charset=utf-8'],
+  '/web/render.js': [join(WEB_DIR, 'render.js'), 'text/javascript; charset=utf-8'],
+  '/web/style.css': [join(WEB_DIR, 'style.css'), 'text/css; charset=utf-8'],
+  // The chart's shipped Chinese font: the page reads in Chinese on a machine with no CJK font.
+  '/web/font.otf': [BUNDLED_CHART_FONT, 'font/otf'],
 };
 
 const SECURITY_HEADERS = {
   'content-security-policy':
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; font-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-cache',
@@ -53,7 +59,7 @@ export async function handleWeb(res: ServerResponse, path: string, opts: WebPage
   }
   const asset = ASSETS[path === '/index.html' ? '/' : path];
   if (!asset) return false;
-  const body = await readFile(new URL(asset[0], WEB_DIR));
+  const body = await readFile(asset[0]);
   res.writeHead(200, { 'content-type': asset[1], 'content-length': body.length, ...SECURITY_HEADERS });
   res.end(body);
   return true;

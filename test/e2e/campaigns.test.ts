@@ -129,7 +129,7 @@ describe('/campaigns', () => {
     const reviewer = h.emu.user(7001, { firstName: 'Li', languageCode: 'en' });
     await reviewer.send('/campaigns');
     const en = await reviewer.expectReply(/Send Warmth campaigns \(1\)/);
-    expect(en.text).toContain('Needy workers: standard amount 900.00 yuan, Real-name bank transfer');
+    expect(en.text).toContain('Needy workers: standard amount ¥900.00, Real-name bank transfer');
 
     const contact = h.emu.user(6001, { firstName: '张联系', languageCode: 'zh-hans' });
     await contact.send('/campaigns');

@@ -39,7 +39,7 @@ describe('reports in the chat', () => {
   it('/report: summary message, chart photo and the .docx draft', async () => {
     const u = user(ADMIN);
     await u.send('/report fumin-e2e');
-    const summary = await u.expectReply(/截至 2026-04-02/);
+    const summary = await u.expectReply(/截至 2026年4月2日/);
     expect(summary.text).toContain('直接慰问 99900.00 元，拨付基层工会 50000.00 元，合计支出 149900.00 元');
     expect(summary.text).toContain('· 困难职工：58 人，46400.00 元');
     expect(summary.text).toContain('· 节日期间坚守公共服务保障的部门：8 个');

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/adapters/logger.ts';
+import type { ChartFont } from '../../src/adapters/files/chart-font.ts';
 import { startApp, type RunningApp } from '../../src/app.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { startTestEmulator, type TestEmulator } from './conversation.ts';
@@ -30,6 +31,8 @@ export interface HarnessOptions {
   role?: 'bot' | 'all';
   /** Controllable clock for the app's use cases (BullMQ delays still run on real time). */
   now?: () => Date;
+  /** The chart's fonts instead of the resolved ones (e.g. none, to see /report without a font). */
+  chartFont?: ChartFont;
 }
 
 export interface Harness {
@@ -88,6 +91,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       logger: createLogger({ level: 'info', destination }),
       queuePrefix: prefix,
       ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.chartFont ? { chartFont: opts.chartFont } : {}),
     });
   const h: Harness = {
     emu,

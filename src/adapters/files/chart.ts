@@ -4,15 +4,15 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { fenToYuan } from '../../domain/campaign/money.ts';
 import type { CampaignFigures } from '../../usecases/report/figures.ts';
 import type { Locale } from '../i18n.ts';
+import { type ChartFont, chartFont, missingChars } from './chart-font.ts';
 
 // The report chart: recipients and amounts per category, two horizontal bar panels side by side.
 // vega-lite compiles the spec, vega renders SVG headless (no canvas, no browser), resvg turns it into
-// PNG with the CJK font given explicitly (Debian fonts-wqy-microhei; installed by .ci/run and the
-// Dockerfile), so Chinese labels never depend on the machine's font configuration. The PNG is always
-// exactly `width` × `height`: the SVG is scaled to fit and centred on a white background.
+// PNG with the fonts given explicitly and system fonts off (chart-font.ts: CHART_FONT, else the font the
+// repository ships, else fontconfig's Chinese font), so Chinese labels never depend on the machine's font
+// configuration by accident. The PNG is always exactly `width` × `height`: the SVG is scaled to fit and
+// centred on a white background.
 
-export const CHART_FONT_FILE = '/usr/share/fonts/truetype/wqy/wqy-microhei.ttc';
-export const CHART_FONT_FAMILY = 'WenQuanYi Micro Hei';
 export const CHART_WIDTH = 1600;
 export const CHART_HEIGHT = 900;
 
@@ -20,10 +20,20 @@ export interface ChartOptions {
   locale: Locale;
   width?: number;
   height?: number;
-  fontFile?: string;
+  /** Default: the process's resolved chart font (no CHART_FONT). */
+  font?: ChartFont;
 }
 
-export function chartSpec(f: CampaignFigures, locale: Locale): TopLevelSpec {
+/** The CSS font-family list of the fonts (primary first); `sans-serif` when there is none. */
+function fontFamilies(font: ChartFont): string {
+  return [...font.fonts.map((f) => `'${f.family.replace(/'/g, '')}'`), 'sans-serif'].join(', ');
+}
+
+export function chartSpec(
+  f: CampaignFigures,
+  locale: Locale,
+  font: ChartFont = chartFont(undefined),
+): TopLevelSpec {
   const en = locale === 'en';
   const values = f.categories.map((c) => ({
     category: en ? c.nameEn : c.nameZh,
@@ -74,13 +84,17 @@ export function chartSpec(f: CampaignFigures, locale: Locale): TopLevelSpec {
       panel('recipients', en ? 'Recipients' : '慰问人数（人）', '#c0392b', true),
       panel('amount', en ? 'Amount (yuan)' : '慰问金额（元）', '#e67e22', false),
     ],
-    config: { font: CHART_FONT_FAMILY, view: { stroke: null } },
+    config: { font: fontFamilies(font), view: { stroke: null } },
   } as TopLevelSpec;
 }
 
 /** Renders the chart's SVG (vega, headless). */
-export async function renderChartSvg(f: CampaignFigures, locale: Locale): Promise<string> {
-  const { spec } = compile(chartSpec(f, locale));
+export async function renderChartSvg(
+  f: CampaignFigures,
+  locale: Locale,
+  font: ChartFont = chartFont(undefined),
+): Promise<string> {
+  const { spec } = compile(chartSpec(f, locale, font));
   const view = new vega.View(vega.parse(spec), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -106,22 +120,51 @@ function fitSvg(svg: string, width: number, height: number): string {
   );
 }
 
-/** The chart as PNG bytes, exactly width × height (default 1600 × 900). */
-export async function renderChartPng(f: CampaignFigures, opts: ChartOptions): Promise<Buffer> {
+/** The words of an SVG document (its <text> contents, entities decoded). */
+export function svgText(svg: string): string {
+  const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+  return [...svg.matchAll(/<text\b[^>]*>([^<]*)<\/text>/g)]
+    .map((m) =>
+      m[1]!.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (e, n: string) =>
+        n[0] === '#'
+          ? String.fromCodePoint(
+              n[1] === 'x' || n[1] === 'X' ? Number.parseInt(n.slice(2), 16) : Number(n.slice(1)),
+            )
+          : (entities[n] ?? e),
+      ),
+    )
+    .join('\n');
+}
+
+export interface RenderedChart {
+  png: Buffer;
+  /** Characters of the chart's words that no loaded font can draw (they are missing from the picture). */
+  missing: string[];
+}
+
+/** The chart as PNG bytes, exactly width × height (default 1600 × 900), and the characters it could not draw. */
+export async function renderChart(f: CampaignFigures, opts: ChartOptions): Promise<RenderedChart> {
   const width = opts.width ?? CHART_WIDTH;
   const height = opts.height ?? CHART_HEIGHT;
-  const svg = fitSvg(await renderChartSvg(f, opts.locale), width, height);
-  const png = new Resvg(svg, {
+  const font = opts.font ?? chartFont(undefined);
+  const raw = await renderChartSvg(f, opts.locale, font);
+  const primary = font.fonts[0]?.family;
+  const png = new Resvg(fitSvg(raw, width, height), {
     font: {
-      fontFiles: [opts.fontFile ?? CHART_FONT_FILE],
+      fontFiles: font.fonts.map((x) => x.file),
       loadSystemFonts: false,
-      defaultFontFamily: CHART_FONT_FAMILY,
+      ...(primary ? { defaultFontFamily: primary, sansSerifFamily: primary } : {}),
     },
     fitTo: { mode: 'original' },
   })
     .render()
     .asPng();
-  return Buffer.from(png);
+  return { png: Buffer.from(png), missing: missingChars(font, svgText(raw)) };
+}
+
+/** The chart as PNG bytes, exactly width × height (default 1600 × 900). */
+export async function renderChartPng(f: CampaignFigures, opts: ChartOptions): Promise<Buffer> {
+  return (await renderChart(f, opts)).png;
 }
 
 /** Width and height from a PNG's IHDR chunk. */

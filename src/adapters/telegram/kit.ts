@@ -3,6 +3,7 @@ import type { Telegraf } from 'telegraf';
 import type { InlineKeyboardButton } from 'telegraf/types';
 import type { FieldCipher } from '../crypto/field-cipher.ts';
 import type { Db } from '../db/client.ts';
+import type { ChartFont } from '../files/chart-font.ts';
 import type { I18n } from '../i18n.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../http/metrics.ts';
@@ -25,6 +26,8 @@ export interface BotDeps {
   queues: Queues;
   callbacks: CallbackCodec;
   inviteTtlDays: number;
+  /** The report chart's fonts (resolved once per process; no fonts: /report sends the figures as text). */
+  chartFont: ChartFont;
   /** Bot username for deep links (filled in at start from getMe). */
   botUsername: () => string;
   now: () => Date;

@@ -23,7 +23,7 @@ import {
   type LedgerRow,
   parseLedgerFilters,
 } from '../../../usecases/report/ledger.ts';
-import { renderChartPng } from '../../files/chart.ts';
+import { renderChart } from '../../files/chart.ts';
 import { writeEntryListXlsx, writeLedgerXlsx } from '../../files/ledger-xlsx.ts';
 import { parseUpload } from '../../files/safe-upload.ts';
 import { buildReportDocx } from '../../files/report-docx.ts';
@@ -153,12 +153,23 @@ export function reportFeature(deps: BotDeps): Feature {
     await ctx.sendChatAction('upload_document');
     const f = await campaignFigures(deps.db, c.id, deps.now());
     await ctx.reply(summaryText(ctx, f));
-    const chart = await renderChartPng(f, { locale: ctx.locale });
-    await ctx.replyWithPhoto(
-      { source: chart, filename: `chart-${f.campaign.code}.png` },
-      { caption: ctx.t('report.chart_caption', { title: title(ctx, f.campaign) }) },
-    );
-    const docx = await buildReportDocx(f, { chartPng: chart });
+    // Without a font the picture would have bars and no words: the summary above carries the figures.
+    let chart: Buffer | undefined;
+    if (deps.chartFont.fonts.length === 0) await ctx.reply(ctx.t('chart_font.no_font'));
+    else {
+      const rendered = await renderChart(f, { locale: ctx.locale, font: deps.chartFont });
+      chart = rendered.png;
+      if (rendered.missing.length > 0)
+        deps.logger.warn(
+          { missing: rendered.missing.join('') },
+          'chart: no font has these characters (install fonts-noto-cjk or set CHART_FONT)',
+        );
+      await ctx.replyWithPhoto(
+        { source: chart, filename: `chart-${f.campaign.code}.png` },
+        { caption: ctx.t('report.chart_caption', { title: title(ctx, f.campaign) }) },
+      );
+    }
+    const docx = await buildReportDocx(f, chart ? { chartPng: chart } : {});
     await ctx.replyWithDocument(
       { source: docx, filename: ctx.t('report.docx_file', { code: f.campaign.code, date: f.asOfDate }) },
       { caption: ctx.t('report.docx_caption') },

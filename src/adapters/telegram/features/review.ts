@@ -66,7 +66,7 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
       ...line('union', v.unionName),
       ...line(
         'category',
-        `${en ? v.categoryEn : v.categoryZh}（${v.amountFen !== null ? formatYuan(v.amountFen) : '—'}）`,
+        `${en ? v.categoryEn : v.categoryZh}（${v.amountFen !== null ? ctx.t('money.amount', { amount: formatYuan(v.amountFen) }) : '—'}）`,
       ),
       ...line('name', v.fullName),
       ...line('id_number', v.idNumberMasked),
