@@ -1,3 +1,4 @@
+import { chainHeadLine } from '../../domain/audit/chain.ts';
 import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { formatShanghaiDateTime } from '../../domain/calendar/date.ts';
@@ -285,6 +286,8 @@ function summarySheet(wb: ExcelJS.stream.xlsx.WorkbookWriter, f: CampaignFigures
     en ? 'Allocated to grassroots unions (yuan)' : '拨付基层工会资金（元）',
     fenToYuan(f.budget.allocatedToUnionsFen),
   ]);
+  add([]);
+  add([chainHeadLine(f.auditHead, locale)]);
   ws.commit();
 }
 

@@ -1,3 +1,4 @@
+import { chainHeadLine } from '../../domain/audit/chain.ts';
 import {
   AlignmentType,
   Document,
@@ -125,6 +126,7 @@ export async function buildReportDocx(f: CampaignFigures, opts: { chartPng?: Buf
         `说明：本草稿中的数据由送温暖工作系统于${f.asOfDate}自动生成（活动编号 ${f.campaign.code}）；黄色标注的【待填写】部分请工作人员补充完善后删除标注。`,
       ),
     ),
+    para(text(chainHeadLine(f.auditHead, 'zh-CN'))),
 
     heading('一、基本情况'),
     heading('（一）项目概况', 2),

@@ -165,3 +165,14 @@ export function describeChainProblem(p: ChainProblem): string {
       return `the chain no longer has the head held elsewhere at position ${p.seq}${p.rowId === null ? ' (the chain is shorter)' : ` (row ${p.rowId} differs)`}`;
   }
 }
+
+/**
+ * The line printed in every exported ledger and report: a copy kept elsewhere later proves what the
+ * audit trail said at that moment (`npm run audit:verify -- "#<seq> <hash>"`, `/audit_verify #<seq> <hash>`).
+ */
+export function chainHeadLine(head: ChainHead | string, locale: 'zh-CN' | 'en'): string {
+  const h = typeof head === 'string' ? head : formatChainHead(head);
+  return locale === 'en'
+    ? `Audit trail head at export: ${h} (check with /audit_verify or npm run audit:verify)`
+    : `导出时审计日志链头：${h}（可用 /audit_verify 或 npm run audit:verify 核验）`;
+}

@@ -3,6 +3,8 @@ import { defaultCalendar } from '../../domain/calendar/index.ts';
 import { type IsoDate, shanghaiDateOf } from '../../domain/calendar/date.ts';
 import type { WorkingCalendar } from '../../domain/calendar/working-days.ts';
 import { entryDeadline } from '../../domain/reminders/index.ts';
+import { formatChainHead } from '../../domain/audit/chain.ts';
+import { readChainHead } from '../audit-chain.ts';
 
 // 绩效评价 figures: every number of the evaluation report, computed here and only here from PostgreSQL,
 // so the /report message, the chart, the .docx draft and /entry_status always agree. Aggregates run in
@@ -125,6 +127,8 @@ export interface CampaignFigures {
   };
   categories: CategoryFigures[];
   forms: FormFigures[];
+  /** The audit chain's head when the figures were read ("#<seq> <hash>"): printed in every report and ledger. */
+  auditHead: string;
   statusCounts: Record<string, number>;
   totals: {
     nominated: number;
@@ -396,7 +400,9 @@ export async function campaignFigures(
     decisionRows.filter((d) => d.kind === kind).reduce((a, d) => a + num(d[pick]), 0);
   const blocked = (reason: string) => num(blockedRows.find((b) => b.reason === reason)?.n);
 
+  const auditHead = formatChainHead(await readChainHead(db));
   return {
+    auditHead,
     asOf: now.toISOString(),
     asOfDate: today,
     campaign: {
