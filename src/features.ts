@@ -6,6 +6,7 @@ import { inviteFeature } from './adapters/telegram/features/invite.ts';
 import { deadlinesFeature } from './adapters/telegram/features/deadlines.ts';
 import { myFeature } from './adapters/telegram/features/my.ts';
 import { nominateFeature } from './adapters/telegram/features/nominate/index.ts';
+import { auditFeature } from './adapters/telegram/features/audit.ts';
 import { reportFeature } from './adapters/telegram/features/report.ts';
 import { reviewFeature } from './adapters/telegram/features/review.ts';
 import { reviewResumeFeature } from './adapters/telegram/features/review-resume.ts';
@@ -28,6 +29,7 @@ export function allFeatures(deps: BotDeps, shell: ShellApi): Feature[] {
     deadlinesFeature(deps, shell),
     // Before uploadFeature: a returned provincial entry list (admins / finance) is handled here.
     reportFeature(deps),
+    auditFeature(deps),
     // Before uploadFeature: a bank return file / handover list awaited after /batch_return, /handover_sheet.
     paymentsFeature(deps),
     recipientsFeature(deps, shell),

@@ -98,6 +98,7 @@ function settingsFromJson(json: Prisma.JsonValue): CampaignSettings {
     reminders: { ...s.reminders, beforeClose: s.reminders?.beforeClose ?? [] },
     quietHours: s.quietHours ?? { ...SETTINGS_DEFAULTS.quiet_hours },
     draftTtlHours: s.draftTtlHours ?? SETTINGS_DEFAULTS.draft_ttl_hours,
+    ...(s.auditorFullValues ? { auditorFullValues: true } : {}),
   };
 }
 

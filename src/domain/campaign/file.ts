@@ -518,6 +518,7 @@ export function campaignFileView(c: Campaign): View {
       reminders: { before_close: c.settings.reminders.beforeClose.map((r) => r.spec).join(', ') },
       quiet_hours: { start: c.settings.quietHours.start, end: c.settings.quietHours.end },
       draft_ttl_hours: c.settings.draftTtlHours,
+      auditor_full_values: c.settings.auditorFullValues === true,
     },
   };
 }

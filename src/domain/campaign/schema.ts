@@ -65,6 +65,8 @@ export interface CampaignSettings {
   /** No proactive messages between start and end (Asia/Shanghai, 'HH:mm'; may wrap midnight). */
   quietHours: { start: string; end: string };
   draftTtlHours: number;
+  /** Auditors' /export shows full ID numbers, phones and cards (default false: masked). domain/roles ledgerAccess. */
+  auditorFullValues?: boolean;
 }
 
 export interface Campaign {
@@ -264,6 +266,8 @@ export const campaignFileSchema = z
           .min(1)
           .max(24 * 90)
           .default(SETTINGS_DEFAULTS.draft_ttl_hours),
+        // Auditors (审计人员) get masked ledgers unless the organiser allows full values here.
+        auditor_full_values: z.boolean().default(false),
       })
       .prefault({}),
   })
@@ -313,6 +317,7 @@ export const campaignFileSchema = z
         },
         quietHours: f.settings.quiet_hours,
         draftTtlHours: f.settings.draft_ttl_hours,
+        ...(f.settings.auditor_full_values ? { auditorFullValues: true } : {}),
       },
     }),
   );
