@@ -86,6 +86,11 @@ describe('ledger', () => {
     expect(ledgerAccess(new Set(['reviewer', 'finance']))).toBe('full');
     expect(ledgerAccess(new Set(['contact']))).toBeNull();
     expect(ledgerAccess(new Set(['recipient']))).toBeNull();
+    // Auditors: masked unless the campaign file allows full values (settings.auditor_full_values).
+    expect(ledgerAccess(new Set(['auditor']))).toBe('masked');
+    expect(ledgerAccess(new Set(['auditor']), { auditorFullValues: false })).toBe('masked');
+    expect(ledgerAccess(new Set(['auditor']), { auditorFullValues: true })).toBe('full');
+    expect(ledgerAccess(new Set(['reviewer']), { auditorFullValues: true })).toBe('masked');
   });
 
   it('masks ID number, phone and bank card for reviewers; full values for admin / finance', async () => {

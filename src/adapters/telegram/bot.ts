@@ -40,6 +40,8 @@ export interface BotApp {
   handle: (update: Update) => Promise<'ok' | 'retry'>;
   /** Sets the per-chat command menu for a person's roles (failures are logged, not fatal). */
   syncMenu: (chatId: number, roles: ReadonlySet<RoleName>, locale: 'zh-CN' | 'en') => Promise<void>;
+  /** The features the bot was built from (their commands, buttons, dialogs and deep links). */
+  features: readonly Feature[];
 }
 
 export function createBot(
@@ -269,5 +271,5 @@ export function createBot(
     return retryLater.delete(update.update_id) ? 'retry' : 'ok';
   };
 
-  return { bot, dialogs, inFlight: () => inFlight, syncMenu, handle };
+  return { bot, dialogs, inFlight: () => inFlight, syncMenu, handle, features: featureList };
 }
