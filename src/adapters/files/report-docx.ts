@@ -42,6 +42,8 @@ const FLAG_ZH: Record<string, string> = {
   self_nomination: '联系人申报本人',
   self_phone: '手机号与联系人相同',
   shared_phone: '多人共用手机号',
+  shared_card: '多人共用银行卡',
+  staff_phone: '手机号与工作人员相同',
   luhn_warning: '银行卡号校验存疑',
 };
 
