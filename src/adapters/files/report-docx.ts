@@ -139,6 +139,26 @@ export async function buildReportDocx(f: CampaignFigures, opts: { chartPng?: Buf
       ),
     ),
     para(text(`慰问方式：${forms || '暂无发放记录'}。`)),
+    ...(b.unions.lines.length > 0
+      ? [
+          para(
+            text(
+              `拨付基层工会资金使用情况：向${b.unions.lines.length}个基层工会拨付${yuanText(b.unions.allocatedFen)}，已报告使用${yuanText(b.unions.reportedFen)}（慰问${b.unions.recipients}人），退回${yuanText(b.unions.returnedFen)}${b.unions.notReported > 0 ? `，尚有${b.unions.notReported}个基层工会未报告` : ''}。`,
+            ),
+          ),
+          table(
+            ['基层工会', '拨付金额', '报告使用', '慰问人数', '退回金额', '未说明'],
+            b.unions.lines.map((l) => [
+              l.unionName,
+              yuanText(l.allocatedFen),
+              yuanText(l.reportedFen),
+              String(l.recipients),
+              yuanText(l.returnedFen),
+              yuanText(l.unaccountedFen),
+            ]),
+          ),
+        ]
+      : []),
     table(
       ['慰问类别', '申报', '审核通过', '受慰问', '慰问金额'],
       [

@@ -73,7 +73,12 @@ export interface Campaign {
   code: string;
   title: { zh: string; en: string };
   organiser: string;
-  budget: { totalFen: number; allocatedToUnionsFen: number };
+  budget: {
+    totalFen: number;
+    allocatedToUnionsFen: number;
+    /** Per grassroots union (by its exact name): how much of allocatedToUnionsFen it receives. */
+    allocations?: { union: string; amountFen: number }[];
+  };
   categories: CampaignCategory[];
   timeline: {
     nominationOpens: Date;
@@ -217,6 +222,9 @@ export const campaignFileSchema = z
     budget: z.strictObject({
       total: money({ positive: true }),
       allocated_to_unions: money({ positive: false }).prefault(0),
+      allocations: z
+        .array(z.strictObject({ union: nonEmptyText(200), amount: money({ positive: true }) }))
+        .optional(),
     }),
     categories: z.array(categorySchema).min(1),
     timeline: z.strictObject({
@@ -276,7 +284,13 @@ export const campaignFileSchema = z
       code: f.code,
       title: f.title,
       organiser: f.organiser,
-      budget: { totalFen: f.budget.total, allocatedToUnionsFen: f.budget.allocated_to_unions },
+      budget: {
+        totalFen: f.budget.total,
+        allocatedToUnionsFen: f.budget.allocated_to_unions,
+        ...(f.budget.allocations
+          ? { allocations: f.budget.allocations.map((a) => ({ union: a.union, amountFen: a.amount })) }
+          : {}),
+      },
       categories: f.categories.map((c, i) => ({
         code: c.code,
         name: c.name,

@@ -109,19 +109,28 @@ export function personRefusal(cat: CategoryInfo, person: PersonFacts): Refusal |
   return personRefusals(cat, person)[0];
 }
 
+/**
+ * The person already has a live nomination in this campaign: the same person must not be helped twice,
+ * whichever route (a nomination, a union's report of its allocation) the second attempt takes.
+ */
+export function duplicateRefusal(person: Pick<PersonFacts, 'blocking'>): Refusal | undefined {
+  if (!person.blocking) return undefined;
+  return {
+    reason: 'duplicate',
+    params: {
+      union: person.blocking.unionName,
+      unionId: person.blocking.unionId,
+      status: person.blocking.status,
+      nominationId: person.blocking.nominationId,
+    },
+  };
+}
+
 /** Every refusal that concerns the person alone, in order (the review card shows them all). */
 export function personRefusals(cat: CategoryInfo, person: PersonFacts): Refusal[] {
   const out: Refusal[] = [];
-  if (person.blocking)
-    out.push({
-      reason: 'duplicate',
-      params: {
-        union: person.blocking.unionName,
-        unionId: person.blocking.unionId,
-        status: person.blocking.status,
-        nominationId: person.blocking.nominationId,
-      },
-    });
+  const dup = duplicateRefusal(person);
+  if (dup) out.push(dup);
   if (cat.yearlyCapFen !== null && person.yearlyFen + cat.standardAmountFen > cat.yearlyCapFen)
     out.push({ reason: 'yearly_cap', params: { capFen: cat.yearlyCapFen, alreadyFen: person.yearlyFen } });
   return out;
