@@ -69,6 +69,7 @@ describe('allocations to grassroots unions', () => {
         `  allocations:\n    - { union: 城关镇总工会, amount: 20000 }\n    - { union: 县教育工会, amount: 15000 }`,
       ),
       actorId: null,
+      sourceName: 'alloc.yaml',
       now: NOW,
     });
     expect(tooMuch.ok).toBe(false);
@@ -76,6 +77,7 @@ describe('allocations to grassroots unions', () => {
     const unknown = await loadCampaign(db, {
       text: FILE(`  allocations:\n    - { union: 不存在的工会, amount: 1000 }`),
       actorId: null,
+      sourceName: 'alloc.yaml',
       now: NOW,
     });
     expect(unknown.ok).toBe(false);
@@ -87,6 +89,7 @@ describe('allocations to grassroots unions', () => {
         `  allocations:\n    - { union: 城关镇总工会, amount: 20000 }\n    - { union: 县教育工会, amount: 10000 }`,
       ),
       actorId: null,
+      sourceName: 'alloc.yaml',
       now: NOW,
     });
     expect(r.ok).toBe(true);
