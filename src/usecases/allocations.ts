@@ -232,3 +232,35 @@ export async function allocationReconciliation(db: Db, campaignId: number): Prom
     };
   });
 }
+
+/** The allocation of one of the contact's unions in the campaign (the first one that has one). */
+export async function allocationForContact(
+  db: Db,
+  campaignId: number,
+  unionIds: readonly number[],
+): Promise<{ unionId: number; unionName: string; allocatedFen: number } | null> {
+  const a = await db.unionAllocation.findFirst({
+    where: { campaignId, unionId: { in: [...unionIds] } },
+    orderBy: { id: 'asc' },
+    include: { union: { select: { name: true } } },
+  });
+  return a ? { unionId: a.unionId, unionName: a.union.name, allocatedFen: Number(a.amountFen) } : null;
+}
+
+/** The reconciliation for /allocations, the read recorded in the audit trail. */
+export async function viewAllocations(
+  db: Db,
+  input: { campaignId: number; actorId: number },
+): Promise<AllocationLine[]> {
+  const lines = await allocationReconciliation(db, input.campaignId);
+  await db.auditLog.create({
+    data: {
+      actorId: input.actorId,
+      action: 'allocation.view',
+      entity: 'campaign',
+      entityId: String(input.campaignId),
+      after: { unions: lines.length },
+    },
+  });
+  return lines;
+}
