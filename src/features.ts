@@ -6,6 +6,8 @@ import { inviteFeature } from './adapters/telegram/features/invite.ts';
 import { deadlinesFeature } from './adapters/telegram/features/deadlines.ts';
 import { myFeature } from './adapters/telegram/features/my.ts';
 import { nominateFeature } from './adapters/telegram/features/nominate/index.ts';
+import { allocationsFeature } from './adapters/telegram/features/allocations.ts';
+import { auditFeature } from './adapters/telegram/features/audit.ts';
 import { reportFeature } from './adapters/telegram/features/report.ts';
 import { reviewFeature } from './adapters/telegram/features/review.ts';
 import { reviewResumeFeature } from './adapters/telegram/features/review-resume.ts';
@@ -31,6 +33,9 @@ export function allFeatures(deps: BotDeps, shell: ShellApi): Feature[] {
     announceFeature(deps, shell),
     // Before uploadFeature: a returned provincial entry list (admins / finance) is handled here.
     reportFeature(deps),
+    auditFeature(deps),
+    // Before uploadFeature: a union's allocation report (photo, then sheet) awaited after /allocation_report.
+    allocationsFeature(deps),
     // Before uploadFeature: a bank return file / handover list awaited after /batch_return, /handover_sheet.
     paymentsFeature(deps),
     recipientsFeature(deps, shell),

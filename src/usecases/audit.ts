@@ -35,6 +35,8 @@ export function auditPayload(v: Prisma.InputJsonValue): Prisma.InputJsonValue {
 /**
  * Appends one audit row inside the caller's transaction, so the change and its record commit together.
  * Callers pass ids and codes, never personal values; `auditPayload` drops any that slip through.
+ * The database links the row into the hash chain (trigger audit_log_chain, same transaction; verified
+ * by `verifyAuditChain` in ./audit-chain.ts), whichever way the row is inserted.
  */
 export async function audit(tx: Tx, e: AuditEntry): Promise<void> {
   await tx.auditLog.create({

@@ -35,7 +35,10 @@ import { ensureFederation } from './unions.ts';
 // open, closed afterwards) for people reading the table directly; the one value that matters is
 // `archived`, which loading never sets or clears.
 
-export type CampaignLoadProblemCode = CampaignProblemCode | 'campaign.category_in_use';
+export type CampaignLoadProblemCode =
+  | CampaignProblemCode
+  | 'campaign.category_in_use'
+  | 'campaign.allocation_union_unknown';
 export type CampaignLoadProblem = CampaignProblem<CampaignLoadProblemCode>;
 export type CampaignWarning = CampaignProblem<CampaignWarningCode>;
 
@@ -84,6 +87,7 @@ export interface LoadCampaignInput {
 
 const withCategories = {
   categories: { orderBy: [{ sortOrder: 'asc' }, { id: 'asc' }] },
+  allocations: { orderBy: { id: 'asc' }, include: { union: { select: { name: true } } } },
 } satisfies Prisma.CampaignInclude;
 type CampaignRow = Prisma.CampaignGetPayload<{ include: typeof withCategories }>;
 
@@ -98,6 +102,7 @@ function settingsFromJson(json: Prisma.JsonValue): CampaignSettings {
     reminders: { ...s.reminders, beforeClose: s.reminders?.beforeClose ?? [] },
     quietHours: s.quietHours ?? { ...SETTINGS_DEFAULTS.quiet_hours },
     draftTtlHours: s.draftTtlHours ?? SETTINGS_DEFAULTS.draft_ttl_hours,
+    ...(s.auditorFullValues ? { auditorFullValues: true } : {}),
   };
 }
 
@@ -111,7 +116,18 @@ export function campaignFromRow(row: CampaignRow): CampaignRecord {
     title: { zh: row.titleZh, en: row.titleEn },
     organiser: row.organiser,
     noticeDocument: row.noticeDocument,
-    budget: { totalFen: Number(row.budgetTotalFen), allocatedToUnionsFen: Number(row.budgetUnionsFen) },
+    budget: {
+      totalFen: Number(row.budgetTotalFen),
+      allocatedToUnionsFen: Number(row.budgetUnionsFen),
+      ...(row.allocations.length > 0
+        ? {
+            allocations: row.allocations.map((a) => ({
+              union: a.union.name,
+              amountFen: Number(a.amountFen),
+            })),
+          }
+        : {}),
+    },
     categories: row.categories.map((c) => ({
       id: c.id,
       code: c.code,
@@ -276,6 +292,44 @@ function canonicalJson(v: unknown): string {
   );
 }
 
+/**
+ * The campaign file's allocations to grassroots unions (by exact union name) become UnionAllocation
+ * rows; an allocation dropped from the file goes only if its union reported nothing yet.
+ */
+async function syncAllocations(
+  tx: Tx,
+  campaignId: number,
+  allocations: { union: string; amountFen: number }[],
+): Promise<void> {
+  const unions = await tx.union.findMany({
+    where: { name: { in: allocations.map((a) => a.union) } },
+    select: { id: true, name: true },
+  });
+  const byName = new Map(unions.map((u) => [u.name, u.id]));
+  const unknown = allocations.filter((a) => !byName.has(a.union));
+  if (unknown.length > 0)
+    throw new Refused(
+      unknown.map((a) => ({
+        path: 'budget.allocations',
+        code: 'campaign.allocation_union_unknown' as const,
+        message: `no grassroots union named "${a.union}" (add it with /union_add first)`,
+        params: { union: a.union },
+      })),
+    );
+  const keep = allocations.map((a) => byName.get(a.union)!);
+  await tx.unionAllocation.deleteMany({
+    where: { campaignId, unionId: { notIn: keep }, reportedAt: null, recipients: { none: {} } },
+  });
+  for (const a of allocations) {
+    const unionId = byName.get(a.union)!;
+    await tx.unionAllocation.upsert({
+      where: { campaignId_unionId: { campaignId, unionId } },
+      create: { campaignId, unionId, amountFen: BigInt(a.amountFen) },
+      update: { amountFen: BigInt(a.amountFen) },
+    });
+  }
+}
+
 /** Thrown inside the transaction to roll it back and report problems. */
 class Refused extends Error {
   constructor(readonly problems: CampaignLoadProblem[]) {
@@ -311,6 +365,7 @@ export async function loadCampaign(db: Db, input: LoadCampaignInput): Promise<Lo
           },
           include: withCategories,
         });
+        await syncAllocations(tx, row.id, c.budget.allocations ?? []);
         await audit(tx, {
           actorId: input.actorId,
           action: 'campaign.load',
@@ -318,7 +373,11 @@ export async function loadCampaign(db: Db, input: LoadCampaignInput): Promise<Lo
           entityId: row.id,
           after: summary(c, input.sourceName, hash),
         });
-        return { outcome: 'created' as const, row, changes: [] };
+        const loaded = await tx.campaign.findUniqueOrThrow({
+          where: { id: row.id },
+          include: withCategories,
+        });
+        return { outcome: 'created' as const, row: loaded, changes: [] };
       }
 
       const before = campaignFromRow(existing);
@@ -370,6 +429,7 @@ export async function loadCampaign(db: Db, input: LoadCampaignInput): Promise<Lo
           update: categoryData(k),
         });
       }
+      await syncAllocations(tx, existing.id, c.budget.allocations ?? []);
       const row = await tx.campaign.update({
         where: { id: existing.id },
         data: campaignData(c, hash, status),

@@ -35,7 +35,7 @@ export async function rotateDataKeys(
     personPhonesCleared: 0,
   };
   const again = (v: string | null) => (v ? to.encrypt(from.decrypt(v)) : v);
-  const hashOf = (kind: 'id' | 'phone', enc: string | null) =>
+  const hashOf = (kind: 'id' | 'phone' | 'card', enc: string | null) =>
     enc ? to.hash(kind, from.decrypt(enc)) : null;
 
   for (let after = 0; ; ) {
@@ -64,6 +64,7 @@ export async function rotateDataKeys(
             phoneEnc: again(n.phoneEnc),
             phoneHash: hashOf('phone', n.phoneEnc),
             bankCardEnc: again(n.bankCardEnc),
+            bankCardHash: hashOf('card', n.bankCardEnc),
             dedupKey: n.dedupKey && idHash ? `${n.campaignId}:${idHash}` : n.dedupKey,
           },
         });

@@ -1,6 +1,6 @@
 import type { Db } from '../adapters/db/client.ts';
 import { DomainError } from '../domain/errors.ts';
-import { ROLES, type RoleName, type RoleSet } from '../domain/roles.ts';
+import { conflictingRoles, ROLES, type RoleName, type RoleSet } from '../domain/roles.ts';
 import { audit } from './audit.ts';
 
 export interface TelegramUserInfo {
@@ -95,7 +95,7 @@ export async function personByTelegramId(db: Db, telegramId: bigint, create = fa
 export async function grantRole(
   db: Db,
   input: { actorId: number | null; telegramId: bigint; role: RoleName; unionId?: number },
-): Promise<{ changed: boolean; personId: number }> {
+): Promise<{ changed: boolean; personId: number; conflict?: RoleName[] }> {
   if (!ROLES.includes(input.role)) throw new DomainError('role_unknown', { role: input.role });
   const scope = input.unionId !== undefined ? `union:${input.unionId}` : '';
   return db.$transaction(async (tx) => {
@@ -104,6 +104,13 @@ export async function grantRole(
       (await tx.person.create({
         data: { telegramId: input.telegramId, displayName: `#${input.telegramId}` },
       }));
+    // Separation of duties (domain/roles): an auditor holds no role whose work is audited.
+    const held = await tx.roleGrant.findMany({
+      where: { personId: person.id, revokedAt: null },
+      select: { role: true },
+    });
+    const conflict = conflictingRoles(input.role, new Set(held.map((g) => g.role as RoleName)));
+    if (conflict.length > 0) return { changed: false, personId: person.id, conflict };
     const existing = await tx.roleGrant.findUnique({
       where: { personId_role_scope: { personId: person.id, role: input.role, scope } },
     });

@@ -78,6 +78,8 @@ describe('data key rotation', () => {
     const only = new FieldCipher([fresh], 2);
     const row = await db.nomination.findUniqueOrThrow({ where: { id: n.id } });
     expect(only.decrypt(row.idNumberEnc!)).toBe(id);
+    // Rotation also fills the card's keyed hash (nominations stored before it existed get one here).
+    expect(row.bankCardHash).toBe(only.hash('card', '6222480012345678901'));
     expect(only.decrypt(row.phoneEnc!)).toBe('13800001111');
     expect(only.decrypt(row.bankCardEnc!)).toBe('6222480012345678901');
     expect(row.idNumberHash).toBe(only.hash('id', id));

@@ -86,6 +86,11 @@ describe('ledger', () => {
     expect(ledgerAccess(new Set(['reviewer', 'finance']))).toBe('full');
     expect(ledgerAccess(new Set(['contact']))).toBeNull();
     expect(ledgerAccess(new Set(['recipient']))).toBeNull();
+    // Auditors: masked unless the campaign file allows full values (settings.auditor_full_values).
+    expect(ledgerAccess(new Set(['auditor']))).toBe('masked');
+    expect(ledgerAccess(new Set(['auditor']), { auditorFullValues: false })).toBe('masked');
+    expect(ledgerAccess(new Set(['auditor']), { auditorFullValues: true })).toBe('full');
+    expect(ledgerAccess(new Set(['reviewer']), { auditorFullValues: true })).toBe('masked');
   });
 
   it('masks ID number, phone and bank card for reviewers; full values for admin / finance', async () => {
@@ -181,6 +186,10 @@ describe('ledger', () => {
     expect(row[header.indexOf('状态') + 1]).toBeTypeOf('string');
     const summary = await readSheet(buf, 1);
     expect(summary.getRow(5).values).toContain(8);
+    // The audit chain's head at export, so a copy kept elsewhere proves what the trail said then.
+    const lastLine = String((summary.getRow(summary.rowCount).values as unknown[])[1]);
+    expect(figures.auditHead).toMatch(/^#[1-9]\d* [0-9a-f]{64}$/);
+    expect(lastLine).toContain(figures.auditHead);
     const audits = await db.auditLog.findMany({ where: { action: 'ledger.export_full' } });
     expect(audits).toHaveLength(1);
     expect(audits[0]).toMatchObject({

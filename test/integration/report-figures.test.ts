@@ -194,6 +194,8 @@ describe('report files', () => {
     expect(xml).toContain('拦截重复申报4次，发现身份证号码错误6次');
     expect(xml).toContain('重复申报2次、不符合慰问条件1次');
     expect(xml.match(/【待填写：/g)?.length ?? 0).toBeGreaterThanOrEqual(12);
+    expect(f.auditHead).toMatch(/^#[1-9]\d* [0-9a-f]{64}$/);
+    expect(xml).toContain(`导出时审计日志链头：${f.auditHead}`);
   });
 
   it('the chart PNG has the expected size (default and custom) and is embedded in the .docx', async () => {

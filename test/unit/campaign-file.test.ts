@@ -116,6 +116,16 @@ describe('parseCampaignFile: defaults and warnings', () => {
     expect(c.categories[0]?.quotaPerUnion).toBeNull();
   });
 
+  it('settings.auditor_full_values: auditors see full values only when the file says so; a boolean', () => {
+    expect(parseOk(MINIMAL).settings.auditorFullValues).toBeUndefined();
+    expect(parseOk(`${MINIMAL}settings:\n  auditor_full_values: true\n`).settings.auditorFullValues).toBe(
+      true,
+    );
+    const bad = parseCampaignFile(`${MINIMAL}settings:\n  auditor_full_values: 是\n`);
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.problems.map((p) => p.path)).toContain('settings.auditor_full_values');
+  });
+
   it('accepts amounts as strings with thousands separators and 2 decimals', () => {
     expect(yuanToFen('1,000.50')).toEqual({ ok: true, fen: 100_050 });
     expect(yuanToFen(99.99)).toEqual({ ok: true, fen: 9_999 });

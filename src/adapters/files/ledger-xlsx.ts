@@ -1,3 +1,4 @@
+import { chainHeadLine } from '../../domain/audit/chain.ts';
 import type { Writable } from 'node:stream';
 import ExcelJS from 'exceljs';
 import { formatShanghaiDateTime } from '../../domain/calendar/date.ts';
@@ -285,6 +286,25 @@ function summarySheet(wb: ExcelJS.stream.xlsx.WorkbookWriter, f: CampaignFigures
     en ? 'Allocated to grassroots unions (yuan)' : '拨付基层工会资金（元）',
     fenToYuan(f.budget.allocatedToUnionsFen),
   ]);
+  if (f.budget.unions.lines.length > 0) {
+    add([]);
+    add(
+      en
+        ? ['Grassroots union', 'Allocated (yuan)', 'Reported used (yuan)', 'Recipients', 'Returned (yuan)']
+        : ['基层工会', '拨付金额（元）', '报告使用（元）', '慰问人数', '退回金额（元）'],
+      true,
+    );
+    for (const l of f.budget.unions.lines)
+      add([
+        l.unionName,
+        fenToYuan(l.allocatedFen),
+        fenToYuan(l.reportedFen),
+        l.recipients,
+        fenToYuan(l.returnedFen),
+      ]);
+  }
+  add([]);
+  add([chainHeadLine(f.auditHead, locale)]);
   ws.commit();
 }
 

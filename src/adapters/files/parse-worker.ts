@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { parseHandoverSheet, parseReturnFile } from './bank-files.ts';
 import { parseEntryList } from './ledger-xlsx.ts';
+import { parseAllocationSheet } from './allocation-sheet.ts';
 import { parseSheet } from './nomination-sheet.ts';
 import type { UploadJob } from './safe-upload.ts';
 import { inspectZip, isZip, verifyZip } from './safe-zip.ts';
@@ -25,6 +26,8 @@ async function run(job: UploadJob): Promise<unknown> {
       return { value: await parseHandoverSheet(job.bytes, job.fileName) };
     case 'entry_list':
       return { value: await parseEntryList(job.bytes) };
+    case 'allocation_sheet':
+      return { value: await parseAllocationSheet(job.bytes, job.fileName) };
   }
 }
 

@@ -1,3 +1,4 @@
+import { chainHeadLine } from '../../domain/audit/chain.ts';
 import {
   AlignmentType,
   Document,
@@ -41,6 +42,8 @@ const FLAG_ZH: Record<string, string> = {
   self_nomination: '联系人申报本人',
   self_phone: '手机号与联系人相同',
   shared_phone: '多人共用手机号',
+  shared_card: '多人共用银行卡',
+  staff_phone: '手机号与工作人员相同',
   luhn_warning: '银行卡号校验存疑',
 };
 
@@ -125,6 +128,7 @@ export async function buildReportDocx(f: CampaignFigures, opts: { chartPng?: Buf
         `说明：本草稿中的数据由送温暖工作系统于${f.asOfDate}自动生成（活动编号 ${f.campaign.code}）；黄色标注的【待填写】部分请工作人员补充完善后删除标注。`,
       ),
     ),
+    para(text(chainHeadLine(f.auditHead, 'zh-CN'))),
 
     heading('一、基本情况'),
     heading('（一）项目概况', 2),
@@ -135,6 +139,26 @@ export async function buildReportDocx(f: CampaignFigures, opts: { chartPng?: Buf
       ),
     ),
     para(text(`慰问方式：${forms || '暂无发放记录'}。`)),
+    ...(b.unions.lines.length > 0
+      ? [
+          para(
+            text(
+              `拨付基层工会资金使用情况：向${b.unions.lines.length}个基层工会拨付${yuanText(b.unions.allocatedFen)}，已报告使用${yuanText(b.unions.reportedFen)}（慰问${b.unions.recipients}人），退回${yuanText(b.unions.returnedFen)}${b.unions.notReported > 0 ? `，尚有${b.unions.notReported}个基层工会未报告` : ''}。`,
+            ),
+          ),
+          table(
+            ['基层工会', '拨付金额', '报告使用', '慰问人数', '退回金额', '未说明'],
+            b.unions.lines.map((l) => [
+              l.unionName,
+              yuanText(l.allocatedFen),
+              yuanText(l.reportedFen),
+              String(l.recipients),
+              yuanText(l.returnedFen),
+              yuanText(l.unaccountedFen),
+            ]),
+          ),
+        ]
+      : []),
     table(
       ['慰问类别', '申报', '审核通过', '受慰问', '慰问金额'],
       [

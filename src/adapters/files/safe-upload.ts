@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { AllocationSheetParse } from './allocation-sheet.ts';
 import { Worker } from 'node:worker_threads';
 import { compiled, packageRoot } from '../package-root.ts';
 import type { HandoverParse, ReturnParse } from './bank-files.ts';
@@ -15,13 +16,19 @@ import { inspectZip, isZip, UPLOAD_ZIP_LIMITS, type ZipLimits } from './safe-zip
 // serves one file and is then terminated; one spare is kept booted so the next upload does not wait for
 // module loading (bench/safe-upload.bench.ts).
 
-export type UploadKind = 'nomination_sheet' | 'return_file' | 'handover_sheet' | 'entry_list';
+export type UploadKind =
+  | 'nomination_sheet'
+  | 'return_file'
+  | 'handover_sheet'
+  | 'entry_list'
+  | 'allocation_sheet';
 
 interface ResultOf {
   nomination_sheet: ParseResult;
   return_file: ReturnParse;
   handover_sheet: HandoverParse;
   entry_list: EntryListParse;
+  allocation_sheet: AllocationSheetParse;
 }
 
 /** Why a file was refused before its content was read; locale key `upload_refused.<code>`. */

@@ -3,11 +3,14 @@ import { Context, Telegraf } from 'telegraf';
 import type { BotCommand, Update } from 'telegraf/types';
 import { isUnavailableError } from '../db/client.ts';
 import { touchPerson } from '../../usecases/people.ts';
-import type { RoleName } from '../../domain/roles.ts';
+import { isReadOnly, type RoleName } from '../../domain/roles.ts';
+import { message } from 'telegraf/filters';
 import type { BotContext } from './context.ts';
 import { DialogRunner } from './dialogs.ts';
 import {
   allowed,
+  mayUse,
+  refusal,
   type BotDeps,
   type CallbackSpec,
   type CommandSpec,
@@ -37,6 +40,8 @@ export interface BotApp {
   handle: (update: Update) => Promise<'ok' | 'retry'>;
   /** Sets the per-chat command menu for a person's roles (failures are logged, not fatal). */
   syncMenu: (chatId: number, roles: ReadonlySet<RoleName>, locale: 'zh-CN' | 'en') => Promise<void>;
+  /** The features the bot was built from (their commands, buttons, dialogs and deep links). */
+  features: readonly Feature[];
 }
 
 export function createBot(
@@ -74,7 +79,7 @@ export function createBot(
 
   const syncMenu: BotApp['syncMenu'] = async (chatId, roles, locale) => {
     const list: BotCommand[] = [...commands.values()]
-      .filter((c) => c.access === 'anyone' || c.access.some((r) => roles.has(r)))
+      .filter((c) => mayUse(roles, c))
       .map((c) => ({ command: c.name, description: i18n.t(locale, `commands.${c.name}`) }));
     try {
       await bot.telegram.setMyCommands(list, { scope: { type: 'chat', chat_id: chatId } });
@@ -161,6 +166,13 @@ export function createBot(
   // 3. Session in Redis, keyed by chat and user.
   bot.use(redisSession(deps.redis, SESSION_TTL_SECONDS, deps.queues.prefix));
 
+  // 3b. Read-only roles (auditors) send no files: every file handler (campaign files, spreadsheets,
+  //     bank returns, entry lists) changes records.
+  bot.on(message('document'), async (ctx, next) => {
+    if (!isReadOnly(ctx.who.access.roles)) return next();
+    await ctx.reply(ctx.t('auditor.read_only'));
+  });
+
   for (const f of featureList) f.install?.(bot);
 
   // 4. Buttons: verify, check the role again on the server, answer first, then act.
@@ -176,11 +188,11 @@ export function createBot(
       await ctx.answerCbQuery(ctx.t('errors.button_invalid'), { show_alert: true });
       return;
     }
-    if (!allowed(ctx, spec.access)) {
+    if (!allowed(ctx, spec)) {
       metrics.inc('warmth_callbacks_refused_total', 'Forged or unknown button presses', {
         reason: 'forbidden',
       });
-      await ctx.answerCbQuery(ctx.t('errors.forbidden'), { show_alert: true });
+      await ctx.answerCbQuery(refusal(ctx, spec), { show_alert: true });
       return;
     }
     await ctx.answerCbQuery();
@@ -201,11 +213,11 @@ export function createBot(
         );
         return;
       }
-      if (!allowed(ctx, spec.access)) {
+      if (!allowed(ctx, spec)) {
         metrics.inc('warmth_commands_refused_total', 'Commands refused for lack of a role', {
           command: spec.name,
         });
-        await ctx.reply(ctx.t('errors.forbidden'));
+        await ctx.reply(refusal(ctx, spec));
         return;
       }
       await spec.handler(ctx, (m[3] ?? '').trim());
@@ -259,5 +271,5 @@ export function createBot(
     return retryLater.delete(update.update_id) ? 'retry' : 'ok';
   };
 
-  return { bot, dialogs, inFlight: () => inFlight, syncMenu, handle };
+  return { bot, dialogs, inFlight: () => inFlight, syncMenu, handle, features: featureList };
 }

@@ -1,5 +1,5 @@
 import type { BotContext, DialogState } from './context.ts';
-import { allowed, type DialogControl, type DialogSpec, type StepResult } from './kit.ts';
+import { allowed, refusal, type DialogControl, type DialogSpec, type StepResult } from './kit.ts';
 
 // Runs resumable dialogs. The session (Redis) holds { name, step, data }; after a restart the next
 // message continues at the same step, and /start or a dialog's own command re-prompts it.
@@ -41,9 +41,9 @@ export class DialogRunner implements DialogControl {
       return false;
     }
     // Roles are read afresh on every update: someone whose role was revoked mid-dialog cannot finish it.
-    if (!allowed(ctx, d.access)) {
+    if (!allowed(ctx, d)) {
       delete ctx.session.dialog;
-      await ctx.reply(ctx.t('errors.forbidden'));
+      await ctx.reply(refusal(ctx, d));
       return true;
     }
     if (!step.onText) {

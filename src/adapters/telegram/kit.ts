@@ -8,7 +8,7 @@ import type { I18n } from '../i18n.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { Queues } from '../queue/queues.ts';
-import type { RoleName } from '../../domain/roles.ts';
+import { isReadOnly, type RoleName } from '../../domain/roles.ts';
 import type { CallbackCodec } from './callback-data.ts';
 import type { BotContext, DialogState } from './context.ts';
 
@@ -35,16 +35,25 @@ export interface BotDeps {
 
 export type Access = readonly RoleName[] | 'anyone';
 
-export interface CommandSpec {
-  name: string;
+/**
+ * Who may use a command, button, dialog or deep link. `readOnly: true` declares that it changes no
+ * record: only such entries are open to read-only roles (auditors, domain/roles `isReadOnly`); every
+ * other one refuses them, whatever its `access`, so a new changing command is closed to auditors by
+ * default (test/e2e/auditor.test.ts walks the whole registry).
+ */
+export interface Guard {
   access: Access;
+  readOnly?: boolean;
+}
+
+export interface CommandSpec extends Guard {
+  name: string;
   /** Shown in the command menu and /help for these roles (defaults to access). */
   handler: (ctx: BotContext, args: string) => Promise<unknown>;
 }
 
-export interface CallbackSpec {
+export interface CallbackSpec extends Guard {
   action: string;
-  access: Access;
   handler: (ctx: BotContext, args: string[]) => Promise<unknown>;
 }
 
@@ -57,9 +66,8 @@ export interface DialogStep {
   onText?: (ctx: BotContext, text: string, state: DialogState) => Promise<StepResult>;
 }
 
-export interface DialogSpec {
+export interface DialogSpec extends Guard {
   name: string;
-  access: Access;
   first: string;
   steps: Record<string, DialogStep>;
 }
@@ -67,6 +75,8 @@ export interface DialogSpec {
 export interface DeepLinkSpec {
   /** Payload prefix after /start, e.g. "inv_". */
   prefix: string;
+  /** Changes no record (see Guard). */
+  readOnly?: boolean;
   handler: (ctx: BotContext, rest: string) => Promise<unknown>;
 }
 
@@ -105,9 +115,22 @@ export function inBackground(deps: BotDeps, what: string, work: () => Promise<un
   void work().catch((err: unknown) => deps.logger.warn({ err, what }, 'background follow-up failed'));
 }
 
-export function allowed(ctx: BotContext, access: Access): boolean {
-  if (access === 'anyone') return true;
-  return access.some((r) => ctx.who.access.roles.has(r));
+/** Whether a set of roles may use `g` (the one access rule: commands, buttons, dialogs, menus). */
+export function mayUse(roles: ReadonlySet<RoleName>, g: Guard): boolean {
+  if (isReadOnly(roles) && g.readOnly !== true) return false;
+  if (g.access === 'anyone') return true;
+  return g.access.some((r) => roles.has(r));
+}
+
+export function allowed(ctx: BotContext, g: Guard): boolean {
+  return mayUse(ctx.who.access.roles, g);
+}
+
+/** The refusal for `g`: read-only roles are told they cannot change anything. */
+export function refusal(ctx: BotContext, g: Guard): string {
+  return isReadOnly(ctx.who.access.roles) && g.readOnly !== true
+    ? ctx.t('auditor.read_only')
+    : ctx.t('errors.forbidden');
 }
 
 /** An inline button whose callback data is signed for the current user. */

@@ -34,6 +34,7 @@ export type CampaignProblemCode =
   | 'campaign.duplicate_value'
   | 'campaign.timeline_order'
   | 'campaign.budget_allocation'
+  | 'campaign.allocations_sum'
   | 'campaign.amount_above_cap'
   | 'campaign.transfer_needs_bank_card'
   | 'campaign.notice_document_format'
@@ -234,6 +235,18 @@ function crossFieldProblems(raw: Raw): RawProblem[] {
         message: `allocated to unions (${formatYuan(allocated)}) exceeds the total budget (${formatYuan(total)})`,
         params: { allocated: formatYuan(allocated), total: formatYuan(total) },
       });
+    }
+    // Allocations per union cannot add up to more than the amount allocated to unions.
+    if (Array.isArray(budget.allocations) && allocated !== undefined) {
+      let sum = 0;
+      for (const a of budget.allocations) sum += fen(asRecord(a)?.amount) ?? 0;
+      if (sum > allocated)
+        out.push({
+          path: ['budget', 'allocations'],
+          code: 'campaign.allocations_sum',
+          message: `the allocations to unions add up to ${formatYuan(sum)}, more than allocated_to_unions (${formatYuan(allocated)})`,
+          params: { sum: formatYuan(sum), allocated: formatYuan(allocated) },
+        });
     }
   }
 
@@ -493,7 +506,11 @@ export function campaignFileView(c: Campaign): View {
     title: { zh: c.title.zh, en: c.title.en },
     organiser: c.organiser,
     notice_document: c.noticeDocument ?? null,
-    budget: { total: money(c.budget.totalFen), allocated_to_unions: money(c.budget.allocatedToUnionsFen) },
+    budget: {
+      total: money(c.budget.totalFen),
+      allocated_to_unions: money(c.budget.allocatedToUnionsFen),
+      allocations: (c.budget.allocations ?? []).map((a) => `${a.union}: ${money(a.amountFen)}`).join('; '),
+    },
     categories: c.categories.map((k) => ({
       code: k.code,
       name: { zh: k.name.zh, en: k.name.en },
@@ -520,6 +537,7 @@ export function campaignFileView(c: Campaign): View {
       reminders: { before_close: c.settings.reminders.beforeClose.map((r) => r.spec).join(', ') },
       quiet_hours: { start: c.settings.quietHours.start, end: c.settings.quietHours.end },
       draft_ttl_hours: c.settings.draftTtlHours,
+      auditor_full_values: c.settings.auditorFullValues === true,
     },
   };
 }

@@ -65,6 +65,8 @@ export interface CampaignSettings {
   /** No proactive messages between start and end (Asia/Shanghai, 'HH:mm'; may wrap midnight). */
   quietHours: { start: string; end: string };
   draftTtlHours: number;
+  /** Auditors' /export shows full ID numbers, phones and cards (default false: masked). domain/roles ledgerAccess. */
+  auditorFullValues?: boolean;
 }
 
 export interface Campaign {
@@ -76,7 +78,12 @@ export interface Campaign {
    * that file to the bot with the caption `/notice_doc <code>` (stored by Telegram file_id).
    */
   noticeDocument?: string | null;
-  budget: { totalFen: number; allocatedToUnionsFen: number };
+  budget: {
+    totalFen: number;
+    allocatedToUnionsFen: number;
+    /** Per grassroots union (by its exact name): how much of allocatedToUnionsFen it receives. */
+    allocations?: { union: string; amountFen: number }[];
+  };
   categories: CampaignCategory[];
   timeline: {
     nominationOpens: Date;
@@ -232,6 +239,9 @@ export const campaignFileSchema = z
     budget: z.strictObject({
       total: money({ positive: true }),
       allocated_to_unions: money({ positive: false }).prefault(0),
+      allocations: z
+        .array(z.strictObject({ union: nonEmptyText(200), amount: money({ positive: true }) }))
+        .optional(),
     }),
     categories: z.array(categorySchema).min(1),
     timeline: z.strictObject({
@@ -281,6 +291,8 @@ export const campaignFileSchema = z
           .min(1)
           .max(24 * 90)
           .default(SETTINGS_DEFAULTS.draft_ttl_hours),
+        // Auditors (审计人员) get masked ledgers unless the organiser allows full values here.
+        auditor_full_values: z.boolean().default(false),
       })
       .prefault({}),
   })
@@ -290,7 +302,13 @@ export const campaignFileSchema = z
       title: f.title,
       organiser: f.organiser,
       noticeDocument: f.notice_document ?? null,
-      budget: { totalFen: f.budget.total, allocatedToUnionsFen: f.budget.allocated_to_unions },
+      budget: {
+        totalFen: f.budget.total,
+        allocatedToUnionsFen: f.budget.allocated_to_unions,
+        ...(f.budget.allocations
+          ? { allocations: f.budget.allocations.map((a) => ({ union: a.union, amountFen: a.amount })) }
+          : {}),
+      },
       categories: f.categories.map((c, i) => ({
         code: c.code,
         name: c.name,
@@ -331,6 +349,7 @@ export const campaignFileSchema = z
         },
         quietHours: f.settings.quiet_hours,
         draftTtlHours: f.settings.draft_ttl_hours,
+        ...(f.settings.auditor_full_values ? { auditorFullValues: true } : {}),
       },
     }),
   );

@@ -19,6 +19,10 @@ export interface PersonFacts {
   yearlyFen: number;
   /** Someone else's live nomination in this campaign uses the same phone number. */
   sharedPhone: boolean;
+  /** Someone else's live nomination in this campaign uses the same bank card (compared by keyed hash). */
+  sharedCard?: boolean;
+  /** The phone is a staff member's own (a contact, reviewer, finance officer or admin; keyed hash). */
+  staffPhone?: boolean;
 }
 
 /** The room left in the campaign before this candidate (or this file). */
@@ -59,18 +63,32 @@ export function normaliseName(s: string): string {
     .toLowerCase();
 }
 
-/** Flags a candidate carries into review (sorted). Answer flags other than these are kept. */
+/** The flags reviewFlags decides (recomputed on every check; other answer flags are kept). */
+export const ADMISSION_FLAGS = [
+  'earlier_campaign',
+  'self_nomination',
+  'self_phone',
+  'shared_phone',
+  'shared_card',
+  'staff_phone',
+] as const;
+
+/**
+ * Flags a candidate carries into review (sorted). Answer flags other than these are kept.
+ * Conflict of interest: the nominating contact's own name or phone (self_*), a phone or bank card
+ * another nominee of the campaign also gave (shared_*), a phone that belongs to a staff member
+ * (staff_phone). Phones and cards are compared by their keyed hashes (blind index), never in clear.
+ */
 export function reviewFlags(candidate: Candidate, person: PersonFacts, contact: ContactFacts): string[] {
-  const flags = new Set(
-    candidate.answerFlags.filter(
-      (f) => !['earlier_campaign', 'self_nomination', 'self_phone', 'shared_phone'].includes(f),
-    ),
-  );
+  const decided: readonly string[] = ADMISSION_FLAGS;
+  const flags = new Set(candidate.answerFlags.filter((f) => !decided.includes(f)));
   if (person.earlier > 0) flags.add('earlier_campaign');
   if (candidate.fullName && normaliseName(candidate.fullName) === normaliseName(contact.displayName))
     flags.add('self_nomination');
   if (candidate.phoneHash && contact.phoneHash === candidate.phoneHash) flags.add('self_phone');
   if (person.sharedPhone) flags.add('shared_phone');
+  if (person.sharedCard) flags.add('shared_card');
+  if (person.staffPhone && !flags.has('self_phone')) flags.add('staff_phone');
   return [...flags].sort();
 }
 
@@ -91,19 +109,28 @@ export function personRefusal(cat: CategoryInfo, person: PersonFacts): Refusal |
   return personRefusals(cat, person)[0];
 }
 
+/**
+ * The person already has a live nomination in this campaign: the same person must not be helped twice,
+ * whichever route (a nomination, a union's report of its allocation) the second attempt takes.
+ */
+export function duplicateRefusal(person: Pick<PersonFacts, 'blocking'>): Refusal | undefined {
+  if (!person.blocking) return undefined;
+  return {
+    reason: 'duplicate',
+    params: {
+      union: person.blocking.unionName,
+      unionId: person.blocking.unionId,
+      status: person.blocking.status,
+      nominationId: person.blocking.nominationId,
+    },
+  };
+}
+
 /** Every refusal that concerns the person alone, in order (the review card shows them all). */
 export function personRefusals(cat: CategoryInfo, person: PersonFacts): Refusal[] {
   const out: Refusal[] = [];
-  if (person.blocking)
-    out.push({
-      reason: 'duplicate',
-      params: {
-        union: person.blocking.unionName,
-        unionId: person.blocking.unionId,
-        status: person.blocking.status,
-        nominationId: person.blocking.nominationId,
-      },
-    });
+  const dup = duplicateRefusal(person);
+  if (dup) out.push(dup);
   if (cat.yearlyCapFen !== null && person.yearlyFen + cat.standardAmountFen > cat.yearlyCapFen)
     out.push({ reason: 'yearly_cap', params: { capFen: cat.yearlyCapFen, alreadyFen: person.yearlyFen } });
   return out;

@@ -21,6 +21,8 @@ export function chunks<T>(list: readonly T[], size: number): T[][] {
 export interface CandidateKey {
   idHash: string | null;
   phoneHash: string | null;
+  /** Keyed hash of the bank card (nominations stored before it existed have none). */
+  cardHash?: string | null;
 }
 
 /** Person facts plus what the dialog shows about earlier campaigns (titles and statuses, no personal data). */
@@ -125,11 +127,48 @@ export async function loadPersonFacts(
   }
   for (const c of input.candidates) own(c.phoneHash, c.idHash);
 
+  // Card owners, the same way: a card another nominee of this campaign also gave is flagged.
+  const cards = [...new Set(input.candidates.flatMap((c) => (c.cardHash ? [c.cardHash] : [])))];
+  const cardOwners = new Map<string, Set<string>>();
+  const ownCard = (card: string | null | undefined, id: string | null) => {
+    if (!card) return;
+    const set = cardOwners.get(card) ?? new Set<string>();
+    set.add(id ?? '');
+    cardOwners.set(card, set);
+  };
+  for (const part of chunks(cards, IN_CHUNK)) {
+    const rows = await db.nomination.findMany({
+      where: {
+        campaignId: input.campaignId,
+        bankCardHash: { in: part },
+        status: { notIn: ['draft', 'withdrawn', 'rejected'] },
+        ...notExcluded,
+      },
+      select: { bankCardHash: true, idNumberHash: true },
+    });
+    for (const r of rows) ownCard(r.bankCardHash, r.idNumberHash);
+  }
+  for (const c of input.candidates) ownCard(c.cardHash, c.idHash);
+
+  // Staff phones: people holding a staff or contact role whose own phone hash is a candidate's.
+  const staffPhones = new Set<string>();
+  for (const part of chunks(phones, IN_CHUNK)) {
+    const rows = await db.person.findMany({
+      where: {
+        phoneHash: { in: part },
+        grants: { some: { revokedAt: null, role: { in: ['admin', 'reviewer', 'finance', 'contact'] } } },
+      },
+      select: { phoneHash: true },
+    });
+    for (const r of rows) if (r.phoneHash) staffPhones.add(r.phoneHash);
+  }
+
   return input.candidates.map((c) => {
     const rows = c.idHash ? (live.get(c.idHash) ?? []) : [];
     const here = rows.find((r) => r.campaignId === input.campaignId);
     const earlier = rows.filter((r) => r.campaignId !== input.campaignId);
     const phoneIds = c.phoneHash ? owners.get(c.phoneHash) : undefined;
+    const cardIds = c.cardHash ? cardOwners.get(c.cardHash) : undefined;
     return {
       ...(here
         ? {
@@ -145,6 +184,8 @@ export async function loadPersonFacts(
       earlierCampaigns: earlier.map((r) => ({ titleZh: r.titleZh, titleEn: r.titleEn, status: r.status })),
       yearlyFen: rows.filter((r) => r.paysInYear).reduce((sum, r) => sum + (r.amountFen ?? 0), 0),
       sharedPhone: phoneIds ? [...phoneIds].some((id) => id !== (c.idHash ?? '')) : false,
+      sharedCard: cardIds ? [...cardIds].some((id) => id !== (c.idHash ?? '')) : false,
+      staffPhone: c.phoneHash ? staffPhones.has(c.phoneHash) : false,
     };
   });
 }

@@ -46,6 +46,7 @@ export async function storeImportDrafts(
       bankName: s.bankName ?? null,
       bankCardEnc: s.bankCardEnc ?? null,
       bankCardLast4: s.bankCardLast4 ?? null,
+      bankCardHash: s.bankCardHash ?? null,
       flags: v.flags.join(','),
       draftAnswered: v.steps.join(','),
     });
@@ -86,6 +87,7 @@ interface DraftRow {
   bankName: string | null;
   bankCardEnc: string | null;
   bankCardLast4: string | null;
+  bankCardHash: string | null;
   flags: string;
   draftAnswered: string;
 }
@@ -113,12 +115,12 @@ async function insertDrafts(
       campaign_id, category_id, union_id, submitted_by_id, status, source, full_name, id_number_enc,
       id_number_hash, birth_date, sex, phone_enc, phone_hash, employer, work_status, model_worker_level,
       hardship_tier, main_cause, secondary_causes, description, benefit_form, bank_name, bank_card_enc,
-      bank_card_last4, flags, draft_step, draft_answered, draft_expires_at, created_at, updated_at)
+      bank_card_last4, bank_card_hash, flags, draft_step, draft_answered, draft_expires_at, created_at, updated_at)
     SELECT ${s.campaignId}::int, ${s.categoryId}::int, ${s.unionId}::int, ${s.personId}::int,
       'draft'::"NominationStatus", 'upload', v.full_name, v.id_enc, v.id_hash, v.birth_date::date,
       v.sex::"Sex", v.phone_enc, v.phone_hash, v.employer, v.work_status, v.model_worker_level,
       v.hardship_tier, v.main_cause, string_to_array(v.secondary_causes, ','), v.description,
-      v.benefit_form::"BenefitForm", v.bank_name, v.card_enc, v.card_last4, string_to_array(v.flags, ','),
+      v.benefit_form::"BenefitForm", v.bank_name, v.card_enc, v.card_last4, v.card_hash, string_to_array(v.flags, ','),
       ${s.marker}, string_to_array(v.answered, ','), ${s.expires}::timestamp(3), ${s.now}::timestamp(3),
       ${s.now}::timestamp(3)
     FROM unnest(
@@ -127,9 +129,9 @@ async function insertDrafts(
       ${col('employer')}::text[], ${col('workStatus')}::text[], ${col('modelWorkerLevel')}::text[],
       ${col('hardshipTier')}::text[], ${col('mainCause')}::text[], ${col('secondaryCauses')}::text[],
       ${col('description')}::text[], ${col('benefitForm')}::text[], ${col('bankName')}::text[],
-      ${col('bankCardEnc')}::text[], ${col('bankCardLast4')}::text[], ${col('flags')}::text[],
+      ${col('bankCardEnc')}::text[], ${col('bankCardLast4')}::text[], ${col('bankCardHash')}::text[], ${col('flags')}::text[],
       ${col('draftAnswered')}::text[]
     ) AS v(full_name, id_enc, id_hash, birth_date, sex, phone_enc, phone_hash, employer, work_status,
       model_worker_level, hardship_tier, main_cause, secondary_causes, description, benefit_form,
-      bank_name, card_enc, card_last4, flags, answered)`;
+      bank_name, card_enc, card_last4, card_hash, flags, answered)`;
 }

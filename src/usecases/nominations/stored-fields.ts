@@ -22,6 +22,7 @@ export interface StoredFields {
   bankName?: string | null;
   bankCardEnc?: string | null;
   bankCardLast4?: string | null;
+  bankCardHash?: string | null;
 }
 
 export function storedFields(cipher: FieldCipher, f: ClearFields): StoredFields {
@@ -39,6 +40,7 @@ export function storedFields(cipher: FieldCipher, f: ClearFields): StoredFields 
         break;
       case 'bankCard':
         out.bankCardEnc = value === null ? null : cipher.encrypt(value as string);
+        out.bankCardHash = value === null ? null : cipher.hash('card', value as string);
         break;
       case 'birthDate':
         // Never stored: it is derived from the (encrypted) ID number whenever needed, and a clear birth

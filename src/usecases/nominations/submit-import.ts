@@ -72,7 +72,11 @@ async function submitOnce(
         loadPersonFacts(tx, {
           campaignId: campaign.id,
           targetPaymentDate: campaign.targetPaymentDate,
-          candidates: drafts.map((d) => ({ idHash: d.idNumberHash, phoneHash: d.phoneHash })),
+          candidates: drafts.map((d) => ({
+            idHash: d.idNumberHash,
+            phoneHash: d.phoneHash,
+            cardHash: d.bankCardHash,
+          })),
         }),
         loadRoom(tx, {
           unionId: first.unionId,

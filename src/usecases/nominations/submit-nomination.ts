@@ -61,7 +61,7 @@ async function submitOnce(
         const [person] = await loadPersonFacts(tx, {
           campaignId: n.campaignId,
           targetPaymentDate: n.campaign.targetPaymentDate,
-          candidates: [{ idHash: n.idNumberHash, phoneHash: n.phoneHash }],
+          candidates: [{ idHash: n.idNumberHash, phoneHash: n.phoneHash, cardHash: n.bankCardHash }],
           excludeIds: [n.id],
         });
         const room = await loadRoom(tx, {

@@ -48,6 +48,7 @@ export interface ImportedValues {
   fields: ClearFields;
   idHash: string | null;
   phoneHash: string | null;
+  cardHash: string | null;
   flags: string[];
   steps: Step[];
 }
@@ -111,7 +112,7 @@ export function checkRow(
   row: ImportInputRow,
   cat: CategoryInfo,
   today: Date,
-  hash: (kind: 'id' | 'phone', v: string) => string,
+  hash: (kind: 'id' | 'phone' | 'card', v: string) => string,
 ): ImportRowResult {
   const issues: ImportIssue[] = [...(row.issues ?? [])];
   const warnings: ImportIssue[] = [];
@@ -207,6 +208,7 @@ export function checkRow(
       fields,
       idHash: fields.idNumber ? hash('id', fields.idNumber) : null,
       phoneHash: fields.phone ? hash('phone', fields.phone) : null,
+      cardHash: fields.bankCard ? hash('card', fields.bankCard) : null,
       flags: luhn ? ['luhn_warning'] : [],
       steps,
     },
@@ -225,7 +227,7 @@ const reject = (r: ImportRowResult, issue: ImportIssue) => {
  */
 export async function validateImport(deps: NominationDeps, input: ImportInput): Promise<ImportValidation> {
   const { now, campaign, cat } = await loadContext(deps, input);
-  const hash = (kind: 'id' | 'phone', v: string) => deps.cipher.hash(kind, v);
+  const hash = (kind: 'id' | 'phone' | 'card', v: string) => deps.cipher.hash(kind, v);
   const rows = input.rows.map((r) => checkRow(r, cat, now, hash));
 
   // Duplicates within the file: every row sharing an ID number is refused, naming the other row.
@@ -248,7 +250,11 @@ export async function validateImport(deps: NominationDeps, input: ImportInput): 
     loadPersonFacts(deps.db, {
       campaignId: campaign.id,
       targetPaymentDate: campaign.targetPaymentDate,
-      candidates: candidates.map((r) => ({ idHash: r.value!.idHash, phoneHash: r.value!.phoneHash })),
+      candidates: candidates.map((r) => ({
+        idHash: r.value!.idHash,
+        phoneHash: r.value!.phoneHash,
+        cardHash: r.value!.cardHash,
+      })),
     }),
     loadRoom(deps.db, {
       unionId: input.unionId,

@@ -3,6 +3,9 @@ import { defaultCalendar } from '../../domain/calendar/index.ts';
 import { type IsoDate, shanghaiDateOf } from '../../domain/calendar/date.ts';
 import type { WorkingCalendar } from '../../domain/calendar/working-days.ts';
 import { entryDeadline } from '../../domain/reminders/index.ts';
+import { formatChainHead } from '../../domain/audit/chain.ts';
+import { readChainHead } from '../audit-chain.ts';
+import { type AllocationLine, allocationReconciliation } from '../allocations.ts';
 
 // 绩效评价 figures: every number of the evaluation report, computed here and only here from PostgreSQL,
 // so the /report message, the chart, the .docx draft and /entry_status always agree. Aggregates run in
@@ -118,6 +121,15 @@ export interface CampaignFigures {
   budget: {
     totalFen: number;
     allocatedToUnionsFen: number;
+    /** Per grassroots union: allocated, reported (its recipients), returned (campaign file `budget.allocations`). */
+    unions: {
+      lines: AllocationLine[];
+      allocatedFen: number;
+      reportedFen: number;
+      returnedFen: number;
+      recipients: number;
+      notReported: number;
+    };
     directBudgetFen: number;
     directSpentFen: number;
     spentFen: number;
@@ -127,6 +139,8 @@ export interface CampaignFigures {
   };
   categories: CategoryFigures[];
   forms: FormFigures[];
+  /** The audit chain's head when the figures were read ("#<seq> <hash>"): printed in every report and ledger. */
+  auditHead: string;
   statusCounts: Record<string, number>;
   totals: {
     nominated: number;
@@ -378,7 +392,17 @@ export async function campaignFigures(
   // ------------------------------------------------------------------------------------------- budget
   const totalFen = Number(c.budgetTotalFen);
   const allocatedToUnionsFen = Number(c.budgetUnionsFen);
-  const spentFen = totals.amountFen + allocatedToUnionsFen;
+  // What the unions gave back is not spent; what they reported is how the allocation was used.
+  const unionLines = await allocationReconciliation(db, campaignId);
+  const unions = {
+    lines: unionLines,
+    allocatedFen: unionLines.reduce((s, l) => s + l.allocatedFen, 0),
+    reportedFen: unionLines.reduce((s, l) => s + l.reportedFen, 0),
+    returnedFen: unionLines.reduce((s, l) => s + l.returnedFen, 0),
+    recipients: unionLines.reduce((s, l) => s + l.recipients, 0),
+    notReported: unionLines.filter((l) => !l.reported).length,
+  };
+  const spentFen = totals.amountFen + allocatedToUnionsFen - unions.returnedFen;
 
   // -------------------------------------------------------------------------------- provincial entry
   const entry: EntryFigures = {
@@ -433,7 +457,9 @@ export async function campaignFigures(
     decisionRows.filter((d) => d.kind === kind).reduce((a, d) => a + num(d[pick]), 0);
   const blocked = (reason: string) => num(blockedRows.find((b) => b.reason === reason)?.n);
 
+  const auditHead = formatChainHead(await readChainHead(db));
   return {
+    auditHead,
     asOf: now.toISOString(),
     asOfDate: today,
     campaign: {
@@ -452,6 +478,7 @@ export async function campaignFigures(
     budget: {
       totalFen,
       allocatedToUnionsFen,
+      unions,
       directBudgetFen: totalFen - allocatedToUnionsFen,
       directSpentFen: totals.amountFen,
       spentFen,

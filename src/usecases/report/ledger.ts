@@ -6,7 +6,7 @@ import type { WorkingCalendar } from '../../domain/calendar/working-days.ts';
 import { birthDateOfIdNumber } from '../../domain/identity/id-number.ts';
 import { maskBankCard, maskBirthDate, maskIdNumber, maskPhone } from '../../domain/masking.ts';
 import { entryDeadlineOn } from '../../domain/reminders/index.ts';
-import type { RoleName } from '../../domain/roles.ts';
+import type { LedgerAccess } from '../../domain/roles.ts';
 
 // 台账: every nomination of a campaign with its state and amounts, read page by page (keyset on id) so a
 // province-sized export never holds more than one page of rows. Sensitive columns (ID number, phone,
@@ -18,7 +18,7 @@ import type { RoleName } from '../../domain/roles.ts';
 // masked row carries the birth YEAR only: the full date is exactly what the masked ID number hides.
 
 export const LEDGER_PAGE_SIZE = 1_000;
-export type LedgerAccess = 'full' | 'masked';
+export type { LedgerAccess } from '../../domain/roles.ts';
 
 export const NOMINATION_STATUSES = [
   'draft',
@@ -35,12 +35,8 @@ export const NOMINATION_STATUSES = [
 ] as const;
 export type NominationStatusName = (typeof NOMINATION_STATUSES)[number];
 
-/** What a set of roles may see in a ledger; null = no ledger. */
-export function ledgerAccess(roles: ReadonlySet<RoleName>): LedgerAccess | null {
-  if (roles.has('admin') || roles.has('finance')) return 'full';
-  if (roles.has('reviewer')) return 'masked';
-  return null;
-}
+/** The rule lives with the roles (domain/roles.ts); re-exported for the ledger's callers. */
+export { ledgerAccess } from '../../domain/roles.ts';
 
 export interface LedgerFilters {
   unionIds?: number[];

@@ -59,7 +59,7 @@ export async function automaticChecks(
   const [person] = await loadPersonFacts(db, {
     campaignId: n.campaignId,
     targetPaymentDate: n.campaign.targetPaymentDate,
-    candidates: [{ idHash: n.idNumberHash, phoneHash: n.phoneHash }],
+    candidates: [{ idHash: n.idNumberHash, phoneHash: n.phoneHash, cardHash: n.bankCardHash }],
     excludeIds: [n.id],
   });
   if (n.idNumberHash) {

@@ -21,6 +21,9 @@ const ROLE_ALIASES: Record<string, RoleName> = {
   审核人员: 'reviewer',
   财务: 'finance',
   财务人员: 'finance',
+  auditor: 'auditor',
+  审计: 'auditor',
+  审计人员: 'auditor',
 };
 
 /** `<telegram id> <role> [union id]`; a union only for the contact role (contacts join by invite). */
@@ -74,6 +77,14 @@ export function adminFeature(deps: BotDeps, shell: ShellApi): Feature {
       ? await grantRole(deps.db, { actorId: ctx.who.id, ...parsed })
       : await revokeRole(deps.db, { actorId: ctx.who.id, ...parsed });
     const role = ctx.t(`roles.${parsed.role}`);
+    if ('conflict' in r && r.conflict && r.conflict.length > 0)
+      return ctx.reply(
+        ctx.t('auditor.role_conflict', {
+          id: String(parsed.telegramId),
+          role,
+          held: r.conflict.map((x) => ctx.t(`roles.${x}`)).join('、'),
+        }),
+      );
     const key = r.changed
       ? grant
         ? 'admin.granted'

@@ -19,7 +19,7 @@ import {
   sendAnnouncement,
 } from '../../../usecases/announcements.ts';
 import type { BotContext, DialogState } from '../context.ts';
-import { allowed, type BotDeps, button, type Feature, type ShellApi } from '../kit.ts';
+import { allowed, type BotDeps, button, type Feature, refusal, type ShellApi } from '../kit.ts';
 
 // Campaign notices, staff side and the contact's "已阅":
 // - /announce <campaign> (admins): text, optional .pdf/.docx, audience (all contacts / unions that have
@@ -432,10 +432,10 @@ export function announceFeature(deps: BotDeps, shell: ShellApi): Feature {
       bot.on(message('document'), async (ctx, next) => {
         const doc = ctx.message.document;
         const state = dialogState(ctx);
-        if (state?.step === 'file' && allowed(ctx, admin)) return onDialogDocument(ctx, doc, state);
+        if (state?.step === 'file' && allowed(ctx, { access: admin })) return onDialogDocument(ctx, doc, state);
         const m = /^\/notice_doc(?:@\w+)?(?:\s+(\S+))?/.exec(ctx.message.caption?.trim() ?? '');
         if (!m) return next();
-        if (!allowed(ctx, admin)) return ctx.reply(ctx.t('errors.forbidden'));
+        if (!allowed(ctx, { access: admin })) return ctx.reply(refusal(ctx, { access: admin }));
         return onNoticeDoc(ctx, doc, m[1] ?? '');
       });
     },

@@ -3,7 +3,7 @@ import { ROLES } from '../../../domain/roles.ts';
 import { unionsByIds } from '../../../usecases/unions.ts';
 import type { Locale } from '../../i18n.ts';
 import type { BotContext } from '../context.ts';
-import { button, type BotDeps, type Feature, type ShellApi } from '../kit.ts';
+import { allowed, button, mayUse, refusal, type BotDeps, type Feature, type ShellApi } from '../kit.ts';
 
 // /start (and deep links), /help (role-aware), /lang, /whoami, /cancel.
 
@@ -27,7 +27,9 @@ export function basicFeature(deps: BotDeps, shell: ShellApi): Feature {
     ];
     const shown = new Set<string>();
     for (const [title, match] of sections) {
-      const cmds = [...shell.commands.values()].filter((c) => match(c) && !shown.has(c.name));
+      const cmds = [...shell.commands.values()].filter(
+        (c) => match(c) && !shown.has(c.name) && mayUse(ctx.who.access.roles, c),
+      );
       if (cmds.length === 0) continue;
       lines.push(ctx.t(title));
       for (const c of cmds) {
@@ -45,9 +47,12 @@ export function basicFeature(deps: BotDeps, shell: ShellApi): Feature {
       {
         name: 'start',
         access: 'anyone',
+        readOnly: true,
         handler: async (ctx, args) => {
           if (args) {
             const link = [...shell.deepLinks.values()].find((l) => args.startsWith(l.prefix));
+            const guard = { access: 'anyone' as const, ...(link?.readOnly ? { readOnly: true } : {}) };
+            if (link && !allowed(ctx, guard)) return ctx.reply(refusal(ctx, guard));
             if (link) return link.handler(ctx, args.slice(link.prefix.length));
             await ctx.reply(ctx.t('basic.start_payload_unknown'));
             return;
@@ -61,7 +66,7 @@ export function basicFeature(deps: BotDeps, shell: ShellApi): Feature {
           }
         },
       },
-      { name: 'help', access: 'anyone', handler: help },
+      { name: 'help', access: 'anyone', readOnly: true, handler: help },
       {
         name: 'lang',
         access: 'anyone',
@@ -78,6 +83,7 @@ export function basicFeature(deps: BotDeps, shell: ShellApi): Feature {
       {
         name: 'whoami',
         access: 'anyone',
+        readOnly: true,
         handler: async (ctx) => {
           const unions = ctx.who.access.unionIds.length
             ? (await unionsByIds(deps.db, ctx.who.access.unionIds)).map((u) => u.name).join('、')
@@ -96,6 +102,7 @@ export function basicFeature(deps: BotDeps, shell: ShellApi): Feature {
       {
         name: 'cancel',
         access: 'anyone',
+        readOnly: true,
         handler: async (ctx) => {
           await ctx.reply(ctx.t(shell.dialogs.cancel(ctx) ? 'dialog.cancelled' : 'dialog.nothing_to_cancel'));
         },
@@ -105,6 +112,7 @@ export function basicFeature(deps: BotDeps, shell: ShellApi): Feature {
       {
         action: 'dlg_cancel',
         access: 'anyone',
+        readOnly: true,
         handler: async (ctx) => {
           shell.dialogs.cancel(ctx);
           await ctx.editMessageText(ctx.t('dialog.cancelled'));

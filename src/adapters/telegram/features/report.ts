@@ -23,6 +23,7 @@ import {
   type LedgerRow,
   parseLedgerFilters,
 } from '../../../usecases/report/ledger.ts';
+import { campaignLedgerAccess, viewReport } from '../../../usecases/audit-trail.ts';
 import { renderChart } from '../../files/chart.ts';
 import { writeEntryListXlsx, writeLedgerXlsx } from '../../files/ledger-xlsx.ts';
 import { parseUpload } from '../../files/safe-upload.ts';
@@ -38,6 +39,8 @@ import type { BotDeps, Feature } from '../kit.ts';
 
 const staff = ['admin', 'reviewer', 'finance'] as const;
 const fullAccess = ['admin', 'finance'] as const;
+/** Staff and auditors (审计人员: read only, every read audited). */
+const readers = [...staff, 'auditor'] as const;
 const MAX_RETURNED_LIST_BYTES = 20 * 1024 * 1024;
 
 /**
@@ -45,7 +48,7 @@ const MAX_RETURNED_LIST_BYTES = 20 * 1024 * 1024;
  * mid-export leaves no copy of the ledger behind (issue 12, finding 11). A failed writer aborts the
  * upload; a failed upload stops the writer.
  */
-async function sendStreamed(
+export async function sendStreamed(
   ctx: BotContext,
   filename: string,
   caption: string,
@@ -151,7 +154,7 @@ export function reportFeature(deps: BotDeps): Feature {
     const c = await campaignArg(ctx, args.split(/\s+/).filter(Boolean)[0], 'report.usage');
     if (!c) return;
     await ctx.sendChatAction('upload_document');
-    const f = await campaignFigures(deps.db, c.id, deps.now());
+    const f = await viewReport(deps.db, { campaignId: c.id, actorId: ctx.who.id, now: deps.now() });
     await ctx.reply(summaryText(ctx, f));
     // Without a font the picture would have bars and no words: the summary above carries the figures.
     let chart: Buffer | undefined;
@@ -177,11 +180,12 @@ export function reportFeature(deps: BotDeps): Feature {
   };
 
   const exportCmd = async (ctx: BotContext, args: string) => {
-    const access = ledgerAccess(ctx.who.access.roles);
-    if (!access) return ctx.reply(ctx.t('errors.forbidden'));
+    if (!ledgerAccess(ctx.who.access.roles)) return ctx.reply(ctx.t('errors.forbidden'));
     const [ref, ...tokens] = args.split(/\s+/).filter(Boolean);
     const c = await campaignArg(ctx, ref, 'ledger.usage');
     if (!c) return;
+    // Auditors: masked unless the campaign file allows them full values (domain/roles ledgerAccess).
+    const access = (await campaignLedgerAccess(deps.db, ctx.who.access.roles, c.id))!;
     const parsed = await parseLedgerFilters(deps.db, c.id, ref ? tokens : []);
     if (!parsed.ok)
       return ctx.reply(ctx.t(`ledger.filter_${parsed.problem.code}`, { value: parsed.problem.value }));
@@ -320,8 +324,8 @@ export function reportFeature(deps: BotDeps): Feature {
 
   return {
     commands: [
-      { name: 'report', access: staff, handler: report },
-      { name: 'export', access: staff, handler: exportCmd },
+      { name: 'report', access: readers, readOnly: true, handler: report },
+      { name: 'export', access: readers, readOnly: true, handler: exportCmd },
       { name: 'entry_status', access: staff, handler: entryStatus },
       { name: 'entry_list', access: fullAccess, handler: entryList },
       { name: 'entry_mark', access: fullAccess, handler: entryMark },

@@ -1,3 +1,4 @@
+import { ADMISSION_FLAGS } from '../../../domain/nomination/admission.ts';
 import { ensureReviewTasks } from '../../../usecases/review/tasks.ts';
 import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
@@ -36,7 +37,7 @@ const SHEET_MIME = /spreadsheet|excel|csv/i;
 const TARGET_TTL_SECONDS = 7 * 24 * 3600;
 const PENDING_TTL_SECONDS = 24 * 3600;
 const SHOWN_PROBLEM_ROWS = 5;
-const FLAG_WARNINGS = new Set(['earlier_campaign', 'self_nomination', 'self_phone', 'shared_phone']);
+const FLAG_WARNINGS = new Set<string>(ADMISSION_FLAGS);
 
 interface Target {
   unionId: number;
