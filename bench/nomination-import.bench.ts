@@ -322,7 +322,8 @@ async function main() {
       baselineMs: Math.round(r.baselineMs),
     })),
   };
-  rmSync(tmp, { force: true });
+  if (!process.env['KEEP_FILE']) rmSync(tmp, { force: true });
+  else console.log(`kept ${tmp}`);
   console.log(JSON.stringify(result, null, 2));
   const out = join(here, 'results', 'nomination-import.json');
   mkdirSync(dirname(out), { recursive: true });
