@@ -106,6 +106,36 @@ async function loadContext(deps: NominationDeps, input: Omit<ImportInput, 'rows'
   return { now, campaign, cat: toCategoryInfo(category) };
 }
 
+interface RowPlan {
+  steps: Step[];
+  required: ReadonlySet<SheetColumn>;
+  wanted: ReadonlySet<Step>;
+  benefitVocab: ReturnType<typeof vocabFor>;
+}
+
+const PLANS = new WeakMap<CategoryInfo, Map<string | undefined, RowPlan>>();
+
+/** What a row of this category and benefit form must answer, worked out once per file, not per row. */
+function planFor(cat: CategoryInfo, form: string | undefined): RowPlan {
+  let byForm = PLANS.get(cat);
+  if (!byForm) {
+    byForm = new Map();
+    PLANS.set(cat, byForm);
+  }
+  let plan = byForm.get(form);
+  if (!plan) {
+    const steps = stepsFor(cat, form);
+    plan = {
+      steps,
+      required: new Set(requiredColumnsFor(cat, form)),
+      wanted: new Set(steps),
+      benefitVocab: vocabFor('benefit_form', cat),
+    };
+    byForm.set(form, plan);
+  }
+  return plan;
+}
+
 /** Checks one row in isolation (no database): text fields, vocabulary, required columns. */
 export function checkRow(
   row: ImportInputRow,
@@ -125,7 +155,7 @@ export function checkRow(
     if (v === '') {
       issues.push({ code: 'required', params: { column: 'benefit_form' }, column: 'benefit_form' });
     } else {
-      chosen = vocabCode(vocabFor('benefit_form', cat), v);
+      chosen = vocabCode(planFor(cat, undefined).benefitVocab, v);
       if (!chosen)
         issues.push({
           code: 'vocab_unknown',
@@ -135,9 +165,7 @@ export function checkRow(
     }
   }
   const form = effectiveForm(cat, chosen);
-  const steps = stepsFor(cat, form);
-  const required = new Set(requiredColumnsFor(cat, form));
-  const wanted = new Set(steps);
+  const { steps, required, wanted } = planFor(cat, form);
 
   const fields: ClearFields = { benefitForm: (form as BenefitFormCode | undefined) ?? null };
   let luhn = false;
@@ -232,7 +260,10 @@ export async function validateImport(deps: NominationDeps, input: ImportInput): 
   const byId = new Map<string, ImportRowResult[]>();
   for (const r of rows) {
     const h = r.value?.idHash;
-    if (h) byId.set(h, [...(byId.get(h) ?? []), r]);
+    if (!h) continue;
+    const group = byId.get(h);
+    if (group) group.push(r);
+    else byId.set(h, [r]);
   }
   for (const group of byId.values()) {
     if (group.length < 2) continue;
