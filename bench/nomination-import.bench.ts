@@ -203,6 +203,16 @@ async function oneRun(file: Buffer): Promise<RunResult> {
     );
     if (submit.result.submitted !== ROWS) throw new Error(`submitted ${submit.result.submitted}`);
 
+    if (process.env['NO_BASELINE'])
+      return {
+        pipelineMs: pipeline.ms,
+        ...phases,
+        pipelinePeakMb: pipeline.peakMb,
+        baselineMs: 0,
+        baselinePeakMb: 0,
+        submitMs: submit.ms,
+        stored,
+      };
     // Baseline: the same rows, built (and encrypted) beforehand, inserted with createMany on a fresh db.
     const b = await seed(bdb);
     const drafts = await db.nomination.findMany({ orderBy: { id: 'asc' }, where: { source: 'upload' } });

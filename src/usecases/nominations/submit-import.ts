@@ -4,7 +4,7 @@ import { admitAll, type RefusalReason } from '../../domain/nomination/admission.
 import { fieldsAtSubmit, payableGaps } from '../../domain/nomination/intake.ts';
 import { chunks, loadContact, loadPersonFacts, loadRoom, lockAdmission } from './admission-facts.ts';
 import { retryConflicts } from './refusals.ts';
-import { type NominationDeps, revisionSnapshot, type SnapshotSource, toCategoryInfo } from './shared.ts';
+import { type NominationDeps, revisionSnapshotSql, toCategoryInfo } from './shared.ts';
 import { importMarker } from './store-import-drafts.ts';
 
 // Spreadsheet import, step 3: every draft of a batch is submitted in one transaction under the
@@ -65,9 +65,8 @@ async function submitOnce(
     async (tx) => {
       await lockAdmission(tx, { campaignId: campaign.id });
       const drafts = await tx.$queryRaw<DraftRow[]>`
-        SELECT id, full_name, id_number_enc, id_number_hash, sex::text AS sex, phone_enc, phone_hash,
-          employer, work_status, model_worker_level, hardship_tier, main_cause, secondary_causes,
-          description, benefit_form::text AS benefit_form, bank_name, bank_card_enc, bank_card_last4, flags
+        SELECT id, full_name, id_number_hash, phone_hash, employer, benefit_form::text AS benefit_form,
+          bank_name, bank_card_enc IS NOT NULL AS has_card, flags
         FROM nomination
         WHERE submitted_by_id = ${input.personId}::int AND status = 'draft' AND source = 'upload'
           AND draft_step = ${marker}
@@ -101,15 +100,15 @@ async function submitOnce(
 
       const refused = { duplicate_existing: 0, quota_exceeded: 0, budget_exceeded: 0, yearly_cap: 0 };
       const rejectedIds: number[] = [];
-      // Accepted rows as columns for one UPDATE ... FROM unnest(...), and their revision snapshots and
-      // audit entries for one INSERT each (set-based: the former per-group updateMany and createMany
-      // calls spent seconds in Prisma's query building for 10,000 rows).
+      // Accepted rows as columns for one UPDATE ... FROM unnest(...), their audit entries for one INSERT
+      // and their revisions for one INSERT ... SELECT (set-based: the former per-group updateMany and
+      // createMany calls spent seconds in Prisma's query building for 10,000 rows).
       const ids: number[] = [];
       const forms: (string | null)[] = [];
       const flagLists: string[] = [];
-      const snapshots: string[] = [];
       const audits: AuditEntry[] = [];
       let flagged = 0;
+      const finals = new Map<string | null, ReturnType<typeof fieldsAtSubmit>>();
       drafts.forEach((d, i) => {
         const decision = decisions[i]!;
         if (!decision.ok) {
@@ -119,12 +118,16 @@ async function submitOnce(
         }
         const flags = decision.flags;
         // The fields a submitted nomination carries, and the payable invariant, as for the dialog.
-        const final = fieldsAtSubmit(cat, d.benefit_form);
+        let final = finals.get(d.benefit_form);
+        if (!final) {
+          final = fieldsAtSubmit(cat, d.benefit_form);
+          finals.set(d.benefit_form, final);
+        }
         const gaps = payableGaps({
           benefitForm: final.benefitForm,
           amountFen: final.amountFen,
           bankName: d.bank_name,
-          hasBankCard: d.bank_card_enc !== null,
+          hasBankCard: d.has_card,
           employer: d.employer,
         });
         if (gaps.length > 0) throw new Error(`imported draft ${d.id} is not payable (${gaps.join(',')})`);
@@ -132,32 +135,6 @@ async function submitOnce(
         ids.push(d.id);
         forms.push(final.benefitForm);
         flagLists.push(flags.join(','));
-        snapshots.push(
-          JSON.stringify({
-            ...revisionSnapshot(
-              {
-                fullName: d.full_name,
-                idNumberEnc: d.id_number_enc,
-                sex: d.sex as SnapshotSource['sex'],
-                phoneEnc: d.phone_enc,
-                employer: d.employer,
-                workStatus: d.work_status,
-                modelWorkerLevel: d.model_worker_level,
-                hardshipTier: d.hardship_tier,
-                mainCause: d.main_cause,
-                secondaryCauses: d.secondary_causes,
-                description: d.description,
-                benefitForm: final.benefitForm,
-                bankName: d.bank_name,
-                bankCardEnc: d.bank_card_enc,
-                bankCardLast4: d.bank_card_last4,
-              },
-              cat,
-              flags,
-            ),
-            source: 'upload',
-          }),
-        );
         // The nomination id identifies the record; no ID number, masked or not, in the audit log.
         audits.push({
           actorId: input.personId,
@@ -178,7 +155,10 @@ async function submitOnce(
         });
       });
 
-      for (const part of chunks(ids.map((_, i) => i), IN_CHUNK)) {
+      for (const part of chunks(
+        ids.map((_, i) => i),
+        IN_CHUNK,
+      )) {
         const pick = <T>(xs: T[]) => part.map((i) => xs[i]!);
         const count = await tx.$executeRaw`
           UPDATE nomination n SET status = 'submitted', revision = 1, version = n.version + 1,
@@ -190,10 +170,12 @@ async function submitOnce(
           FROM unnest(${pick(ids)}::int[], ${pick(forms)}::text[], ${pick(flagLists)}::text[]) AS v(id, form, flags)
           WHERE n.id = v.id AND n.status = 'draft'`;
         if (count !== part.length) throw new DomainError('upload_batch_gone');
+        // The revision snapshot is built from the updated row in SQL (revisionSnapshotSql): the
+        // encrypted columns never travel to the bot and back.
         await tx.$executeRaw`
           INSERT INTO nomination_revision (nomination_id, revision, created_by_id, snapshot)
-          SELECT v.id, 1, ${input.personId}::int, v.snapshot::jsonb
-          FROM unnest(${pick(ids)}::int[], ${pick(snapshots)}::text[]) AS v(id, snapshot)`;
+          SELECT n.id, 1, ${input.personId}::int, ${revisionSnapshotSql(cat, { source: 'upload' })}
+          FROM nomination n WHERE n.id = ANY(${pick(ids)}::int[])`;
       }
       for (const part of chunks(rejectedIds, IN_CHUNK))
         await tx.$executeRaw`DELETE FROM nomination WHERE id = ANY(${part}::int[])`;
@@ -212,21 +194,11 @@ async function submitOnce(
 interface DraftRow {
   id: number;
   full_name: string | null;
-  id_number_enc: string | null;
   id_number_hash: string | null;
-  sex: string | null;
-  phone_enc: string | null;
   phone_hash: string | null;
   employer: string | null;
-  work_status: string | null;
-  model_worker_level: string | null;
-  hardship_tier: string | null;
-  main_cause: string | null;
-  secondary_causes: string[];
-  description: string | null;
   benefit_form: string | null;
   bank_name: string | null;
-  bank_card_enc: string | null;
-  bank_card_last4: string | null;
+  has_card: boolean;
   flags: string[];
 }
