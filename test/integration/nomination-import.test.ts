@@ -263,6 +263,23 @@ describe('storeDrafts / submitImported / cancelImport', () => {
     rows,
   });
 
+  it('reports progress by slices of 1,000 rows on a long file, with the same result per row', async () => {
+    const rows = Array.from({ length: 2500 }, (_, i) => frontlineRow(i + 2, i % 500 === 0 ? 'bad' : 'bad2'));
+    const seen: [number, number][] = [];
+    const v = await validateImport(deps, input(rows), { onProgress: (d, t) => seen.push([d, t]) });
+    expect(seen).toEqual([
+      [1000, 2500],
+      [2000, 2500],
+      [2500, 2500],
+    ]);
+    expect(v.rows.map((r) => r.line)).toEqual(rows.map((r) => r.line));
+    expect(v.invalid).toBe(2500);
+    // A short file is checked in one go: no progress calls.
+    const few: [number, number][] = [];
+    await validateImport(deps, input(rows.slice(0, 10)), { onProgress: (d, t) => few.push([d, t]) });
+    expect(few).toEqual([]);
+  });
+
   it('stores valid rows as encrypted upload drafts, then submits them in one transaction', async () => {
     const v = await validateImport(
       deps,
@@ -296,7 +313,7 @@ describe('storeDrafts / submitImported / cancelImport', () => {
       expect(n.revisions.map((x) => x.revision)).toEqual([1]);
       // The snapshot written in SQL (revisionSnapshotSql) is the dialog's revisionSnapshot.
       const cat = toCategoryInfo(
-        await db.campaignCategory.findUniqueOrThrow({ where: { id: n.categoryId } }),
+        await db.campaignCategory.findUniqueOrThrow({ where: { id: n.categoryId! } }),
       );
       expect(n.revisions[0]!.snapshot).toEqual({ ...revisionSnapshot(n, cat, n.flags), source: 'upload' });
     }

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { DomainError } from '../../domain/errors.ts';
 import { admitAll } from '../../domain/nomination/admission.ts';
 import { validateHardship } from '../../domain/identity/hardship.ts';
@@ -82,6 +83,14 @@ export interface ImportInput {
   categoryId: number;
   rows: readonly ImportInputRow[];
 }
+
+export interface ImportProgress {
+  /** Called after each slice of rows is checked (files longer than one slice); must not throw. */
+  onProgress?: (checked: number, total: number) => void;
+}
+
+/** Rows checked between two looks at the event loop. */
+const PROGRESS_SLICE = 1000;
 
 /** Where a review flag points in the sheet. */
 const FLAG_COLUMN: Record<string, SheetColumn> = { self_nomination: 'name', self_phone: 'phone' };
@@ -251,10 +260,25 @@ const reject = (r: ImportRowResult, issue: ImportIssue) => {
  * Validates every row of an uploaded list for one union, campaign and category. Nothing is stored.
  * Valid rows beyond the union's quota or the campaign budget are refused (in file order).
  */
-export async function validateImport(deps: NominationDeps, input: ImportInput): Promise<ImportValidation> {
+export async function validateImport(
+  deps: NominationDeps,
+  input: ImportInput,
+  opts: ImportProgress = {},
+): Promise<ImportValidation> {
   const { now, campaign, cat } = await loadContext(deps, input);
   const hash = (kind: 'id' | 'phone', v: string) => deps.cipher.hash(kind, v);
-  const rows = input.rows.map((r) => checkRow(r, cat, now, hash));
+  // Rows are checked in slices; between slices the event loop serves other updates and the caller
+  // hears how far the check got (a progress message for long files).
+  const total = input.rows.length;
+  const rows: ImportRowResult[] = new Array(total);
+  for (let from = 0; from < total; from += PROGRESS_SLICE) {
+    const to = Math.min(total, from + PROGRESS_SLICE);
+    for (let i = from; i < to; i++) rows[i] = checkRow(input.rows[i]!, cat, now, hash);
+    if (total > PROGRESS_SLICE) {
+      opts.onProgress?.(to, total);
+      await yieldToLoop();
+    }
+  }
 
   // Duplicates within the file: every row sharing an ID number is refused, naming the other row.
   const byId = new Map<string, ImportRowResult[]>();
