@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/adapters/logger.ts';
-import { startApp, type RunningApp } from '../../src/app.ts';
+import { type AppOptions, startApp, type RunningApp } from '../../src/app.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { startTestEmulator, type TestEmulator } from './conversation.ts';
 
@@ -30,6 +30,8 @@ export interface HarnessOptions {
   role?: 'bot' | 'all';
   /** Controllable clock for the app's use cases (BullMQ delays still run on real time). */
   now?: () => Date;
+  /** Told after each update which SQL statements it sent (query budget tests). */
+  onUpdateQueries?: AppOptions['onUpdateQueries'];
 }
 
 export interface Harness {
@@ -88,6 +90,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       logger: createLogger({ level: 'info', destination }),
       queuePrefix: prefix,
       ...(opts.now ? { now: opts.now } : {}),
+      ...(opts.onUpdateQueries ? { onUpdateQueries: opts.onUpdateQueries } : {}),
     });
   const h: Harness = {
     emu,
