@@ -23,7 +23,7 @@ const first = (...xs: (number | undefined)[]) => xs.find((x) => x !== undefined)
 export interface SummaryRow {
   path: string;
   result: Record<string, number | undefined>;
-  baseline: Record<string, number | undefined> & { what?: string };
+  baseline: Record<string, number | string | undefined>;
   target: string;
   met: boolean | null;
   source: string;
@@ -135,7 +135,7 @@ export function printSummary(): void {
   for (const r of rows) {
     const met = r.met === null ? 'not measured' : r.met ? 'MET' : 'not met';
     console.log(
-      `- ${r.path}\n    result:   ${fmt(r.result)}\n    baseline: ${fmt(r.baseline)}${r.baseline.what ? ` (${r.baseline.what})` : ''}\n    target:   ${r.target} → ${met}   [${r.source}, ${r.measuredAt ?? '?'}]`,
+      `- ${r.path}\n    result:   ${fmt(r.result)}\n    baseline: ${fmt(r.baseline)}${r.baseline['what'] ? ` (${r.baseline['what']})` : ''}\n    target:   ${r.target} → ${met}   [${r.source}, ${r.measuredAt ?? '?'}]`,
     );
   }
   if (rows.length === 0) console.log('(no results yet: run the benchmarks first)');
