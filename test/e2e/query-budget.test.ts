@@ -15,23 +15,23 @@ import { grantStaff, seedSubmitted } from '../support/review-fixtures.ts';
 // issue 13's "≤ 4": cutting them needs the person/grant and campaign caches (README "Query budgets",
 // not built yet); until then a change that adds a statement to every press or answer fails here.
 //
-// A review press (✅ Approve on a card) = 16:
-//   2  the person and their role grants (touchPerson: Prisma's include is a second SELECT)
+// A review press (✅ Approve on a card) = 15:
+//   1  the person with their active role grants aggregated in (touchPerson)
 //   8  the decision in one transaction: BEGIN, the reviewer's grant re-checked, the nomination, its
 //      campaign (open? four eyes?), guarded UPDATE, INSERT review_decision, INSERT audit_log, COMMIT
 //   5  the contact's notice queued once: BEGIN, look-up by unique key, INSERT, read back, COMMIT
 //   1  the nomination read for the edited card
-const REVIEW_PRESS_BUDGET = 16;
-// A text answer of the dialog (name, phone, employer) = 11:
-//   2  the person and their role grants
+const REVIEW_PRESS_BUDGET = 15;
+// A text answer of the dialog (name, phone, employer) = 10:
+//   1  the person with their role grants
 //   3  the draft with its campaign and category (include: three SELECTs)
 //   1  the guarded write of the answer (UPDATE ... WHERE version = ...)
 //   5  the next prompt re-reads the draft, campaign, category, union and the campaign's categories
-const TEXT_ANSWER_BUDGET = 11;
-// The ID number answer adds the admission facts and the rate check of refused IDs = 16:
-//   2 + 3 as above; 1 count of this contact's recent ID refusals (audit_log); 1 live nominations of the
+const TEXT_ANSWER_BUDGET = 10;
+// The ID number answer adds the admission facts and the rate check of refused IDs = 15:
+//   1 + 3 as above; 1 count of this contact's recent ID refusals (audit_log); 1 live nominations of the
 //   same ID (admission-facts.ts); BEGIN, INSERT audit_log, COMMIT; the guarded write; 5 for the prompt
-const ID_ANSWER_BUDGET = 16;
+const ID_ANSWER_BUDGET = 15;
 
 const ADMIN = 9601;
 const REVIEWER = 9602;
