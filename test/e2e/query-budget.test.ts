@@ -22,16 +22,16 @@ import { grantStaff, seedSubmitted } from '../support/review-fixtures.ts';
 //   5  the contact's notice queued once: BEGIN, look-up by unique key, INSERT, read back, COMMIT
 //   1  the nomination read for the edited card
 const REVIEW_PRESS_BUDGET = 15;
-// A text answer of the dialog (name, phone, employer) = 10:
+// A text answer of the dialog (name, phone, employer) = 7:
 //   1  the person with their role grants
 //   3  the draft with its campaign and category (include: three SELECTs)
 //   1  the guarded write of the answer (UPDATE ... WHERE version = ...)
-//   5  the next prompt re-reads the draft, campaign, category, union and the campaign's categories
-const TEXT_ANSWER_BUDGET = 10;
-// The ID number answer adds the admission facts and the rate check of refused IDs = 15:
+//   2  the next prompt re-reads the draft, then its campaign, union and categories in one (dialogDraft)
+const TEXT_ANSWER_BUDGET = 7;
+// The ID number answer adds the admission facts and the rate check of refused IDs = 12:
 //   1 + 3 as above; 1 count of this contact's recent ID refusals (audit_log); 1 live nominations of the
-//   same ID (admission-facts.ts); BEGIN, INSERT audit_log, COMMIT; the guarded write; 5 for the prompt
-const ID_ANSWER_BUDGET = 15;
+//   same ID (admission-facts.ts); BEGIN, INSERT audit_log, COMMIT; the guarded write; 2 for the prompt
+const ID_ANSWER_BUDGET = 12;
 
 const ADMIN = 9601;
 const REVIEWER = 9602;
