@@ -6,7 +6,9 @@
 // submitImport for the stored batch (one transaction), and exceljs' whole-workbook load of the same
 // file (the former reader) for reference.
 //
-//   npm run bench:import            (ROWS=10000 RUNS=3 by default)
+//   npm run bench:import            (ROWS=10000 RUNS=3 by default; KEEP_FILE=1 keeps the generated
+//                                    file for profiling a run: node --cpu-prof --import tsx
+//                                    bench/nomination-import.bench.ts --child <file>, NO_BASELINE=1)
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
