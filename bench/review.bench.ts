@@ -235,6 +235,22 @@ async function main() {
         noticesSent: notices,
       },
       baselineNoopBot: base,
+      // Issue 13's figure, stable field names: the approve press (press → decision recorded → card
+      // edited) against the no-op bot's press in the same run.
+      medianMs: stats(approveMs).medianMs,
+      p95Ms: stats(approveMs).p95Ms,
+      baseline: {
+        what: 'no-op telegraf bot: answer the callback, edit the message',
+        medianMs: base.latency.medianMs,
+        p95Ms: base.latency.p95Ms,
+      },
+      medianRatio: Math.round((stats(approveMs).medianMs / base.latency.medianMs) * 100) / 100,
+      p95Ratio: Math.round((stats(approveMs).p95Ms / base.latency.p95Ms) * 100) / 100,
+      target: { medianRatio: 2, p95Ratio: 2, p95Ms: 50 },
+      pass:
+        stats(approveMs).medianMs <= 2 * base.latency.medianMs &&
+        stats(approveMs).p95Ms <= 2 * base.latency.p95Ms &&
+        stats(approveMs).p95Ms <= 50,
     };
     console.log(JSON.stringify(result, null, 2));
     const out = join(dirname(fileURLToPath(import.meta.url)), 'results', 'review.json');

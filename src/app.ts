@@ -10,7 +10,7 @@ import { I18n } from './adapters/i18n.ts';
 import { createLogger, type Logger } from './adapters/logger.ts';
 import { createRedis, Queues } from './adapters/queue/queues.ts';
 import { startWorkers } from './adapters/queue/workers.ts';
-import { createBot, type BotApp } from './adapters/telegram/bot.ts';
+import { createBot, type BotApp, type UpdateQueries } from './adapters/telegram/bot.ts';
 import { CallbackCodec } from './adapters/telegram/callback-data.ts';
 import { type ChartFont, chartFont } from './adapters/files/chart-font.ts';
 import type { BotDeps } from './adapters/telegram/kit.ts';
@@ -43,6 +43,8 @@ export interface AppOptions {
   now?: () => Date;
   /** The chart's fonts (default: resolved from CHART_FONT; tests pass none to see the text-only report). */
   chartFont?: ChartFont;
+  /** Told after each update which SQL statements it sent (test/e2e/query-budget.test.ts). */
+  onUpdateQueries?: (u: UpdateQueries) => void;
 }
 
 export interface RunningApp {
@@ -126,6 +128,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       token: config.telegram.token,
       apiRoot: opts.apiRoot,
       outbound,
+      ...(opts.onUpdateQueries ? { onUpdateQueries: opts.onUpdateQueries } : {}),
     });
     const me = await getMeWithRetry(botApp, logger);
     username = me.username;

@@ -50,3 +50,23 @@ export async function audit(tx: Tx, e: AuditEntry): Promise<void> {
     },
   });
 }
+
+/**
+ * Appends many audit rows in one statement (a spreadsheet's 10,000 submissions), each payload through
+ * `auditPayload` as in `audit`.
+ */
+export async function auditMany(tx: Tx, entries: readonly AuditEntry[]): Promise<void> {
+  const CHUNK = 20_000;
+  for (let i = 0; i < entries.length; i += CHUNK) {
+    const part = entries.slice(i, i + CHUNK);
+    const json = (v: Prisma.InputJsonValue | null | undefined) =>
+      v == null ? null : JSON.stringify(auditPayload(v));
+    await tx.$executeRaw`
+      INSERT INTO audit_log (actor_id, action, entity, entity_id, before, after)
+      SELECT v.actor_id, v.action, v.entity, v.entity_id, v.before::jsonb, v.after::jsonb
+      FROM unnest(${part.map((e) => e.actorId)}::int[], ${part.map((e) => e.action)}::text[],
+        ${part.map((e) => e.entity)}::text[], ${part.map((e) => String(e.entityId))}::text[],
+        ${part.map((e) => json(e.before))}::text[], ${part.map((e) => json(e.after))}::text[])
+        AS v(actor_id, action, entity, entity_id, before, after)`;
+  }
+}

@@ -59,8 +59,33 @@ const rowData = (n: NoticeRequest) => ({
   params: { values: n.params ?? {}, buttons: n.buttons ?? [], ...(n.smsFallback ? { sms: true } : {}) },
 });
 
-export async function enqueueNotice(db: Db, queues: Queues, n: NoticeRequest) {
-  const row = await db.notice.upsert({ where: { uniqueKey: n.uniqueKey }, create: rowData(n), update: {} });
+/**
+ * Records the notice once per unique key and queues its job while it is still queued. One statement
+ * (insert, or read the existing row): Prisma's upsert sent five (a transaction around a read, the
+ * insert and a read back), on every review decision.
+ */
+export async function enqueueNotice(
+  db: Db,
+  queues: Queues,
+  n: NoticeRequest,
+): Promise<{ id: number; status: string }> {
+  const params = JSON.stringify(rowData(n).params);
+  const read = () =>
+    db.$queryRaw<{ id: number; status: string }[]>`
+      WITH ins AS (
+        INSERT INTO notice (unique_key, kind, person_id, nomination_id, campaign_id, announcement_id, template, params)
+        VALUES (${n.uniqueKey}, ${n.kind}::"NoticeKind", ${n.personId}::int, ${n.nominationId ?? null}::int,
+          ${n.campaignId ?? null}::int, ${n.announcementId ?? null}::int, ${n.template}, ${params}::jsonb)
+        ON CONFLICT (unique_key) DO NOTHING
+        RETURNING id, status::text AS status)
+      SELECT id, status FROM ins
+      UNION ALL
+      SELECT id, status::text FROM notice WHERE unique_key = ${n.uniqueKey}
+      LIMIT 1`;
+  // Empty only when another transaction inserted the same key and has not committed yet: its row is
+  // visible once it has (ON CONFLICT waited for it).
+  const row = (await read())[0] ?? (await read())[0];
+  if (!row) throw new Error(`notice ${n.uniqueKey} neither inserted nor found`);
   if (row.status === 'queued') {
     await queues.get('notifications').add(SEND_NOTICE_JOB, { noticeId: row.id }, noticeJobOptions(row.id));
   }

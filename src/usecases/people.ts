@@ -25,7 +25,7 @@ const SEEN_REFRESH_MS = 10 * 60_000;
 /**
  * Creates or refreshes the person behind a Telegram user and loads their active roles. Runs on every
  * update, so it reads first and writes only when something changed (name, username, language) or the
- * last-seen time is more than 10 minutes old: one query per update in the common case.
+ * last-seen time is more than 10 minutes old: one statement per update in the common case.
  */
 export async function touchPerson(db: Db, user: TelegramUserInfo, now = new Date()): Promise<PersonView> {
   const displayName =
@@ -37,7 +37,44 @@ export async function touchPerson(db: Db, user: TelegramUserInfo, now = new Date
   };
   const grants = { where: { revokedAt: null }, select: { role: true, unionId: true } } as const;
   const telegramId = BigInt(user.id);
-  let p = await db.person.findUnique({ where: { telegramId }, include: { grants } });
+  // One statement with the active grants aggregated in (Prisma's include sends a second SELECT).
+  const [found] = await db.$queryRaw<
+    {
+      id: number;
+      telegram_id: bigint | null;
+      display_name: string;
+      username: string | null;
+      locale: string | null;
+      telegram_language: string | null;
+      last_seen_at: Date;
+      grants: { role: string; unionId: number | null }[];
+    }[]
+  >`SELECT p.id, p.telegram_id, p.display_name, p.username, p.locale, p.telegram_language, p.last_seen_at,
+      COALESCE(json_agg(json_build_object('role', g.role, 'unionId', g.union_id))
+        FILTER (WHERE g.id IS NOT NULL), '[]'::json) AS grants
+    FROM person p LEFT JOIN role_grant g ON g.person_id = p.id AND g.revoked_at IS NULL
+    WHERE p.telegram_id = ${telegramId} GROUP BY p.id`;
+  let p:
+    | {
+        id: number;
+        telegramId: bigint | null;
+        displayName: string;
+        username: string | null;
+        locale: string | null;
+        telegramLanguage: string | null;
+        lastSeenAt: Date;
+        grants: { role: string; unionId: number | null }[];
+      }
+    | undefined = found && {
+    id: found.id,
+    telegramId: found.telegram_id,
+    displayName: found.display_name,
+    username: found.username,
+    locale: found.locale,
+    telegramLanguage: found.telegram_language,
+    lastSeenAt: found.last_seen_at,
+    grants: found.grants,
+  };
   if (!p) {
     p = await db.person.upsert({
       where: { telegramId },

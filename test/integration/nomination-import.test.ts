@@ -6,10 +6,17 @@ import { cancelImport } from '../../src/usecases/nominations/cancel-import.ts';
 import { storeImportDrafts as storeDrafts } from '../../src/usecases/nominations/store-import-drafts.ts';
 import { submitImport as submitImported } from '../../src/usecases/nominations/submit-import.ts';
 import { type ImportInputRow, validateImport } from '../../src/usecases/nominations/validate-import.ts';
-import type { NominationDeps } from '../../src/usecases/nominations/shared.ts';
+import {
+  type NominationDeps,
+  revisionSnapshot,
+  toCategoryInfo,
+} from '../../src/usecases/nominations/shared.ts';
 import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 // Spreadsheet import against a real PostgreSQL: validation in bulk, drafts, submit and cancel.
+
+const audit0 = (rows: { actorId: number | null; entity: string; before: unknown; after: unknown }[]) =>
+  rows.map(({ actorId, entity, before, after }) => ({ actorId, entity, before, after }));
 
 let tdb: TestDatabase;
 let db: Db;
@@ -256,6 +263,23 @@ describe('storeDrafts / submitImported / cancelImport', () => {
     rows,
   });
 
+  it('reports progress by slices of 1,000 rows on a long file, with the same result per row', async () => {
+    const rows = Array.from({ length: 2500 }, (_, i) => frontlineRow(i + 2, i % 500 === 0 ? 'bad' : 'bad2'));
+    const seen: [number, number][] = [];
+    const v = await validateImport(deps, input(rows), { onProgress: (d, t) => seen.push([d, t]) });
+    expect(seen).toEqual([
+      [1000, 2500],
+      [2000, 2500],
+      [2500, 2500],
+    ]);
+    expect(v.rows.map((r) => r.line)).toEqual(rows.map((r) => r.line));
+    expect(v.invalid).toBe(2500);
+    // A short file is checked in one go: no progress calls.
+    const few: [number, number][] = [];
+    await validateImport(deps, input(rows.slice(0, 10)), { onProgress: (d, t) => few.push([d, t]) });
+    expect(few).toEqual([]);
+  });
+
   it('stores valid rows as encrypted upload drafts, then submits them in one transaction', async () => {
     const v = await validateImport(
       deps,
@@ -287,7 +311,27 @@ describe('storeDrafts / submitImported / cancelImport', () => {
       expect(n).toMatchObject({ status: 'submitted', revision: 1, amountFen: 15000, draftStep: null });
       expect(n.dedupKey).toBe(`${ids.campaign}:${n.idNumberHash}`);
       expect(n.revisions.map((x) => x.revision)).toEqual([1]);
+      // The snapshot written in SQL (revisionSnapshotSql) is the dialog's revisionSnapshot.
+      const cat = toCategoryInfo(
+        await db.campaignCategory.findUniqueOrThrow({ where: { id: n.categoryId! } }),
+      );
+      expect(n.revisions[0]!.snapshot).toEqual({ ...revisionSnapshot(n, cat, n.flags), source: 'upload' });
     }
+    expect(audit0(await db.auditLog.findMany({ where: { action: 'nomination.submit' } }))).toContainEqual({
+      actorId: ids.contact,
+      entity: 'nomination',
+      before: { status: 'draft', revision: 0 },
+      after: {
+        status: 'submitted',
+        revision: 1,
+        category: 'frontline_worker',
+        benefitForm: 'in_kind',
+        amountFen: 15000,
+        flags: ['shared_phone'], // both rows give the same phone
+        source: 'upload',
+        batch: batchId,
+      },
+    });
     const audit = await db.auditLog.findMany({
       where: { action: 'nomination.submit', entityId: { in: drafts.map((d) => String(d.id)) } },
     });

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/adapters/logger.ts';
 import type { ChartFont } from '../../src/adapters/files/chart-font.ts';
-import { startApp, type RunningApp } from '../../src/app.ts';
+import { type AppOptions, startApp, type RunningApp } from '../../src/app.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { startTestEmulator, type TestEmulator } from './conversation.ts';
 
@@ -33,6 +33,8 @@ export interface HarnessOptions {
   now?: () => Date;
   /** The chart's fonts instead of the resolved ones (e.g. none, to see /report without a font). */
   chartFont?: ChartFont;
+  /** Told after each update which SQL statements it sent (query budget tests). */
+  onUpdateQueries?: AppOptions['onUpdateQueries'];
 }
 
 export interface Harness {
@@ -92,6 +94,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       queuePrefix: prefix,
       ...(opts.now ? { now: opts.now } : {}),
       ...(opts.chartFont ? { chartFont: opts.chartFont } : {}),
+      ...(opts.onUpdateQueries ? { onUpdateQueries: opts.onUpdateQueries } : {}),
     });
   const h: Harness = {
     emu,

@@ -46,13 +46,27 @@ export class FieldCipher {
     this.signKey = subKey(hashing.key, 'signature');
   }
 
+  /** Random IVs drawn from a block of random bytes: one getrandom call per 256 values, not per value. */
+  private ivPool: Buffer = Buffer.alloc(0);
+  private ivAt = 0;
+
+  private nextIv(): Buffer {
+    if (this.ivAt + IV_BYTES > this.ivPool.length) {
+      this.ivPool = randomBytes(IV_BYTES * 256);
+      this.ivAt = 0;
+    }
+    const iv = this.ivPool.subarray(this.ivAt, this.ivAt + IV_BYTES);
+    this.ivAt += IV_BYTES;
+    return iv;
+  }
+
   get currentVersion(): number {
     return this.current;
   }
 
   encrypt(plain: string): string {
     const key = this.encKeys.get(this.current)!;
-    const iv = randomBytes(IV_BYTES);
+    const iv = this.nextIv();
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return `${this.current}:${Buffer.concat([iv, cipher.getAuthTag(), ct]).toString('base64')}`;

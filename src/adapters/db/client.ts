@@ -1,5 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
+import { noteQuery } from './query-scope.ts';
 
 export type Db = PrismaClient;
 export type Tx = Prisma.TransactionClient;
@@ -11,12 +12,22 @@ export { Prisma };
  * pool reconnects by itself when the server returns.
  */
 export function createDb(databaseUrl: string, opts: { poolSize?: number } = {}): Db {
-  const adapter = new PrismaPg({
-    connectionString: databaseUrl,
-    connectionTimeoutMillis: 5_000,
-    max: opts.poolSize ?? 10,
-    idleTimeoutMillis: 30_000,
-  });
+  const adapter = new PrismaPg(
+    {
+      connectionString: databaseUrl,
+      connectionTimeoutMillis: 5_000,
+      max: opts.poolSize ?? 10,
+      idleTimeoutMillis: 30_000,
+    },
+    {
+      // Called for every statement the adapter sends: counts it for the current query scope
+      // (query-scope.ts). Returning undefined keeps statements unnamed, as without the hook.
+      statementNameGenerator: ((q: { sql: string }) => {
+        noteQuery(q.sql);
+        return undefined;
+      }) as unknown as (q: { sql: string }) => string,
+    },
+  );
   return new PrismaClient({ adapter });
 }
 

@@ -16,6 +16,7 @@ import {
 import type { CategoryInfo } from '../../domain/nomination/form.ts';
 import { I18n, type Locale } from '../i18n.ts';
 import { neutraliseFormula, restoreNeutralised } from '../../domain/text.ts';
+import { XlsxFile } from './xlsx-rows.ts';
 
 // Nomination lists as spreadsheets: the .xlsx template for a category, parsing a filled .xlsx / .csv into
 // rows of raw strings keyed by column, and the "checked" file sent back with a problem column.
@@ -442,28 +443,20 @@ function cellText(v: unknown, column: SheetColumn): { text: string } | { lost: s
 }
 
 /**
- * Rows of the first data sheet. The whole workbook is loaded (not exceljs' streaming WorkbookReader):
- * in exceljs 4.4 the streaming reader decodes each zip chunk separately (parse-sax → bufferToString), so
- * a Chinese character split across two chunks turns into "��" — seen in the 10,000-row benchmark.
+ * Rows of the first visible data sheet, read by xlsx-rows.ts (the sheet's XML scanned directly; the
+ * parts inflated within the upload zip limits). exceljs' whole-workbook load was most of the import's
+ * time and memory, and its streaming reader garbles a Chinese character split across two zip chunks.
  */
 async function* xlsxRows(buffer: Uint8Array): GridSource {
-  const wb = new ExcelJS.Workbook();
-  await wb.xlsx.load(buffer as unknown as ArrayBuffer);
-  const ws = wb.worksheets.find(
-    (w) => !SKIP_SHEETS.has(w.name) && w.state !== 'hidden' && w.state !== 'veryHidden',
-  );
+  const file = new XlsxFile(buffer);
+  const sheets = file.sheets();
+  const ws = sheets.find((w) => !SKIP_SHEETS.has(w.name) && w.state === 'visible');
   if (!ws) {
-    if (wb.worksheets.length === 0) throw new Error('no worksheet');
+    if (sheets.length === 0) throw new Error('no worksheet');
     return;
   }
-  const count = ws.rowCount;
-  for (let n = 1; n <= count; n++) {
-    const row = ws.findRow(n);
-    if (!row) continue;
-    const values = row.values as unknown[];
-    // exceljs rows are 1-based arrays (index 0 unused)
-    yield { line: n, cells: Array.isArray(values) ? values.slice(1) : [] };
-  }
+  if (!ws.part) throw new Error('worksheet part missing');
+  yield* file.rows(ws.part);
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Context, Telegraf } from 'telegraf';
 import type { BotCommand, Update } from 'telegraf/types';
 import { isUnavailableError } from '../db/client.ts';
+import { type QueryScope, withQueryScope } from '../db/query-scope.ts';
 import { touchPerson } from '../../usecases/people.ts';
 import { isReadOnly, type RoleName } from '../../domain/roles.ts';
 import { message } from 'telegraf/filters';
@@ -44,10 +45,22 @@ export interface BotApp {
   features: readonly Feature[];
 }
 
+export interface UpdateQueries {
+  updateId: number;
+  updateType: string;
+  statements: readonly string[];
+}
+
 export function createBot(
   deps: BotDeps,
   features: (shell: ShellApi) => Feature[],
-  opts: { token: string; apiRoot: string; outbound: Outbound },
+  opts: {
+    token: string;
+    apiRoot: string;
+    outbound: Outbound;
+    /** Told after each update which SQL statements it sent (the query budget test listens). */
+    onUpdateQueries?: (u: UpdateQueries) => void;
+  },
 ): BotApp {
   const { outbound } = opts;
   // Every Bot API call goes through the outbound path: telegraf builds a Telegram per update and hands
@@ -140,7 +153,11 @@ export function createBot(
         });
     };
     const key = orderKeyOf(ctx.update as Parameters<typeof orderKeyOf>[0]);
-    const run = key ? order.run(key, ctx.update.update_id, handle) : handle();
+    // The statements this update sends are counted from here (query-scope.ts): the per-update query
+    // budget (README "Query budgets").
+    const scope: QueryScope = { statements: [] };
+    const counted = () => withQueryScope(scope, handle);
+    const run = key ? order.run(key, ctx.update.update_id, counted) : counted();
     return run.finally(() => {
       inFlight--;
       metrics.histogram(
@@ -148,6 +165,12 @@ export function createBot(
         'Time to handle an update',
         Number(process.hrtime.bigint() - started) / 1e9,
       );
+      metrics.observe('warmth_update_db_queries', 'SQL statements sent per update', scope.statements.length);
+      opts.onUpdateQueries?.({
+        updateId: ctx.update.update_id,
+        updateType: ctx.updateType,
+        statements: scope.statements,
+      });
     });
   });
 

@@ -146,15 +146,30 @@ export function columnForHeader(header: string): SheetColumn | undefined {
   return HEADER_INDEX.get(normaliseKey(header)) ?? HEADER_INDEX.get(normaliseHeader(header));
 }
 
+const VOCAB_INDEX = new WeakMap<readonly VocabEntry<string>[], ReadonlyMap<string, string>>();
+
+/** Normalised code / Chinese / English name → code, built once per vocabulary (not once per cell). */
+function vocabIndex(entries: readonly VocabEntry<string>[]): ReadonlyMap<string, string> {
+  let index = VOCAB_INDEX.get(entries);
+  if (!index) {
+    const m = new Map<string, string>();
+    // First entry wins, as the former linear scan did.
+    for (const e of entries)
+      for (const name of [e.code, e.zh, e.en]) {
+        const k = normaliseKey(name);
+        if (!m.has(k)) m.set(k, e.code);
+      }
+    index = m;
+    VOCAB_INDEX.set(entries, index);
+  }
+  return index;
+}
+
 /** Cell text → vocabulary code: accepts the code, the Chinese or the English name (tolerant of width/case). */
 export function vocabCode(entries: readonly VocabEntry<string>[], raw: string): string | undefined {
   const key = normaliseKey(raw);
   if (key === '') return undefined;
-  for (const e of entries) {
-    if (normaliseKey(e.code) === key || normaliseKey(e.zh) === key || normaliseKey(e.en) === key)
-      return e.code;
-  }
-  return undefined;
+  return vocabIndex(entries).get(key);
 }
 
 /** Splits a multi-value cell ("下岗失业、子女上学", "a, b; c") into trimmed non-empty parts. */

@@ -5,12 +5,12 @@ import { LIVE_STATUSES } from './shared.ts';
 
 // Loads the facts the admission rules (src/domain/nomination/admission.ts) decide on. The dialog asks
 // for one person, the spreadsheet for a whole file: both go through the same queries, a few per file
-// whatever its size (ID and phone lists are sent in chunks well under PostgreSQL's bind limit).
+// whatever its size (ID and phone lists are sent as one array parameter each).
 
 type Reader = Db | Tx;
 
-/** Keeps `= ANY(...)` lists well below PostgreSQL's 65,535 bind parameters. */
-const IN_CHUNK = 5000;
+/** Hashes per `= ANY($1)` array (one bind parameter each; chunks keep a statement's size bounded). */
+const IN_CHUNK = 20_000;
 
 export function chunks<T>(list: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -53,7 +53,6 @@ export async function loadPersonFacts(
   },
 ): Promise<LoadedPersonFacts[]> {
   const exclude = [...(input.excludeIds ?? [])];
-  const notExcluded = exclude.length ? { id: { notIn: exclude } } : {};
   const hashes = [...new Set(input.candidates.flatMap((c) => (c.idHash ? [c.idHash] : [])))];
   const phones = [...new Set(input.candidates.flatMap((c) => (c.phoneHash ? [c.phoneHash] : [])))];
   const { from, to } = yearBounds(input.targetPaymentDate);
@@ -72,35 +71,48 @@ export async function loadPersonFacts(
       paysInYear: boolean;
     }[]
   >();
+  // Raw SQL with one array parameter: Prisma's `in: [...]` compiled a bind list per hash, which for a
+  // 10,000-row file cost more than the query itself.
+  const statuses = [...LIVE_STATUSES];
   for (const part of chunks(hashes, IN_CHUNK)) {
-    const rows = await db.nomination.findMany({
-      where: { idNumberHash: { in: part }, status: { in: [...LIVE_STATUSES] }, ...notExcluded },
-      select: {
-        id: true,
-        idNumberHash: true,
-        campaignId: true,
-        unionId: true,
-        status: true,
-        amountFen: true,
-        union: { select: { name: true } },
-        campaign: { select: { titleZh: true, titleEn: true, targetPaymentDate: true } },
-      },
-      orderBy: { createdAt: 'desc' },
-    });
+    const rows = await db.$queryRaw<
+      {
+        id: number;
+        id_number_hash: string;
+        campaign_id: number;
+        union_id: number;
+        status: string;
+        amount_fen: number | null;
+        union_name: string;
+        title_zh: string;
+        title_en: string;
+        target_payment_date: Date;
+      }[]
+    >`SELECT n.id, n.id_number_hash, n.campaign_id, n.union_id, n.status::text AS status, n.amount_fen,
+        u.name AS union_name, c.title_zh, c.title_en, c.target_payment_date
+      FROM nomination n
+      JOIN grassroots_union u ON u.id = n.union_id
+      JOIN campaign c ON c.id = n.campaign_id
+      WHERE n.id_number_hash = ANY(${part}::text[]) AND n.status::text = ANY(${statuses}::text[])
+        AND NOT (n.id = ANY(${exclude}::int[]))
+      ORDER BY n.created_at DESC, n.id DESC`;
     for (const r of rows) {
-      const list = live.get(r.idNumberHash!) ?? [];
+      let list = live.get(r.id_number_hash);
+      if (!list) {
+        list = [];
+        live.set(r.id_number_hash, list);
+      }
       list.push({
         id: r.id,
-        campaignId: r.campaignId,
-        unionId: r.unionId,
+        campaignId: r.campaign_id,
+        unionId: r.union_id,
         status: r.status,
-        amountFen: r.amountFen,
-        unionName: r.union.name,
-        titleZh: r.campaign.titleZh,
-        titleEn: r.campaign.titleEn,
-        paysInYear: r.campaign.targetPaymentDate >= from && r.campaign.targetPaymentDate < to,
+        amountFen: r.amount_fen,
+        unionName: r.union_name,
+        titleZh: r.title_zh,
+        titleEn: r.title_en,
+        paysInYear: r.target_payment_date >= from && r.target_payment_date < to,
       });
-      live.set(r.idNumberHash!, list);
     }
   }
 
@@ -114,16 +126,11 @@ export async function loadPersonFacts(
     owners.set(phone, set);
   };
   for (const part of chunks(phones, IN_CHUNK)) {
-    const rows = await db.nomination.findMany({
-      where: {
-        campaignId: input.campaignId,
-        phoneHash: { in: part },
-        status: { notIn: ['draft', 'withdrawn', 'rejected'] },
-        ...notExcluded,
-      },
-      select: { phoneHash: true, idNumberHash: true },
-    });
-    for (const r of rows) own(r.phoneHash, r.idNumberHash);
+    const rows = await db.$queryRaw<{ phone_hash: string; id_number_hash: string | null }[]>`
+      SELECT phone_hash, id_number_hash FROM nomination
+      WHERE campaign_id = ${input.campaignId}::int AND phone_hash = ANY(${part}::text[])
+        AND status NOT IN ('draft', 'withdrawn', 'rejected') AND NOT (id = ANY(${exclude}::int[]))`;
+    for (const r of rows) own(r.phone_hash, r.id_number_hash);
   }
   for (const c of input.candidates) own(c.phoneHash, c.idHash);
 
@@ -137,30 +144,22 @@ export async function loadPersonFacts(
     cardOwners.set(card, set);
   };
   for (const part of chunks(cards, IN_CHUNK)) {
-    const rows = await db.nomination.findMany({
-      where: {
-        campaignId: input.campaignId,
-        bankCardHash: { in: part },
-        status: { notIn: ['draft', 'withdrawn', 'rejected'] },
-        ...notExcluded,
-      },
-      select: { bankCardHash: true, idNumberHash: true },
-    });
-    for (const r of rows) ownCard(r.bankCardHash, r.idNumberHash);
+    const rows = await db.$queryRaw<{ bank_card_hash: string; id_number_hash: string | null }[]>`
+      SELECT bank_card_hash, id_number_hash FROM nomination
+      WHERE campaign_id = ${input.campaignId}::int AND bank_card_hash = ANY(${part}::text[])
+        AND status NOT IN ('draft', 'withdrawn', 'rejected') AND NOT (id = ANY(${exclude}::int[]))`;
+    for (const r of rows) ownCard(r.bank_card_hash, r.id_number_hash);
   }
   for (const c of input.candidates) ownCard(c.cardHash, c.idHash);
 
   // Staff phones: people holding a staff or contact role whose own phone hash is a candidate's.
   const staffPhones = new Set<string>();
   for (const part of chunks(phones, IN_CHUNK)) {
-    const rows = await db.person.findMany({
-      where: {
-        phoneHash: { in: part },
-        grants: { some: { revokedAt: null, role: { in: ['admin', 'reviewer', 'finance', 'contact'] } } },
-      },
-      select: { phoneHash: true },
-    });
-    for (const r of rows) if (r.phoneHash) staffPhones.add(r.phoneHash);
+    const rows = await db.$queryRaw<{ phone_hash: string }[]>`
+      SELECT DISTINCT p.phone_hash FROM person p JOIN role_grant g ON g.person_id = p.id
+      WHERE p.phone_hash = ANY(${part}::text[]) AND g.revoked_at IS NULL
+        AND g.role IN ('admin', 'reviewer', 'finance', 'contact')`;
+    for (const r of rows) staffPhones.add(r.phone_hash);
   }
 
   return input.candidates.map((c) => {

@@ -1,7 +1,12 @@
 import { recordEntryBlocked } from '../report/figures.ts';
 import type { NominationDeps } from './shared.ts';
 import { storeImportDrafts } from './store-import-drafts.ts';
-import { type ImportInput, type ImportValidation, validateImport } from './validate-import.ts';
+import {
+  type ImportInput,
+  type ImportProgress,
+  type ImportValidation,
+  validateImport,
+} from './validate-import.ts';
 
 /**
  * A contact's filled list, checked: validated, its valid rows held as drafts of a batch until the
@@ -11,8 +16,9 @@ import { type ImportInput, type ImportValidation, validateImport } from './valid
 export async function checkImport(
   deps: NominationDeps,
   input: ImportInput,
+  opts: ImportProgress = {},
 ): Promise<{ validation: ImportValidation; batch?: { batchId: string; stored: number } }> {
-  const validation = await validateImport(deps, input);
+  const validation = await validateImport(deps, input, opts);
   const batch = validation.valid > 0 ? await storeImportDrafts(deps, validation) : undefined;
   const blocked = validation.rows.flatMap((row) => {
     const codes = row.issues.map((i) => i.code);

@@ -133,16 +133,51 @@ export async function nominationView(deps: NominationDeps, id: number): Promise<
  * what the questions and the summary show, sensitive values masked, the birth date as a year only.
  */
 export async function dialogDraft(deps: NominationDeps, input: { nominationId: number; personId: number }) {
+  // Two statements (read before every prompt of the dialog: README "Query budgets"): the draft, then
+  // its campaign, union and the campaign's categories in one (Prisma's include sent one per relation).
   const d = await deps.db.nomination.findFirst({
     where: { id: input.nominationId, submittedById: input.personId, status: { in: [...EDITABLE_STATUSES] } },
-    include: {
-      campaign: { include: { categories: { orderBy: [{ sortOrder: 'asc' }, { id: 'asc' }] } } },
-      category: true,
-      union: { select: { name: true } },
-    },
   });
   if (!d) return null;
-  const cat = d.category ? toCategoryInfo(d.category) : undefined;
+  const [around] = await deps.db.$queryRaw<
+    {
+      title_zh: string;
+      title_en: string;
+      union_name: string;
+      categories: {
+        id: number;
+        code: string;
+        kind: string;
+        name_zh: string;
+        name_en: string;
+        standard_amount_fen: number;
+        benefit_forms: string[];
+        required_fields: string[];
+        quota_per_union: number | null;
+        yearly_cap_fen: number | null;
+      }[];
+    }[]
+  >`SELECT c.title_zh, c.title_en, u.name AS union_name,
+      COALESCE((SELECT json_agg(cc ORDER BY cc.sort_order, cc.id) FROM campaign_category cc
+        WHERE cc.campaign_id = c.id), '[]'::json) AS categories
+    FROM campaign c JOIN grassroots_union u ON u.id = ${d.unionId}::int
+    WHERE c.id = ${d.campaignId}::int`;
+  if (!around) return null;
+  const categories = around.categories.map((c) =>
+    toCategoryInfo({
+      id: c.id,
+      code: c.code,
+      kind: c.kind,
+      nameZh: c.name_zh,
+      nameEn: c.name_en,
+      standardAmountFen: c.standard_amount_fen,
+      benefitForms: c.benefit_forms,
+      requiredFields: c.required_fields,
+      quotaPerUnion: c.quota_per_union,
+      yearlyCapFen: c.yearly_cap_fen,
+    }),
+  );
+  const cat = categories.find((c) => c.id === d.categoryId);
   const returned =
     d.status === 'returned'
       ? await returnedNomination(deps, { nominationId: d.id, personId: input.personId })
@@ -151,10 +186,10 @@ export async function dialogDraft(deps: NominationDeps, input: { nominationId: n
     returnComment: returned ? (returned.comment ?? '—') : null,
     id: d.id,
     status: d.status,
-    campaign: { id: d.campaign.id, titleZh: d.campaign.titleZh, titleEn: d.campaign.titleEn },
-    categories: d.campaign.categories.map(toCategoryInfo),
+    campaign: { id: d.campaignId, titleZh: around.title_zh, titleEn: around.title_en },
+    categories,
     category: cat,
-    unionName: d.union.name,
+    unionName: around.union_name,
     ...maskedAnswers(deps, d),
     description: d.description,
     benefitForm: cat ? (effectiveForm(cat, d.benefitForm) ?? null) : null,

@@ -1,7 +1,7 @@
 import type { Nomination } from '../../generated/prisma/client.ts';
 import { nominationOpenWhere } from '../campaigns.ts';
 import type { FieldCipher } from '../../adapters/crypto/field-cipher.ts';
-import type { Db } from '../../adapters/db/client.ts';
+import { type Db, Prisma } from '../../adapters/db/client.ts';
 import type { CategoryInfo } from '../../domain/nomination/form.ts';
 
 export interface NominationDeps {
@@ -103,4 +103,20 @@ export function revisionSnapshot(n: SnapshotSource, cat: CategoryInfo, flags: st
     amountFen: cat.standardAmountFen,
     flags,
   };
+}
+
+/**
+ * `revisionSnapshot` in SQL, for set-based submits: the snapshot of nomination row `n` (after its
+ * submit update set the benefit form and flags), plus `extra`. Same keys and values as
+ * `revisionSnapshot` (test/integration/nomination-import.test.ts compares them).
+ */
+export function revisionSnapshotSql(cat: CategoryInfo, extra: Record<string, string>): Prisma.Sql {
+  const more = Object.entries(extra).map(([k, v]) => Prisma.sql`, ${k}::text, ${v}::text`);
+  return Prisma.sql`jsonb_build_object('categoryId', ${cat.id}::int, 'fullName', n.full_name,
+    'idNumberEnc', n.id_number_enc, 'sex', n.sex, 'phoneEnc', n.phone_enc, 'employer', n.employer,
+    'workStatus', n.work_status, 'modelWorkerLevel', n.model_worker_level, 'hardshipTier', n.hardship_tier,
+    'mainCause', n.main_cause, 'secondaryCauses', to_jsonb(n.secondary_causes), 'description', n.description,
+    'benefitForm', n.benefit_form, 'bankName', n.bank_name, 'bankCardEnc', n.bank_card_enc,
+    'bankCardLast4', n.bank_card_last4, 'amountFen', ${cat.standardAmountFen}::int,
+    'flags', to_jsonb(n.flags)${Prisma.join(more, '')})`;
 }

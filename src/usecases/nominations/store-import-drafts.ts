@@ -26,7 +26,7 @@ export async function storeImportDrafts(
   for (const r of validation.rows) {
     const v = r.value;
     if (!r.ok || !v) continue;
-    const s = storedFields(deps.cipher, v.fields);
+    const s = storedFields(deps.cipher, v.fields, v);
     data.push({
       fullName: s.fullName ?? null,
       idNumberEnc: s.idNumberEnc ?? null,

@@ -25,18 +25,23 @@ export interface StoredFields {
   bankCardHash?: string | null;
 }
 
-export function storedFields(cipher: FieldCipher, f: ClearFields): StoredFields {
+/** `hashes`: look-up hashes the caller computed already for these fields (a file's rows are hashed once). */
+export function storedFields(
+  cipher: FieldCipher,
+  f: ClearFields,
+  hashes?: { idHash: string | null; phoneHash: string | null },
+): StoredFields {
   const out: StoredFields = {};
   for (const [key, value] of Object.entries(f) as [keyof ClearFields, unknown][]) {
     if (value === undefined) continue;
     switch (key) {
       case 'idNumber':
         out.idNumberEnc = value === null ? null : cipher.encrypt(value as string);
-        out.idNumberHash = value === null ? null : cipher.hash('id', value as string);
+        out.idNumberHash = value === null ? null : (hashes?.idHash ?? cipher.hash('id', value as string));
         break;
       case 'phone':
         out.phoneEnc = value === null ? null : cipher.encrypt(value as string);
-        out.phoneHash = value === null ? null : cipher.hash('phone', value as string);
+        out.phoneHash = value === null ? null : (hashes?.phoneHash ?? cipher.hash('phone', value as string));
         break;
       case 'bankCard':
         out.bankCardEnc = value === null ? null : cipher.encrypt(value as string);

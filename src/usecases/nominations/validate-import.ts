@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { DomainError } from '../../domain/errors.ts';
 import { admitAll } from '../../domain/nomination/admission.ts';
 import { validateHardship } from '../../domain/identity/hardship.ts';
@@ -84,6 +85,14 @@ export interface ImportInput {
   rows: readonly ImportInputRow[];
 }
 
+export interface ImportProgress {
+  /** Called after each slice of rows is checked (files longer than one slice); must not throw. */
+  onProgress?: (checked: number, total: number) => void;
+}
+
+/** Rows checked between two looks at the event loop. */
+const PROGRESS_SLICE = 1000;
+
 /** Where a review flag points in the sheet. */
 const FLAG_COLUMN: Record<string, SheetColumn> = { self_nomination: 'name', self_phone: 'phone' };
 
@@ -107,6 +116,36 @@ async function loadContext(deps: NominationDeps, input: Omit<ImportInput, 'rows'
   return { now, campaign, cat: toCategoryInfo(category) };
 }
 
+interface RowPlan {
+  steps: Step[];
+  required: ReadonlySet<SheetColumn>;
+  wanted: ReadonlySet<Step>;
+  benefitVocab: ReturnType<typeof vocabFor>;
+}
+
+const PLANS = new WeakMap<CategoryInfo, Map<string | undefined, RowPlan>>();
+
+/** What a row of this category and benefit form must answer, worked out once per file, not per row. */
+function planFor(cat: CategoryInfo, form: string | undefined): RowPlan {
+  let byForm = PLANS.get(cat);
+  if (!byForm) {
+    byForm = new Map();
+    PLANS.set(cat, byForm);
+  }
+  let plan = byForm.get(form);
+  if (!plan) {
+    const steps = stepsFor(cat, form);
+    plan = {
+      steps,
+      required: new Set(requiredColumnsFor(cat, form)),
+      wanted: new Set(steps),
+      benefitVocab: vocabFor('benefit_form', cat),
+    };
+    byForm.set(form, plan);
+  }
+  return plan;
+}
+
 /** Checks one row in isolation (no database): text fields, vocabulary, required columns. */
 export function checkRow(
   row: ImportInputRow,
@@ -126,7 +165,7 @@ export function checkRow(
     if (v === '') {
       issues.push({ code: 'required', params: { column: 'benefit_form' }, column: 'benefit_form' });
     } else {
-      chosen = vocabCode(vocabFor('benefit_form', cat), v);
+      chosen = vocabCode(planFor(cat, undefined).benefitVocab, v);
       if (!chosen)
         issues.push({
           code: 'vocab_unknown',
@@ -136,9 +175,7 @@ export function checkRow(
     }
   }
   const form = effectiveForm(cat, chosen);
-  const steps = stepsFor(cat, form);
-  const required = new Set(requiredColumnsFor(cat, form));
-  const wanted = new Set(steps);
+  const { steps, required, wanted } = planFor(cat, form);
 
   const fields: ClearFields = { benefitForm: (form as BenefitFormCode | undefined) ?? null };
   let luhn = false;
@@ -225,16 +262,34 @@ const reject = (r: ImportRowResult, issue: ImportIssue) => {
  * Validates every row of an uploaded list for one union, campaign and category. Nothing is stored.
  * Valid rows beyond the union's quota or the campaign budget are refused (in file order).
  */
-export async function validateImport(deps: NominationDeps, input: ImportInput): Promise<ImportValidation> {
+export async function validateImport(
+  deps: NominationDeps,
+  input: ImportInput,
+  opts: ImportProgress = {},
+): Promise<ImportValidation> {
   const { now, campaign, cat } = await loadContext(deps, input);
   const hash = (kind: 'id' | 'phone' | 'card', v: string) => deps.cipher.hash(kind, v);
-  const rows = input.rows.map((r) => checkRow(r, cat, now, hash));
+  // Rows are checked in slices; between slices the event loop serves other updates and the caller
+  // hears how far the check got (a progress message for long files).
+  const total = input.rows.length;
+  const rows: ImportRowResult[] = new Array(total);
+  for (let from = 0; from < total; from += PROGRESS_SLICE) {
+    const to = Math.min(total, from + PROGRESS_SLICE);
+    for (let i = from; i < to; i++) rows[i] = checkRow(input.rows[i]!, cat, now, hash);
+    if (total > PROGRESS_SLICE) {
+      opts.onProgress?.(to, total);
+      await yieldToLoop();
+    }
+  }
 
   // Duplicates within the file: every row sharing an ID number is refused, naming the other row.
   const byId = new Map<string, ImportRowResult[]>();
   for (const r of rows) {
     const h = r.value?.idHash;
-    if (h) byId.set(h, [...(byId.get(h) ?? []), r]);
+    if (!h) continue;
+    const group = byId.get(h);
+    if (group) group.push(r);
+    else byId.set(h, [r]);
   }
   for (const group of byId.values()) {
     if (group.length < 2) continue;

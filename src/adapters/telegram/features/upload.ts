@@ -37,6 +37,9 @@ const SHEET_MIME = /spreadsheet|excel|csv/i;
 const TARGET_TTL_SECONDS = 7 * 24 * 3600;
 const PENDING_TTL_SECONDS = 24 * 3600;
 const SHOWN_PROBLEM_ROWS = 5;
+/** Files of at least this many rows get a progress message while they are checked. */
+const PROGRESS_MIN_ROWS = 2000;
+const PROGRESS_EVERY_MS = 1500;
 const FLAG_WARNINGS = new Set<string>(ADMISSION_FLAGS);
 
 interface Target {
@@ -248,10 +251,37 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
       deps.logger.info({ requestId: ctx.requestId, code: parsed.error.code }, 'spreadsheet refused');
       return ctx.reply(sheetErrorText(ctx, parsed.error));
     }
-    await ctx.reply(ctx.t('upload.checking', { file: file.fileName }));
+    const checking = await ctx.reply(ctx.t('upload.checking', { file: file.fileName }));
+    // A long file: the "checking" message becomes a progress message, edited at most every
+    // PROGRESS_EVERY_MS through the outbound path (one edit in flight at a time).
+    let lastEdit = Date.now();
+    let editing = false;
+    const onProgress = (done: number, total: number) => {
+      if (total < PROGRESS_MIN_ROWS || editing || Date.now() - lastEdit < PROGRESS_EVERY_MS) return;
+      editing = true;
+      lastEdit = Date.now();
+      const text = ctx.t('import_progress.checking', {
+        file: file.fileName,
+        percent: Math.floor((done / total) * 100),
+        done: done.toLocaleString('en-US'),
+        total: total.toLocaleString('en-US'),
+      });
+      ctx.telegram
+        .editMessageText(checking.chat.id, checking.message_id, undefined, text)
+        .catch((err: unknown) =>
+          deps.logger.debug({ requestId: ctx.requestId, err }, 'progress edit not shown'),
+        )
+        .finally(() => {
+          editing = false;
+        });
+    };
     let checkedImport: Awaited<ReturnType<typeof checkImport>>;
     try {
-      checkedImport = await checkImport(nd, { personId: ctx.who.id, ...target, rows: parsed.rows });
+      checkedImport = await checkImport(
+        nd,
+        { personId: ctx.who.id, ...target, rows: parsed.rows },
+        { onProgress },
+      );
     } catch (err) {
       if (err instanceof DomainError) return ctx.reply(errorText(ctx, err));
       throw err;
