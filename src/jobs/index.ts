@@ -13,6 +13,7 @@ import { sweepNoticesJob } from './sweep-notices.ts';
 import type { SmsProvider } from '../adapters/sms/provider.ts';
 import { cleanupDraftsJob } from './cleanup-drafts.ts';
 import type { CallbackCodec } from '../adapters/telegram/callback-data.ts';
+import { staffJob } from './staff-job.ts';
 
 export interface JobDeps {
   db: Db;
@@ -28,6 +29,8 @@ export interface JobDeps {
   now: () => Date;
   /** SMS fallback for recipient notices Telegram cannot deliver. */
   sms?: SmsProvider;
+  /** Staff jobs: export part size, interval between progress edits. */
+  staffJobs: { partBytes: number; progressEveryMs: number };
 }
 
 /** Every job the workers run. Later features add theirs here (review tasks, reminders, notices). */
@@ -37,6 +40,7 @@ export function allJobs(): AnyJob<JobDeps>[] {
     sendNoticeJob as AnyJob<JobDeps>,
     cleanupDraftsJob as AnyJob<JobDeps>,
     sweepNoticesJob as AnyJob<JobDeps>,
+    staffJob as AnyJob<JobDeps>,
     ...[reviewTaskJob, reviewDigestJob, reviewSlaJob].map((j) => j as AnyJob<JobDeps>),
   ];
 }

@@ -1,5 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
+import { registerCursorSource } from './cursor.ts';
 
 export type Db = PrismaClient;
 export type Tx = Prisma.TransactionClient;
@@ -17,7 +18,9 @@ export function createDb(databaseUrl: string, opts: { poolSize?: number } = {}):
     max: opts.poolSize ?? 10,
     idleTimeoutMillis: 30_000,
   });
-  return new PrismaClient({ adapter });
+  const db = new PrismaClient({ adapter });
+  registerCursorSource(db, databaseUrl);
+  return db;
 }
 
 /** Name of the unique constraint a P2002 error violated (adapter and classic shapes). */
