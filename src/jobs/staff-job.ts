@@ -111,6 +111,12 @@ class ProgressMessage {
     }
   }
 
+  /** The worker took the job: "正在处理…" (best effort: the result follows anyway). */
+  async start() {
+    this.lastAt = Date.now();
+    await this.edit(tr(this.deps, this.locale, `staff_jobs.working.${this.job.kind}`)).catch(() => {});
+  }
+
   /** "正在导出… 45%（45,000/100,000）": at most one edit per interval, none when the path is busy. */
   async progress(done: number, total: number) {
     const now = Date.now();
@@ -159,7 +165,6 @@ interface RunContext {
 type Runner = (c: RunContext) => Promise<StaffJobResult>;
 
 const num = (v: unknown) => (typeof v === 'number' ? v : Number(v));
-const ids = (v: unknown): number[] => (Array.isArray(v) ? v.map(Number).filter(Number.isInteger) : []);
 const ID_LIST_MAX = 60;
 const idList = (list: number[]) =>
   list.length > ID_LIST_MAX ? `${list.slice(0, ID_LIST_MAX).join(', ')} …` : list.join(', ');
@@ -461,6 +466,7 @@ export async function runStaffJob(
   if (job.status === 'delivered' || job.status === 'failed') return 'already_finished';
   let result = job.status === 'done' ? job.result : null;
   if (!result) {
+    await message.start();
     try {
       result = await runners[job.kind]({ deps, job, locale, message });
       await storeStaffJobResult(deps.db, job.id, result, deps.now());

@@ -62,8 +62,9 @@ export interface StaffJobRow {
 export type StartOutcome = { started: true; id: string } | { started: false; reason: 'busy' };
 
 /**
- * Queues a staff job for the message `messageId` (already sent: the acknowledgement the job edits).
- * Refused with 'busy' while another job holds the same `activeKey`.
+ * Claims `activeKey` for a new staff job, lets the chat show its message (`announce` sends or edits
+ * it and returns its id: the message the job will edit), then queues the job. Refused with 'busy',
+ * before anything is shown, while another job holds the same key (a double press).
  */
 export async function startStaffJob(
   deps: { db: Db; queues: Queues },
@@ -71,11 +72,11 @@ export async function startStaffJob(
     kind: StaffJobKind;
     actorId: number;
     chatId: number;
-    messageId: number;
     locale: string;
     params: JobParams;
     activeKey: string;
   },
+  announce: () => Promise<number>,
 ): Promise<StartOutcome> {
   const id = randomUUID();
   try {
@@ -85,7 +86,6 @@ export async function startStaffJob(
         kind: req.kind,
         actorId: req.actorId,
         chatId: BigInt(req.chatId),
-        messageId: req.messageId,
         locale: req.locale,
         params: req.params as Prisma.InputJsonObject,
         activeKey: req.activeKey,
@@ -96,6 +96,8 @@ export async function startStaffJob(
     throw err;
   }
   try {
+    const messageId = await announce();
+    await deps.db.staffJob.update({ where: { id }, data: { messageId } });
     await deps.queues.get('staff').add(
       STAFF_JOB,
       { staffJobId: id },
@@ -108,10 +110,9 @@ export async function startStaffJob(
       },
     );
   } catch (err) {
-    await deps.db.staffJob.update({
-      where: { id },
-      data: { status: 'failed', activeKey: null, finishedAt: new Date() },
-    });
+    await deps.db.staffJob
+      .update({ where: { id }, data: { status: 'failed', activeKey: null, finishedAt: new Date() } })
+      .catch(() => {});
     throw err;
   }
   return { started: true, id };
