@@ -166,6 +166,7 @@ type Runner = (c: RunContext) => Promise<StaffJobResult>;
 
 const num = (v: unknown) => (typeof v === 'number' ? v : Number(v));
 const ID_LIST_MAX = 60;
+const SLICE_ROWS = 250;
 const idList = (list: number[]) =>
   list.length > ID_LIST_MAX ? `${list.slice(0, ID_LIST_MAX).join(', ')} …` : list.join(', ');
 
@@ -188,11 +189,15 @@ async function exportRun(
   let written = 0;
   try {
     const rows = await opts.run(async (pages) => {
+      // Slices of a cursor batch: a part can close between any two slices, and progress moves smoothly.
       const counted = async function* () {
         for await (const page of pages) {
-          yield page;
-          written += page.length;
-          await c.message.progress(written, opts.total);
+          for (let i = 0; i < page.length; i += SLICE_ROWS) {
+            const slice = page.slice(i, i + SLICE_ROWS);
+            yield slice;
+            written += slice.length;
+            await c.message.progress(written, opts.total);
+          }
         }
       };
       paths = await writeInParts({
