@@ -139,7 +139,11 @@ describe('secrets at rest', () => {
       expect((await admin.download(doc)).subarray(0, 2).toString('latin1')).toBe('PK');
       await admin.send('/entry_list secrets');
       await admin.expectReply();
-      for (let i = 0; i < 100 && (await h.app.db.staffJob.count({ where: { activeKey: { not: null } } })) > 0; i++)
+      for (
+        let i = 0;
+        i < 100 && (await h.app.db.staffJob.count({ where: { activeKey: { not: null } } })) > 0;
+        i++
+      )
         await new Promise((r) => setTimeout(r, 100));
     } finally {
       top.close();
@@ -152,5 +156,4 @@ describe('secrets at rest', () => {
     for (const [name, mode] of modes) if (name.startsWith(`${process.pid}-`)) expect(mode).toBe(0o600);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
   });
-});
 });
