@@ -22,7 +22,7 @@ let code: string;
 const user = (id: number) => h.emu.user(id, { firstName: '测试', languageCode: 'zh-hans' });
 
 beforeAll(async () => {
-  h = await startHarness({ admins: [ADMIN], env: { EXPORT_PART_MB: '0.04' } });
+  h = await startHarness({ admins: [ADMIN], env: { EXPORT_PART_MB: '0.01' } });
   const db = h.app.db;
   const c = h.app.cipher;
   const campaign = await seedCampaign(db, {
