@@ -106,7 +106,7 @@ describe('staff jobs through the real bot and worker', () => {
   it('/batch_new then 全部打款成功 pressed twice: one batch, paid once; a re-run after a crash delivers only', async () => {
     const finance = user(FINANCE);
     await finance.send(`/batch_new ${code}`);
-    const created = await finance.expectReply(/已生成打款批次/, { timeoutMs: 60_000 });
+    await finance.expectReply(/已生成打款批次/, { timeoutMs: 60_000 });
     expect(await h.app.db.paymentBatch.count()).toBe(1);
     const batch = await h.app.db.paymentBatch.findFirstOrThrow();
     expect(batch.itemCount).toBe(ROWS);

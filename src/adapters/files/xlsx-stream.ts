@@ -16,11 +16,31 @@ export const STYLE = { plain: 0, bold: 1, title: 2, money: 3 } as const;
 
 const enc = (s: string) => Buffer.from(s, 'utf8');
 // Characters XML 1.0 does not allow (control characters other than tab, LF, CR; lone surrogates).
-const INVALID_XML =
-  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+function stripInvalidXml(s: string): string {
+  let out: string | undefined;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x20 && c < 0xd800) {
+      if (out !== undefined) out += s[i];
+      continue;
+    }
+    let ok = c === 9 || c === 10 || c === 13 || (c > 0xdfff && c < 0xfffe);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = s.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        if (out !== undefined) out += s[i]! + s[i + 1]!;
+        i++;
+        continue;
+      }
+      ok = false;
+    }
+    if (!ok) out ??= s.slice(0, i);
+    else if (out !== undefined) out += s[i];
+  }
+  return out ?? s;
+}
 const xml = (s: string) =>
-  s
-    .replace(INVALID_XML, '')
+  stripInvalidXml(s)
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
