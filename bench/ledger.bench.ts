@@ -60,6 +60,8 @@ const csvCell = (v: unknown) => {
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 };
 
+const pageSize = process.env['LEDGER_PAGE_SIZE'] ? { pageSize: Number(process.env['LEDGER_PAGE_SIZE']) } : {};
+
 /** Child process: one export, then its result as JSON on the last line. */
 async function runPhase(phase: Phase, url: string, key: string, campaignId: number, actorId: number) {
   const db = createPrisma(url);
@@ -71,13 +73,15 @@ async function runPhase(phase: Phase, url: string, key: string, campaignId: numb
   const started = performance.now();
   let rows = 0;
   if (phase === 'read') {
-    for await (const page of ledgerPages(db, cipher, { campaignId, access: 'full' })) rows += page.length;
+    for await (const page of ledgerPages(db, cipher, { campaignId, access: 'full', ...pageSize }))
+      rows += page.length;
   } else {
     const out = createWriteStream(path);
     rows = await exportLedger(db, cipher, {
       campaignId,
       access: 'full',
       actorId,
+      ...pageSize,
       sink: async (pages: AsyncIterable<LedgerRow[]>) => {
         if (phase === 'xlsx') return writeLedgerXlsx(out, pages, { locale: 'zh-CN', title: 'bench' });
         let header = false;

@@ -1,5 +1,4 @@
 import pg from 'pg';
-import type { Db } from './client.ts';
 
 // Server-side cursors for exports that read a whole campaign (100,000+ rows): one SQL statement,
 // `DECLARE … NO SCROLL CURSOR` in a read-only transaction on a connection of its own, then `FETCH n`
@@ -10,7 +9,9 @@ import type { Db } from './client.ts';
 // Prisma's client does not expose its pool, so the connection string of each client is recorded
 // when it is created (`createDb`, the test helper) and a cursor opens its own short-lived connection.
 
-const sources = new WeakMap<object, string>();
+/** A Prisma client (any object: this module must not import client.ts, which registers here). */
+type Db = object;
+const sources = new WeakMap<Db, string>();
 
 /** Records the connection string of a Prisma client, for `cursorBatches`. */
 export function registerCursorSource(db: Db, connectionString: string): void {
