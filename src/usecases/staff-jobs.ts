@@ -59,6 +59,9 @@ export interface StaffJobRow {
   result: StaffJobResult | null;
 }
 
+/** A key held this long by a job BullMQ no longer has is taken back. */
+const STALE_HOLDER_MS = 5 * 60_000;
+
 export type StartOutcome = { started: true; id: string } | { started: false; reason: 'busy' };
 
 /**
@@ -79,8 +82,8 @@ export async function startStaffJob(
   announce: () => Promise<number>,
 ): Promise<StartOutcome> {
   const id = randomUUID();
-  try {
-    await deps.db.staffJob.create({
+  const create = () =>
+    deps.db.staffJob.create({
       data: {
         id,
         kind: req.kind,
@@ -91,9 +94,28 @@ export async function startStaffJob(
         activeKey: req.activeKey,
       },
     });
+  try {
+    await create();
   } catch (err) {
-    if (uniqueViolation(err)) return { started: false, reason: 'busy' };
-    throw err;
+    if (!uniqueViolation(err)) throw err;
+    // The holder's BullMQ job is gone (Redis lost its data) and it is not just being queued: free the
+    // key, or the action could never be asked for again.
+    const holder = await deps.db.staffJob.findUnique({ where: { activeKey: req.activeKey } });
+    const stale =
+      holder &&
+      Date.now() - holder.createdAt.getTime() > STALE_HOLDER_MS &&
+      !(await deps.queues.get('staff').getJob(holder.id));
+    if (!stale) return { started: false, reason: 'busy' };
+    await deps.db.staffJob.updateMany({
+      where: { id: holder.id, activeKey: req.activeKey },
+      data: { status: 'failed', activeKey: null, finishedAt: new Date() },
+    });
+    try {
+      await create();
+    } catch (again) {
+      if (uniqueViolation(again)) return { started: false, reason: 'busy' };
+      throw again;
+    }
   }
   try {
     const messageId = await announce();
