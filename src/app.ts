@@ -27,6 +27,10 @@ import { requeueQueuedNotices } from './usecases/notices.ts';
 import { syncReminders } from './usecases/reminders.ts';
 import { scheduleCampaignOpenings } from './usecases/announcements.ts';
 import { ensureReviewTasks } from './usecases/review/tasks.ts';
+import { removeOrphanedExportFiles } from './adapters/files/export-parts.ts';
+
+/** Staff jobs edit their progress message at most this often (Telegram: about 1 message/s per chat). */
+const STAFF_PROGRESS_EVERY_MS = 3_000;
 
 // Composition root: builds the adapters once and wires them into the bot, the workers and the HTTP
 // server. `role` picks what runs in this process; everything is stopped in reverse order by stop().
@@ -217,6 +221,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       callbacks: new CallbackCodec(cipher),
       now,
       sms: createSmsProvider(config.sms, logger),
+      staffJobs: { partBytes: config.staffJobs.partBytes, progressEveryMs: STAFF_PROGRESS_EVERY_MS },
     };
     workers = startWorkers({
       redisUrl: config.redisUrl,
@@ -227,8 +232,21 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       logger,
       metrics,
       // Global pace of notices across every worker process (Telegram: about 30 messages/s per bot).
-      perQueue: { notifications: { limiter: { max: config.notifyRatePerSec, duration: 1000 } } },
+      perQueue: {
+        notifications: { limiter: { max: config.notifyRatePerSec, duration: 1000 } },
+        // Staff jobs (exports...) are heavy: at most STAFF_JOBS_CONCURRENCY at once, all workers together.
+        staff: { concurrency: config.staffJobs.concurrency },
+      },
     });
+    queues
+      .get('staff')
+      .setGlobalConcurrency(config.staffJobs.concurrency)
+      .catch((err: unknown) => logger.warn({ err }, 'could not set the staff jobs concurrency'));
+    // Export files a killed worker left behind (the job removes its own on success and failure).
+    removeOrphanedExportFiles().then(
+      (n) => n > 0 && logger.info({ removed: n }, 'removed export files left by a stopped worker'),
+      (err: unknown) => logger.warn({ err }, 'could not clean the export directory'),
+    );
     stops.push(() => Promise.all(workers.map((w) => closeWorker(w, logger))));
     scheduleNoticeSweeper(queues).catch((err: unknown) =>
       logger.warn({ err }, 'could not schedule the notice sweeper'),

@@ -106,6 +106,10 @@ const envSchema = z
     BOOTSTRAP_ADMIN_IDS: telegramIdList.default([]),
     EMULATOR_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(5),
+    /** Staff jobs (exports, batch creation, batch paid, bulk approval, import submit) at once, all workers together. */
+    STAFF_JOBS_CONCURRENCY: z.coerce.number().int().min(1).max(20).default(2),
+    /** Largest export file sent in one piece (MB); bigger exports are split into parts (Telegram: 50 MB). */
+    EXPORT_PART_MB: z.coerce.number().min(0.01).max(49).default(45),
     INVITE_TTL_DAYS: z.coerce.number().int().min(1).max(90).default(14),
     NOTIFY_RATE_PER_SEC: z.coerce.number().int().min(1).max(30).default(25),
     SEND_RATE_PER_SEC: z.coerce.number().min(0).max(1000).default(30),
@@ -180,6 +184,8 @@ export interface Config {
   bootstrapAdminIds: bigint[];
   emulatorPort: number;
   workerConcurrency: number;
+  /** Staff jobs: how many run at once across all workers; export part size in bytes. */
+  staffJobs: { concurrency: number; partBytes: number };
   inviteTtlDays: number;
   /** Global send rate of the notifications worker (Telegram allows about 30/s). */
   notifyRatePerSec: number;
@@ -235,6 +241,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapAdminIds: e.BOOTSTRAP_ADMIN_IDS,
     emulatorPort: e.EMULATOR_PORT,
     workerConcurrency: e.WORKER_CONCURRENCY,
+    staffJobs: {
+      concurrency: e.STAFF_JOBS_CONCURRENCY,
+      partBytes: Math.round(e.EXPORT_PART_MB * 1024 * 1024),
+    },
     inviteTtlDays: e.INVITE_TTL_DAYS,
     notifyRatePerSec: e.NOTIFY_RATE_PER_SEC,
     sendLimits: {

@@ -14,6 +14,7 @@ import type { SmsProvider } from '../adapters/sms/provider.ts';
 import { cleanupDraftsJob } from './cleanup-drafts.ts';
 import type { CallbackCodec } from '../adapters/telegram/callback-data.ts';
 import { campaignOpeningJob } from './campaign-opening.ts';
+import { staffJob } from './staff-job.ts';
 
 export interface JobDeps {
   db: Db;
@@ -29,6 +30,8 @@ export interface JobDeps {
   now: () => Date;
   /** SMS fallback for recipient notices Telegram cannot deliver. */
   sms?: SmsProvider;
+  /** Staff jobs: export part size, interval between progress edits. */
+  staffJobs: { partBytes: number; progressEveryMs: number };
 }
 
 /** Every job the workers run. Later features add theirs here (review tasks, reminders, notices). */
@@ -39,6 +42,7 @@ export function allJobs(): AnyJob<JobDeps>[] {
     cleanupDraftsJob as AnyJob<JobDeps>,
     sweepNoticesJob as AnyJob<JobDeps>,
     campaignOpeningJob as AnyJob<JobDeps>,
+    staffJob as AnyJob<JobDeps>,
     ...[reviewTaskJob, reviewDigestJob, reviewSlaJob].map((j) => j as AnyJob<JobDeps>),
   ];
 }

@@ -1,5 +1,8 @@
-import { watch } from 'node:fs';
+import { existsSync, statSync, watch } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportDir } from '../../src/adapters/files/export-parts.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRecipientLink } from '../../src/usecases/recipients/links.ts';
 import { makeId, seedCampaign, seedContact } from '../support/fixtures.ts';
@@ -110,13 +113,24 @@ describe('secrets at rest', () => {
     await recipient.expectReply(/核验成功/);
   });
 
-  it('an export streams: no copy of the ledger is written to the temp directory', async () => {
+  it('an export leaves no copy of the ledger behind: its part files (0600, in a 0700 folder) are removed once sent', async () => {
+    // Exports run as staff jobs and write their parts to exportDir() while they are sent (a retried
+    // upload needs the file again). Nothing else of a ledger may appear in the temp directory.
+    const dir = exportDir();
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const seen: string[] = [];
-    const watcher = watch(tmpdir(), (_e, name) => {
-      // Other test files running at the same time make scratch folders of their own (the migration
-      // drift check, the migration repair test): those are not copies of a ledger.
-      if (name && /^warmth-/.test(String(name)) && !/^warmth-(drift|migrations)-/.test(String(name)))
-        seen.push(String(name));
+    const modes = new Map<string, number>();
+    const others: string[] = [];
+    const top = watch(tmpdir(), (_e, name) => {
+      if (name && /^warmth-/.test(String(name)) && !/^warmth-(drift|migrations|exports)/.test(String(name)))
+        others.push(String(name));
+    });
+    const exports = watch(dir, (_e, name) => {
+      if (!name) return;
+      seen.push(String(name));
+      try {
+        modes.set(String(name), statSync(join(dir, String(name))).mode & 0o777);
+      } catch {}
     });
     try {
       const admin = h.emu.user(ADMIN, { firstName: '管理员', languageCode: 'zh-hans' });
@@ -125,9 +139,21 @@ describe('secrets at rest', () => {
       expect((await admin.download(doc)).subarray(0, 2).toString('latin1')).toBe('PK');
       await admin.send('/entry_list secrets');
       await admin.expectReply();
+      for (
+        let i = 0;
+        i < 100 && (await h.app.db.staffJob.count({ where: { activeKey: { not: null } } })) > 0;
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 100));
     } finally {
-      watcher.close();
+      top.close();
+      exports.close();
     }
-    expect(seen).toEqual([]);
+    expect(others).toEqual([]);
+    const mine = [...new Set(seen)].filter((n) => n.startsWith(`${process.pid}-`));
+    expect(mine.length).toBeGreaterThan(0);
+    for (const name of mine) expect(existsSync(join(dir, name)), name).toBe(false);
+    for (const [name, mode] of modes) if (name.startsWith(`${process.pid}-`)) expect(mode).toBe(0o600);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
   });
 });

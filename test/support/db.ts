@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { dropDatabase, quoteIdent, withClient, withDatabase } from '../../src/adapters/db/tooling/pg.ts';
+import { registerCursorSource } from '../../src/adapters/db/cursor.ts';
 
 /** A role allowed to CREATE/DROP DATABASE. On the dev machines both `root` and `postgres` work (trust). */
 export const adminUrl = process.env['DATABASE_ADMIN_URL'] ?? 'postgresql://root@127.0.0.1:5432/postgres';
@@ -46,7 +47,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 
 /** A Prisma client on `url` (Prisma 7: the pg driver adapter, no engine binary). Call $disconnect(). */
 export function createPrisma(url: string): PrismaClient {
-  return new PrismaClient({
+  const db = new PrismaClient({
     adapter: new PrismaPg({ connectionString: url, connectionTimeoutMillis: 5000 }),
   });
+  registerCursorSource(db, url);
+  return db;
 }

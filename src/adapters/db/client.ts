@@ -1,6 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
 import { noteQuery } from './query-scope.ts';
+import { registerCursorSource } from './cursor.ts';
 
 export type Db = PrismaClient;
 export type Tx = Prisma.TransactionClient;
@@ -28,7 +29,9 @@ export function createDb(databaseUrl: string, opts: { poolSize?: number } = {}):
       }) as unknown as (q: { sql: string }) => string,
     },
   );
-  return new PrismaClient({ adapter });
+  const db = new PrismaClient({ adapter });
+  registerCursorSource(db, databaseUrl);
+  return db;
 }
 
 /** Name of the unique constraint a P2002 error violated (adapter and classic shapes). */

@@ -15,9 +15,11 @@ import {
 import type { CampaignFigures } from '../../usecases/report/figures.ts';
 import type { LedgerRow } from '../../usecases/report/ledger.ts';
 import { I18n, type Locale } from '../i18n.ts';
+import { type SheetWriter, STYLE, writeXlsx } from './xlsx-stream.ts';
 
-// Ledger (台账) and provincial entry list (录入清单) as streamed .xlsx: rows are committed as they arrive
-// (exceljs WorkbookWriter, no shared strings), so memory stays bounded whatever the row count. ID
+// Ledger (台账) and provincial entry list (录入清单) as streamed .xlsx: rows are written as they arrive
+// (xlsx-stream.ts: inline strings, deflated straight into the output with back-pressure), so memory
+// stays bounded whatever the row count. ID
 // numbers, phones and cards are written as text (never numbers: Excel keeps 15 digits). The entry list
 // carries the nomination id in column A and an "已录入" column; sent back, `parseEntryList` reads the
 // ids of the rows marked entered.
@@ -215,114 +217,108 @@ interface SheetOptions {
   masked?: boolean;
 }
 
-async function writeSheet(
-  wb: ExcelJS.stream.xlsx.WorkbookWriter,
-  name: string,
-  columns: Column[],
-  pages: AsyncIterable<LedgerRow[]>,
-  opts: SheetOptions,
-): Promise<number> {
-  const ws = wb.addWorksheet(name, { views: [{ state: 'frozen', ySplit: 2 }] });
-  ws.columns = columns.map((c) => ({ key: c.key, width: c.width }));
-  const title = ws.addRow([neutraliseFormula(opts.title)]);
-  title.font = { bold: true, size: 13 };
-  title.commit();
-  const header = ws.addRow(columns.map((c) => (opts.masked && c.masked ? c.masked : c)[lang(opts.locale)]));
-  header.font = { bold: true };
-  header.commit();
+/** The rows of one ledger-like sheet: title, header (frozen), then one row per record. */
+function dataSheet(name: string, columns: Column[], pages: AsyncIterable<LedgerRow[]>, opts: SheetOptions) {
+  const styles = columns.map((c) => (c.money ? STYLE.money : STYLE.plain));
   let n = 0;
-  for await (const page of pages) {
-    for (const r of page) {
-      const row = ws.addRow(columns.map((c) => neutraliseFormula(c.value(r, opts.locale))));
-      columns.forEach((c, i) => {
-        if (c.money) row.getCell(i + 1).numFmt = '0.00';
-      });
-      row.commit();
-      n++;
-    }
-  }
-  ws.commit();
-  return n;
-}
-
-function summarySheet(wb: ExcelJS.stream.xlsx.WorkbookWriter, f: CampaignFigures, locale: Locale) {
-  const en = locale === 'en';
-  const ws = wb.addWorksheet(en ? 'Summary' : '汇总');
-  ws.columns = [{ width: 34 }, { width: 12 }, { width: 16 }, { width: 12 }, { width: 12 }];
-  const add = (values: (string | number | null)[], bold = false) => {
-    const r = ws.addRow(values.map(neutraliseFormula));
-    if (bold) r.font = { bold: true };
-    r.commit();
+  return {
+    count: () => n,
+    sheet: {
+      spec: { name, widths: columns.map((c) => c.width), frozenRows: 2 },
+      fill: async (sw: SheetWriter) => {
+        await sw.row([neutraliseFormula(opts.title)], STYLE.title);
+        await sw.row(
+          columns.map((c) => (opts.masked && c.masked ? c.masked : c)[lang(opts.locale)]),
+          STYLE.bold,
+        );
+        for await (const page of pages) {
+          for (const r of page) {
+            await sw.row(
+              columns.map((c) => neutraliseFormula(c.value(r, opts.locale))),
+              styles,
+            );
+            n++;
+          }
+        }
+      },
+    },
   };
-  add([`${en ? f.campaign.titleEn : f.campaign.titleZh}（${en ? 'as of' : '截至'} ${f.asOfDate}）`], true);
-  add([
-    en
-      ? 'Whole campaign, whatever filters the ledger sheet has.'
-      : '以下为全部活动数据（不受台账筛选条件影响）。',
-  ]);
-  add([]);
-  add(
-    en
-      ? ['Category', 'Recipients', 'Amount (yuan)', 'Approved', 'Nominated']
-      : ['慰问类别', '受慰问人数', '慰问金额（元）', '审核通过', '申报人数'],
-    true,
-  );
-  for (const c of f.categories)
-    add([en ? c.nameEn : c.nameZh, c.recipients, fenToYuan(c.amountFen), c.approved, c.nominated]);
-  add(
-    [
-      en ? 'Total' : '合计',
-      f.totals.recipients,
-      fenToYuan(f.totals.amountFen),
-      f.totals.approved,
-      f.totals.nominated,
-    ],
-    true,
-  );
-  add([]);
-  add([en ? 'Budget (yuan)' : '预算（元）', fenToYuan(f.budget.totalFen)]);
-  add([en ? 'Paid directly (yuan)' : '直接慰问资金（元）', fenToYuan(f.budget.directSpentFen)]);
-  add([
-    en ? 'Allocated to grassroots unions (yuan)' : '拨付基层工会资金（元）',
-    fenToYuan(f.budget.allocatedToUnionsFen),
-  ]);
-  if (f.budget.unions.lines.length > 0) {
-    add([]);
-    add(
-      en
-        ? ['Grassroots union', 'Allocated (yuan)', 'Reported used (yuan)', 'Recipients', 'Returned (yuan)']
-        : ['基层工会', '拨付金额（元）', '报告使用（元）', '慰问人数', '退回金额（元）'],
-      true,
-    );
-    for (const l of f.budget.unions.lines)
-      add([
-        l.unionName,
-        fenToYuan(l.allocatedFen),
-        fenToYuan(l.reportedFen),
-        l.recipients,
-        fenToYuan(l.returnedFen),
-      ]);
-  }
-  add([]);
-  add([chainHeadLine(f.auditHead, locale)]);
-  ws.commit();
 }
 
-/** Streams the ledger workbook into `out` (a summary sheet from `figures`, then one row per nomination). */
+function summarySheet(f: CampaignFigures, locale: Locale) {
+  const en = locale === 'en';
+  return {
+    spec: { name: en ? 'Summary' : '汇总', widths: [34, 12, 16, 12, 12] },
+    fill: async (sw: SheetWriter) => {
+      const add = (values: (string | number | null)[], bold = false) =>
+        sw.row(values.map(neutraliseFormula), bold ? STYLE.bold : STYLE.plain);
+      await add(
+        [`${en ? f.campaign.titleEn : f.campaign.titleZh}（${en ? 'as of' : '截至'} ${f.asOfDate}）`],
+        true,
+      );
+      await add([
+        en
+          ? 'Whole campaign, whatever filters the ledger sheet has.'
+          : '以下为全部活动数据（不受台账筛选条件影响）。',
+      ]);
+      await add([]);
+      await add(
+        en
+          ? ['Category', 'Recipients', 'Amount (yuan)', 'Approved', 'Nominated']
+          : ['慰问类别', '受慰问人数', '慰问金额（元）', '审核通过', '申报人数'],
+        true,
+      );
+      for (const c of f.categories)
+        await add([en ? c.nameEn : c.nameZh, c.recipients, fenToYuan(c.amountFen), c.approved, c.nominated]);
+      await add(
+        [
+          en ? 'Total' : '合计',
+          f.totals.recipients,
+          fenToYuan(f.totals.amountFen),
+          f.totals.approved,
+          f.totals.nominated,
+        ],
+        true,
+      );
+      await add([]);
+      await add([en ? 'Budget (yuan)' : '预算（元）', fenToYuan(f.budget.totalFen)]);
+      await add([en ? 'Paid directly (yuan)' : '直接慰问资金（元）', fenToYuan(f.budget.directSpentFen)]);
+      await add([
+        en ? 'Allocated to grassroots unions (yuan)' : '拨付基层工会资金（元）',
+        fenToYuan(f.budget.allocatedToUnionsFen),
+      ]);
+      if (f.budget.unions.lines.length > 0) {
+        await add([]);
+        await add(
+          en
+            ? ['Grassroots union', 'Allocated (yuan)', 'Reported used (yuan)', 'Recipients', 'Returned (yuan)']
+            : ['基层工会', '拨付金额（元）', '报告使用（元）', '慰问人数', '退回金额（元）'],
+          true,
+        );
+        for (const l of f.budget.unions.lines)
+          await add([
+            l.unionName,
+            fenToYuan(l.allocatedFen),
+            fenToYuan(l.reportedFen),
+            l.recipients,
+            fenToYuan(l.returnedFen),
+          ]);
+      }
+      await add([]);
+      await add([chainHeadLine(f.auditHead, locale)]);
+    },
+  };
+}
+
+/** Streams the ledger workbook into `out` (one row per nomination, then a summary sheet from `figures`). */
 export async function writeLedgerXlsx(
   out: Writable,
   pages: AsyncIterable<LedgerRow[]>,
   opts: SheetOptions & { figures?: CampaignFigures },
 ): Promise<number> {
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
-    stream: out,
-    useSharedStrings: false,
-    useStyles: true,
-  });
-  const n = await writeSheet(wb, opts.locale === 'en' ? 'Ledger' : '台账', LEDGER_COLUMNS, pages, opts);
-  if (opts.figures) summarySheet(wb, opts.figures, opts.locale);
-  await wb.commit();
-  return n;
+  const data = dataSheet(opts.locale === 'en' ? 'Ledger' : '台账', LEDGER_COLUMNS, pages, opts);
+  await writeXlsx(out, [data.sheet, ...(opts.figures ? [summarySheet(opts.figures, opts.locale)] : [])]);
+  return data.count();
 }
 
 /** Streams the provincial entry list (paid, not yet entered) into `out`. */
@@ -331,20 +327,9 @@ export async function writeEntryListXlsx(
   pages: AsyncIterable<LedgerRow[]>,
   opts: SheetOptions,
 ): Promise<number> {
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
-    stream: out,
-    useSharedStrings: false,
-    useStyles: true,
-  });
-  const n = await writeSheet(
-    wb,
-    opts.locale === 'en' ? 'Entry list' : '录入清单',
-    ENTRY_COLUMNS,
-    pages,
-    opts,
-  );
-  await wb.commit();
-  return n;
+  const data = dataSheet(opts.locale === 'en' ? 'Entry list' : '录入清单', ENTRY_COLUMNS, pages, opts);
+  await writeXlsx(out, [data.sheet]);
+  return data.count();
 }
 
 // ------------------------------------------------------------------------------------ returned entry list

@@ -4,7 +4,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 // Queue names and connections. Job payloads carry ids only: never ID numbers, phones or bank cards
 // (Redis stores job data in clear text).
 
-export const QUEUE_NAMES = ['review', 'reminders', 'notifications'] as const;
+export const QUEUE_NAMES = ['review', 'reminders', 'notifications', 'staff'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** ioredis for request-path use: fail fast during an outage instead of queueing commands forever. */

@@ -1,4 +1,4 @@
-import type { Prisma } from '../../adapters/db/client.ts';
+import type { Prisma, Tx } from '../../adapters/db/client.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { maskBankCard, maskName } from '../../domain/masking.ts';
 import { audit } from '../audit.ts';
@@ -25,7 +25,13 @@ const ELIGIBLE = ['approved', 'payment_failed'] as const;
 
 export async function createBatch(
   deps: PaymentDeps,
-  input: { campaignCode: string; actorId: number; limit?: number },
+  input: {
+    campaignCode: string;
+    actorId: number;
+    limit?: number;
+    /** Runs in the batch's transaction after it is written (a staff job stores its result there). */
+    inTransaction?: (tx: Tx, summary: BatchSummary) => Promise<void>;
+  },
 ): Promise<BatchSummary> {
   const { db } = deps;
   const campaign = await db.campaign.findUnique({ where: { code: input.campaignCode } });
@@ -126,7 +132,9 @@ export async function createBatch(
           skipped,
         },
       });
-      return { batchId: batch.id, code, count: payments.length, totalFen: total, capped, skipped };
+      const summary = { batchId: batch.id, code, count: payments.length, totalFen: total, capped, skipped };
+      await input.inTransaction?.(tx, summary);
+      return summary;
     },
     { timeout: 60_000, maxWait: 10_000 },
   );

@@ -1,5 +1,6 @@
 import type { FieldCipher } from '../../adapters/crypto/field-cipher.ts';
-import type { Db, Prisma } from '../../adapters/db/client.ts';
+import type { Db } from '../../adapters/db/client.ts';
+import { cursorBatches } from '../../adapters/db/cursor.ts';
 import { defaultCalendar } from '../../domain/calendar/index.ts';
 import { type IsoDate, shanghaiDateOf } from '../../domain/calendar/date.ts';
 import type { WorkingCalendar } from '../../domain/calendar/working-days.ts';
@@ -8,8 +9,9 @@ import { maskBankCard, maskBirthDate, maskIdNumber, maskPhone } from '../../doma
 import { entryDeadlineOn } from '../../domain/reminders/index.ts';
 import type { LedgerAccess } from '../../domain/roles.ts';
 
-// 台账: every nomination of a campaign with its state and amounts, read page by page (keyset on id) so a
-// province-sized export never holds more than one page of rows. Sensitive columns (ID number, phone,
+// 台账: every nomination of a campaign with its state and amounts, read in ONE statement behind a
+// server-side cursor (payments and handovers joined in SQL) and decrypted one batch at a time, so a
+// province-sized export never holds more than one batch of rows. Sensitive columns (ID number, phone,
 // bank card) are full for admins and finance staff (finance pays and enters records into the provincial
 // system; admins answer for the data) and masked for reviewers (they judge eligibility from the masked
 // card and the other fields). Contacts and recipients get no ledger at all. Every export is audit-logged
@@ -17,7 +19,7 @@ import type { LedgerAccess } from '../../domain/roles.ts';
 // The birth date is read from the decrypted ID number (not from the clear birth_date column), and a
 // masked row carries the birth YEAR only: the full date is exactly what the masked ID number hides.
 
-export const LEDGER_PAGE_SIZE = 1_000;
+export const LEDGER_PAGE_SIZE = 2_000;
 export type { LedgerAccess } from '../../domain/roles.ts';
 
 export const NOMINATION_STATUSES = [
@@ -81,60 +83,74 @@ export interface LedgerRow {
   source: string;
 }
 
-const rowSelect = {
-  id: true,
-  unionId: true,
-  categoryId: true,
-  status: true,
-  fullName: true,
-  sex: true,
-  idNumberEnc: true,
-  phoneEnc: true,
-  employer: true,
-  workStatus: true,
-  modelWorkerLevel: true,
-  hardshipTier: true,
-  mainCause: true,
-  secondaryCauses: true,
-  benefitForm: true,
-  bankName: true,
-  bankCardEnc: true,
-  bankCardLast4: true,
-  amountFen: true,
-  submittedAt: true,
-  decidedAt: true,
-  enteredProvincialAt: true,
-  flags: true,
-  source: true,
-  payments: {
-    where: { status: 'paid' },
-    select: { amountFen: true, paidAt: true },
-    orderBy: { paidAt: 'desc' },
-  },
-  handovers: { select: { handedOverOn: true } },
-} satisfies Prisma.NominationSelect;
-type RowData = Prisma.NominationGetPayload<{ select: typeof rowSelect }>;
-
 export interface LedgerQuery {
   campaignId: number;
   access: LedgerAccess;
   /** Drafts are private to their contact until submitted: left out unless asked for by status. */
   filters?: LedgerFilters;
+  /** Rows per FETCH from the server-side cursor (and per yielded page). */
   pageSize?: number;
   calendar?: WorkingCalendar;
 }
 
-export function ledgerWhere(campaignId: number, f: LedgerFilters = {}): Prisma.NominationWhereInput {
-  return {
-    campaignId,
-    ...(f.unionIds?.length ? { unionId: { in: f.unionIds } } : {}),
-    ...(f.categoryIds?.length ? { categoryId: { in: f.categoryIds } } : {}),
-    status: f.statuses?.length ? { in: f.statuses } : { not: 'draft' },
-    ...(f.notEntered ? { enteredProvincialAt: null } : {}),
-  };
+/**
+ * The ledger as ONE statement: the nomination's columns, its paid payments aggregated (sum, count,
+ * latest paid day: `ORDER BY paid_at DESC` puts a missing date first, as the page reader did) and its
+ * handover day, joined in PostgreSQL. Timestamps are stored without a zone (UTC): `AT TIME ZONE 'UTC'`
+ * hands the driver an instant, whatever the process's TZ. Enum arrays are cast to text[] so the driver
+ * parses them.
+ */
+function ledgerWhereSql(campaignId: number, f: LedgerFilters): { where: string[]; params: unknown[] } {
+  const params: unknown[] = [campaignId];
+  const where = ['n.campaign_id = $1'];
+  if (f.unionIds?.length) {
+    params.push(f.unionIds);
+    where.push(`n.union_id = ANY($${params.length}::int[])`);
+  }
+  if (f.categoryIds?.length) {
+    params.push(f.categoryIds);
+    where.push(`n.category_id = ANY($${params.length}::int[])`);
+  }
+  if (f.statuses?.length) {
+    params.push(f.statuses);
+    where.push(`n.status::text = ANY($${params.length}::text[])`);
+  } else where.push(`n.status <> 'draft'`);
+  if (f.notEntered) where.push('n.entered_provincial_at IS NULL');
+  return { where, params };
 }
 
-/** Ledger rows, one page at a time, in id order. */
+/** How many rows a ledger with these filters has (for the progress of an export). */
+export async function ledgerCount(db: Db, campaignId: number, filters: LedgerFilters = {}): Promise<number> {
+  const { where, params } = ledgerWhereSql(campaignId, filters);
+  const rows = await db.$queryRawUnsafe<{ n: number }[]>(
+    `SELECT count(*)::int AS n FROM nomination n WHERE ${where.join(' AND ')}`,
+    ...params,
+  );
+  return rows[0]?.n ?? 0;
+}
+
+export function ledgerSql(campaignId: number, f: LedgerFilters = {}): { sql: string; params: unknown[] } {
+  const { where, params } = ledgerWhereSql(campaignId, f);
+  const sql = `SELECT n.id, n.union_id, n.category_id, n.status::text, n.full_name, n.sex::text,
+      n.id_number_enc, n.phone_enc, n.employer, n.work_status, n.model_worker_level, n.hardship_tier,
+      n.main_cause, n.secondary_causes::text[], n.benefit_form::text, n.bank_name, n.bank_card_enc,
+      n.bank_card_last4, n.amount_fen,
+      n.submitted_at AT TIME ZONE 'UTC', n.decided_at AT TIME ZONE 'UTC',
+      n.entered_provincial_at AT TIME ZONE 'UTC', n.flags::text[], n.source,
+      p.paid_fen, p.paid_count, p.last_paid_at AT TIME ZONE 'UTC', h.handed_over_on::text
+    FROM nomination n
+    LEFT JOIN LATERAL (
+      SELECT sum(amount_fen)::int AS paid_fen, count(*)::int AS paid_count,
+             (array_agg(paid_at ORDER BY paid_at DESC))[1] AS last_paid_at
+      FROM payment WHERE nomination_id = n.id AND status = 'paid'
+    ) p ON true
+    LEFT JOIN handover h ON h.nomination_id = n.id
+    WHERE ${where.join(' AND ')}
+    ORDER BY n.id`;
+  return { sql, params };
+}
+
+/** Ledger rows, one page (one cursor batch) at a time, in id order. */
 export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery): AsyncGenerator<LedgerRow[]> {
   const campaign = await db.campaign.findUniqueOrThrow({
     where: { id: q.campaignId },
@@ -151,25 +167,80 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
   const category = new Map(categories.map((c) => [c.id, c]));
   const calendar = q.calendar ?? defaultCalendar;
   const deadlines = new Map<IsoDate, IsoDate>();
-  const where = ledgerWhere(q.campaignId, q.filters);
-  const take = q.pageSize ?? LEDGER_PAGE_SIZE;
   const full = q.access === 'full';
   const open = (enc: string | null) => (enc ? cipher.decrypt(enc) : '');
 
-  const toRow = (n: RowData): LedgerRow => {
-    const cat = n.categoryId !== null ? category.get(n.categoryId) : undefined;
-    const paid = n.payments[0];
-    const handover = n.handovers[0];
+  const toRow = (r: unknown[]): LedgerRow => {
+    const [
+      id,
+      unionId,
+      categoryId,
+      status,
+      fullName,
+      sex,
+      idEnc,
+      phoneEnc,
+      employer,
+      workStatus,
+      modelWorkerLevel,
+      hardshipTier,
+      mainCause,
+      secondaryCauses,
+      benefitForm,
+      bankName,
+      bankCardEnc,
+      bankCardLast4,
+      amountFen,
+      submittedAt,
+      decidedAt,
+      enteredProvincialAt,
+      flags,
+      source,
+      paidFen,
+      paidCount,
+      lastPaidAt,
+      handedOverOn,
+    ] = r as [
+      number,
+      number,
+      number | null,
+      NominationStatusName,
+      string | null,
+      'male' | 'female' | null,
+      string | null,
+      string | null,
+      string | null,
+      string | null,
+      string | null,
+      string | null,
+      string | null,
+      string[],
+      string | null,
+      string | null,
+      string | null,
+      string | null,
+      number | null,
+      Date | null,
+      Date | null,
+      Date | null,
+      string[],
+      string,
+      number | null,
+      number | null,
+      Date | null,
+      string | null,
+    ];
+    const cat = categoryId !== null ? category.get(categoryId) : undefined;
     let deliveredOn: IsoDate | null = null;
     let deliveredFen: number | null = null;
     // Delivered: the latest paid payment's day, or the handover day; the entry deadline counts from it
     // (the rule the reminders and the evaluation figures use).
-    if (n.status === 'paid') {
-      deliveredFen = n.payments.length > 0 ? n.payments.reduce((a, p) => a + p.amountFen, 0) : n.amountFen;
-      deliveredOn = paid?.paidAt ? shanghaiDateOf(paid.paidAt) : null;
-    } else if (n.status === 'handed_over') {
-      deliveredFen = n.amountFen;
-      deliveredOn = handover ? handover.handedOverOn.toISOString().slice(0, 10) : null;
+    if (status === 'paid') {
+      deliveredFen = paidCount ? paidFen : amountFen;
+      deliveredOn = lastPaidAt ? shanghaiDateOf(lastPaidAt) : null;
+    } else if (status === 'handed_over') {
+      deliveredFen = amountFen;
+      deliveredOn = handedOverOn;
     }
     let deadline: IsoDate | null = null;
     if (deliveredOn) {
@@ -177,53 +248,46 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
         deadlines.get(deliveredOn) ?? entryDeadlineOn(deliveredOn, campaign.entryWorkingDays, calendar);
       deadlines.set(deliveredOn, deadline);
     }
-    const id = open(n.idNumberEnc);
-    const phone = open(n.phoneEnc);
+    const idNumber = open(idEnc);
+    const phone = open(phoneEnc);
     return {
-      id: n.id,
-      unionName: unionName.get(n.unionId) ?? String(n.unionId),
+      id,
+      unionName: unionName.get(unionId) ?? String(unionId),
       categoryZh: cat?.nameZh ?? '',
       categoryEn: cat?.nameEn ?? '',
       categoryKind: cat?.kind ?? '',
-      fullName: n.fullName ?? '',
-      sex: n.sex,
-      birth: full ? birthDateOfIdNumber(id) : maskBirthDate(birthDateOfIdNumber(id)) || null,
-      idNumber: full || !id ? id : maskIdNumber(id),
+      fullName: fullName ?? '',
+      sex,
+      birth: full ? birthDateOfIdNumber(idNumber) : maskBirthDate(birthDateOfIdNumber(idNumber)) || null,
+      idNumber: full || !idNumber ? idNumber : maskIdNumber(idNumber),
       phone: full || !phone ? phone : maskPhone(phone),
-      employer: n.employer ?? '',
-      workStatus: n.workStatus,
-      modelWorkerLevel: n.modelWorkerLevel,
-      hardshipTier: n.hardshipTier,
-      mainCause: n.mainCause,
-      secondaryCauses: n.secondaryCauses,
-      benefitForm: n.benefitForm,
-      bankName: n.bankName ?? '',
-      bankCard: full ? open(n.bankCardEnc) : n.bankCardLast4 ? maskBankCard(n.bankCardLast4) : '',
-      amountFen: n.amountFen,
-      status: n.status,
-      submittedAt: n.submittedAt,
-      decidedAt: n.decidedAt,
+      employer: employer ?? '',
+      workStatus,
+      modelWorkerLevel,
+      hardshipTier,
+      mainCause,
+      secondaryCauses: secondaryCauses ?? [],
+      benefitForm,
+      bankName: bankName ?? '',
+      bankCard: full ? open(bankCardEnc) : bankCardLast4 ? maskBankCard(bankCardLast4) : '',
+      amountFen,
+      status,
+      submittedAt,
+      decidedAt,
       deliveredOn,
       deliveredFen,
       entryDeadline: deadline,
-      enteredProvincialAt: n.enteredProvincialAt,
-      flags: n.flags,
-      source: n.source,
+      enteredProvincialAt,
+      flags: flags ?? [],
+      source,
     };
   };
 
-  let after = 0;
-  for (;;) {
-    const page = await db.nomination.findMany({
-      where: { ...where, id: { gt: after } },
-      select: rowSelect,
-      orderBy: { id: 'asc' },
-      take,
-    });
-    if (page.length === 0) return;
-    yield page.map(toRow);
-    after = page[page.length - 1]!.id;
-    if (page.length < take) return;
+  const { sql, params } = ledgerSql(q.campaignId, q.filters);
+  // Decrypting one batch while PostgreSQL sends the next would need a read-ahead buffer; one batch at
+  // a time keeps memory at one batch and the consumer's back-pressure reaches the cursor.
+  for await (const batch of cursorBatches(db, sql, params, q.pageSize ?? LEDGER_PAGE_SIZE)) {
+    yield batch.map(toRow);
   }
 }
 

@@ -4,13 +4,7 @@ import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
 import { formatYuan } from '../../../domain/campaign/money.ts';
 import { DomainError } from '../../../domain/errors.ts';
-import {
-  applyReturnFile,
-  bankList,
-  createBatch,
-  markBatchPaid,
-  findBatch,
-} from '../../../usecases/payments/batches.ts';
+import { applyReturnFile, bankList, findBatch } from '../../../usecases/payments/batches.ts';
 import { importHandovers, recordHandover } from '../../../usecases/payments/handover.ts';
 import type { PaymentDeps } from '../../../usecases/payments/shared.ts';
 import { createRecipientLink, unbindRecipient } from '../../../usecases/recipients/links.ts';
@@ -19,7 +13,8 @@ import { nominationPlace } from '../../../usecases/nominations/queries.ts';
 import { parseUpload } from '../../files/safe-upload.ts';
 import { MAX_GRID_BYTES } from '../../files/grid.ts';
 import type { BotContext } from '../context.ts';
-import { button, type BotDeps, type Feature, inBackground } from '../kit.ts';
+import { type BotDeps, type Feature, inBackground } from '../kit.ts';
+import { requestStaffJob } from '../staff-job-request.ts';
 
 // Payments for finance staff and admins: /batch_new <campaign> gathers approved transfer nominations,
 // /batch_export <id> sends the bank list (.xlsx; full card numbers only for finance/admin, masked for
@@ -98,19 +93,13 @@ export function paymentsFeature(deps: BotDeps): Feature {
     }
   };
 
-  const paid = async (ctx: BotContext, batchId: number) => {
-    try {
-      const r = await markBatchPaid(pd, { batchId, actorId: ctx.who.id });
-      if (r.changed) resyncBatch(batchId);
-      if (!r.changed)
-        return ctx.reply(
-          ctx.t('payments.already_done', { id: batchId, status: ctx.t(`payments.batch_status.${r.status}`) }),
-        );
-      return ctx.reply(ctx.t('payments.paid_done', { id: batchId, count: r.paid, notices: r.noticesQueued }));
-    } catch (err) {
-      return fail(ctx, err);
-    }
-  };
+  /** "All paid" runs as a staff job; a second press while it runs is refused. */
+  const paid = (ctx: BotContext, batchId: number) =>
+    requestStaffJob(deps, ctx, {
+      kind: 'batch_paid',
+      params: { batchId },
+      activeKey: `batch_paid:${batchId}`,
+    });
 
   const download = async (ctx: BotContext, fileId: string) => {
     const res = await fetch(await ctx.telegram.getFileLink(fileId));
@@ -206,31 +195,12 @@ export function paymentsFeature(deps: BotDeps): Feature {
         handler: async (ctx, args) => {
           const code = args.trim();
           if (!code) return ctx.reply(ctx.t('payments.batch_new_usage'));
-          try {
-            const b = await createBatch(pd, { campaignCode: code, actorId: ctx.who.id });
-            const lines = [
-              ctx.t('payments.batch_created', {
-                code: b.code,
-                count: b.count,
-                total: formatYuan(Number(b.totalFen)),
-              }),
-            ];
-            if (b.capped.length > 0) lines.push(ctx.t('payments.batch_capped', { ids: b.capped.join(', ') }));
-            if (b.skipped.length > 0)
-              lines.push(ctx.t('payments.batch_skipped', { ids: b.skipped.join(', ') }));
-            return ctx.reply(lines.join('\n'), {
-              reply_markup: {
-                inline_keyboard: [
-                  [
-                    button(deps, ctx, ctx.t('payments.btn_export'), 'pay_exp', b.batchId),
-                    button(deps, ctx, ctx.t('payments.btn_paid'), 'pay_paid', b.batchId),
-                  ],
-                ],
-              },
-            });
-          } catch (err) {
-            return fail(ctx, err);
-          }
+          // Gathering thousands of nominations runs as a staff job; the result comes with its buttons.
+          return requestStaffJob(deps, ctx, {
+            kind: 'batch_new',
+            params: { campaignCode: code },
+            activeKey: `batch_new:${code}`,
+          });
         },
       },
       {

@@ -3,13 +3,7 @@ import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
 import { formatYuan } from '../../../domain/campaign/money.ts';
 import { onCampaignChanged } from '../../../usecases/reminders.ts';
-import {
-  exportEntryList,
-  markEntered,
-  type MarkResult,
-  notEnteredIds,
-  parseIdList,
-} from '../../../usecases/report/entry.ts';
+import { markEntered, type MarkResult, notEnteredIds, parseIdList } from '../../../usecases/report/entry.ts';
 import {
   type CampaignFigures,
   campaignFigures,
@@ -17,19 +11,14 @@ import {
   formatRate,
   liveCampaignRefs,
 } from '../../../usecases/report/figures.ts';
-import {
-  exportLedger,
-  ledgerAccess,
-  type LedgerRow,
-  parseLedgerFilters,
-} from '../../../usecases/report/ledger.ts';
+import { ledgerAccess, parseLedgerFilters } from '../../../usecases/report/ledger.ts';
 import { campaignLedgerAccess, viewReport } from '../../../usecases/audit-trail.ts';
 import { renderChart } from '../../files/chart.ts';
-import { writeEntryListXlsx, writeLedgerXlsx } from '../../files/ledger-xlsx.ts';
 import { parseUpload } from '../../files/safe-upload.ts';
 import { buildReportDocx } from '../../files/report-docx.ts';
 import type { BotContext } from '../context.ts';
 import type { BotDeps, Feature } from '../kit.ts';
+import { requestStaffJob } from '../staff-job-request.ts';
 
 // Staff reporting: /report (summary message, chart, .docx draft of the evaluation report), /export (the
 // ledger .xlsx; full values for admins and finance, masked for reviewers, every export audit-logged),
@@ -189,36 +178,12 @@ export function reportFeature(deps: BotDeps): Feature {
     const parsed = await parseLedgerFilters(deps.db, c.id, ref ? tokens : []);
     if (!parsed.ok)
       return ctx.reply(ctx.t(`ledger.filter_${parsed.problem.code}`, { value: parsed.problem.value }));
-    await ctx.sendChatAction('upload_document');
-    const now = deps.now();
-    const figures = await campaignFigures(deps.db, c.id, now);
-    let rows = 0;
-    await sendStreamed(
-      ctx,
-      ctx.t('ledger.file', { code: c.code, date: figures.asOfDate }),
-      ctx.t(access === 'full' ? 'ledger.caption_full' : 'ledger.caption_masked', {
-        title: title(ctx, figures.campaign),
-      }),
-      async (out) => {
-        rows = await exportLedger(deps.db, deps.cipher, {
-          campaignId: c.id,
-          access,
-          filters: parsed.filters,
-          actorId: ctx.who.id,
-          sink: (pages: AsyncIterable<LedgerRow[]>) =>
-            writeLedgerXlsx(out, pages, {
-              locale: ctx.locale,
-              masked: access === 'masked',
-              title: ctx.t('ledger.sheet_title', {
-                title: title(ctx, figures.campaign),
-                date: figures.asOfDate,
-              }),
-              figures,
-            }),
-        });
-      },
-    );
-    deps.logger.info({ requestId: ctx.requestId, campaignId: c.id, rows, access }, 'ledger exported');
+    // The export runs in a worker (staff job): one progress message here, then the file.
+    await requestStaffJob(deps, ctx, {
+      kind: 'ledger_export',
+      params: { campaignId: c.id, access, filters: { ...parsed.filters } },
+      activeKey: `ledger_export:${ctx.who.id}:${c.id}`,
+    });
   };
 
   const entryList = async (ctx: BotContext, args: string) => {
@@ -227,27 +192,11 @@ export function reportFeature(deps: BotDeps): Feature {
     const f = await campaignFigures(deps.db, c.id, deps.now());
     if (f.timeliness.entry.due + f.timeliness.entry.overdue + f.timeliness.entry.noPaymentDate === 0)
       return ctx.reply(ctx.t('entry.list_empty', { title: title(ctx, f.campaign) }));
-    await ctx.sendChatAction('upload_document');
-    await sendStreamed(
-      ctx,
-      ctx.t('entry.file', { code: c.code, date: f.asOfDate }),
-      ctx.t('entry.list_caption', {
-        title: title(ctx, f.campaign),
-        due: f.timeliness.entry.due,
-        overdue: f.timeliness.entry.overdue,
-        days: f.timeliness.entry.workingDays,
-      }),
-      (out) =>
-        exportEntryList(deps.db, deps.cipher, {
-          campaignId: c.id,
-          actorId: ctx.who.id,
-          sink: (pages) =>
-            writeEntryListXlsx(out, pages, {
-              locale: ctx.locale,
-              title: ctx.t('entry.sheet_title', { title: title(ctx, f.campaign), date: f.asOfDate }),
-            }),
-        }),
-    );
+    await requestStaffJob(deps, ctx, {
+      kind: 'entry_list',
+      params: { campaignId: c.id },
+      activeKey: `entry_list:${ctx.who.id}:${c.id}`,
+    });
   };
 
   const reportMarked = async (ctx: BotContext, r: MarkResult, extra: string[] = []) => {

@@ -4,7 +4,7 @@ import { formatShanghaiDateTime } from '../../../domain/calendar/date.ts';
 import { formatYuan } from '../../../domain/campaign/money.ts';
 import { DomainError } from '../../../domain/errors.ts';
 import { REJECT_REASONS, REVIEW_ROLES, type ReviewAction } from '../../../domain/review/rules.ts';
-import { bulkApprove, previewBulkApprove } from '../../../usecases/review/bulk-approve.ts';
+import { previewBulkApprove } from '../../../usecases/review/bulk-approve.ts';
 import { type DecideResult, decideNomination } from '../../../usecases/review/decide-nomination.ts';
 import type { ReviewDeps } from '../../../usecases/review/deps.ts';
 import {
@@ -19,6 +19,7 @@ import {
 import type { Params } from '../../i18n.ts';
 import type { BotContext } from '../context.ts';
 import { button, type BotDeps, type Feature, type ShellApi } from '../kit.ts';
+import { requestStaffJob } from '../staff-job-request.ts';
 
 // Review in chat: /queue (filters, pages, bulk approve), /review (one card at a time, edited in place),
 // decisions with reasons. Buttons carry the nomination id, revision and version the card showed; the
@@ -440,29 +441,19 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
         handler: async (ctx, [c, cat, u, count, maxId]) => {
           const filter = decodeFilter([c ?? '0', cat ?? '0', u ?? '0', '0']);
           if (!filter.campaignId) return ctx.reply(ctx.t('errors.button_invalid'));
-          const r = await bulkApprove(rd, {
-            reviewerId: ctx.who.id,
-            filter: { ...filter, campaignId: filter.campaignId },
-            expectCount: Number(count),
-            maxId: Number(maxId),
+          // Thousands of approvals (and a notice each) run as a staff job on this message.
+          return requestStaffJob(deps, ctx, {
+            kind: 'bulk_approve',
+            params: {
+              campaignId: filter.campaignId,
+              categoryId: filter.categoryId ?? 0,
+              unionId: filter.unionId ?? 0,
+              expectCount: Number(count),
+              maxId: Number(maxId),
+            },
+            activeKey: `bulk_approve:${filter.campaignId}`,
+            mode: 'edit',
           });
-          if (r.outcome === 'changed') {
-            await ctx.reply(ctx.t('review.bulk_changed'));
-            return bulkPreview(
-              ctx,
-              r.preview.campaignId
-                ? { ...filter, campaignId: r.preview.campaignId }
-                : { ...filter, campaignId: filter.campaignId },
-              false,
-            );
-          }
-          const ex = r.excluded.map((e) => `#${e.id}`).join(' ');
-          return ctx.editMessageText(
-            t(ctx, 'review.bulk_done', { n: r.count, total: formatYuan(r.totalFen) }) +
-              (r.excluded.length
-                ? `\n${t(ctx, 'review.bulk_done_excluded', { n: r.excluded.length, ids: ex.slice(0, 1500) })}`
-                : ''),
-          );
         },
       },
     ],

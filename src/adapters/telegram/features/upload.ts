@@ -9,7 +9,6 @@ import { HARDSHIP_CAUSES } from '../../../domain/identity/hardship.ts';
 import { columnsFor, requiredColumnsFor, type SheetColumn } from '../../../domain/nomination/columns.ts';
 import { cancelImport } from '../../../usecases/nominations/cancel-import.ts';
 import { checkImport, importTarget } from '../../../usecases/nominations/check-import.ts';
-import { submitImport } from '../../../usecases/nominations/submit-import.ts';
 import type { ImportIssue } from '../../../usecases/nominations/validate-import.ts';
 import { type NominationDeps, openCampaigns, toCategoryInfo } from '../../../usecases/nominations/shared.ts';
 import { unionsByIds } from '../../../usecases/unions.ts';
@@ -24,7 +23,8 @@ import {
 import { parseUpload } from '../../files/safe-upload.ts';
 import type { Params } from '../../i18n.ts';
 import type { BotContext } from '../context.ts';
-import { type BotDeps, button, type Feature, inBackground, type ShellApi } from '../kit.ts';
+import { type BotDeps, button, type Feature, type ShellApi } from '../kit.ts';
+import { requestStaffJob } from '../staff-job-request.ts';
 
 // Spreadsheet upload for contacts: /template sends the .xlsx for a chosen campaign and category; a filled
 // .xlsx / .csv sent back is checked row by row (same rules as the dialog), the contact gets a summary and
@@ -437,32 +437,13 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
         action: 'up_ok',
         access: contact,
         handler: async (ctx, [batchId]) => {
-          try {
-            const r = await submitImport(nd, { personId: ctx.who.id, batchId: batchId ?? '' });
-            // Review tasks for the new submissions (idempotent: fixed job ids per revision).
-            if (r.submitted > 0) {
-              inBackground(deps, 'review tasks after import', () => ensureReviewTasks(deps.db, deps.queues));
-            }
-            const lines = [
-              ctx.t('upload.submitted', { count: r.submitted, amount: formatYuan(r.amountFen) }),
-            ];
-            if (r.flagged > 0) lines.push(ctx.t('upload.submitted_flagged', { count: r.flagged }));
-            const refused = Object.entries(r.refused).filter(([, n]) => n > 0);
-            if (refused.length > 0) {
-              lines.push(
-                ctx.t('upload.submitted_refused', {
-                  count: refused.reduce((a, [, n]) => a + n, 0),
-                  details: refused
-                    .map(([code, n]) => ctx.t(`upload.refused_item.${code}`, { count: n }))
-                    .join(ctx.t('upload.list_separator')),
-                }),
-              );
-            }
-            await ctx.editMessageText(lines.join('\n'));
-          } catch (err) {
-            if (!(err instanceof DomainError)) throw err;
-            await ctx.editMessageText(errorText(ctx, err));
-          }
+          // Submitting thousands of rows runs as a staff job; this message shows its progress and result.
+          return requestStaffJob(deps, ctx, {
+            kind: 'import_submit',
+            params: { uploadBatchId: batchId ?? '' },
+            activeKey: `import_submit:${ctx.who.id}:${batchId ?? ''}`,
+            mode: 'edit',
+          });
         },
       },
       {

@@ -1,0 +1,61 @@
+import pg from 'pg';
+
+// Server-side cursors for exports that read a whole campaign (100,000+ rows): one SQL statement,
+// `DECLARE … NO SCROLL CURSOR` in a read-only transaction on a connection of its own, then `FETCH n`
+// batch by batch. The caller pulls the next batch only when it has written the previous one, so
+// memory holds one batch whatever the row count, and PostgreSQL does the joins and aggregation.
+// Rows come back as arrays (rowMode 'array'): no per-row objects from the driver.
+//
+// Prisma's client does not expose its pool, so the connection string of each client is recorded
+// when it is created (`createDb`, the test helper) and a cursor opens its own short-lived connection.
+
+/** A Prisma client (any object: this module must not import client.ts, which registers here). */
+type Db = object;
+const sources = new WeakMap<Db, string>();
+
+/** Records the connection string of a Prisma client, for `cursorBatches`. */
+export function registerCursorSource(db: Db, connectionString: string): void {
+  sources.set(db, connectionString);
+}
+
+export function hasCursorSource(db: Db): boolean {
+  return sources.has(db);
+}
+
+/**
+ * Runs `sql` (positional parameters $1…) behind a server-side cursor and yields its rows as arrays,
+ * `batchSize` at a time. Stopping the iteration early (break, an error in the consumer) closes the
+ * cursor, ends the transaction and the connection.
+ */
+export async function* cursorBatches(
+  db: Db,
+  sql: string,
+  params: unknown[],
+  batchSize: number,
+): AsyncGenerator<unknown[][]> {
+  const connectionString = sources.get(db);
+  if (!connectionString) throw new Error('cursorBatches: this database client has no registered connection');
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5_000 });
+  client.on('error', () => {}); // a lost connection surfaces as a failing query
+  await client.connect();
+  let open = false;
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    open = true;
+    // One long sequential read: JIT compilation costs more than it saves here.
+    await client.query('SET LOCAL jit = off');
+    await client.query(`DECLARE export_cursor NO SCROLL CURSOR FOR ${sql}`, params);
+    const fetch = `FETCH ${Math.max(1, Math.floor(batchSize))} FROM export_cursor`;
+    for (;;) {
+      const r = await client.query({ text: fetch, rowMode: 'array' });
+      if (r.rows.length === 0) break;
+      yield r.rows as unknown[][];
+      if (r.rows.length < batchSize) break;
+    }
+    await client.query('COMMIT');
+    open = false;
+  } finally {
+    if (open) await client.query('ROLLBACK').catch(() => {});
+    await client.end().catch(() => {});
+  }
+}

@@ -1,0 +1,505 @@
+import { createReadStream } from 'node:fs';
+import type { Telegram } from 'telegraf';
+import { z } from 'zod';
+import type { FieldCipher } from '../adapters/crypto/field-cipher.ts';
+import type { Db } from '../adapters/db/client.ts';
+import { exportPath, removeExportFiles, writeInParts } from '../adapters/files/export-parts.ts';
+import { writeEntryListXlsx, writeLedgerXlsx } from '../adapters/files/ledger-xlsx.ts';
+import type { Metrics } from '../adapters/http/metrics.ts';
+import type { I18n, Locale, Params } from '../adapters/i18n.ts';
+import type { Logger } from '../adapters/logger.ts';
+import type { Queues } from '../adapters/queue/queues.ts';
+import type { CallbackCodec } from '../adapters/telegram/callback-data.ts';
+import { classifyTelegramError, SendDeferred } from '../adapters/telegram/errors.ts';
+import { formatYuan } from '../domain/campaign/money.ts';
+import { DomainError } from '../domain/errors.ts';
+import { submitImport } from '../usecases/nominations/submit-import.ts';
+import { createBatch, markBatchPaid } from '../usecases/payments/batches.ts';
+import { onBatchChanged } from '../usecases/reminders.ts';
+import { exportEntryList } from '../usecases/report/entry.ts';
+import { campaignFigures } from '../usecases/report/figures.ts';
+import { exportLedger, type LedgerFilters, ledgerCount, type LedgerRow } from '../usecases/report/ledger.ts';
+import { bulkApprove } from '../usecases/review/bulk-approve.ts';
+import { ensureReviewTasks } from '../usecases/review/tasks.ts';
+import {
+  claimStaffJob,
+  markStaffJobDelivered,
+  markStaffJobFailed,
+  recordStaffJobProgress,
+  STAFF_JOB,
+  type StaffJobKind,
+  type StaffJobResult,
+  type StaffJobRow,
+  storeStaffJobResult,
+} from '../usecases/staff-jobs.ts';
+import { defineJob } from './registry.ts';
+
+// The one runner of staff jobs (see usecases/staff-jobs.ts): claims the row, runs the action for its
+// kind with a progress message, stores the result, then turns the progress message into the result.
+// Every Bot API call goes through the worker's paced outbound path; progress edits are throttled
+// (one every `progressEveryMs`, only when the text changes) and skipped when the path is busy, the
+// final edit and the files wait for their slot.
+
+export interface StaffJobDeps {
+  db: Db;
+  i18n: I18n;
+  logger: Logger;
+  metrics: Metrics;
+  cipher: FieldCipher;
+  queues: Queues;
+  telegram: Telegram;
+  callbacks: CallbackCodec;
+  now: () => Date;
+  staffJobs: { partBytes: number; progressEveryMs: number };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A send that must happen: waits out a busy outbound path (up to ~2 minutes) instead of failing. */
+async function patiently<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      if (!(err instanceof SendDeferred) || attempt >= 20) throw err;
+      await sleep(Math.min(Math.max(err.retryAfterMs, 500), 10_000));
+    }
+  }
+}
+
+function tr(deps: StaffJobDeps, locale: Locale, key: string, values: Record<string, string | number> = {}) {
+  // `@key` values are locale keys themselves (status names...), as in the review texts.
+  const params: Params = Object.fromEntries(
+    Object.entries(values).map(([k, v]) => [
+      k,
+      typeof v === 'string' && v.startsWith('@') ? deps.i18n.t(locale, v.slice(1)) : v,
+    ]),
+  );
+  return deps.i18n.t(locale, key, params);
+}
+
+/** The job's one message in the chat: progress edits (throttled) and the final text. */
+class ProgressMessage {
+  private lastText = '';
+  private lastAt = 0;
+
+  constructor(
+    private readonly deps: StaffJobDeps,
+    private readonly job: StaffJobRow,
+    private readonly locale: Locale,
+  ) {}
+
+  private async edit(text: string, extra: object = {}) {
+    if (this.job.messageId === null) return;
+    try {
+      await this.deps.telegram.editMessageText(
+        Number(this.job.chatId),
+        this.job.messageId,
+        undefined,
+        text,
+        extra,
+      );
+    } catch (err) {
+      const kind = classifyTelegramError(err).kind;
+      if (kind === 'not_modified') return;
+      if (kind === 'message_gone') {
+        // Deleted or too old to edit: the result comes as a new message.
+        await this.deps.telegram.sendMessage(Number(this.job.chatId), text, extra);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** The worker took the job: "正在处理…" (best effort: the result follows anyway). */
+  async start() {
+    this.lastAt = Date.now();
+    await this.edit(tr(this.deps, this.locale, `staff_jobs.working.${this.job.kind}`)).catch(() => {});
+  }
+
+  /** "正在导出… 45%（45,000/100,000）": at most one edit per interval, none when the path is busy. */
+  async progress(done: number, total: number) {
+    const now = Date.now();
+    if (now - this.lastAt < this.deps.staffJobs.progressEveryMs) return;
+    const pct = total > 0 ? Math.min(100, Math.floor((done / total) * 100)) : 0;
+    const text = tr(this.deps, this.locale, `staff_jobs.progress.${this.job.kind}`, {
+      pct,
+      done: done.toLocaleString('en-US'),
+      total: total.toLocaleString('en-US'),
+    });
+    if (text === this.lastText) return;
+    this.lastAt = now;
+    this.lastText = text;
+    await recordStaffJobProgress(this.deps.db, this.job.id, done, total).catch(() => {});
+    await this.edit(text).catch((err: unknown) => {
+      if (!(err instanceof SendDeferred))
+        this.deps.logger.warn({ err, staffJobId: this.job.id }, 'progress edit failed');
+    });
+  }
+
+  async final(result: StaffJobResult) {
+    const text = result.lines.map((l) => tr(this.deps, this.locale, l.key, l.values)).join('\n');
+    const buttons = result.buttons?.length
+      ? {
+          reply_markup: {
+            inline_keyboard: [
+              result.buttons.map((b) => ({
+                text: tr(this.deps, this.locale, b.key, b.values),
+                callback_data: this.deps.callbacks.encode(Number(this.job.chatId), b.action, ...b.args),
+              })),
+            ],
+          },
+        }
+      : {};
+    await patiently(() => this.edit(text, buttons));
+  }
+}
+
+interface RunContext {
+  deps: StaffJobDeps;
+  job: StaffJobRow;
+  locale: Locale;
+  message: ProgressMessage;
+}
+
+type Runner = (c: RunContext) => Promise<StaffJobResult>;
+
+const num = (v: unknown) => (typeof v === 'number' ? v : Number(v));
+const ID_LIST_MAX = 60;
+const SLICE_ROWS = 250;
+const idList = (list: number[]) =>
+  list.length > ID_LIST_MAX ? `${list.slice(0, ID_LIST_MAX).join(', ')} …` : list.join(', ');
+
+/** Writes the rows into parts of at most `partBytes`, sends each as a document, removes the files. */
+async function exportRun(
+  c: RunContext,
+  opts: {
+    total: number;
+    run: (sink: (pages: AsyncIterable<LedgerRow[]>) => Promise<unknown>) => Promise<number>;
+    write: (
+      out: import('node:stream').Writable,
+      pages: AsyncIterable<LedgerRow[]>,
+      part: number,
+    ) => Promise<unknown>;
+    filename: (part: number, parts: number) => string;
+    caption: string;
+  },
+): Promise<{ rows: number; parts: number }> {
+  let paths: string[] = [];
+  let written = 0;
+  try {
+    const rows = await opts.run(async (pages) => {
+      // Slices of a cursor batch: a part can close between any two slices, and progress moves smoothly.
+      const counted = async function* () {
+        for await (const page of pages) {
+          for (let i = 0; i < page.length; i += SLICE_ROWS) {
+            const slice = page.slice(i, i + SLICE_ROWS);
+            yield slice;
+            written += slice.length;
+            await c.message.progress(written, opts.total);
+          }
+        }
+      };
+      paths = await writeInParts({
+        pages: counted(),
+        partBytes: c.deps.staffJobs.partBytes,
+        path: (part) => exportPath(c.job.id, part),
+        write: opts.write,
+      });
+    });
+    const parts = paths.length;
+    for (const [i, path] of paths.entries()) {
+      const caption =
+        parts > 1
+          ? `${opts.caption}\n${tr(c.deps, c.locale, 'staff_jobs.part_caption', { part: i + 1, parts })}`
+          : opts.caption;
+      await patiently(() =>
+        c.deps.telegram.sendDocument(
+          Number(c.job.chatId),
+          { source: createReadStream(path), filename: opts.filename(i + 1, parts) },
+          { caption },
+        ),
+      );
+    }
+    return { rows, parts };
+  } finally {
+    await removeExportFiles(paths);
+  }
+}
+
+const partName = (name: string, part: number, parts: number) =>
+  parts > 1 ? name.replace(/\.xlsx$/, `-${part}of${parts}.xlsx`) : name;
+
+const runners: Record<StaffJobKind, Runner> = {
+  async ledger_export(c): Promise<StaffJobResult> {
+    const { deps, job, locale } = c;
+    const campaignId = num(job.params['campaignId']);
+    const access = job.params['access'] === 'full' ? 'full' : 'masked';
+    const filters = (job.params['filters'] ?? {}) as LedgerFilters;
+    const figures = await campaignFigures(deps.db, campaignId, deps.now());
+    const title = locale === 'en' ? figures.campaign.titleEn : figures.campaign.titleZh;
+    const total = await ledgerCount(deps.db, campaignId, filters);
+    const file = tr(deps, locale, 'ledger.file', { code: figures.campaign.code, date: figures.asOfDate });
+    const r = await exportRun(c, {
+      total,
+      run: (sink) =>
+        exportLedger(deps.db, deps.cipher, { campaignId, access, filters, actorId: job.actorId, sink }),
+      write: (out, pages, part) =>
+        writeLedgerXlsx(out, pages, {
+          locale,
+          masked: access === 'masked',
+          title: tr(deps, locale, 'ledger.sheet_title', { title, date: figures.asOfDate }),
+          ...(part === 1 ? { figures } : {}),
+        }),
+      filename: (part, parts) => partName(file, part, parts),
+      caption: tr(deps, locale, access === 'full' ? 'ledger.caption_full' : 'ledger.caption_masked', {
+        title,
+      }),
+    });
+    deps.logger.info(
+      { staffJobId: job.id, campaignId, rows: r.rows, parts: r.parts, access },
+      'ledger exported',
+    );
+    return {
+      lines: [
+        { key: 'staff_jobs.export_done', values: { rows: r.rows.toLocaleString('en-US') } },
+        ...(r.parts > 1 ? [{ key: 'staff_jobs.export_parts', values: { parts: r.parts } }] : []),
+      ],
+      counts: { rows: r.rows, parts: r.parts },
+    };
+  },
+
+  async entry_list(c): Promise<StaffJobResult> {
+    const { deps, job, locale } = c;
+    const campaignId = num(job.params['campaignId']);
+    const f = await campaignFigures(deps.db, campaignId, deps.now());
+    const title = locale === 'en' ? f.campaign.titleEn : f.campaign.titleZh;
+    const total = await ledgerCount(deps.db, campaignId, {
+      statuses: ['paid', 'handed_over'],
+      notEntered: true,
+    });
+    const file = tr(deps, locale, 'entry.file', { code: f.campaign.code, date: f.asOfDate });
+    const r = await exportRun(c, {
+      total,
+      run: (sink) => exportEntryList(deps.db, deps.cipher, { campaignId, actorId: job.actorId, sink }),
+      write: (out, pages) =>
+        writeEntryListXlsx(out, pages, {
+          locale,
+          title: tr(deps, locale, 'entry.sheet_title', { title, date: f.asOfDate }),
+        }),
+      filename: (part, parts) => partName(file, part, parts),
+      caption: tr(deps, locale, 'entry.list_caption', {
+        title,
+        due: f.timeliness.entry.due,
+        overdue: f.timeliness.entry.overdue,
+        days: f.timeliness.entry.workingDays,
+      }),
+    });
+    return {
+      lines: [
+        { key: 'staff_jobs.export_done', values: { rows: r.rows.toLocaleString('en-US') } },
+        ...(r.parts > 1 ? [{ key: 'staff_jobs.export_parts', values: { parts: r.parts } }] : []),
+      ],
+      counts: { rows: r.rows, parts: r.parts },
+    };
+  },
+
+  async batch_new(c): Promise<StaffJobResult> {
+    const { deps, job } = c;
+    let stored: StaffJobResult | undefined;
+    // The result is written in the batch's own transaction: a worker killed after the commit finds
+    // it on the next run and only delivers it (never a second batch).
+    const b = await createBatch(paymentDeps(deps), {
+      campaignCode: String(job.params['campaignCode']),
+      actorId: job.actorId,
+      inTransaction: async (tx, b) => {
+        stored = batchCreatedResult(b);
+        await storeStaffJobResult(tx, job.id, stored, deps.now());
+      },
+    });
+    return stored ?? batchCreatedResult(b);
+  },
+
+  async batch_paid(c): Promise<StaffJobResult> {
+    const { deps, job } = c;
+    const batchId = num(job.params['batchId']);
+    const r = await markBatchPaid(paymentDeps(deps), { batchId, actorId: job.actorId });
+    if (r.changed)
+      await onBatchChanged(deps.db, deps.queues, batchId, deps.now()).catch((err: unknown) =>
+        deps.logger.warn({ err, batchId }, 'reminder re-sync after a paid batch failed'),
+      );
+    if (!r.changed)
+      return {
+        lines: [
+          {
+            key: 'payments.already_done',
+            values: { id: batchId, status: `@payments.batch_status.${r.status}` },
+          },
+        ],
+        counts: { paid: 0 },
+      };
+    return {
+      lines: [
+        { key: 'payments.paid_done', values: { id: batchId, count: r.paid, notices: r.noticesQueued } },
+      ],
+      counts: { paid: r.paid, notices: r.noticesQueued },
+    };
+  },
+
+  async bulk_approve(c): Promise<StaffJobResult> {
+    const { deps, job } = c;
+    const p = job.params;
+    const r = await bulkApprove(
+      { db: deps.db, cipher: deps.cipher, queues: deps.queues, now: deps.now },
+      {
+        reviewerId: job.actorId,
+        filter: {
+          campaignId: num(p['campaignId']),
+          ...(p['categoryId'] ? { categoryId: num(p['categoryId']) } : {}),
+          ...(p['unionId'] ? { unionId: num(p['unionId']) } : {}),
+        },
+        expectCount: num(p['expectCount']),
+        maxId: num(p['maxId']),
+      },
+    );
+    if (r.outcome === 'changed')
+      return { lines: [{ key: 'staff_jobs.bulk_changed' }], counts: { approved: 0 } };
+    const ex = r.excluded.map((e) => `#${e.id}`).join(' ');
+    return {
+      lines: [
+        { key: 'review.bulk_done', values: { n: r.count, total: formatYuan(r.totalFen) } },
+        ...(r.excluded.length
+          ? [{ key: 'review.bulk_done_excluded', values: { n: r.excluded.length, ids: ex.slice(0, 1500) } }]
+          : []),
+      ],
+      counts: { approved: r.count },
+    };
+  },
+
+  async import_submit(c): Promise<StaffJobResult> {
+    const { deps, job } = c;
+    try {
+      const r = await submitImport(
+        { db: deps.db, cipher: deps.cipher, now: deps.now },
+        { personId: job.actorId, batchId: String(job.params['uploadBatchId'] ?? '') },
+      );
+      if (r.submitted > 0)
+        await ensureReviewTasks(deps.db, deps.queues).catch((err: unknown) =>
+          deps.logger.warn({ err }, 'review tasks after import failed'),
+        );
+      const lines: StaffJobResult['lines'] = [
+        { key: 'upload.submitted', values: { count: r.submitted, amount: formatYuan(r.amountFen) } },
+      ];
+      if (r.flagged > 0) lines.push({ key: 'upload.submitted_flagged', values: { count: r.flagged } });
+      const refused = Object.entries(r.refused).filter(([, n]) => n > 0);
+      if (refused.length > 0)
+        lines.push({
+          key: 'upload.submitted_refused',
+          values: {
+            count: refused.reduce((a, [, n]) => a + n, 0),
+            details: refused
+              .map(([code, n]) => tr(deps, c.locale, `upload.refused_item.${code}`, { count: n }))
+              .join(tr(deps, c.locale, 'upload.list_separator')),
+          },
+        });
+      return { lines, counts: { submitted: r.submitted } };
+    } catch (err) {
+      // A previous attempt of this job submitted the drafts before its worker died.
+      if (err instanceof DomainError && err.code === 'upload_batch_gone' && job.attempts > 1)
+        return { lines: [{ key: 'staff_jobs.import_already' }], counts: { submitted: 0 } };
+      throw err;
+    }
+  },
+};
+
+function paymentDeps(deps: StaffJobDeps) {
+  return {
+    db: deps.db,
+    cipher: deps.cipher,
+    queues: deps.queues,
+    now: deps.now,
+    hasKey: (k: string) => deps.i18n.has(k),
+  };
+}
+
+function batchCreatedResult(b: {
+  batchId: number;
+  code: string;
+  count: number;
+  totalFen: bigint;
+  capped: number[];
+  skipped: number[];
+}): StaffJobResult {
+  return {
+    lines: [
+      {
+        key: 'payments.batch_created',
+        values: { code: b.code, count: b.count, total: formatYuan(Number(b.totalFen)) },
+      },
+      ...(b.capped.length > 0 ? [{ key: 'payments.batch_capped', values: { ids: idList(b.capped) } }] : []),
+      ...(b.skipped.length > 0
+        ? [{ key: 'payments.batch_skipped', values: { ids: idList(b.skipped) } }]
+        : []),
+    ],
+    buttons: [
+      { key: 'payments.btn_export', action: 'pay_exp', args: [b.batchId] },
+      { key: 'payments.btn_paid', action: 'pay_paid', args: [b.batchId] },
+    ],
+    counts: { batchId: b.batchId, count: b.count },
+  };
+}
+
+/** Turns a DomainError of an action into its localized message (the texts the chat used before). */
+function failureResult(deps: StaffJobDeps, err: DomainError): StaffJobResult {
+  const values = Object.fromEntries(
+    Object.entries(err.params ?? {}).map(([k, v]) => [k, typeof v === 'number' ? v : String(v)]),
+  );
+  for (const prefix of ['payments.errors', 'upload.errors', 'review.errors', 'errors'])
+    if (deps.i18n.has(`${prefix}.${err.code}`)) return { lines: [{ key: `${prefix}.${err.code}`, values }] };
+  return { lines: [{ key: 'staff_jobs.failed' }] };
+}
+
+export async function runStaffJob(
+  deps: StaffJobDeps,
+  staffJobId: string,
+  attempt: { final: boolean },
+): Promise<string> {
+  const job = await claimStaffJob(deps.db, staffJobId, deps.now());
+  if (!job) return 'unknown';
+  const locale: Locale = job.locale === 'en' ? 'en' : 'zh-CN';
+  const message = new ProgressMessage(deps, job, locale);
+  if (job.status === 'delivered' || job.status === 'failed') return 'already_finished';
+  let result = job.status === 'done' ? job.result : null;
+  if (!result) {
+    await message.start();
+    try {
+      result = await runners[job.kind]({ deps, job, locale, message });
+      await storeStaffJobResult(deps.db, job.id, result, deps.now());
+    } catch (err) {
+      if (err instanceof DomainError) {
+        result = failureResult(deps, err);
+        await storeStaffJobResult(deps.db, job.id, result, deps.now());
+      } else {
+        deps.logger.warn({ err, staffJobId: job.id, kind: job.kind }, 'staff job attempt failed');
+        if (attempt.final) {
+          await markStaffJobFailed(deps.db, job.id, deps.now());
+          await message.final({ lines: [{ key: 'staff_jobs.failed' }] }).catch(() => {});
+        }
+        throw err;
+      }
+    }
+  }
+  await message.final(result);
+  await markStaffJobDelivered(deps.db, job.id);
+  return 'done';
+}
+
+export const staffJob = defineJob({
+  queue: 'staff',
+  name: STAFF_JOB,
+  schema: z.object({ staffJobId: z.string().uuid() }),
+  async handle(deps: StaffJobDeps, { staffJobId }, job) {
+    const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    return runStaffJob(deps, staffJobId, { final });
+  },
+});
