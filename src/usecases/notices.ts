@@ -1,4 +1,4 @@
-import type { Db } from '../adapters/db/client.ts';
+import { type Db, uniqueViolation } from '../adapters/db/client.ts';
 import type { Queues } from '../adapters/queue/queues.ts';
 
 // Outbound notices. One notice = one row with a unique key (recipient, nomination, kind): enqueueing the
@@ -34,17 +34,11 @@ export interface NoticeRequest {
 }
 
 export async function enqueueNotice(db: Db, queues: Queues, n: NoticeRequest) {
-  const row = await db.notice.upsert({
-    where: { uniqueKey: n.uniqueKey },
-    create: {
-      uniqueKey: n.uniqueKey,
-      kind: n.kind,
-      personId: n.personId,
-      nominationId: n.nominationId ?? null,
-      template: n.template,
-      params: { values: n.params ?? {}, buttons: n.buttons ?? [], ...(n.smsFallback ? { sms: true } : {}) },
-    },
-    update: {},
+  // The same key from two processes at once (several bots and workers): the loser of the insert race
+  // reads the winner's row (an upsert is not atomic; its insert fails on the unique key).
+  const row = await upsertNotice(db, n).catch(async (err: unknown) => {
+    if (!uniqueViolation(err)) throw err;
+    return db.notice.findUniqueOrThrow({ where: { uniqueKey: n.uniqueKey } });
   });
   if (row.status === 'queued') {
     await queues.get('notifications').add(
@@ -60,4 +54,19 @@ export async function enqueueNotice(db: Db, queues: Queues, n: NoticeRequest) {
     );
   }
   return row;
+}
+
+function upsertNotice(db: Db, n: NoticeRequest) {
+  return db.notice.upsert({
+    where: { uniqueKey: n.uniqueKey },
+    create: {
+      uniqueKey: n.uniqueKey,
+      kind: n.kind,
+      personId: n.personId,
+      nominationId: n.nominationId ?? null,
+      template: n.template,
+      params: { values: n.params ?? {}, buttons: n.buttons ?? [], ...(n.smsFallback ? { sms: true } : {}) },
+    },
+    update: {},
+  });
 }
