@@ -23,6 +23,28 @@ export interface BatchSummary {
 
 const ELIGIBLE = ['approved', 'payment_failed'] as const;
 
+/**
+ * Rows per query where a query names rows one by one (an `in` list, or a nested relation Prisma loads
+ * with one bind parameter per parent row): PostgreSQL refuses more than 32,767 parameters in one query.
+ */
+const PAGE = 5_000;
+
+/** A batch's payments with their nominations (and campaign), read in pages of PAGE. */
+async function batchPayments(db: PaymentDeps['db'], batchId: number) {
+  const out = [];
+  for (let after = 0; ; ) {
+    const page = await db.payment.findMany({
+      where: { batchId, id: { gt: after } },
+      include: { nomination: { include: { campaign: true } } },
+      orderBy: { id: 'asc' },
+      take: PAGE,
+    });
+    out.push(...page);
+    if (page.length < PAGE) return out;
+    after = page[page.length - 1]!.id;
+  }
+}
+
 export async function createBatch(
   deps: PaymentDeps,
   input: { campaignCode: string; actorId: number; limit?: number },
@@ -53,17 +75,20 @@ export async function createBatch(
       const hashes = [...new Set(candidates.map((c) => c.idNumberHash).filter((h): h is string => !!h))];
       const used = new Map<string, number>();
       if (hashes.length > 0) {
-        const rows = await tx.payment.findMany({
-          where: {
-            status: { in: ['paid', 'pending'] },
-            nomination: { idNumberHash: { in: hashes } },
-            createdAt: { gte: yearStart, lt: yearEnd },
-          },
-          select: { amountFen: true, nomination: { select: { idNumberHash: true } } },
-        });
-        for (const r of rows) {
-          const h = r.nomination.idNumberHash!;
-          used.set(h, (used.get(h) ?? 0) + r.amountFen);
+        // In pages: one bind parameter per person in one query fails above ~32,000 (PostgreSQL's limit).
+        for (let i = 0; i < hashes.length; i += PAGE) {
+          const rows = await tx.payment.findMany({
+            where: {
+              status: { in: ['paid', 'pending'] },
+              nomination: { idNumberHash: { in: hashes.slice(i, i + PAGE) } },
+              createdAt: { gte: yearStart, lt: yearEnd },
+            },
+            select: { amountFen: true, nomination: { select: { idNumberHash: true } } },
+          });
+          for (const r of rows) {
+            const h = r.nomination.idNumberHash!;
+            used.set(h, (used.get(h) ?? 0) + r.amountFen);
+          }
         }
       }
 
@@ -151,12 +176,9 @@ export async function bankList(
   input: { batchId: number; actorId: number; fullNumbers: boolean },
 ): Promise<{ code: string; status: string; rows: BankListRow[]; totalFen: bigint }> {
   const { db, cipher } = deps;
-  const batch = await db.paymentBatch.findUnique({
-    where: { id: input.batchId },
-    include: { payments: { include: { nomination: true }, orderBy: { id: 'asc' } } },
-  });
+  const batch = await db.paymentBatch.findUnique({ where: { id: input.batchId } });
   if (!batch) throw new DomainError('batch_not_found', { id: input.batchId });
-  const rows = batch.payments.map((p) => {
+  const rows = (await batchPayments(db, batch.id)).map((p) => {
     const card = p.nomination.bankCardEnc ? cipher.decrypt(p.nomination.bankCardEnc) : '';
     return {
       ref: p.id,
@@ -198,11 +220,7 @@ export interface PaidResult {
 }
 
 async function loadForNotices(deps: PaymentDeps, batchId: number) {
-  return deps.db.payment.findMany({
-    where: { batchId },
-    include: { nomination: { include: { campaign: true } } },
-    orderBy: { id: 'asc' },
-  });
+  return batchPayments(deps.db, batchId);
 }
 
 /** "All paid": the whole batch at once. A second call (or a reconciled batch) changes nothing. */
@@ -302,10 +320,9 @@ export async function applyReturnFile(
       });
       if (done.count === 0) return false;
       if (paidIds.length > 0) {
-        await tx.payment.updateMany({
-          where: { id: { in: paidIds }, status: 'pending' },
-          data: { status: 'paid', paidAt },
-        });
+        // One array parameter (a batch's return file can list more rows than PostgreSQL takes parameters).
+        await tx.$executeRaw`UPDATE payment SET status = 'paid', paid_at = ${paidAt}
+          WHERE id = ANY(${paidIds}::int[]) AND status = 'pending'`;
         await tx.$executeRaw`UPDATE nomination SET status = 'paid', version = version + 1, updated_at = now()
           WHERE status = 'in_batch' AND id IN (SELECT nomination_id FROM payment WHERE id = ANY(${paidIds}))`;
       }

@@ -63,6 +63,9 @@ export async function queueReviewTask(queues: Queues, t: { nominationId: number;
   );
 }
 
+/** Nominations read per query by a digest (a bounded number of bind parameters). */
+const DIGEST_PAGE = 5_000;
+
 /** Nominations read per page by the sweep (one page in memory at a time). */
 export const SWEEP_PAGE = 1000;
 
@@ -297,15 +300,22 @@ export async function sendReviewDigest(
   const key = setKey(deps.queues, d.kind, d.campaignId);
   const members = await redis.zrangebyscore(key, '-inf', String(end.getTime()));
   if (members.length === 0) return { outcome: 'empty' };
-  const ids = [...new Set(members.map((m) => Number(m.split('-')[0])))];
-  const rows = await deps.db.nomination.findMany({
-    where: { id: { in: ids }, status: { in: [...REVIEWABLE_STATUSES] } },
-    select: { id: true, revision: true, flags: true, submittedAt: true },
-    orderBy: { id: 'asc' },
-  });
-  const live = rows.filter((r) =>
-    members.some((m) => m === `${r.id}-${r.revision}` || m.startsWith(`${r.id}-${r.revision}-`)),
-  );
+  // A province's first digest can hold every pending nomination (tens of thousands): read them in pages
+  // (never one bind parameter per member in one query) and match members through a set.
+  const ids = [...new Set(members.map((m) => Number(m.split('-')[0])))].sort((a, b) => a - b);
+  const live: { id: number; revision: number; flags: string[]; submittedAt: Date | null }[] = [];
+  // Members are `<id>-<revision>` (new) or `<id>-<revision>-<period>` (sla).
+  const revisions = new Set(members.map((m) => m.split('-').slice(0, 2).join('-')));
+  for (let i = 0; i < ids.length; i += DIGEST_PAGE) {
+    const rows = await deps.db.nomination.findMany({
+      where: { id: { in: ids.slice(i, i + DIGEST_PAGE) }, status: { in: [...REVIEWABLE_STATUSES] } },
+      select: { id: true, revision: true, flags: true, submittedAt: true },
+      orderBy: { id: 'asc' },
+    });
+    for (const r of rows) {
+      if (revisions.has(`${r.id}-${r.revision}`)) live.push(r);
+    }
+  }
   let recipients = 0;
   if (live.length > 0 && campaign.status !== 'archived') {
     const people = await deps.db.person.findMany({
@@ -345,6 +355,7 @@ export async function sendReviewDigest(
       recipients++;
     }
   }
-  await redis.zrem(key, ...members);
+  for (let i = 0; i < members.length; i += DIGEST_PAGE)
+    await redis.zrem(key, ...members.slice(i, i + DIGEST_PAGE));
   return live.length > 0 ? { outcome: 'sent', items: live.length, recipients } : { outcome: 'empty' };
 }
