@@ -65,10 +65,21 @@ export async function createBatch(
           benefitForm: 'transfer',
           bankCardEnc: { not: null },
         },
-        include: { category: true },
+        select: {
+          id: true,
+          version: true,
+          status: true,
+          categoryId: true,
+          amountFen: true,
+          idNumberHash: true,
+        },
         orderBy: { id: 'asc' },
         take: input.limit ?? 50_000,
       });
+      // The campaign's categories once (an `include` loads them with one bind parameter per candidate).
+      const categories = new Map(
+        (await tx.campaignCategory.findMany({ where: { campaignId: campaign.id } })).map((k) => [k.id, k]),
+      );
       if (candidates.length === 0) throw new DomainError('batch_empty', { campaign: campaign.code });
 
       // Already paid or being paid this year, per person (keyed ID hash), across campaigns.
@@ -104,10 +115,14 @@ export async function createBatch(
       const skipped: number[] = [];
       const payments: Prisma.PaymentCreateManyInput[] = [];
       let total = 0n;
+      // Amounts first (in id order, the yearly cap counted per person as rows are planned), then the
+      // guarded moves to in_batch set-based, PAGE rows per statement (a row changed meanwhile is skipped).
+      const planned: { id: number; version: number; status: string; amount: number }[] = [];
       for (const n of candidates) {
-        const standard = n.category?.standardAmountFen ?? 0;
+        const category = n.categoryId !== null ? categories.get(n.categoryId) : undefined;
+        const standard = category?.standardAmountFen ?? 0;
         let amount = Math.min(n.amountFen ?? standard, standard);
-        const cap = n.category?.yearlyCapFen ?? null;
+        const cap = category?.yearlyCapFen ?? null;
         if (cap !== null && n.idNumberHash) {
           const left = cap - (used.get(n.idNumberHash) ?? 0);
           if (left < amount) {
@@ -119,20 +134,31 @@ export async function createBatch(
           skipped.push(n.id);
           continue;
         }
-        const moved = await tx.nomination.updateMany({
-          where: { id: n.id, version: n.version, status: n.status },
-          data: { status: 'in_batch', version: { increment: 1 } },
-        });
-        if (moved.count === 0) {
-          skipped.push(n.id);
+        if (n.idNumberHash) used.set(n.idNumberHash, (used.get(n.idNumberHash) ?? 0) + amount);
+        planned.push({ id: n.id, version: n.version, status: n.status, amount });
+      }
+      const moved = new Set<number>();
+      for (let i = 0; i < planned.length; i += PAGE) {
+        const chunk = planned.slice(i, i + PAGE);
+        const rows = await tx.$queryRaw<{ id: number }[]>`
+          UPDATE nomination n SET status = 'in_batch', version = n.version + 1, updated_at = now()
+          FROM unnest(${chunk.map((p) => p.id)}::int[], ${chunk.map((p) => p.version)}::int[],
+                      ${chunk.map((p) => p.status)}::text[]) AS u(id, version, status)
+          WHERE n.id = u.id AND n.version = u.version AND n.status::text = u.status
+          RETURNING n.id`;
+        for (const r of rows) moved.add(r.id);
+      }
+      for (const p of planned) {
+        if (!moved.has(p.id)) {
+          skipped.push(p.id);
           continue;
         }
-        if (n.idNumberHash) used.set(n.idNumberHash, (used.get(n.idNumberHash) ?? 0) + amount);
-        payments.push({ batchId: batch.id, nominationId: n.id, amountFen: amount });
-        total += BigInt(amount);
+        payments.push({ batchId: batch.id, nominationId: p.id, amountFen: p.amount });
+        total += BigInt(p.amount);
       }
       if (payments.length === 0) throw new DomainError('batch_empty', { campaign: campaign.code });
-      await tx.payment.createMany({ data: payments });
+      for (let i = 0; i < payments.length; i += PAGE)
+        await tx.payment.createMany({ data: payments.slice(i, i + PAGE) });
       await tx.paymentBatch.update({
         where: { id: batch.id },
         data: { code, totalFen: total, itemCount: payments.length },
