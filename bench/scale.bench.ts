@@ -39,6 +39,10 @@ const REDIS_TARGET_MB_PER_100K = 50;
 const STAFF_ID = 90_001;
 
 interface Ctx {
+  /** A staff member's chat of its own per step (one chat's updates wait for each other). */
+  staffChat: () => UserHandle;
+  /** True while an update of this chat is still being handled (the chat-order lock in Redis). */
+  busy: (u: UserHandle) => Promise<boolean>;
   db: PrismaClient;
   app: RunningApp;
   queues: Queues;
@@ -72,22 +76,27 @@ function chat(name: string, text: (c: Ctx) => Promise<string> | string, done: Me
     target: { label: `first answer ≤ ${CHAT_TARGET_MS} ms`, field: 'firstAnswerMs', max: CHAT_TARGET_MS },
     async run(c) {
       const cmd = await text(c);
-      await quiet(c.staff);
+      const u = c.staffChat();
       const t0 = performance.now();
-      await c.staff.sendText(cmd);
-      const first = await c.staff.waitForMessage({ timeoutMs: 600_000 });
+      await u.sendText(cmd);
+      const first = await u.waitForMessage({ timeoutMs: 600_000 });
       const firstAnswerMs = performance.now() - t0;
-      const last = await c.staff.waitForMessage({
+      const last = await u.waitForMessage({
         timeoutMs: 600_000,
         match: (m) => internalError.test(m.text ?? '') || matchesDone(m, done),
       });
       const ms = performance.now() - t0;
+      // A handler past telegraf's timeout keeps running (the person was told it failed): wait for it, so
+      // its work is not counted against the next step, and report how long it really took.
+      while ((await c.busy(u)) && performance.now() - t0 < 900_000) await sleep(250);
+      const handlerMs = performance.now() - t0;
       const failed = internalError.test(first.text ?? '') || internalError.test(last.text ?? '');
       return {
         command: cmd,
         ok: !failed,
         firstAnswerMs: Math.round(firstAnswerMs),
         ms: Math.round(ms),
+        handlerMs: Math.round(handlerMs),
         answer: (last.text ?? last.caption ?? last.document?.file_name ?? '').slice(0, 80),
       };
     },
@@ -105,18 +114,6 @@ function matchesDone(
 
 const hasDocument = (ext: string) => (m: { document?: { file_name?: string } }) =>
   (m.document?.file_name ?? '').endsWith(ext);
-
-/** Waits until the chat had no new message for 1.5 s (at most 2 min): a late answer is not the next step's. */
-async function quiet(u: UserHandle) {
-  const deadline = Date.now() + 120_000;
-  let last = -1;
-  for (;;) {
-    const n = (await u.messages()).length;
-    if (n === last || Date.now() > deadline) return;
-    last = n;
-    await sleep(1_500);
-  }
-}
 
 /** The steps, in order. Re-point a command here when it changes (e.g. becomes a job). */
 const STEPS: Step[] = [
@@ -318,8 +315,13 @@ async function main() {
     const contacts: number[] = [];
     for (let i = 0; i < 200; i++)
       contacts.push(await fx.person(db, 50_000 + i, 'contact', { unionId: unions[i]! }));
-    const staffId = await fx.person(db, STAFF_ID, 'admin', { lang: 'en' });
-    await db.roleGrant.create({ data: { personId: staffId, role: 'finance', scope: '' } });
+    // Staff members (admin + finance, English): one chat per step.
+    let staffId = 0;
+    for (let i = 0; i < STEPS.length; i++) {
+      const id = await fx.person(db, STAFF_ID + i, 'admin', { lang: 'en', name: `Staff ${i}` });
+      await db.roleGrant.create({ data: { personId: id, role: 'finance', scope: '' } });
+      staffId ||= id;
+    }
     const day = 86_400_000;
     const now = Date.now();
     const code = `scale-${randomBytes(2).toString('hex')}`;
@@ -375,7 +377,12 @@ async function main() {
 
     const client = new EmulatorClient(emu.url, { bot: Number(token.split(':')[0]) });
     const staff = client.user(STAFF_ID, { firstName: 'Staff', languageCode: 'en' });
+    let nextStaff = 1;
+    const botId = token.split(':')[0];
     const ctx: Ctx = {
+      staffChat: () => client.user(STAFF_ID + nextStaff++, { firstName: 'Staff', languageCode: 'en' }),
+      busy: async (u) =>
+        (await ctx.app.redis.exists(`${ctx.app.queues.prefix}:order:${botId}:lock:${u.id}`)) === 1,
       db,
       app: undefined as unknown as RunningApp,
       queues,
@@ -396,7 +403,7 @@ async function main() {
     // ----------------------------------------------------------------------------------------- steps
     for (const step of STEPS) {
       if (step.name.startsWith('/whoami')) {
-        await staff.sendText('/start');
+        await staff.sendText('/start'); // the bot's first update after start-up
         await staff.waitForMessage({ timeoutMs: 60_000 });
       }
       let peak = process.memoryUsage().rss;
