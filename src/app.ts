@@ -63,6 +63,8 @@ export interface RunningApp {
   workers: Worker[];
   http?: Server;
   httpPort?: number;
+  /** The worker's start-up work (reminder sync, review-task sweep); settles when both did (never rejects). */
+  startup: Promise<unknown>;
   stop: () => Promise<void>;
 }
 
@@ -90,8 +92,9 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   const db = createDb(config.databaseUrl);
   const redis = createRedis(config.redisUrl);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error (will reconnect)'));
-  const prefix = opts.queuePrefix ?? config.queuePrefix;
-  const queues = new Queues(config.redisUrl, prefix);
+  const queues = new Queues(config.redisUrl, opts.queuePrefix ?? config.queuePrefix);
+  // Every Redis key of the installation starts with the prefix as a Redis Cluster hash tag ({warmth}).
+  const prefix = queues.prefix;
   const stops: (() => Promise<unknown>)[] = [];
   // The one outbound path of this process; its pace is shared with every other process through Redis
   // (keys under the installation's prefix, per bot token's id: Telegram's limits are per bot).
@@ -204,6 +207,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
   }
 
   let workers: Worker[] = [];
+  let startup: Promise<unknown> = Promise.resolve();
   if (opts.role !== 'bot') {
     const telegram = outbound.client(
       config.telegram.token,
@@ -275,6 +279,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       logger.warn({ err }, 'review task sweep at worker start failed'),
     );
     stops.unshift(() => reviewTasks);
+    startup = Promise.all([rebuild, reviewTasks]);
     // Recurring housekeeping through a BullMQ job scheduler (idempotent: upsert by id).
     queues
       .get('reminders')
@@ -315,6 +320,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     workers,
     http,
     httpPort,
+    startup,
     stop,
   };
 }

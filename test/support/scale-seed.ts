@@ -12,6 +12,18 @@ export interface ScaleMix {
   draft: number;
 }
 
+/** Optional column values shared by every seeded row (one ciphertext reused: decrypting works, it is one ID). */
+export interface ScaleFields {
+  categoryId?: number;
+  /** For everything but drafts; drafts stay in_kind so they need no bank card. */
+  benefitForm?: 'in_kind' | 'transfer';
+  idNumberEnc?: string;
+  phoneEnc?: string;
+  bankCardEnc?: string;
+  bankCardLast4?: string;
+  bankName?: string;
+}
+
 export interface ScaleSeed {
   batchId: number;
   /** Nomination ids by status, first and last (ids are consecutive per status block). */
@@ -32,18 +44,28 @@ export async function seedScale(
     mix: ScaleMix;
     lastPaidAt: Date;
     paidDays?: number;
+    fields?: ScaleFields;
   },
 ): Promise<ScaleSeed> {
   const { campaignId, unionIds, submittedById, mix } = opts;
+  const f = opts.fields ?? {};
   const paidDays = opts.paidDays ?? 3;
   const blocks = {} as ScaleSeed['blocks'];
   const insert = async (key: keyof ScaleMix, status: string, count: number) => {
     const rows = await db.$queryRaw<{ first: number | null; last: number | null }[]>`
       WITH ins AS (
         INSERT INTO nomination (campaign_id, union_id, submitted_by_id, status, amount_fen, benefit_form,
-                                full_name, submitted_at, updated_at)
+                                full_name, submitted_at, updated_at, revision, version, category_id,
+                                id_number_enc, id_number_hash, phone_enc, bank_card_enc, bank_card_last4,
+                                bank_name, employer)
         SELECT ${campaignId}, (${unionIds}::int[])[1 + (g % ${unionIds.length})], ${submittedById},
-               ${status}::"NominationStatus", 80000, 'in_kind', 'x', now(), now()
+               ${status}::"NominationStatus", 80000,
+               (CASE WHEN ${status} = 'draft' THEN 'in_kind' ELSE ${f.benefitForm ?? 'in_kind'} END)::"BenefitForm",
+               'x', now(), now(), CASE WHEN ${status} = 'draft' THEN 0 ELSE 1 END, 1, ${f.categoryId ?? null}::int,
+               ${f.idNumberEnc ?? null}::text,
+               CASE WHEN ${f.idNumberEnc ?? null}::text IS NULL THEN NULL ELSE 'scale-' || ${campaignId}::int || '-' || ${status} || '-' || g END,
+               ${f.phoneEnc ?? null}::text, ${f.bankCardEnc ?? null}::text, ${f.bankCardLast4 ?? null}::text,
+               ${f.bankName ?? null}::text, ${f.idNumberEnc ? '某单位' : null}::text
         FROM generate_series(1, ${count}::int) g
         RETURNING id)
       SELECT min(id)::int AS first, max(id)::int AS last FROM ins`;

@@ -291,7 +291,13 @@ function summarySheet(f: CampaignFigures, locale: Locale) {
         await add([]);
         await add(
           en
-            ? ['Grassroots union', 'Allocated (yuan)', 'Reported used (yuan)', 'Recipients', 'Returned (yuan)']
+            ? [
+                'Grassroots union',
+                'Allocated (yuan)',
+                'Reported used (yuan)',
+                'Recipients',
+                'Returned (yuan)',
+              ]
             : ['基层工会', '拨付金额（元）', '报告使用（元）', '慰问人数', '退回金额（元）'],
           true,
         );

@@ -2,7 +2,7 @@ import { UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../http/metrics.ts';
 import type { AnyJob } from '../../jobs/registry.ts';
-import { QUEUE_NAMES, type QueueName, workerConnection } from './queues.ts';
+import { clusterSafePrefix, QUEUE_NAMES, type QueueName, workerConnection } from './queues.ts';
 
 /**
  * Thin BullMQ workers: validate the payload (ids only), call the job's handler, count outcomes.
@@ -37,7 +37,7 @@ export function startWorkers<D>(opts: {
       },
       {
         connection: workerConnection(opts.redisUrl),
-        prefix: opts.prefix,
+        prefix: clusterSafePrefix(opts.prefix),
         concurrency: opts.concurrency,
         autorun: true,
         ...opts.perQueue?.[queue],

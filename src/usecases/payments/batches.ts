@@ -23,6 +23,28 @@ export interface BatchSummary {
 
 const ELIGIBLE = ['approved', 'payment_failed'] as const;
 
+/**
+ * Rows per query where a query names rows one by one (an `in` list, or a nested relation Prisma loads
+ * with one bind parameter per parent row): PostgreSQL refuses more than 32,767 parameters in one query.
+ */
+const PAGE = 5_000;
+
+/** A batch's payments with their nominations (and campaign), read in pages of PAGE. */
+async function batchPayments(db: PaymentDeps['db'], batchId: number) {
+  const out = [];
+  for (let after = 0; ; ) {
+    const page = await db.payment.findMany({
+      where: { batchId, id: { gt: after } },
+      include: { nomination: { include: { campaign: true } } },
+      orderBy: { id: 'asc' },
+      take: PAGE,
+    });
+    out.push(...page);
+    if (page.length < PAGE) return out;
+    after = page[page.length - 1]!.id;
+  }
+}
+
 export async function createBatch(
   deps: PaymentDeps,
   input: {
@@ -49,27 +71,41 @@ export async function createBatch(
           benefitForm: 'transfer',
           bankCardEnc: { not: null },
         },
-        include: { category: true },
+        select: {
+          id: true,
+          version: true,
+          status: true,
+          categoryId: true,
+          amountFen: true,
+          idNumberHash: true,
+        },
         orderBy: { id: 'asc' },
         take: input.limit ?? 50_000,
       });
+      // The campaign's categories once (an `include` loads them with one bind parameter per candidate).
+      const categories = new Map(
+        (await tx.campaignCategory.findMany({ where: { campaignId: campaign.id } })).map((k) => [k.id, k]),
+      );
       if (candidates.length === 0) throw new DomainError('batch_empty', { campaign: campaign.code });
 
       // Already paid or being paid this year, per person (keyed ID hash), across campaigns.
       const hashes = [...new Set(candidates.map((c) => c.idNumberHash).filter((h): h is string => !!h))];
       const used = new Map<string, number>();
       if (hashes.length > 0) {
-        const rows = await tx.payment.findMany({
-          where: {
-            status: { in: ['paid', 'pending'] },
-            nomination: { idNumberHash: { in: hashes } },
-            createdAt: { gte: yearStart, lt: yearEnd },
-          },
-          select: { amountFen: true, nomination: { select: { idNumberHash: true } } },
-        });
-        for (const r of rows) {
-          const h = r.nomination.idNumberHash!;
-          used.set(h, (used.get(h) ?? 0) + r.amountFen);
+        // In pages: one bind parameter per person in one query fails above ~32,000 (PostgreSQL's limit).
+        for (let i = 0; i < hashes.length; i += PAGE) {
+          const rows = await tx.payment.findMany({
+            where: {
+              status: { in: ['paid', 'pending'] },
+              nomination: { idNumberHash: { in: hashes.slice(i, i + PAGE) } },
+              createdAt: { gte: yearStart, lt: yearEnd },
+            },
+            select: { amountFen: true, nomination: { select: { idNumberHash: true } } },
+          });
+          for (const r of rows) {
+            const h = r.nomination.idNumberHash!;
+            used.set(h, (used.get(h) ?? 0) + r.amountFen);
+          }
         }
       }
 
@@ -85,10 +121,14 @@ export async function createBatch(
       const skipped: number[] = [];
       const payments: Prisma.PaymentCreateManyInput[] = [];
       let total = 0n;
+      // Amounts first (in id order, the yearly cap counted per person as rows are planned), then the
+      // guarded moves to in_batch set-based, PAGE rows per statement (a row changed meanwhile is skipped).
+      const planned: { id: number; version: number; status: string; amount: number }[] = [];
       for (const n of candidates) {
-        const standard = n.category?.standardAmountFen ?? 0;
+        const category = n.categoryId !== null ? categories.get(n.categoryId) : undefined;
+        const standard = category?.standardAmountFen ?? 0;
         let amount = Math.min(n.amountFen ?? standard, standard);
-        const cap = n.category?.yearlyCapFen ?? null;
+        const cap = category?.yearlyCapFen ?? null;
         if (cap !== null && n.idNumberHash) {
           const left = cap - (used.get(n.idNumberHash) ?? 0);
           if (left < amount) {
@@ -100,20 +140,31 @@ export async function createBatch(
           skipped.push(n.id);
           continue;
         }
-        const moved = await tx.nomination.updateMany({
-          where: { id: n.id, version: n.version, status: n.status },
-          data: { status: 'in_batch', version: { increment: 1 } },
-        });
-        if (moved.count === 0) {
-          skipped.push(n.id);
+        if (n.idNumberHash) used.set(n.idNumberHash, (used.get(n.idNumberHash) ?? 0) + amount);
+        planned.push({ id: n.id, version: n.version, status: n.status, amount });
+      }
+      const moved = new Set<number>();
+      for (let i = 0; i < planned.length; i += PAGE) {
+        const chunk = planned.slice(i, i + PAGE);
+        const rows = await tx.$queryRaw<{ id: number }[]>`
+          UPDATE nomination n SET status = 'in_batch', version = n.version + 1, updated_at = now()
+          FROM unnest(${chunk.map((p) => p.id)}::int[], ${chunk.map((p) => p.version)}::int[],
+                      ${chunk.map((p) => p.status)}::text[]) AS u(id, version, status)
+          WHERE n.id = u.id AND n.version = u.version AND n.status::text = u.status
+          RETURNING n.id`;
+        for (const r of rows) moved.add(r.id);
+      }
+      for (const p of planned) {
+        if (!moved.has(p.id)) {
+          skipped.push(p.id);
           continue;
         }
-        if (n.idNumberHash) used.set(n.idNumberHash, (used.get(n.idNumberHash) ?? 0) + amount);
-        payments.push({ batchId: batch.id, nominationId: n.id, amountFen: amount });
-        total += BigInt(amount);
+        payments.push({ batchId: batch.id, nominationId: p.id, amountFen: p.amount });
+        total += BigInt(p.amount);
       }
       if (payments.length === 0) throw new DomainError('batch_empty', { campaign: campaign.code });
-      await tx.payment.createMany({ data: payments });
+      for (let i = 0; i < payments.length; i += PAGE)
+        await tx.payment.createMany({ data: payments.slice(i, i + PAGE) });
       await tx.paymentBatch.update({
         where: { id: batch.id },
         data: { code, totalFen: total, itemCount: payments.length },
@@ -159,12 +210,9 @@ export async function bankList(
   input: { batchId: number; actorId: number; fullNumbers: boolean },
 ): Promise<{ code: string; status: string; rows: BankListRow[]; totalFen: bigint }> {
   const { db, cipher } = deps;
-  const batch = await db.paymentBatch.findUnique({
-    where: { id: input.batchId },
-    include: { payments: { include: { nomination: true }, orderBy: { id: 'asc' } } },
-  });
+  const batch = await db.paymentBatch.findUnique({ where: { id: input.batchId } });
   if (!batch) throw new DomainError('batch_not_found', { id: input.batchId });
-  const rows = batch.payments.map((p) => {
+  const rows = (await batchPayments(db, batch.id)).map((p) => {
     const card = p.nomination.bankCardEnc ? cipher.decrypt(p.nomination.bankCardEnc) : '';
     return {
       ref: p.id,
@@ -206,11 +254,7 @@ export interface PaidResult {
 }
 
 async function loadForNotices(deps: PaymentDeps, batchId: number) {
-  return deps.db.payment.findMany({
-    where: { batchId },
-    include: { nomination: { include: { campaign: true } } },
-    orderBy: { id: 'asc' },
-  });
+  return batchPayments(deps.db, batchId);
 }
 
 /** "All paid": the whole batch at once. A second call (or a reconciled batch) changes nothing. */
@@ -310,10 +354,9 @@ export async function applyReturnFile(
       });
       if (done.count === 0) return false;
       if (paidIds.length > 0) {
-        await tx.payment.updateMany({
-          where: { id: { in: paidIds }, status: 'pending' },
-          data: { status: 'paid', paidAt },
-        });
+        // One array parameter (a batch's return file can list more rows than PostgreSQL takes parameters).
+        await tx.$executeRaw`UPDATE payment SET status = 'paid', paid_at = ${paidAt}
+          WHERE id = ANY(${paidIds}::int[]) AND status = 'pending'`;
         await tx.$executeRaw`UPDATE nomination SET status = 'paid', version = version + 1, updated_at = now()
           WHERE status = 'in_batch' AND id IN (SELECT nomination_id FROM payment WHERE id = ANY(${paidIds}))`;
       }

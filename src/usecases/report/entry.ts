@@ -57,6 +57,7 @@ export interface MarkResult {
 }
 
 const MAX_MARK = 100_000;
+const MARK_PAGE = 10_000;
 
 /**
  * Marks paid nominations as entered into the provincial system at `now`, one audit row per record
@@ -74,10 +75,16 @@ export async function markEntered(
   const campaigns = new Set<number>();
   await db.$transaction(
     async (tx) => {
-      const rows = await tx.nomination.findMany({
-        where: { id: { in: ids } },
-        select: { id: true, status: true, campaignId: true, enteredProvincialAt: true },
-      });
+      // In pages: `/entry_mark <campaign> all` names every delivered record of a province (100,000 and
+      // more), beyond PostgreSQL's 32,767 bind parameters per query.
+      const rows = [];
+      for (let i = 0; i < ids.length; i += MARK_PAGE)
+        rows.push(
+          ...(await tx.nomination.findMany({
+            where: { id: { in: ids.slice(i, i + MARK_PAGE) } },
+            select: { id: true, status: true, campaignId: true, enteredProvincialAt: true },
+          })),
+        );
       const byId = new Map(rows.map((r) => [r.id, r]));
       const candidates: number[] = [];
       for (const id of ids) {
@@ -90,23 +97,32 @@ export async function markEntered(
       }
       if (candidates.length === 0) return;
       // Guarded update: a concurrent mark of the same rows changes nothing the second time.
-      const updated = await tx.nomination.updateManyAndReturn({
-        where: { id: { in: candidates }, status: { in: ['paid', 'handed_over'] }, enteredProvincialAt: null },
-        data: { enteredProvincialAt: input.now },
-        select: { id: true, campaignId: true },
-      });
+      const updated = [];
+      for (let i = 0; i < candidates.length; i += MARK_PAGE)
+        updated.push(
+          ...(await tx.nomination.updateManyAndReturn({
+            where: {
+              id: { in: candidates.slice(i, i + MARK_PAGE) },
+              status: { in: ['paid', 'handed_over'] },
+              enteredProvincialAt: null,
+            },
+            data: { enteredProvincialAt: input.now },
+            select: { id: true, campaignId: true },
+          })),
+        );
       const done = new Set(updated.map((u) => u.id));
       for (const id of candidates) (done.has(id) ? result.marked : result.alreadyEntered).push(id);
       for (const u of updated) campaigns.add(u.campaignId);
-      await tx.auditLog.createMany({
-        data: updated.map((u) => ({
-          actorId: input.actorId,
-          action: 'nomination.entered_provincial',
-          entity: 'nomination',
-          entityId: String(u.id),
-          after: { enteredProvincialAt: input.now.toISOString() },
-        })),
-      });
+      for (let i = 0; i < updated.length; i += MARK_PAGE)
+        await tx.auditLog.createMany({
+          data: updated.slice(i, i + MARK_PAGE).map((u) => ({
+            actorId: input.actorId,
+            action: 'nomination.entered_provincial',
+            entity: 'nomination',
+            entityId: String(u.id),
+            after: { enteredProvincialAt: input.now.toISOString() },
+          })),
+        });
     },
     { timeout: 60_000 },
   );

@@ -1,7 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Db } from '../../adapters/db/client.ts';
-import type { Queues } from '../../adapters/queue/queues.ts';
+import { BOUNDED_RETENTION, type Queues } from '../../adapters/queue/queues.ts';
 import {
   digestWindow,
   digestWindowEnd,
@@ -19,8 +19,10 @@ import { enqueueNotice } from '../notices.ts';
 //   reviewer ("12 new nominations waiting, 3 flagged") at most every N minutes; the same job with kind
 //   `sla` tells admins about nominations past the review SLA;
 // - `review-sla` (queue reminders, next to the reminder jobs): one per nomination revision and SLA period.
-// Delivery is at least once: a task is recorded once (SET NX marker + ZADD in one Lua call), and every
-// message is a Notice row with a unique key, so a repeated or stalled job never notifies twice.
+// Delivery is at least once: a task is recorded once (a field of the campaign's `rvseen` hash + ZADD in
+// one Lua call), and every message is a Notice row with a unique key, so a repeated or stalled job never
+// notifies twice. Completed jobs are not kept for de-duplication (bounded retention, adapters/queue):
+// the job id de-duplicates while a job waits, the hash or the Notice row once it has run.
 
 export const REVIEW_TASK_JOB = 'review-task';
 export const REVIEW_DIGEST_JOB = 'review-digest';
@@ -31,12 +33,11 @@ export type DigestKind = 'new' | 'sla';
 const JOB_OPTIONS = {
   attempts: 8,
   backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
-  // Kept a while so the fixed job id keeps de-duplicating re-adds of the same task.
-  removeOnComplete: { age: 7 * 86_400, count: 100_000 },
-  removeOnFail: { age: 30 * 86_400 },
+  ...BOUNDED_RETENTION,
 } satisfies JobsOptions;
 
-const MARKER_TTL_SECONDS = 90 * 86_400;
+/** A campaign's record of recorded tasks expires this long after its last task (refreshed on each). */
+const SEEN_TTL_SECONDS = 90 * 86_400;
 
 export interface TaskDeps {
   db: Db;
@@ -62,6 +63,9 @@ export async function queueReviewTask(queues: Queues, t: { nominationId: number;
   );
 }
 
+/** Nominations read per query by a digest (a bounded number of bind parameters). */
+const DIGEST_PAGE = 5_000;
+
 /** Nominations read per page by the sweep (one page in memory at a time). */
 export const SWEEP_PAGE = 1000;
 
@@ -83,7 +87,7 @@ export async function ensureReviewTasks(db: Db, queues: Queues, campaignId?: num
         status: { in: [...REVIEWABLE_STATUSES] },
         ...(campaignId ? { campaignId } : {}),
       },
-      select: { id: true, revision: true },
+      select: { id: true, revision: true, campaignId: true },
       orderBy: { id: 'asc' },
       take: SWEEP_PAGE,
     });
@@ -91,13 +95,15 @@ export async function ensureReviewTasks(db: Db, queues: Queues, campaignId?: num
     after = rows[rows.length - 1]!.id;
     const pipe = redis.pipeline();
     for (const r of rows) {
-      pipe.exists(
-        queue.toKey(taskJobId(r.id, r.revision)),
-        markerKey(queues, 'new', taskMember(r.id, r.revision)),
-      );
+      pipe.exists(queue.toKey(taskJobId(r.id, r.revision)));
+      pipe.hget(seenKey(queues, 'new', r.campaignId), String(r.id));
     }
     const found = (await pipe.exec()) ?? [];
-    const missing = rows.filter((_, i) => found[i]?.[1] === 0);
+    const missing = rows.filter((r, i) => {
+      const queuedAlready = found[2 * i]?.[1] === 1;
+      const recordedRevision = Number(found[2 * i + 1]?.[1] ?? 0);
+      return !queuedAlready && recordedRevision < r.revision;
+    });
     if (missing.length > 0) {
       await queue.addBulk(
         missing.map((r) => ({
@@ -114,30 +120,45 @@ export async function ensureReviewTasks(db: Db, queues: Queues, campaignId?: num
 }
 
 const redisOf = async (queues: Queues): Promise<Redis> => queues.redis;
-const markerKey = (queues: Queues, kind: DigestKind, member: string) =>
-  `${queues.prefix}:rvmark:${kind}:${member}`;
+/**
+ * What a campaign already recorded, one hash per campaign and kind (not one key per task): field = the
+ * nomination id (`new`) or `<id>-<revision>` (`sla`), value = the highest revision (`new`) or SLA period
+ * (`sla`) recorded. About 70 bytes of Redis per pending nomination.
+ */
+const seenKey = (queues: Queues, kind: DigestKind, campaignId: number) =>
+  `${queues.prefix}:rvseen:${kind}:${campaignId}`;
 const taskMember = (nominationId: number, revision: number) => `${nominationId}-${revision}`;
 const setKey = (queues: Queues, kind: DigestKind, campaignId: number) =>
   `${queues.prefix}:rvdigest:${kind}:${campaignId}`;
 
-// SET NX the marker; only when it was new, add the member. Atomic, so a crash leaves either both or neither.
+// Only when the hash holds a lower value for the field: raise it and add the member. Atomic, so a crash
+// leaves either both or neither. Both keys carry the installation's {hash tag}: one Redis Cluster slot.
 const RECORD_ONCE = `
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
-  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
-  return 1
-end
-return 0`;
+local seen = tonumber(redis.call('HGET', KEYS[1], ARGV[3]) or '0')
+if seen >= tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
+return 1`;
 
-async function recordOnce(queues: Queues, kind: DigestKind, campaignId: number, member: string, at: Date) {
+async function recordOnce(
+  queues: Queues,
+  kind: DigestKind,
+  campaignId: number,
+  r: { member: string; field: string; value: number },
+  at: Date,
+) {
   const redis = await redisOf(queues);
   const added = (await redis.eval(
     RECORD_ONCE,
     2,
-    markerKey(queues, kind, member),
+    seenKey(queues, kind, campaignId),
     setKey(queues, kind, campaignId),
     String(at.getTime()),
-    member,
-    String(MARKER_TTL_SECONDS),
+    r.member,
+    r.field,
+    String(r.value),
+    String(SEEN_TTL_SECONDS),
   )) as number;
   return added === 1;
 }
@@ -175,7 +196,13 @@ export async function recordReviewTask(
   });
   if (!n || n.revision !== t.revision || !isReviewable(n.status)) return 'stale';
   const settings = reviewSettingsFrom(n.campaign.settings);
-  const added = await recordOnce(deps.queues, 'new', n.campaignId, taskMember(n.id, n.revision), deps.now());
+  const added = await recordOnce(
+    deps.queues,
+    'new',
+    n.campaignId,
+    { member: taskMember(n.id, n.revision), field: String(n.id), value: n.revision },
+    deps.now(),
+  );
   // Both adds are no-ops when the jobs exist, so a retried task re-does them harmlessly.
   await scheduleDigest(deps, 'new', n.campaignId, settings.digestMinutes);
   await scheduleSla(deps, {
@@ -240,7 +267,7 @@ export async function checkReviewSla(
     deps.queues,
     'sla',
     n.campaignId,
-    `${n.id}-${n.revision}-${s.period}`,
+    { member: `${n.id}-${n.revision}-${s.period}`, field: `${n.id}-${n.revision}`, value: s.period },
     deps.now(),
   );
   await scheduleDigest(deps, 'sla', n.campaignId, settings.digestMinutes);
@@ -273,15 +300,22 @@ export async function sendReviewDigest(
   const key = setKey(deps.queues, d.kind, d.campaignId);
   const members = await redis.zrangebyscore(key, '-inf', String(end.getTime()));
   if (members.length === 0) return { outcome: 'empty' };
-  const ids = [...new Set(members.map((m) => Number(m.split('-')[0])))];
-  const rows = await deps.db.nomination.findMany({
-    where: { id: { in: ids }, status: { in: [...REVIEWABLE_STATUSES] } },
-    select: { id: true, revision: true, flags: true, submittedAt: true },
-    orderBy: { id: 'asc' },
-  });
-  const live = rows.filter((r) =>
-    members.some((m) => m === `${r.id}-${r.revision}` || m.startsWith(`${r.id}-${r.revision}-`)),
-  );
+  // A province's first digest can hold every pending nomination (tens of thousands): read them in pages
+  // (never one bind parameter per member in one query) and match members through a set.
+  const ids = [...new Set(members.map((m) => Number(m.split('-')[0])))].sort((a, b) => a - b);
+  const live: { id: number; revision: number; flags: string[]; submittedAt: Date | null }[] = [];
+  // Members are `<id>-<revision>` (new) or `<id>-<revision>-<period>` (sla).
+  const revisions = new Set(members.map((m) => m.split('-').slice(0, 2).join('-')));
+  for (let i = 0; i < ids.length; i += DIGEST_PAGE) {
+    const rows = await deps.db.nomination.findMany({
+      where: { id: { in: ids.slice(i, i + DIGEST_PAGE) }, status: { in: [...REVIEWABLE_STATUSES] } },
+      select: { id: true, revision: true, flags: true, submittedAt: true },
+      orderBy: { id: 'asc' },
+    });
+    for (const r of rows) {
+      if (revisions.has(`${r.id}-${r.revision}`)) live.push(r);
+    }
+  }
   let recipients = 0;
   if (live.length > 0 && campaign.status !== 'archived') {
     const people = await deps.db.person.findMany({
@@ -321,6 +355,7 @@ export async function sendReviewDigest(
       recipients++;
     }
   }
-  await redis.zrem(key, ...members);
+  for (let i = 0; i < members.length; i += DIGEST_PAGE)
+    await redis.zrem(key, ...members.slice(i, i + DIGEST_PAGE));
   return live.length > 0 ? { outcome: 'sent', items: live.length, recipients } : { outcome: 'empty' };
 }

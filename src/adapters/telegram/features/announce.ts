@@ -432,7 +432,8 @@ export function announceFeature(deps: BotDeps, shell: ShellApi): Feature {
       bot.on(message('document'), async (ctx, next) => {
         const doc = ctx.message.document;
         const state = dialogState(ctx);
-        if (state?.step === 'file' && allowed(ctx, { access: admin })) return onDialogDocument(ctx, doc, state);
+        if (state?.step === 'file' && allowed(ctx, { access: admin }))
+          return onDialogDocument(ctx, doc, state);
         const m = /^\/notice_doc(?:@\w+)?(?:\s+(\S+))?/.exec(ctx.message.caption?.trim() ?? '');
         if (!m) return next();
         if (!allowed(ctx, { access: admin })) return ctx.reply(refusal(ctx, { access: admin }));
