@@ -77,7 +77,8 @@ describe('Dockerfile', () => {
     expect(runtime).toContain('COPY --from=build /app/dist ./dist');
     for (const dir of ['locales', 'prisma', 'config'])
       expect(runtime.join('\n')).toContain(`COPY ${dir} ./${dir}`);
-    expect(runtime.join('\n')).toMatch(/fonts-wqy-microhei/);
+    // The chart's font ships in assets/fonts (no apt font needed).
+    expect(runtime.join('\n')).toMatch(/COPY assets \.\/assets/);
     expect(runtime.join('\n')).toMatch(/postgresql-client/);
     const user = runtime.filter((i) => i.startsWith('USER ')).at(-1);
     expect(user).toBe('USER node');

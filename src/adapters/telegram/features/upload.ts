@@ -1,5 +1,4 @@
 import { ADMISSION_FLAGS } from '../../../domain/nomination/admission.ts';
-import { ensureReviewTasks } from '../../../usecases/review/tasks.ts';
 import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
 import type { Document } from 'telegraf/types';
