@@ -98,7 +98,7 @@ describe('auditor', () => {
     const me = await h.app.db.person.findUniqueOrThrow({ where: { telegramId: BigInt(AUDITOR) } });
 
     await au.send('/report audit-e2e');
-    await au.expectReply(/截至 2026-04-02/);
+    await au.expectReply(/截至 2026年4月2日/);
     const docx = await au.expectDocument(/\.docx/);
     expect(docx.document?.file_name).toContain('audit-e2e');
 

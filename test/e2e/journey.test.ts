@@ -78,6 +78,8 @@ const nameOf = (j: Journey) => NAMES[j.seq - 300]!;
 let h: Harness;
 let campaignId = 0;
 const nominationOf = new Map<Journey, number>();
+/** Each contact's campaign-opening message (issue 16), with its 开始申报 / 已阅 buttons. */
+const openingOf = new Map<number, BotMessageView>();
 
 const lang = (l: Locale) => (l === 'en' ? 'en' : 'zh-hans');
 const t = (l: Locale, key: string, params: Record<string, string | number> = {}) => i18n.t(l, key, params);
@@ -150,6 +152,9 @@ beforeAll(async () => {
       await c.expectReply((m) => hasButton(m, 'inv_ok'));
       await c.press(data('inv_ok'));
       await c.expectEdit();
+      // The campaign is open: a contact who joins is told so, once, with 开始申报 and 已阅.
+      const opening = await c.expectReply((m) => hasButton(m, 'an_ack') && hasButton(m, 'nm_open'));
+      openingOf.set(j.contact, opening);
     }),
   );
   expect(await h.app.db.roleGrant.count({ where: { role: 'contact', unionId, revokedAt: null } })).toBe(
@@ -212,7 +217,12 @@ async function nominate(j: Journey): Promise<number> {
   const category = await h.app.db.campaignCategory.findFirstOrThrow({
     where: { campaignId, code: j.category },
   });
-  await c.send('/nominate');
+  // Half the contacts start from the opening message's 开始申报, the others with /nominate.
+  const opening = openingOf.get(j.contact);
+  if (j.seq % 2 === 1 && opening) {
+    const start = opening.buttons.find((b) => (b.callbackData ?? '').startsWith('nm_open'))!;
+    await c.press({ messageId: opening.messageId, data: start.callbackData! });
+  } else await c.send('/nominate');
   await c.expectReply(like(L, 'nominate.ask_category'));
   await c.press((b) => (b.callbackData ?? '').startsWith(`nm_cat|${category.id}|`));
   const text: [string, string][] = [

@@ -30,9 +30,12 @@ describe(`migration ${MIGRATION}`, () => {
         await applyMigrations(url, { migrationsDir: before });
         const db = createPrisma(url);
         try {
-          const fed = await db.federation.create({ data: { name: '迁移测试总工会' } });
-          const union = await db.union.create({ data: { federationId: fed.id, name: '迁移测试工会' } });
-          const person = await db.person.create({ data: { displayName: '联系人' } });
+          const fed = await db.federation.create({ data: { name: '迁移测试总工会' }, select: { id: true } });
+          const union = await db.union.create({
+            data: { federationId: fed.id, name: '迁移测试工会' },
+            select: { id: true },
+          });
+          const person = await db.person.create({ data: { displayName: '联系人' }, select: { id: true } });
           const now = Date.now();
           const campaign = await db.campaign.create({
             data: {
@@ -83,7 +86,8 @@ describe(`migration ${MIGRATION}`, () => {
                 ],
               },
             },
-            include: { categories: true },
+            // Only the columns this migration knows (later migrations add more to campaign).
+            select: { id: true, categories: { select: { id: true, sortOrder: true } } },
           });
           const [needy, gig, front] = campaign.categories.sort((a, b) => a.sortOrder - b.sortOrder);
           const base = { campaignId: campaign.id, unionId: union.id, submittedById: person.id };
