@@ -6,6 +6,9 @@ import { chartFont } from '../adapters/files/chart-font.ts';
 import { migrationNames } from '../adapters/db/tooling/migrations-dir.ts';
 import { databaseName, redact } from '../adapters/db/tooling/pg.ts';
 import { type Config, weakDataKey } from '../config.ts';
+import { createDb } from '../adapters/db/client.ts';
+import { Queues } from '../adapters/queue/queues.ts';
+import { collectHealth, type HealthProblem, healthProblems } from '../usecases/health.ts';
 
 // `npm run doctor` and the quiet check at `npm start`: one named check per prerequisite, each answering
 // ok / warn / fail with a localized detail and, for a problem, the fix (keys under "doctor" in locales/).
@@ -340,6 +343,57 @@ export const smsCheck: DoctorCheck = {
   },
 };
 
+/** Problems that mean something is down (a failure); the rest is a backlog to act on (a warning). */
+const DOWN: HealthProblem['kind'][] = [
+  'queue_stalled',
+  'reminders_late',
+  'notices_sending',
+  'notices_waiting',
+];
+
+/**
+ * The installation's health in words: the same figures and thresholds as /metrics and the example
+ * alert rules (usecases/health.ts, ops/alerts.yml). Skipped by the quiet check at start (the worker has
+ * not caught up yet then). Shows the first problem and how many more there are.
+ */
+export const healthCheck: DoctorCheck = {
+  name: 'health',
+  run: async (ctx) => {
+    if (ctx.atStart) return ok('doctor.health.skipped');
+    const db = createDb(ctx.config.databaseUrl, { poolSize: 2 });
+    const queues = new Queues(ctx.config.redisUrl, ctx.config.queuePrefix);
+    // Unreachable PostgreSQL or Redis is reported by their own checks: here it only means "unknown",
+    // within the time limit (BullMQ waits for Redis rather than failing).
+    const within = <T>(ms: number, p: Promise<T>) =>
+      Promise.race([
+        p,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref(),
+        ),
+      ]);
+    try {
+      const problems = healthProblems(
+        await within(ctx.timeoutMs * 2.5, collectHealth(db, queues, new Date())),
+      );
+      const first = problems[0];
+      if (!first) return ok('doctor.health.ok');
+      const { kind, ...params } = first;
+      return problem(
+        problems.some((p) => DOWN.includes(p.kind)) ? 'fail' : 'warn',
+        `doctor.health.${kind}`,
+        { ...params, more: problems.length - 1 },
+        `doctor.health.fix_${kind}`,
+      );
+    } catch (err) {
+      return problem('warn', 'doctor.health.unknown', { error: message(err) }, 'doctor.health.fix_unknown');
+    } finally {
+      await within(ctx.timeoutMs, Promise.allSettled([queues.close(), db.$disconnect()])).catch(
+        () => undefined,
+      );
+    }
+  },
+};
+
 /** Every check, in the order the checklist prints them. Extend by adding a DoctorCheck here. */
 export const CHECKS: DoctorCheck[] = [
   nodeCheck,
@@ -350,4 +404,5 @@ export const CHECKS: DoctorCheck[] = [
   webhookCheck,
   dataKeyCheck,
   smsCheck,
+  healthCheck,
 ];

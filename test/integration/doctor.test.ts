@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { I18n } from '../../src/adapters/i18n.ts';
 import { loadConfig } from '../../src/config.ts';
-import { CHECKS, type DoctorContext, redisCheck, satisfiesMinimum } from '../../src/doctor/checks.ts';
+import pg from 'pg';
+import {
+  CHECKS,
+  type DoctorContext,
+  healthCheck,
+  redisCheck,
+  satisfiesMinimum,
+} from '../../src/doctor/checks.ts';
 import { checkAtStart, failed, formatChecklist, runDoctor } from '../../src/doctor/run.ts';
 import { startTestEmulator, type TestEmulator } from '../support/conversation.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -212,6 +219,35 @@ describe('doctor checks', () => {
     );
     expect(quietOk).toBe('');
     expect(failed(results), printed.join('')).toBe(false);
+  });
+
+  it('health: the figures of /metrics in words, a stuck notice fails naming the fix', async () => {
+    // A generous time limit: this reads PostgreSQL and every queue on a machine that may be busy.
+    const slow = (e: Record<string, string>) => ({ ...ctx(e), timeoutMs: 10_000 });
+    const env = { ...sandboxEnv(), QUEUE_PREFIX: `doctor-${randomBytes(4).toString('hex')}` };
+    expect(await healthCheck.run(slow(env))).toEqual({ status: 'ok', detail: { key: 'doctor.health.ok' } });
+    expect((await healthCheck.run({ ...slow(env), atStart: true })).detail.key).toBe('doctor.health.skipped');
+    const client = new pg.Client({ connectionString: tdb.url });
+    await client.connect();
+    try {
+      const p = await client.query<{ id: number }>(
+        `INSERT INTO person (display_name) VALUES ('doctor test') RETURNING id`,
+      );
+      await client.query(
+        `INSERT INTO notice (unique_key, kind, person_id, status, template) VALUES ($1, 'payment', $2, 'sending', 'x')`,
+        [`doctor-${p.rows[0]!.id}`, p.rows[0]!.id],
+      );
+    } finally {
+      await client.end();
+    }
+    const r = await healthCheck.run(slow(env));
+    expect(r).toMatchObject({
+      status: 'fail',
+      detail: { key: 'doctor.health.notices_sending', params: { count: 1, more: 0 } },
+      fix: { key: 'doctor.health.fix_notices_sending' },
+    });
+    const zh = new I18n().t('zh-CN', r.detail.key, r.detail.params);
+    expect(zh).toBe('1 条通知停留在“发送中”状态');
   });
 
   it('a check that hangs is reported as failed after its time limit', async () => {
