@@ -1,4 +1,5 @@
 import type { Db } from '../adapters/db/client.ts';
+import { noteCacheVersion } from '../adapters/db/read-cache.ts';
 import { DomainError } from '../domain/errors.ts';
 import { conflictingRoles, ROLES, type RoleName, type RoleSet } from '../domain/roles.ts';
 import { audit } from './audit.ts';
@@ -25,7 +26,9 @@ const SEEN_REFRESH_MS = 10 * 60_000;
 /**
  * Creates or refreshes the person behind a Telegram user and loads their active roles. Runs on every
  * update, so it reads first and writes only when something changed (name, username, language) or the
- * last-seen time is more than 10 minutes old: one statement per update in the common case.
+ * last-seen time is more than 10 minutes old: one statement per update in the common case. The same
+ * statement reads the version of the in-memory caches (read-cache.ts), so the grants are always
+ * fresh and the cached campaigns are checked at no extra cost.
  */
 export async function touchPerson(db: Db, user: TelegramUserInfo, now = new Date()): Promise<PersonView> {
   const displayName =
@@ -48,12 +51,16 @@ export async function touchPerson(db: Db, user: TelegramUserInfo, now = new Date
       telegram_language: string | null;
       last_seen_at: Date;
       grants: { role: string; unionId: number | null }[];
+      cache_ver: bigint | null;
     }[]
   >`SELECT p.id, p.telegram_id, p.display_name, p.username, p.locale, p.telegram_language, p.last_seen_at,
+      (SELECT v FROM cache_version WHERE id = 1) AS cache_ver,
       COALESCE(json_agg(json_build_object('role', g.role, 'unionId', g.union_id))
         FILTER (WHERE g.id IS NOT NULL), '[]'::json) AS grants
     FROM person p LEFT JOIN role_grant g ON g.person_id = p.id AND g.revoked_at IS NULL
     WHERE p.telegram_id = ${telegramId} GROUP BY p.id`;
+  // The version of the in-memory caches, read in the same statement (read-cache.ts): no extra query.
+  noteCacheVersion(found?.cache_ver);
   let p:
     | {
         id: number;

@@ -11,27 +11,32 @@ import { grantStaff, seedSubmitted } from '../support/review-fixtures.ts';
 // bot, PostgreSQL, Redis and the emulator over HTTP. Emulator limits on (the default). Statements of
 // the worker (the contact's notice being sent) are outside the update's scope and not counted.
 //
-// Budgets, statement by statement, as measured when the budget was set (2026-12-01). They are above
-// issue 13's "≤ 4": cutting them needs the person/grant and campaign caches (README "Query budgets",
-// not built yet); until then a change that adds a statement to every press or answer fails here.
+// Budgets, statement by statement (set 2026-12-01, lowered the same day by the read cache: campaigns,
+// categories and the dialog's union and categories are kept per bot process and checked by the cache
+// version that touchPerson reads in its own statement; README "Caches and invalidation"). A change
+// that adds a statement to every press or answer fails here.
 //
-// A review press (✅ Approve on a card) = 11:
-//   1  the person with their active role grants aggregated in (touchPerson)
-//   8  the decision in one transaction: BEGIN, the reviewer's grant re-checked, the nomination, its
-//      campaign (open? four eyes?), guarded UPDATE, INSERT review_decision, INSERT audit_log, COMMIT
+// A review press (✅ Approve on a card) = 10 (was 11):
+//   1  the person with their active role grants aggregated in, and the cache version (touchPerson)
+//   7  the decision in one transaction: BEGIN, the reviewer's grant re-checked, the nomination, guarded
+//      UPDATE, INSERT review_decision, INSERT audit_log, COMMIT; the campaign (open? four eyes?) now
+//      comes from the cache (-1)
 //   1  the contact's notice recorded once (INSERT … ON CONFLICT DO NOTHING, or the existing row)
 //   1  the nomination read for the edited card
-const REVIEW_PRESS_BUDGET = 11;
-// A text answer of the dialog (name, phone, employer) = 7:
-//   1  the person with their role grants
-//   3  the draft with its campaign and category (include: three SELECTs)
+const REVIEW_PRESS_BUDGET = 10;
+// A text answer of the dialog (name, phone, employer) = 4 (was 7):
+//   1  the person with their role grants and the cache version
+//   1  the draft (its campaign and category from the cache: -2)
 //   1  the guarded write of the answer (UPDATE ... WHERE version = ...)
-//   2  the next prompt re-reads the draft, then its campaign, union and categories in one (dialogDraft)
-const TEXT_ANSWER_BUDGET = 7;
-// The ID number answer adds the admission facts and the rate check of refused IDs = 12:
-//   1 + 3 as above; 1 count of this contact's recent ID refusals (audit_log); 1 live nominations of the
-//   same ID (admission-facts.ts); BEGIN, INSERT audit_log, COMMIT; the guarded write; 2 for the prompt
-const ID_ANSWER_BUDGET = 12;
+//   1  the next prompt re-reads the draft (its campaign, union and categories from the cache: -1)
+// The first answer after a row entered the dialog (e.g. the category just chosen) may load it once
+// into this process's cache: +1 for that answer only.
+const TEXT_ANSWER_BUDGET = 4;
+const COLD_LOADS = 1;
+// The ID number answer adds the admission facts and the rate check of refused IDs = 9 (was 12):
+//   1 + 1 as above; 1 count of this contact's recent ID refusals (audit_log); 1 live nominations of the
+//   same ID (admission-facts.ts); BEGIN, INSERT audit_log, COMMIT; the guarded write; 1 for the prompt
+const ID_ANSWER_BUDGET = 9;
 
 const ADMIN = 9601;
 const REVIEWER = 9602;
@@ -121,7 +126,11 @@ describe('query budget per update', () => {
     );
     expect(textAnswers.length).toBeGreaterThanOrEqual(3);
     expect(idAnswer).toBeDefined();
-    for (const a of textAnswers) expect(a.statements.length).toBeLessThanOrEqual(TEXT_ANSWER_BUDGET);
+    for (const a of textAnswers)
+      expect(a.statements.length).toBeLessThanOrEqual(TEXT_ANSWER_BUDGET + COLD_LOADS);
+    // Most text answers find everything cached: the steady-state budget holds for them.
+    const warm = textAnswers.filter((a) => a.statements.length <= TEXT_ANSWER_BUDGET);
+    expect(warm.length).toBeGreaterThanOrEqual(textAnswers.length - 1);
     expect(idAnswer!.statements.length).toBeLessThanOrEqual(ID_ANSWER_BUDGET);
     expect(press.statements.length).toBeLessThanOrEqual(REVIEW_PRESS_BUDGET);
   });

@@ -8,6 +8,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export interface QueryScope {
   /** The statements' SQL text, in the order sent. */
   statements: string[];
+  /** The process's in-memory cache (read-cache.ts), used once `cacheVersion` is known. */
+  cache?: {
+    observe(version: bigint): void;
+    read<T>(key: string, load: () => Promise<T>): Promise<T>;
+  };
+  /** The cache version this update read (touchPerson); unset: the in-memory cache is not used. */
+  cacheVersion?: bigint;
 }
 
 const scopes = new AsyncLocalStorage<QueryScope>();
@@ -15,6 +22,10 @@ const scopes = new AsyncLocalStorage<QueryScope>();
 /** Runs `fn` with a fresh scope; the scope collects the statements sent while `fn` runs. */
 export function withQueryScope<T>(scope: QueryScope, fn: () => T): T {
   return scopes.run(scope, fn);
+}
+
+export function currentQueryScope(): QueryScope | undefined {
+  return scopes.getStore();
 }
 
 export function noteQuery(sql: string): void {

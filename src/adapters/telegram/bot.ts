@@ -3,6 +3,7 @@ import { Context, Telegraf } from 'telegraf';
 import type { BotCommand, Update } from 'telegraf/types';
 import { isUnavailableError } from '../db/client.ts';
 import { type QueryScope, withQueryScope } from '../db/query-scope.ts';
+import { ReadCache } from '../db/read-cache.ts';
 import { touchPerson } from '../../usecases/people.ts';
 import { isReadOnly, type RoleName } from '../../domain/roles.ts';
 import { message } from 'telegraf/filters';
@@ -79,6 +80,8 @@ export function createBot(
   });
   bot.telegram = outbound.client(opts.token, bot.telegram.options, INTERACTIVE);
   // Per bot (token id): several bots may share one Redis, and chat ids repeat across bots.
+  // Campaigns, categories and unions as read by updates, checked once per update (read-cache.ts).
+  const readCache = new ReadCache();
   const order = new ChatOrder(deps.redis, deps.logger, deps.metrics, {
     prefix: `${deps.queues.prefix}:order:${opts.token.split(':')[0]}`,
   });
@@ -155,7 +158,8 @@ export function createBot(
     const key = orderKeyOf(ctx.update as Parameters<typeof orderKeyOf>[0]);
     // The statements this update sends are counted from here (query-scope.ts): the per-update query
     // budget (README "Query budgets").
-    const scope: QueryScope = { statements: [] };
+    // The same scope carries this process's read cache (read-cache.ts; README "Caches and invalidation").
+    const scope: QueryScope = { statements: [], cache: readCache };
     const counted = () => withQueryScope(scope, handle);
     const run = key ? order.run(key, ctx.update.update_id, counted) : counted();
     return run.finally(() => {

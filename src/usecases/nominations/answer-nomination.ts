@@ -15,6 +15,7 @@ import {
   fieldsForTextAnswer,
 } from '../../domain/nomination/intake.ts';
 import { audit } from '../audit.ts';
+import { campaignRow, categoryRow } from '../cached-reads.ts';
 import { recordEntryBlocked } from '../report/figures.ts';
 import { loadPersonFacts, loadRoom } from './admission-facts.ts';
 import { saveAnswer } from './drafts.ts';
@@ -59,11 +60,18 @@ export const CODED_STEPS = {
 export type CodedStep = keyof typeof CODED_STEPS;
 export const isCodedStep = (s: string): s is CodedStep => s in CODED_STEPS;
 
+/** The draft (one statement), with its campaign and category from the per-update-checked cache. */
 async function editable(deps: NominationDeps, personId: number, nominationId: number) {
-  return deps.db.nomination.findFirst({
+  const d = await deps.db.nomination.findFirst({
     where: { id: nominationId, submittedById: personId, status: { in: [...EDITABLE_STATUSES] } },
-    include: { campaign: true, category: true },
   });
+  if (!d) return null;
+  const [campaign, category] = await Promise.all([
+    campaignRow(deps.db, d.campaignId),
+    d.categoryId === null ? null : categoryRow(deps.db, d.categoryId),
+  ]);
+  if (!campaign) return null;
+  return { ...d, campaign, category };
 }
 type Editable = NonNullable<Awaited<ReturnType<typeof editable>>>;
 

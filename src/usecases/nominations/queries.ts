@@ -1,3 +1,4 @@
+import { cachedRead } from '../../adapters/db/read-cache.ts';
 import { maskBankCard, maskIdNumber, maskPhone } from '../../domain/masking.ts';
 import { birthDateOfIdNumber } from '../../domain/identity/id-number.ts';
 import { effectiveForm, stepsFor } from '../../domain/nomination/form.ts';
@@ -133,35 +134,15 @@ export async function nominationView(deps: NominationDeps, id: number): Promise<
  * what the questions and the summary show, sensitive values masked, the birth date as a year only.
  */
 export async function dialogDraft(deps: NominationDeps, input: { nominationId: number; personId: number }) {
-  // Two statements (read before every prompt of the dialog: README "Query budgets"): the draft, then
-  // its campaign, union and the campaign's categories in one (Prisma's include sent one per relation).
+  // Read before every prompt of the dialog (README "Query budgets"): the draft (one statement), then
+  // its campaign, union and the campaign's categories in one, from the per-update-checked cache.
   const d = await deps.db.nomination.findFirst({
     where: { id: input.nominationId, submittedById: input.personId, status: { in: [...EDITABLE_STATUSES] } },
   });
   if (!d) return null;
-  const [around] = await deps.db.$queryRaw<
-    {
-      title_zh: string;
-      title_en: string;
-      union_name: string;
-      categories: {
-        id: number;
-        code: string;
-        kind: string;
-        name_zh: string;
-        name_en: string;
-        standard_amount_fen: number;
-        benefit_forms: string[];
-        required_fields: string[];
-        quota_per_union: number | null;
-        yearly_cap_fen: number | null;
-      }[];
-    }[]
-  >`SELECT c.title_zh, c.title_en, u.name AS union_name,
-      COALESCE((SELECT json_agg(cc ORDER BY cc.sort_order, cc.id) FROM campaign_category cc
-        WHERE cc.campaign_id = c.id), '[]'::json) AS categories
-    FROM campaign c JOIN grassroots_union u ON u.id = ${d.unionId}::int
-    WHERE c.id = ${d.campaignId}::int`;
+  const around = await cachedRead(`dialog-around:${d.campaignId}:${d.unionId}`, () =>
+    dialogSurroundings(deps, d.campaignId, d.unionId),
+  );
   if (!around) return null;
   const categories = around.categories.map((c) =>
     toCategoryInfo({
@@ -200,6 +181,35 @@ export async function dialogDraft(deps: NominationDeps, input: { nominationId: n
     answered: d.draftAnswered,
   };
 }
+
+/** The campaign's titles, the union's name and the campaign's categories, in one statement. */
+async function dialogSurroundings(deps: NominationDeps, campaignId: number, unionId: number) {
+  const [around] = await deps.db.$queryRaw<
+    {
+      title_zh: string;
+      title_en: string;
+      union_name: string;
+      categories: {
+        id: number;
+        code: string;
+        kind: string;
+        name_zh: string;
+        name_en: string;
+        standard_amount_fen: number;
+        benefit_forms: string[];
+        required_fields: string[];
+        quota_per_union: number | null;
+        yearly_cap_fen: number | null;
+      }[];
+    }[]
+  >`SELECT c.title_zh, c.title_en, u.name AS union_name,
+      COALESCE((SELECT json_agg(cc ORDER BY cc.sort_order, cc.id) FROM campaign_category cc
+        WHERE cc.campaign_id = c.id), '[]'::json) AS categories
+    FROM campaign c JOIN grassroots_union u ON u.id = ${unionId}::int
+    WHERE c.id = ${campaignId}::int`;
+  return around ?? null;
+}
+
 export type DialogDraft = NonNullable<Awaited<ReturnType<typeof dialogDraft>>>;
 
 /** A nomination of this contact returned for correction, with the reviewer's comment (else null). */

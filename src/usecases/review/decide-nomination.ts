@@ -10,6 +10,7 @@ import {
 import { payableGaps } from '../../domain/nomination/intake.ts';
 import type { Tx } from '../../adapters/db/client.ts';
 import { audit } from '../audit.ts';
+import { campaignRow } from '../cached-reads.ts';
 import { enqueueNotice } from '../notices.ts';
 import type { ReviewDeps } from './deps.ts';
 
@@ -64,12 +65,12 @@ export async function decideNomination(deps: ReviewDeps, input: DecideInput): Pr
   const now = deps.now();
   const result = await deps.db.$transaction(async (tx) => {
     await assertMayReview(tx, input.reviewerId);
-    const n = await tx.nomination.findUnique({
-      where: { id: input.nominationId },
-      include: { campaign: { select: { status: true, settings: true } } },
-    });
+    const n = await tx.nomination.findUnique({ where: { id: input.nominationId } });
     if (!n) throw new DomainError('nomination_not_found');
-    if (n.campaign.status === 'archived') throw new DomainError('review_campaign_closed');
+    // Status and settings as of this update's start (the cache is checked once per update).
+    const campaign = await campaignRow(tx, n.campaignId);
+    if (!campaign) throw new DomainError('nomination_not_found');
+    if (campaign.status === 'archived') throw new DomainError('review_campaign_closed');
     if (n.version !== input.version || n.revision !== input.revision) return null;
     const first =
       n.status === 'pending_second_approval'
@@ -84,7 +85,7 @@ export async function decideNomination(deps: ReviewDeps, input: DecideInput): Pr
       action: input.action,
       reviewerId: input.reviewerId,
       firstApproverId: first?.reviewerId ?? null,
-      fourEyes: reviewSettingsFrom(n.campaign.settings).fourEyes,
+      fourEyes: reviewSettingsFrom(campaign.settings).fourEyes,
       amountFen: n.amountFen,
       flags: n.flags,
       reason: input.reason ?? null,
