@@ -50,9 +50,12 @@ export async function loadPersonFacts(
     targetPaymentDate: Date;
     candidates: readonly CandidateKey[];
     excludeIds?: readonly number[];
+    /** Union allocations whose reported recipients do not count (a union's report replacing its own). */
+    excludeAllocationIds?: readonly number[];
   },
 ): Promise<LoadedPersonFacts[]> {
   const exclude = [...(input.excludeIds ?? [])];
+  const excludeAllocations = [...(input.excludeAllocationIds ?? [])];
   const hashes = [...new Set(input.candidates.flatMap((c) => (c.idHash ? [c.idHash] : [])))];
   const phones = [...new Set(input.candidates.flatMap((c) => (c.phoneHash ? [c.phoneHash] : [])))];
   const { from, to } = yearBounds(input.targetPaymentDate);
@@ -116,6 +119,44 @@ export async function loadPersonFacts(
     }
   }
 
+  // People grassroots unions reported paying from their allocations: in this campaign they are already
+  // helped (the same person must not be paid twice through two routes); in the payment year their
+  // amounts count towards the yearly cap, the year taken from the campaign's payment date as above.
+  const byUnion = new Map<
+    string,
+    { campaignId: number; unionId: number; unionName: string; amountFen: number; paysInYear: boolean }[]
+  >();
+  for (const part of chunks(hashes, IN_CHUNK)) {
+    const rows = await db.$queryRaw<
+      {
+        id_number_hash: string;
+        campaign_id: number;
+        union_id: number;
+        union_name: string;
+        amount_fen: number;
+        target_payment_date: Date;
+      }[]
+    >`SELECT r.id_number_hash, a.campaign_id, a.union_id, u.name AS union_name, r.amount_fen,
+        c.target_payment_date
+      FROM allocation_recipient r
+      JOIN union_allocation a ON a.id = r.allocation_id
+      JOIN grassroots_union u ON u.id = a.union_id
+      JOIN campaign c ON c.id = a.campaign_id
+      WHERE r.id_number_hash = ANY(${part}::text[]) AND NOT (a.id = ANY(${excludeAllocations}::int[]))
+      ORDER BY r.id`;
+    for (const r of rows) {
+      const list = byUnion.get(r.id_number_hash) ?? [];
+      list.push({
+        campaignId: r.campaign_id,
+        unionId: r.union_id,
+        unionName: r.union_name,
+        amountFen: r.amount_fen,
+        paysInYear: r.target_payment_date >= from && r.target_payment_date < to,
+      });
+      byUnion.set(r.id_number_hash, list);
+    }
+  }
+
   // Phone owners: the ID hashes of other live nominations in this campaign with the same phone, plus
   // the candidates themselves (two rows of one file sharing a phone are flagged too).
   const owners = new Map<string, Set<string>>();
@@ -165,6 +206,8 @@ export async function loadPersonFacts(
   return input.candidates.map((c) => {
     const rows = c.idHash ? (live.get(c.idHash) ?? []) : [];
     const here = rows.find((r) => r.campaignId === input.campaignId);
+    const unionRows = c.idHash ? (byUnion.get(c.idHash) ?? []) : [];
+    const paidHere = unionRows.find((r) => r.campaignId === input.campaignId);
     const earlier = rows.filter((r) => r.campaignId !== input.campaignId);
     const phoneIds = c.phoneHash ? owners.get(c.phoneHash) : undefined;
     const cardIds = c.cardHash ? cardOwners.get(c.cardHash) : undefined;
@@ -179,9 +222,20 @@ export async function loadPersonFacts(
             },
           }
         : {}),
+      ...(paidHere
+        ? {
+            paidByUnion: {
+              unionName: paidHere.unionName,
+              unionId: paidHere.unionId,
+              amountFen: paidHere.amountFen,
+            },
+          }
+        : {}),
       earlier: earlier.length,
       earlierCampaigns: earlier.map((r) => ({ titleZh: r.titleZh, titleEn: r.titleEn, status: r.status })),
-      yearlyFen: rows.filter((r) => r.paysInYear).reduce((sum, r) => sum + (r.amountFen ?? 0), 0),
+      yearlyFen:
+        rows.filter((r) => r.paysInYear).reduce((sum, r) => sum + (r.amountFen ?? 0), 0) +
+        unionRows.filter((r) => r.paysInYear).reduce((sum, r) => sum + r.amountFen, 0),
       sharedPhone: phoneIds ? [...phoneIds].some((id) => id !== (c.idHash ?? '')) : false,
       sharedCard: cardIds ? [...cardIds].some((id) => id !== (c.idHash ?? '')) : false,
       staffPhone: c.phoneHash ? staffPhones.has(c.phoneHash) : false,
