@@ -116,6 +116,20 @@ describe('parseCampaignFile: defaults and warnings', () => {
     expect(c.categories[0]?.quotaPerUnion).toBeNull();
   });
 
+  it('settings.reminders: the allocation report deadline and reminder days (issue 15)', () => {
+    const c = parseOk(
+      `${MINIMAL}settings:\n  reminders:\n    allocation_report_working_days: 15\n    allocation_days_left: [3, 0]\n    urgent: [allocation_report_due]\n`,
+    );
+    expect(c.settings.reminders).toMatchObject({
+      allocationReportWorkingDays: 15,
+      allocationDaysLeft: [3, 0],
+      urgent: ['allocation_report_due'],
+    });
+    expect(
+      parseCampaignFile(`${MINIMAL}settings:\n  reminders:\n    allocation_report_working_days: 0\n`).ok,
+    ).toBe(false);
+  });
+
   it('settings.auditor_full_values: auditors see full values only when the file says so; a boolean', () => {
     expect(parseOk(MINIMAL).settings.auditorFullValues).toBeUndefined();
     expect(parseOk(`${MINIMAL}settings:\n  auditor_full_values: true\n`).settings.auditorFullValues).toBe(

@@ -61,6 +61,13 @@ export interface CampaignSettings {
     dailyAt?: string;
     /** Reminder kinds sent even in quiet hours (default none). */
     urgent?: string[];
+    /**
+     * Grassroots unions report how they spent their allocation within this many working days of the
+     * target payment date (default 10: the federation then has the rest of the provincial-entry window).
+     */
+    allocationReportWorkingDays?: number;
+    /** Working days left before that deadline at which unions that have not reported are reminded. */
+    allocationDaysLeft?: number[];
   };
   /** No proactive messages between start and end (Asia/Shanghai, 'HH:mm'; may wrap midnight). */
   quietHours: { start: string; end: string };
@@ -276,8 +283,19 @@ export const campaignFileSchema = z
             entry_days_left: z.array(z.int().min(1).max(365)).optional(),
             daily_at: clockTime.optional(),
             urgent: z
-              .array(z.enum(['close', 'review_summary', 'payment_due', 'entry_due', 'entry_overdue']))
+              .array(
+                z.enum([
+                  'close',
+                  'review_summary',
+                  'payment_due',
+                  'entry_due',
+                  'entry_overdue',
+                  'allocation_report_due',
+                ]),
+              )
               .optional(),
+            allocation_report_working_days: z.int().min(1).max(365).optional(),
+            allocation_days_left: z.array(z.int().min(0).max(365)).optional(),
           })
           .prefault({}),
         quiet_hours: z
@@ -346,6 +364,12 @@ export const campaignFileSchema = z
             : {}),
           ...(f.settings.reminders.daily_at ? { dailyAt: f.settings.reminders.daily_at } : {}),
           ...(f.settings.reminders.urgent ? { urgent: f.settings.reminders.urgent } : {}),
+          ...(f.settings.reminders.allocation_report_working_days
+            ? { allocationReportWorkingDays: f.settings.reminders.allocation_report_working_days }
+            : {}),
+          ...(f.settings.reminders.allocation_days_left
+            ? { allocationDaysLeft: f.settings.reminders.allocation_days_left }
+            : {}),
         },
         quietHours: f.settings.quiet_hours,
         draftTtlHours: f.settings.draft_ttl_hours,
