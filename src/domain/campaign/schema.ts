@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { type IsoDate, isValidIsoDate, parseShanghaiDateTime } from '../calendar/date.ts';
-import { yuanToFen } from './money.ts';
+import { splitFen, yuanToFen } from './money.ts';
 import {
   BENEFIT_FORM_CODES,
   type BenefitForm,
@@ -102,6 +102,19 @@ export interface Campaign {
     provincialEntryWorkingDays: number;
   };
   settings: CampaignSettings;
+}
+
+/** Each union's amount (fen): as given (fixed), or allocated_to_unions split by the rule. */
+function allocationsOf(b: {
+  allocated_to_unions: number;
+  allocation_rule: 'fixed' | 'equal' | 'by_members';
+  allocations?: { union: string; amount?: number | undefined; members?: number | undefined }[] | undefined;
+}): { union: string; amountFen: number }[] {
+  const list = b.allocations ?? [];
+  if (b.allocation_rule === 'fixed') return list.map((a) => ({ union: a.union, amountFen: a.amount ?? 0 }));
+  const weights = list.map((a) => (b.allocation_rule === 'equal' ? 1 : (a.members ?? 0)));
+  const shares = splitFen(b.allocated_to_unions, weights);
+  return list.map((a, i) => ({ union: a.union, amountFen: shares[i]! }));
 }
 
 export const SETTINGS_DEFAULTS = {
@@ -246,8 +259,17 @@ export const campaignFileSchema = z
     budget: z.strictObject({
       total: money({ positive: true }),
       allocated_to_unions: money({ positive: false }).prefault(0),
+      // fixed: each union's amount is given; equal / by_members: allocated_to_unions is split (to the
+      // fen) equally or in proportion to each entry's `members` (file.ts checks which fields a rule needs).
+      allocation_rule: z.enum(['fixed', 'equal', 'by_members']).default('fixed'),
       allocations: z
-        .array(z.strictObject({ union: nonEmptyText(200), amount: money({ positive: true }) }))
+        .array(
+          z.strictObject({
+            union: nonEmptyText(200),
+            amount: money({ positive: true }).optional(),
+            members: z.int().min(1).max(10_000_000).optional(),
+          }),
+        )
         .optional(),
     }),
     categories: z.array(categorySchema).min(1),
@@ -323,9 +345,7 @@ export const campaignFileSchema = z
       budget: {
         totalFen: f.budget.total,
         allocatedToUnionsFen: f.budget.allocated_to_unions,
-        ...(f.budget.allocations
-          ? { allocations: f.budget.allocations.map((a) => ({ union: a.union, amountFen: a.amount })) }
-          : {}),
+        ...(f.budget.allocations ? { allocations: allocationsOf(f.budget) } : {}),
       },
       categories: f.categories.map((c, i) => ({
         code: c.code,
