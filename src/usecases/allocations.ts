@@ -3,7 +3,7 @@ import type { Db } from '../adapters/db/client.ts';
 import { isValidIsoDate, shanghaiDateOf } from '../domain/calendar/date.ts';
 import { validateIdNumber } from '../domain/identity/id-number.ts';
 import { validateName } from '../domain/identity/name.ts';
-import { duplicateRefusal } from '../domain/nomination/admission.ts';
+import { duplicateRefusal, paidByUnionRefusal } from '../domain/nomination/admission.ts';
 import { audit } from './audit.ts';
 import { loadPersonFacts, lockAdmission } from './nominations/admission-facts.ts';
 
@@ -11,7 +11,8 @@ import { loadPersonFacts, lockAdmission } from './nominations/admission-facts.ts
 // reports how it was spent (its own recipients, amounts, goods, dates, the photo/scan of the signed
 // list); each row gets the same ID check as a nomination and the same duplicate rule (admission.ts
 // `duplicateRefusal`) against the federation's own recipients, so nobody is paid twice through two
-// routes. Staff record what was returned and reconcile allocated vs reported vs returned.
+// routes; the federation's nominations are checked against these reports the same way
+// (`paidByUnionRefusal`, facts loaded by admission-facts.ts). Staff record what was returned and reconcile allocated vs reported vs returned.
 
 export interface AllocationRowInput {
   /** Row number in the sheet (or the dialog's position), for the problems. */
@@ -104,10 +105,13 @@ export async function reportAllocationUse(
       // The same lock as nominations of this campaign: a nomination and a report of the same person
       // cannot both pass at the same moment.
       await lockAdmission(tx, { campaignId: input.campaignId });
+      // One set of facts for both routes: the federation's live nominations (duplicateRefusal) and the
+      // other unions' reports (paidByUnionRefusal); this union's earlier report is replaced, not counted.
       const facts = await loadPersonFacts(tx, {
         campaignId: input.campaignId,
         targetPaymentDate: campaign.targetPaymentDate,
         candidates: valid.map((v) => ({ idHash: v.idHash, phoneHash: null })),
+        excludeAllocationIds: [allocation.id],
       });
       valid.forEach((v, i) => {
         const dup = duplicateRefusal(facts[i]!);
@@ -117,22 +121,14 @@ export async function reportAllocationUse(
             code: 'paid_by_federation',
             params: { nominationId: dup.params['nominationId']!, status: dup.params['status']! },
           });
+        const paid = paidByUnionRefusal(facts[i]!);
+        if (paid)
+          problems.push({
+            line: v.row.line,
+            code: 'paid_by_other_union',
+            params: { union: paid.params['union']! },
+          });
       });
-      const others = await tx.allocationRecipient.findMany({
-        where: {
-          idNumberHash: { in: valid.map((v) => v.idHash) },
-          allocation: { campaignId: input.campaignId, unionId: { not: input.unionId } },
-        },
-        select: { idNumberHash: true, allocation: { select: { union: { select: { name: true } } } } },
-      });
-      for (const o of others) {
-        const v = valid.find((x) => x.idHash === o.idNumberHash)!;
-        problems.push({
-          line: v.row.line,
-          code: 'paid_by_other_union',
-          params: { union: o.allocation.union.name },
-        });
-      }
       if (problems.length > 0) {
         problems.sort((a, b) => a.line - b.line);
         return { ok: false as const, problems };

@@ -259,6 +259,7 @@ const ALL_KINDS = [
   'payment_due',
   'entry_due',
   'entry_overdue',
+  'allocation_report_due',
 ] as const satisfies ReminderKind[];
 const ENTRY_KINDS = ['entry_due', 'entry_overdue'] as const satisfies ReminderKind[];
 
@@ -278,9 +279,17 @@ interface Scope {
   unpaid: boolean;
   /** Delivery dates to look at: all of the campaign, or Shanghai date ranges. */
   delivered: 'all' | { first: IsoDate; last: IsoDate }[];
+  /** Look at the unions' allocations not yet reported (and their contacts). */
+  allocations?: boolean;
 }
 
-const FULL_SCOPE: Scope = { parts: [{ kinds: ALL_KINDS }], contacts: 'all', unpaid: true, delivered: 'all' };
+const FULL_SCOPE: Scope = {
+  parts: [{ kinds: ALL_KINDS }],
+  contacts: 'all',
+  unpaid: true,
+  delivered: 'all',
+  allocations: true,
+};
 
 function inScope(parts: ScopePart[], kind: string, personId: number | null, key: string): boolean {
   return parts.some(
@@ -326,10 +335,22 @@ async function deriveScope(
       if (await deliveredBetween(db, campaign.id, r.first, r.last)) deliveredDates.add(r.first);
     }
   }
+  // Allocations not yet reported: a row per union at most, and the active contacts of those unions.
+  let unreportedAllocations = new Set<number>();
+  if (scope.allocations) {
+    const rows = await db.unionAllocation.findMany({
+      where: { campaignId: campaign.id, reportedAt: null },
+      select: { unionId: true },
+    });
+    unreportedAllocations = new Set(rows.map((r) => r.unionId));
+    if (unreportedAllocations.size > 0)
+      people.allocationContacts = (await loadPeople(db, { unions: [...unreportedAllocations] })).contacts;
+  }
   const summary: NominationSummary = {
     ...unions,
     anyUnpaid: scope.unpaid ? await anyUnpaid(db, campaign.id) : false,
     deliveredDates,
+    unreportedAllocations,
   };
   const desired = deriveFromSummary({ campaign, summary, people, now, calendar }).filter((d) =>
     inScope(parts, d.kind, d.personId, d.key),
@@ -583,6 +604,21 @@ export function onPaymentRecorded(db: Db, queues: Queues, paymentId: number, now
   );
 }
 
+/**
+ * After a union reported how its allocation was spent (or an allocation changed): the allocation
+ * reminders of the campaign (a reported union's contacts are no longer chased).
+ */
+export function onAllocationReported(db: Db, queues: Queues, campaignId: number, now: Date) {
+  const scope: Scope = {
+    parts: [{ kinds: ['allocation_report_due'] }],
+    contacts: null,
+    unpaid: false,
+    delivered: [],
+    allocations: true,
+  };
+  return syncScoped(db, queues, { campaignId, now }, () => scope);
+}
+
 /** After a daily review summary was sent: only the review summaries (the next working day's one). */
 export function onReviewSummarySent(db: Db, queues: Queues, campaignId: number, now: Date) {
   const scope: Scope = {
@@ -617,12 +653,13 @@ export async function onPeopleChanged(
   const staff = p.grants.length > 0;
   const scope: Scope = {
     parts: [
-      { kinds: ['close', 'review_summary', 'payment_due'], persons: [p.id] },
+      { kinds: ['close', 'review_summary', 'payment_due', 'allocation_report_due'], persons: [p.id] },
       ...(staff ? [{ kinds: ENTRY_KINDS }] : []),
     ],
     contacts: { persons: [p.id] },
     unpaid: true,
     delivered: staff ? 'all' : [],
+    allocations: true,
   };
   return syncScoped(db, queues, { now }, () => scope);
 }

@@ -7,6 +7,7 @@ import { formatShanghaiDateTime, type IsoDate, shanghaiDateOf } from '../domain/
 import type { WorkingCalendar } from '../domain/calendar/working-days.ts';
 import { formatYuan } from '../domain/campaign/money.ts';
 import {
+  allocationDeadlineOfKey,
   BACKLOG_STATUSES,
   entryDeadline,
   entryDeadlineOfKey,
@@ -121,6 +122,7 @@ interface ComposeContext {
   calendar: WorkingCalendar;
   campaign: {
     id: number;
+    code: string;
     titleZh: string;
     titleEn: string;
     nominationClosesAt: Date;
@@ -236,6 +238,43 @@ async function compose(ctx: ComposeContext, kind: ReminderKind, key: string): Pr
           left: ctx.i18n.t(ctx.locale, 'reminders.left_working_days', {
             n: Math.max(0, ctx.calendar.workingDaysBetween(shanghaiDateOf(ctx.now), date)),
           }),
+        },
+      };
+    }
+    case 'allocation_report_due': {
+      // Still a contact of a union whose allocation is not reported: otherwise nothing to chase.
+      const deadline = allocationDeadlineOfKey(key);
+      if (!deadline) return null;
+      const open = await db.unionAllocation.findMany({
+        where: {
+          campaignId: campaign.id,
+          reportedAt: null,
+          union: {
+            active: true,
+            grants: { some: { personId: ctx.personId, role: 'contact', revokedAt: null } },
+          },
+        },
+        orderBy: { id: 'asc' },
+        select: { amountFen: true, union: { select: { name: true } } },
+      });
+      if (open.length === 0) return null;
+      const left = ctx.calendar.workingDaysBetween(shanghaiDateOf(ctx.now), deadline);
+      return {
+        template: left >= 0 ? 'allocation_reminders.due' : 'allocation_reminders.overdue',
+        params: {
+          campaign: title(ctx),
+          code: campaign.code,
+          items: open
+            .map((a) =>
+              t('allocation_reminders.item', {
+                union: a.union.name,
+                amount: formatYuan(Number(a.amountFen)),
+              }),
+            )
+            .join('\n'),
+          deadline,
+          left: Math.max(0, left),
+          over: Math.max(0, -left),
         },
       };
     }

@@ -116,6 +116,20 @@ describe('parseCampaignFile: defaults and warnings', () => {
     expect(c.categories[0]?.quotaPerUnion).toBeNull();
   });
 
+  it('settings.reminders: the allocation report deadline and reminder days (issue 15)', () => {
+    const c = parseOk(
+      `${MINIMAL}settings:\n  reminders:\n    allocation_report_working_days: 15\n    allocation_days_left: [3, 0]\n    urgent: [allocation_report_due]\n`,
+    );
+    expect(c.settings.reminders).toMatchObject({
+      allocationReportWorkingDays: 15,
+      allocationDaysLeft: [3, 0],
+      urgent: ['allocation_report_due'],
+    });
+    expect(
+      parseCampaignFile(`${MINIMAL}settings:\n  reminders:\n    allocation_report_working_days: 0\n`).ok,
+    ).toBe(false);
+  });
+
   it('settings.auditor_full_values: auditors see full values only when the file says so; a boolean', () => {
     expect(parseOk(MINIMAL).settings.auditorFullValues).toBeUndefined();
     expect(parseOk(`${MINIMAL}settings:\n  auditor_full_values: true\n`).settings.auditorFullValues).toBe(
@@ -380,5 +394,51 @@ describe('hostile campaign files (issue 12, finding 12)', () => {
       r = parseCampaignFile(bomb);
     }).not.toThrow();
     expect(r).toMatchObject({ ok: false, problems: [{ code: 'campaign.yaml_aliases' }] });
+  });
+});
+
+describe('budget.allocation_rule: a total split by a rule (issue 15)', () => {
+  const withAllocations = (lines: string) =>
+    MINIMAL.replace('budget: { total: 1000 }\n', `budget:\n  total: 100000\n${lines}`);
+
+  it('equal: allocated_to_unions split to the fen, the shares add up', () => {
+    const text = withAllocations(
+      '  allocated_to_unions: 100\n  allocation_rule: equal\n  allocations:\n    - { union: 甲 }\n    - { union: 乙 }\n    - { union: 丙 }\n',
+    );
+    const c = parseOk(text);
+    expect(c.budget.allocations).toEqual([
+      { union: '甲', amountFen: 3334 },
+      { union: '乙', amountFen: 3333 },
+      { union: '丙', amountFen: 3333 },
+    ]);
+  });
+
+  it('by_members: in proportion to the members given', () => {
+    const c = parseOk(
+      withAllocations(
+        '  allocated_to_unions: 50000\n  allocation_rule: by_members\n  allocations:\n    - { union: 甲, members: 300 }\n    - { union: 乙, members: 200 }\n',
+      ),
+    );
+    expect(c.budget.allocations).toEqual([
+      { union: '甲', amountFen: 3_000_000 },
+      { union: '乙', amountFen: 2_000_000 },
+    ]);
+  });
+
+  it('a field the rule does not take, or lacks, is a problem with its path', () => {
+    const r = parseCampaignFile(
+      withAllocations(
+        '  allocated_to_unions: 100\n  allocation_rule: by_members\n  allocations:\n    - { union: 甲, amount: 50 }\n',
+      ),
+    );
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems.map((p) => `${p.path} ${p.code}`)).toContain(
+      'budget.allocations[0].amount campaign.allocation_rule',
+    );
+    const fixed = parseCampaignFile(
+      withAllocations('  allocated_to_unions: 100\n  allocations:\n    - { union: 甲 }\n'),
+    );
+    expect(fixed.ok).toBe(false);
   });
 });

@@ -35,6 +35,7 @@ export type CampaignProblemCode =
   | 'campaign.timeline_order'
   | 'campaign.budget_allocation'
   | 'campaign.allocations_sum'
+  | 'campaign.allocation_rule'
   | 'campaign.amount_above_cap'
   | 'campaign.transfer_needs_bank_card'
   | 'campaign.notice_document_format'
@@ -234,6 +235,37 @@ function crossFieldProblems(raw: Raw): RawProblem[] {
         code: 'campaign.budget_allocation',
         message: `allocated to unions (${formatYuan(allocated)}) exceeds the total budget (${formatYuan(total)})`,
         params: { allocated: formatYuan(allocated), total: formatYuan(total) },
+      });
+    }
+    // Which fields an allocation needs depends on the rule: fixed → amount; equal → neither;
+    // by_members → members (no amount: the split decides it).
+    const rule = budget.allocation_rule ?? 'fixed';
+    if (Array.isArray(budget.allocations) && typeof rule === 'string') {
+      budget.allocations.forEach((item, i) => {
+        const a = asRecord(item);
+        if (!a) return;
+        const field =
+          rule === 'fixed' && a.amount === undefined
+            ? 'amount'
+            : rule !== 'fixed' && a.amount !== undefined
+              ? 'amount'
+              : rule === 'by_members' && a.members === undefined
+                ? 'members'
+                : rule !== 'by_members' && a.members !== undefined
+                  ? 'members'
+                  : null;
+        if (field)
+          out.push({
+            path: ['budget', 'allocations', i, field],
+            code: 'campaign.allocation_rule',
+            message:
+              rule === 'fixed'
+                ? 'with allocation_rule fixed (the default) each allocation gives its amount, and no members'
+                : rule === 'equal'
+                  ? 'with allocation_rule equal the amounts are computed: give only the union'
+                  : 'with allocation_rule by_members each allocation gives its members, and no amount',
+            params: { rule, field },
+          });
       });
     }
     // Allocations per union cannot add up to more than the amount allocated to unions.

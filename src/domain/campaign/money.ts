@@ -44,3 +44,25 @@ export function formatYuan(fen: number): string {
   const abs = Math.abs(fen);
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
+
+/**
+ * Splits `totalFen` in proportion to `weights` (all positive integers), to the fen: each share is
+ * rounded down and the fen left over go one each to the largest remainders (ties: the earlier entry).
+ * The shares always add up to `totalFen`. `equal` is all weights 1; `by_members` the member counts.
+ */
+export function splitFen(totalFen: number, weights: readonly number[]): number[] {
+  const sum = weights.reduce((a, w) => a + w, 0);
+  if (weights.length === 0 || sum <= 0) return weights.map(() => 0);
+  const total = BigInt(totalFen);
+  const big = BigInt(sum);
+  const shares = weights.map((w) => (total * BigInt(w)) / big);
+  const rests = weights.map((w, i) => ({ i, rest: (total * BigInt(w)) % big }));
+  let left = Number(total - shares.reduce((a, x) => a + x, 0n));
+  rests.sort((a, b) => (a.rest === b.rest ? a.i - b.i : a.rest > b.rest ? -1 : 1));
+  for (const r of rests) {
+    if (left <= 0) break;
+    shares[r.i]! += 1n;
+    left--;
+  }
+  return shares.map(Number);
+}

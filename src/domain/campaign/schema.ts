@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { type IsoDate, isValidIsoDate, parseShanghaiDateTime } from '../calendar/date.ts';
-import { yuanToFen } from './money.ts';
+import { splitFen, yuanToFen } from './money.ts';
 import {
   BENEFIT_FORM_CODES,
   type BenefitForm,
@@ -61,6 +61,13 @@ export interface CampaignSettings {
     dailyAt?: string;
     /** Reminder kinds sent even in quiet hours (default none). */
     urgent?: string[];
+    /**
+     * Grassroots unions report how they spent their allocation within this many working days of the
+     * target payment date (default 10: the federation then has the rest of the provincial-entry window).
+     */
+    allocationReportWorkingDays?: number;
+    /** Working days left before that deadline at which unions that have not reported are reminded. */
+    allocationDaysLeft?: number[];
   };
   /** No proactive messages between start and end (Asia/Shanghai, 'HH:mm'; may wrap midnight). */
   quietHours: { start: string; end: string };
@@ -95,6 +102,19 @@ export interface Campaign {
     provincialEntryWorkingDays: number;
   };
   settings: CampaignSettings;
+}
+
+/** Each union's amount (fen): as given (fixed), or allocated_to_unions split by the rule. */
+function allocationsOf(b: {
+  allocated_to_unions: number;
+  allocation_rule: 'fixed' | 'equal' | 'by_members';
+  allocations?: { union: string; amount?: number | undefined; members?: number | undefined }[] | undefined;
+}): { union: string; amountFen: number }[] {
+  const list = b.allocations ?? [];
+  if (b.allocation_rule === 'fixed') return list.map((a) => ({ union: a.union, amountFen: a.amount ?? 0 }));
+  const weights = list.map((a) => (b.allocation_rule === 'equal' ? 1 : (a.members ?? 0)));
+  const shares = splitFen(b.allocated_to_unions, weights);
+  return list.map((a, i) => ({ union: a.union, amountFen: shares[i]! }));
 }
 
 export const SETTINGS_DEFAULTS = {
@@ -239,8 +259,17 @@ export const campaignFileSchema = z
     budget: z.strictObject({
       total: money({ positive: true }),
       allocated_to_unions: money({ positive: false }).prefault(0),
+      // fixed: each union's amount is given; equal / by_members: allocated_to_unions is split (to the
+      // fen) equally or in proportion to each entry's `members` (file.ts checks which fields a rule needs).
+      allocation_rule: z.enum(['fixed', 'equal', 'by_members']).default('fixed'),
       allocations: z
-        .array(z.strictObject({ union: nonEmptyText(200), amount: money({ positive: true }) }))
+        .array(
+          z.strictObject({
+            union: nonEmptyText(200),
+            amount: money({ positive: true }).optional(),
+            members: z.int().min(1).max(10_000_000).optional(),
+          }),
+        )
         .optional(),
     }),
     categories: z.array(categorySchema).min(1),
@@ -276,8 +305,19 @@ export const campaignFileSchema = z
             entry_days_left: z.array(z.int().min(1).max(365)).optional(),
             daily_at: clockTime.optional(),
             urgent: z
-              .array(z.enum(['close', 'review_summary', 'payment_due', 'entry_due', 'entry_overdue']))
+              .array(
+                z.enum([
+                  'close',
+                  'review_summary',
+                  'payment_due',
+                  'entry_due',
+                  'entry_overdue',
+                  'allocation_report_due',
+                ]),
+              )
               .optional(),
+            allocation_report_working_days: z.int().min(1).max(365).optional(),
+            allocation_days_left: z.array(z.int().min(0).max(365)).optional(),
           })
           .prefault({}),
         quiet_hours: z
@@ -305,9 +345,7 @@ export const campaignFileSchema = z
       budget: {
         totalFen: f.budget.total,
         allocatedToUnionsFen: f.budget.allocated_to_unions,
-        ...(f.budget.allocations
-          ? { allocations: f.budget.allocations.map((a) => ({ union: a.union, amountFen: a.amount })) }
-          : {}),
+        ...(f.budget.allocations ? { allocations: allocationsOf(f.budget) } : {}),
       },
       categories: f.categories.map((c, i) => ({
         code: c.code,
@@ -346,6 +384,12 @@ export const campaignFileSchema = z
             : {}),
           ...(f.settings.reminders.daily_at ? { dailyAt: f.settings.reminders.daily_at } : {}),
           ...(f.settings.reminders.urgent ? { urgent: f.settings.reminders.urgent } : {}),
+          ...(f.settings.reminders.allocation_report_working_days
+            ? { allocationReportWorkingDays: f.settings.reminders.allocation_report_working_days }
+            : {}),
+          ...(f.settings.reminders.allocation_days_left
+            ? { allocationDaysLeft: f.settings.reminders.allocation_days_left }
+            : {}),
         },
         quietHours: f.settings.quiet_hours,
         draftTtlHours: f.settings.draft_ttl_hours,

@@ -5,7 +5,8 @@ import type { CategoryInfo } from './form.ts';
 // the resubmission after a return and the review card's automatic checks. Only how the facts are
 // loaded differs (src/usecases/nominations/admission-facts.ts); the rules live here.
 //
-// Order of the refusals: duplicate in this campaign, yearly cap per person, the union's quota for the
+// Order of the refusals: duplicate in this campaign, already paid by a union from its allocation in
+// this campaign, yearly cap per person, the union's quota for the
 // category, the campaign budget. Places (quota, budget) are taken in order, so a file whose rows do not
 // all fit keeps its first rows.
 
@@ -13,9 +14,17 @@ import type { CategoryInfo } from './form.ts';
 export interface PersonFacts {
   /** A live nomination of the same ID number in this campaign (any union). */
   blocking?: { nominationId: number; status: string; unionName: string; unionId: number } | undefined;
+  /**
+   * A grassroots union already reported this ID number as paid from its allocation in this campaign
+   * (the other route of the same money: nobody is helped twice).
+   */
+  paidByUnion?: { unionName: string; unionId: number; amountFen: number } | undefined;
   /** Live nominations of the same ID number in earlier campaigns. */
   earlier: number;
-  /** Amount already granted to this ID number in the payment year (fen), for categories with a cap. */
+  /**
+   * Amount already granted to this ID number in the payment year (fen), for categories with a cap:
+   * live nominations plus what unions reported paying the person from their allocations.
+   */
   yearlyFen: number;
   /** Someone else's live nomination in this campaign uses the same phone number. */
   sharedPhone: boolean;
@@ -47,7 +56,7 @@ export interface Candidate {
   answerFlags: readonly string[];
 }
 
-export type RefusalReason = 'duplicate' | 'yearly_cap' | 'quota' | 'budget';
+export type RefusalReason = 'duplicate' | 'paid_by_union' | 'yearly_cap' | 'quota' | 'budget';
 export interface Refusal {
   reason: RefusalReason;
   params: Record<string, string | number>;
@@ -126,11 +135,29 @@ export function duplicateRefusal(person: Pick<PersonFacts, 'blocking'>): Refusal
   };
 }
 
+/**
+ * A grassroots union already reported paying the person from its allocation in this campaign: the
+ * federation must not pay them again (the reverse of the union report's check against nominations).
+ */
+export function paidByUnionRefusal(person: Pick<PersonFacts, 'paidByUnion'>): Refusal | undefined {
+  if (!person.paidByUnion) return undefined;
+  return {
+    reason: 'paid_by_union',
+    params: {
+      union: person.paidByUnion.unionName,
+      unionId: person.paidByUnion.unionId,
+      amountFen: person.paidByUnion.amountFen,
+    },
+  };
+}
+
 /** Every refusal that concerns the person alone, in order (the review card shows them all). */
 export function personRefusals(cat: CategoryInfo, person: PersonFacts): Refusal[] {
   const out: Refusal[] = [];
   const dup = duplicateRefusal(person);
   if (dup) out.push(dup);
+  const paid = paidByUnionRefusal(person);
+  if (paid) out.push(paid);
   if (cat.yearlyCapFen !== null && person.yearlyFen + cat.standardAmountFen > cat.yearlyCapFen)
     out.push({ reason: 'yearly_cap', params: { capFen: cat.yearlyCapFen, alreadyFen: person.yearlyFen } });
   return out;

@@ -72,6 +72,11 @@ export interface PeopleFacts {
   reviewers: number[];
   admins: number[];
   finance: number[];
+  /**
+   * Active contacts of the unions whose allocation is not reported yet (loaded whatever the time: the
+   * report is due after nominations have closed, when `contacts` is no longer loaded).
+   */
+  allocationContacts?: { personId: number; unionId: number }[];
 }
 
 /**
@@ -91,6 +96,8 @@ export interface NominationSummary {
   anyUnpaid: boolean;
   /** Shanghai dates on which items still awaiting provincial entry were delivered. */
   deliveredDates: ReadonlySet<IsoDate>;
+  /** Unions with an allocation in the campaign whose use they have not reported yet. */
+  unreportedAllocations?: ReadonlySet<number>;
 }
 
 export const draftOwnerKey = (unionId: number, personId: number) => `${unionId}/${personId}`;
@@ -226,6 +233,7 @@ export function reminderKey(
     payment_due: 'payment',
     entry_due: 'entry',
     entry_overdue: 'entryover',
+    allocation_report_due: 'alloc',
   };
   return ['rem', campaignId, short[kind], personId, ...parts].join('-');
 }
@@ -233,6 +241,21 @@ export function reminderKey(
 /** The entry deadline date encoded in an `entry_due` / `entry_overdue` key (null for other kinds). */
 export function entryDeadlineOfKey(key: string): IsoDate | null {
   const m = /^rem-\d+-entry(?:over)?-\d+-(\d{4})(\d{2})(\d{2})(?:-|$)/.exec(key);
+  return m ? `${m[1]}-${m[2]}-${m[3]}` : null;
+}
+
+/** The allocation report deadline: N working days after the target payment date (start day not counted). */
+export function allocationReportDeadline(
+  targetPaymentDate: IsoDate,
+  workingDays: number,
+  calendar: WorkingCalendar,
+): IsoDate {
+  return calendar.addWorkingDays(targetPaymentDate, workingDays);
+}
+
+/** The deadline encoded in an `allocation_report_due` key (null for other kinds). */
+export function allocationDeadlineOfKey(key: string): IsoDate | null {
+  const m = /^rem-\d+-alloc-\d+-(\d{4})(\d{2})(\d{2})(?:-|$)/.exec(key);
   return m ? `${m[1]}-${m[2]}-${m[3]}` : null;
 }
 
@@ -342,6 +365,32 @@ export function deriveFromSummary(input: DeriveFromSummaryInput): DesiredReminde
     const overdueAt = atWallTime(calendar.nextWorkingDay(deadline), s.dailyAt);
     for (const personId of people.admins) {
       add('entry_overdue', personId, overdueAt, [compact(deadline)], { expiresAt: null, catchUp: true });
+    }
+  }
+
+  // 5. Contacts of grassroots unions that have not reported how their allocation was spent: before the
+  // report deadline (working days left) and once the working day after it; stopped once reported.
+  const unreported = summary.unreportedAllocations;
+  if (unreported && unreported.size > 0 && people.allocationContacts) {
+    const deadline = allocationReportDeadline(
+      campaign.targetPaymentDate,
+      s.allocationReportWorkingDays,
+      calendar,
+    );
+    const expiresAt = shanghaiMidnight(addDays(deadline, 1));
+    const persons = new Set(
+      people.allocationContacts.filter((c) => unreported.has(c.unionId)).map((c) => c.personId),
+    );
+    for (const personId of persons) {
+      for (const left of s.allocationDaysLeft) {
+        const at = atWallTime(calendar.addWorkingDays(deadline, -left), s.dailyAt);
+        add('allocation_report_due', personId, at, [compact(deadline), `${left}wd`], { expiresAt });
+      }
+      const overdueAt = atWallTime(calendar.nextWorkingDay(deadline), s.dailyAt);
+      add('allocation_report_due', personId, overdueAt, [compact(deadline), 'over'], {
+        expiresAt: null,
+        catchUp: true,
+      });
     }
   }
 

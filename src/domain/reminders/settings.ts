@@ -12,6 +12,7 @@ export const REMINDER_KINDS = [
   'payment_due',
   'entry_due',
   'entry_overdue',
+  'allocation_report_due',
 ] as const;
 /**
  * - `close`: contacts, before nominations close (only those with drafts, returned items or nothing submitted);
@@ -19,7 +20,9 @@ export const REMINDER_KINDS = [
  * - `payment_due`: finance staff and admins, before the target payment date while approved items are unpaid;
  * - `entry_due`: finance staff (admins when there are none), N working days left to enter paid items into
  *   the provincial assistance system;
- * - `entry_overdue`: admins, escalation the working day after an entry deadline passed with items not entered.
+ * - `entry_overdue`: admins, escalation the working day after an entry deadline passed with items not entered;
+ * - `allocation_report_due`: the active contacts of a grassroots union that has an allocation and has not
+ *   reported how it was spent, N working days before the report deadline and the working day after it.
  */
 export type ReminderKind = (typeof REMINDER_KINDS)[number];
 
@@ -34,6 +37,10 @@ export interface ReminderSettings {
   beforePayment: ReminderOffset[];
   /** Working days left before an entry deadline at which staff are reminded. */
   entryDaysLeft: number[];
+  /** Allocation reports are due this many working days after the target payment date. */
+  allocationReportWorkingDays: number;
+  /** Working days left before the allocation report deadline at which unions are reminded (0: that day). */
+  allocationDaysLeft: number[];
   /** Wall-clock time (Asia/Shanghai) of day-based reminders: reviewer summary, payment, entry. */
   dailyAt: string;
   quietHours: QuietHours;
@@ -45,6 +52,8 @@ export const REMINDER_DEFAULTS = {
   beforeClose: ['3wd', '1d', '2h'],
   beforePayment: ['3wd', '1wd'],
   entryDaysLeft: [10, 5, 2, 1],
+  allocationReportWorkingDays: 10,
+  allocationDaysLeft: [5, 2, 0],
   dailyAt: '09:00',
   quietHours: { start: '22:00', end: '08:00' },
   urgent: [] as ReminderKind[],
@@ -92,12 +101,21 @@ export function reminderSettingsFrom(json: unknown): ReminderSettings {
   const q = obj(pick(s, 'quietHours', 'quiet_hours'));
   const days = pick(r, 'entryDaysLeft', 'entry_days_left');
   const urgent = pick(r, 'urgent');
+  const allocDays = pick(r, 'allocationReportWorkingDays', 'allocation_report_working_days');
+  const allocLeft = pick(r, 'allocationDaysLeft', 'allocation_days_left');
   return {
     beforeClose: offsets(pick(r, 'beforeClose', 'before_close'), REMINDER_DEFAULTS.beforeClose),
     beforePayment: offsets(pick(r, 'beforePayment', 'before_payment'), REMINDER_DEFAULTS.beforePayment),
     entryDaysLeft: Array.isArray(days)
       ? [...new Set(days.filter((d): d is number => Number.isInteger(d) && d > 0 && d <= 365))]
       : [...REMINDER_DEFAULTS.entryDaysLeft],
+    allocationReportWorkingDays:
+      Number.isInteger(allocDays) && (allocDays as number) > 0 && (allocDays as number) <= 365
+        ? (allocDays as number)
+        : REMINDER_DEFAULTS.allocationReportWorkingDays,
+    allocationDaysLeft: Array.isArray(allocLeft)
+      ? [...new Set(allocLeft.filter((d): d is number => Number.isInteger(d) && d >= 0 && d <= 365))]
+      : [...REMINDER_DEFAULTS.allocationDaysLeft],
     dailyAt: time(pick(r, 'dailyAt', 'daily_at'), REMINDER_DEFAULTS.dailyAt),
     quietHours: {
       start: time(q['start'], REMINDER_DEFAULTS.quietHours.start),

@@ -50,9 +50,12 @@ export async function loadPersonFacts(
     targetPaymentDate: Date;
     candidates: readonly CandidateKey[];
     excludeIds?: readonly number[];
+    /** Union allocations whose reported recipients do not count (a union's report replacing its own). */
+    excludeAllocationIds?: readonly number[];
   },
 ): Promise<LoadedPersonFacts[]> {
   const exclude = [...(input.excludeIds ?? [])];
+  const excludeAllocations = [...(input.excludeAllocationIds ?? [])];
   const hashes = [...new Set(input.candidates.flatMap((c) => (c.idHash ? [c.idHash] : [])))];
   const phones = [...new Set(input.candidates.flatMap((c) => (c.phoneHash ? [c.phoneHash] : [])))];
   const { from, to } = yearBounds(input.targetPaymentDate);
@@ -71,12 +74,22 @@ export async function loadPersonFacts(
       paysInYear: boolean;
     }[]
   >();
+  // People grassroots unions reported paying from their allocations: in this campaign they are already
+  // helped (the same person must not be paid twice through two routes); in the payment year their
+  // amounts count towards the yearly cap, the year taken from the campaign's payment date as for
+  // nominations. Read in the same statement as the live nominations (UNION ALL): a dialog answer's
+  // statement budget does not grow.
+  const byUnion = new Map<
+    string,
+    { campaignId: number; unionId: number; unionName: string; amountFen: number; paysInYear: boolean }[]
+  >();
   // Raw SQL with one array parameter: Prisma's `in: [...]` compiled a bind list per hash, which for a
   // 10,000-row file cost more than the query itself.
   const statuses = [...LIVE_STATUSES];
   for (const part of chunks(hashes, IN_CHUNK)) {
     const rows = await db.$queryRaw<
       {
+        src: 'n' | 'a';
         id: number;
         id_number_hash: string;
         campaign_id: number;
@@ -88,15 +101,38 @@ export async function loadPersonFacts(
         title_en: string;
         target_payment_date: Date;
       }[]
-    >`SELECT n.id, n.id_number_hash, n.campaign_id, n.union_id, n.status::text AS status, n.amount_fen,
-        u.name AS union_name, c.title_zh, c.title_en, c.target_payment_date
-      FROM nomination n
-      JOIN grassroots_union u ON u.id = n.union_id
-      JOIN campaign c ON c.id = n.campaign_id
-      WHERE n.id_number_hash = ANY(${part}::text[]) AND n.status::text = ANY(${statuses}::text[])
-        AND NOT (n.id = ANY(${exclude}::int[]))
-      ORDER BY n.created_at DESC, n.id DESC`;
+    >`SELECT * FROM (
+        SELECT 'n' AS src, n.id, n.id_number_hash, n.campaign_id, n.union_id, n.status::text AS status,
+          n.amount_fen, u.name AS union_name, c.title_zh, c.title_en, c.target_payment_date, n.created_at AS at
+        FROM nomination n
+        JOIN grassroots_union u ON u.id = n.union_id
+        JOIN campaign c ON c.id = n.campaign_id
+        WHERE n.id_number_hash = ANY(${part}::text[]) AND n.status::text = ANY(${statuses}::text[])
+          AND NOT (n.id = ANY(${exclude}::int[]))
+        UNION ALL
+        SELECT 'a' AS src, r.id, r.id_number_hash, a.campaign_id, a.union_id, 'allocation' AS status,
+          r.amount_fen, u.name AS union_name, c.title_zh, c.title_en, c.target_payment_date, r.created_at AS at
+        FROM allocation_recipient r
+        JOIN union_allocation a ON a.id = r.allocation_id
+        JOIN grassroots_union u ON u.id = a.union_id
+        JOIN campaign c ON c.id = a.campaign_id
+        WHERE r.id_number_hash = ANY(${part}::text[]) AND NOT (a.id = ANY(${excludeAllocations}::int[]))
+      ) x
+      ORDER BY x.src DESC, x.at DESC, x.id DESC`;
     for (const r of rows) {
+      const paysInYear = r.target_payment_date >= from && r.target_payment_date < to;
+      if (r.src === 'a') {
+        const list = byUnion.get(r.id_number_hash) ?? [];
+        list.push({
+          campaignId: r.campaign_id,
+          unionId: r.union_id,
+          unionName: r.union_name,
+          amountFen: r.amount_fen ?? 0,
+          paysInYear,
+        });
+        byUnion.set(r.id_number_hash, list);
+        continue;
+      }
       let list = live.get(r.id_number_hash);
       if (!list) {
         list = [];
@@ -111,7 +147,7 @@ export async function loadPersonFacts(
         unionName: r.union_name,
         titleZh: r.title_zh,
         titleEn: r.title_en,
-        paysInYear: r.target_payment_date >= from && r.target_payment_date < to,
+        paysInYear,
       });
     }
   }
@@ -165,6 +201,8 @@ export async function loadPersonFacts(
   return input.candidates.map((c) => {
     const rows = c.idHash ? (live.get(c.idHash) ?? []) : [];
     const here = rows.find((r) => r.campaignId === input.campaignId);
+    const unionRows = c.idHash ? (byUnion.get(c.idHash) ?? []) : [];
+    const paidHere = unionRows.find((r) => r.campaignId === input.campaignId);
     const earlier = rows.filter((r) => r.campaignId !== input.campaignId);
     const phoneIds = c.phoneHash ? owners.get(c.phoneHash) : undefined;
     const cardIds = c.cardHash ? cardOwners.get(c.cardHash) : undefined;
@@ -179,9 +217,20 @@ export async function loadPersonFacts(
             },
           }
         : {}),
+      ...(paidHere
+        ? {
+            paidByUnion: {
+              unionName: paidHere.unionName,
+              unionId: paidHere.unionId,
+              amountFen: paidHere.amountFen,
+            },
+          }
+        : {}),
       earlier: earlier.length,
       earlierCampaigns: earlier.map((r) => ({ titleZh: r.titleZh, titleEn: r.titleEn, status: r.status })),
-      yearlyFen: rows.filter((r) => r.paysInYear).reduce((sum, r) => sum + (r.amountFen ?? 0), 0),
+      yearlyFen:
+        rows.filter((r) => r.paysInYear).reduce((sum, r) => sum + (r.amountFen ?? 0), 0) +
+        unionRows.filter((r) => r.paysInYear).reduce((sum, r) => sum + r.amountFen, 0),
       sharedPhone: phoneIds ? [...phoneIds].some((id) => id !== (c.idHash ?? '')) : false,
       sharedCard: cardIds ? [...cardIds].some((id) => id !== (c.idHash ?? '')) : false,
       staffPhone: c.phoneHash ? staffPhones.has(c.phoneHash) : false,

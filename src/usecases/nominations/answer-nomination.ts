@@ -172,7 +172,8 @@ async function checkPerson(
     }),
   );
   if (refusal) {
-    if (refusal.reason === 'duplicate')
+    // A person already helped by a union from its allocation is a duplicate through the other route.
+    if (refusal.reason === 'duplicate' || refusal.reason === 'paid_by_union')
       await recordEntryBlocked(deps.db, {
         campaignId: d.campaignId,
         actorId: personId,

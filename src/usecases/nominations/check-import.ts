@@ -22,7 +22,7 @@ export async function checkImport(
   const batch = validation.valid > 0 ? await storeImportDrafts(deps, validation) : undefined;
   const blocked = validation.rows.flatMap((row) => {
     const codes = row.issues.map((i) => i.code);
-    const reason = codes.some((c) => c.startsWith('duplicate_'))
+    const reason = codes.some((c) => c.startsWith('duplicate_') || c.startsWith('paid_by_union'))
       ? ('duplicate' as const)
       : codes.some((c) => c.startsWith('id.'))
         ? ('id_invalid' as const)

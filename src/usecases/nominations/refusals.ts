@@ -5,7 +5,8 @@ import { DomainError } from '../../domain/errors.ts';
 
 // How an admission refusal is told, in one place. A contact learns what they need and no more: a
 // duplicate of their own union's nomination names its number and status; one by another union says
-// only that the person is already nominated (who and how far it got is not theirs to know).
+// only that the person is already nominated (who and how far it got is not theirs to know). The same
+// for a person a union reported paying from its allocation.
 
 export interface Told {
   code: string;
@@ -17,6 +18,8 @@ const CODES = {
   dialog: {
     duplicate: 'nomination_duplicate',
     duplicate_other: 'nomination_duplicate_other',
+    paid_by_union: 'nomination_paid_by_union',
+    paid_by_union_other: 'nomination_paid_by_union_other',
     yearly_cap: 'nomination_yearly_cap',
     quota: 'nomination_quota_full',
     budget: 'nomination_budget_exhausted',
@@ -24,6 +27,8 @@ const CODES = {
   sheet: {
     duplicate: 'duplicate_existing',
     duplicate_other: 'duplicate_other',
+    paid_by_union: 'paid_by_union',
+    paid_by_union_other: 'paid_by_union_other',
     yearly_cap: 'yearly_cap',
     quota: 'quota_exceeded',
     budget: 'budget_exceeded',
@@ -37,6 +42,11 @@ function tell(r: Refusal, contactUnionId: number, codes: (typeof CODES)[keyof ty
       return p['unionId'] === contactUnionId
         ? { code: codes.duplicate, params: { id: p['nominationId']!, status: p['status']! } }
         : { code: codes.duplicate_other, params: {} };
+    case 'paid_by_union':
+      // The contact's own union reported it: they may see the amount; another union's: only the fact.
+      return p['unionId'] === contactUnionId
+        ? { code: codes.paid_by_union, params: { amount: formatYuan(Number(p['amountFen'])) } }
+        : { code: codes.paid_by_union_other, params: {} };
     case 'yearly_cap':
       return {
         code: codes.yearly_cap,

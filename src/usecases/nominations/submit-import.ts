@@ -21,6 +21,7 @@ export interface ImportSubmitResult {
   /** Rows refused at submit time (someone else was faster, or the quota / budget filled meanwhile). */
   refused: {
     duplicate_existing: number;
+    paid_by_union: number;
     quota_exceeded: number;
     budget_exceeded: number;
     yearly_cap: number;
@@ -31,6 +32,7 @@ export interface ImportSubmitResult {
 
 const REFUSED_AS: Record<RefusalReason, keyof ImportSubmitResult['refused']> = {
   duplicate: 'duplicate_existing',
+  paid_by_union: 'paid_by_union',
   quota: 'quota_exceeded',
   budget: 'budget_exceeded',
   yearly_cap: 'yearly_cap',
@@ -102,7 +104,13 @@ async function submitOnce(
         contact,
       );
 
-      const refused = { duplicate_existing: 0, quota_exceeded: 0, budget_exceeded: 0, yearly_cap: 0 };
+      const refused = {
+        duplicate_existing: 0,
+        paid_by_union: 0,
+        quota_exceeded: 0,
+        budget_exceeded: 0,
+        yearly_cap: 0,
+      };
       const rejectedIds: number[] = [];
       // Accepted rows as columns for one UPDATE ... FROM unnest(...), their audit entries for one INSERT
       // and their revisions for one INSERT ... SELECT (set-based: the former per-group updateMany and

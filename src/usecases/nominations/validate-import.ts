@@ -337,7 +337,12 @@ export async function validateImport(
     if (!d.ok) {
       if (d.refusal.reason === 'quota' || d.refusal.reason === 'budget') overLimit++;
       const told = refusalIssue(d.refusal, input.unionId);
-      reject(r, { ...told, ...(d.refusal.reason === 'duplicate' ? { column: 'id_number' as const } : {}) });
+      reject(r, {
+        ...told,
+        ...(d.refusal.reason === 'duplicate' || d.refusal.reason === 'paid_by_union'
+          ? { column: 'id_number' as const }
+          : {}),
+      });
       return;
     }
     r.value!.flags = d.flags;

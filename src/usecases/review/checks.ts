@@ -74,6 +74,13 @@ export async function automaticChecks(
         },
       });
     else out.push({ code: 'no_duplicate', level: 'ok', params: {} });
+    // Reported by a union as paid from its allocation in this campaign: the other route of the money.
+    if (person!.paidByUnion)
+      out.push({
+        code: 'paid_by_union',
+        level: 'fail',
+        params: { union: person!.paidByUnion.unionName, amount: formatYuan(person!.paidByUnion.amountFen) },
+      });
     if (person!.earlier > 0) out.push({ code: 'earlier', level: 'warn', params: { n: person!.earlier } });
   }
   // Flags raised at entry (self-nomination, shared phone, card checksum …).

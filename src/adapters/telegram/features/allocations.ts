@@ -7,10 +7,11 @@ import {
   reportAllocationUse,
   viewAllocations,
 } from '../../../usecases/allocations.ts';
+import { onAllocationReported } from '../../../usecases/reminders.ts';
 import { findCampaignRef } from '../../../usecases/report/figures.ts';
 import { parseUpload } from '../../files/safe-upload.ts';
 import type { BotContext } from '../context.ts';
-import type { BotDeps, Feature } from '../kit.ts';
+import { type BotDeps, type Feature, inBackground } from '../kit.ts';
 
 // Allocations to grassroots unions (issue 15): a union's contact reports how its allocation was spent
 // (/allocation_report, then the photo or scan of the signed list, then the spreadsheet of recipients);
@@ -158,6 +159,10 @@ export function allocationsFeature(deps: BotDeps): Feature {
         if ('noAllocation' in r) return ctx.reply(ctx.t('allocations.none', { code: p.code }));
         if (r.ok) {
           await deps.redis.del(key(ctx.who.id));
+          // Reported: the union's contacts are no longer reminded of the allocation report.
+          inBackground(deps, 'reminders after an allocation report', () =>
+            onAllocationReported(deps.db, deps.queues, p.campaignId, deps.now()),
+          );
           return ctx.reply(
             ctx.t('allocations.report_done', {
               recipients: r.recipients,
