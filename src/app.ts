@@ -225,6 +225,7 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
       callbacks: new CallbackCodec(cipher),
       now,
       sms: createSmsProvider(config.sms, logger),
+      chartFont: opts.chartFont ?? chartFont(config.chartFont),
       staffJobs: { partBytes: config.staffJobs.partBytes, progressEveryMs: STAFF_PROGRESS_EVERY_MS },
     };
     workers = startWorkers({

@@ -1,3 +1,4 @@
+import type { ChartFont } from '../adapters/files/chart-font.ts';
 import type { FieldCipher } from '../adapters/crypto/field-cipher.ts';
 import type { Db } from '../adapters/db/client.ts';
 import type { Metrics } from '../adapters/http/metrics.ts';
@@ -32,6 +33,8 @@ export interface JobDeps {
   sms?: SmsProvider;
   /** Staff jobs: export part size, interval between progress edits. */
   staffJobs: { partBytes: number; progressEveryMs: number };
+  /** The /report chart's font (staff job 'report'); without it the chart is left out. */
+  chartFont?: ChartFont;
 }
 
 /** Every job the workers run. Later features add theirs here (review tasks, reminders, notices). */

@@ -3,6 +3,10 @@ import type { Telegram } from 'telegraf';
 import { z } from 'zod';
 import type { FieldCipher } from '../adapters/crypto/field-cipher.ts';
 import type { Db } from '../adapters/db/client.ts';
+import type { ChartFont } from '../adapters/files/chart-font.ts';
+import { renderChart } from '../adapters/files/chart.ts';
+import { buildReportDocx } from '../adapters/files/report-docx.ts';
+import { viewReport } from '../usecases/audit-trail.ts';
 import { exportPath, removeExportFiles, writeInParts } from '../adapters/files/export-parts.ts';
 import { writeEntryListXlsx, writeLedgerXlsx } from '../adapters/files/ledger-xlsx.ts';
 import type { Metrics } from '../adapters/http/metrics.ts';
@@ -17,7 +21,7 @@ import { submitImport } from '../usecases/nominations/submit-import.ts';
 import { createBatch, markBatchPaid } from '../usecases/payments/batches.ts';
 import { onBatchChanged } from '../usecases/reminders.ts';
 import { exportEntryList } from '../usecases/report/entry.ts';
-import { campaignFigures } from '../usecases/report/figures.ts';
+import { type CampaignFigures, campaignFigures, formatRate } from '../usecases/report/figures.ts';
 import { exportLedger, type LedgerFilters, ledgerCount, type LedgerRow } from '../usecases/report/ledger.ts';
 import { bulkApprove } from '../usecases/review/bulk-approve.ts';
 import { ensureReviewTasks } from '../usecases/review/tasks.ts';
@@ -51,6 +55,8 @@ export interface StaffJobDeps {
   callbacks: CallbackCodec;
   now: () => Date;
   staffJobs: { partBytes: number; progressEveryMs: number };
+  /** The /report chart's font; without it the report has no chart (as in the chat before). */
+  chartFont?: ChartFont;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -304,6 +310,52 @@ const runners: Record<StaffJobKind, Runner> = {
     };
   },
 
+  async report(c): Promise<StaffJobResult> {
+    const { deps, job, locale } = c;
+    const campaignId = num(job.params['campaignId']);
+    const chatId = Number(job.chatId);
+    const t = (key: string, values: Record<string, string | number> = {}) => tr(deps, locale, key, values);
+    // Read (and audited) once per job: a re-run after a crash reads the figures again.
+    const f = await viewReport(deps.db, { campaignId, actorId: job.actorId, now: deps.now() });
+    const en = locale === 'en';
+    const title = en ? f.campaign.titleEn : f.campaign.titleZh;
+    await patiently(() => deps.telegram.sendMessage(chatId, summaryText(t, en, f)));
+    // Without a font the picture would have bars and no words: the summary above carries the figures.
+    let chart: Buffer | undefined;
+    const font = deps.chartFont;
+    if (!font || font.fonts.length === 0)
+      await patiently(() => deps.telegram.sendMessage(chatId, t('chart_font.no_font')));
+    else {
+      const rendered = await renderChart(f, { locale, font });
+      chart = rendered.png;
+      if (rendered.missing.length > 0)
+        deps.logger.warn(
+          { missing: rendered.missing.join('') },
+          'chart: no font has these characters (install fonts-noto-cjk or set CHART_FONT)',
+        );
+      const png = chart;
+      await patiently(() =>
+        deps.telegram.sendPhoto(
+          chatId,
+          { source: png, filename: `chart-${f.campaign.code}.png` },
+          { caption: t('report.chart_caption', { title }) },
+        ),
+      );
+    }
+    const docx = await buildReportDocx(f, chart ? { chartPng: chart } : {});
+    await patiently(() =>
+      deps.telegram.sendDocument(
+        chatId,
+        { source: docx, filename: t('report.docx_file', { code: f.campaign.code, date: f.asOfDate }) },
+        { caption: t('report.docx_caption') },
+      ),
+    );
+    return {
+      lines: [{ key: 'staff_jobs.report_done', values: { title } }],
+      counts: { recipients: f.totals.recipients },
+    };
+  },
+
   async batch_new(c): Promise<StaffJobResult> {
     const { deps, job } = c;
     let stored: StaffJobResult | undefined;
@@ -411,6 +463,68 @@ const runners: Record<StaffJobKind, Runner> = {
     }
   },
 };
+
+/** The /report summary message (the figures the chart and the .docx also show). */
+function summaryText(
+  t: (key: string, values?: Record<string, string | number>) => string,
+  en: boolean,
+  f: CampaignFigures,
+) {
+  const title = (x: { titleZh: string; titleEn: string }) => (en ? x.titleEn : x.titleZh);
+  const b = f.budget;
+  const e = f.timeliness.entry;
+  const a = f.accuracy;
+  return [
+    t('report.summary_title', { title: title(f.campaign), date: f.asOfDate }),
+    t('report.summary_budget', {
+      budget: formatYuan(b.totalFen),
+      direct: formatYuan(b.directSpentFen),
+      unions: formatYuan(b.allocatedToUnionsFen),
+      spent: formatYuan(b.spentFen),
+      rate: formatRate(b.execution),
+    }),
+    t('report.summary_recipients', {
+      count: f.totals.recipients,
+      amount: formatYuan(f.totals.amountFen),
+    }),
+    ...f.categories.map((c) =>
+      t(c.kind === 'department' ? 'report.category_line_units' : 'report.category_line', {
+        name: en ? c.nameEn : c.nameZh,
+        count: c.recipients,
+        amount: formatYuan(c.amountFen),
+      }),
+    ),
+    t('report.summary_disbursement', {
+      rate: formatRate(f.disbursement),
+      delivered: f.disbursement.num,
+      approved: f.disbursement.den,
+    }),
+    t('report.summary_reach', { reach: formatRate(f.reach), confirm: formatRate(f.followUp) }),
+    t('announce.report_opening', {
+      hours: f.opening.reachHours,
+      reached: f.opening.reached.num,
+      unions: f.opening.reached.den,
+      rate: formatRate(f.opening.reached),
+      median: f.opening.medianHoursToFirstSubmission ?? '-',
+      submitted: f.opening.unionsSubmitted,
+    }),
+    t('report.summary_timeliness', {
+      submission: formatRate(f.timeliness.submission),
+      hours: f.timeliness.review.slaHours,
+      review: formatRate(f.timeliness.review),
+      days: e.workingDays,
+      entry: formatRate(e.onTimeRate),
+      due: e.due,
+      overdue: e.overdue,
+    }),
+    t('report.summary_accuracy', {
+      returned: a.returnDecisions,
+      rejected: a.rejectDecisions,
+      duplicates: a.duplicatesBlocked,
+      ids: a.idErrorsCaught,
+    }),
+  ].join('\n');
+}
 
 function paymentDeps(deps: StaffJobDeps) {
   return {

@@ -4,7 +4,7 @@ import { uniqueViolation } from '../adapters/db/client.ts';
 import type { Queues } from '../adapters/queue/queues.ts';
 
 // Staff jobs: heavy staff actions (ledger and entry-list exports, batch creation, "all paid", bulk
-// approval, the submit of a checked spreadsheet) run in a worker, not in the chat request. The chat
+// approval, the submit of a checked spreadsheet, /report's figures, chart and .docx) run in a worker, not in the chat request. The chat
 // answers at once with ONE message that the job edits as it goes (progress) and finally turns into the
 // result; files follow as documents.
 //
@@ -26,6 +26,7 @@ export const STAFF_JOB_KINDS = [
   'batch_paid',
   'bulk_approve',
   'import_submit',
+  'report',
 ] as const;
 export type StaffJobKind = (typeof STAFF_JOB_KINDS)[number];
 

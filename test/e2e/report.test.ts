@@ -49,6 +49,17 @@ describe('reports in the chat', () => {
     const doc = await u.expectDocument(/\.docx/);
     expect(doc.document?.file_name).toBe('绩效评价报告草稿-fumin-e2e-2026-04-02.docx');
     expect((await u.download(doc)).subarray(0, 2).toString('latin1')).toBe('PK');
+    // Built by a staff job: the chat answered at once with one message, which ends as the result.
+    let job = await h.app.db.staffJob.findFirstOrThrow({ where: { kind: 'report' } });
+    for (let i = 0; i < 100 && job.status !== 'delivered'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      job = await h.app.db.staffJob.findFirstOrThrow({ where: { id: job.id } });
+    }
+    expect(job.status).toBe('delivered');
+    expect(job.activeKey).toBeNull();
+    const ack = (await u.messages()).find((m) => m.messageId === job.messageId)!;
+    expect(ack.messageId).toBeLessThan(summary.messageId);
+    expect(ack.text).toMatch(/报表已生成/);
   });
 
   it('/export: admin gets full values, a reviewer masked ones; both audited', async () => {

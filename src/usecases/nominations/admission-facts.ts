@@ -251,7 +251,11 @@ export async function loadRoom(
 ): Promise<Room & { quotaUsed: number }> {
   const exclude = [...(input.excludeIds ?? [])];
   const notExcluded = exclude.length ? { id: { notIn: exclude } } : {};
-  const [used, spent] = await Promise.all([
+  // The campaign's live amounts: the sum of all of them minus the excluded ones' (not one sum with
+  // `id NOT IN`): the campaign-wide sum then reads the (campaign_id, status, amount_fen) index alone
+  // (an index-only scan) instead of every row of the campaign.
+  const live = { campaignId: input.campaignId, status: { in: [...LIVE_STATUSES] } };
+  const [used, spent, excluded] = await Promise.all([
     input.cat.quotaPerUnion === null
       ? Promise.resolve(0)
       : db.nomination.count({
@@ -262,15 +266,16 @@ export async function loadRoom(
             ...notExcluded,
           },
         }),
-    db.nomination.aggregate({
-      _sum: { amountFen: true },
-      where: { campaignId: input.campaignId, status: { in: [...LIVE_STATUSES] }, ...notExcluded },
-    }),
+    db.nomination.aggregate({ _sum: { amountFen: true }, where: live }),
+    exclude.length
+      ? db.nomination.aggregate({ _sum: { amountFen: true }, where: { ...live, id: { in: exclude } } })
+      : Promise.resolve(null),
   ]);
+  const spentFen = BigInt(spent._sum.amountFen ?? 0) - BigInt(excluded?._sum.amountFen ?? 0);
   return {
     quotaLeft: input.cat.quotaPerUnion === null ? null : Math.max(0, input.cat.quotaPerUnion - used),
     quotaUsed: used,
-    budgetLeftFen: input.budgetFen - BigInt(spent._sum.amountFen ?? 0),
+    budgetLeftFen: input.budgetFen - spentFen,
   };
 }
 

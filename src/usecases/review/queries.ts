@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Prisma } from '../../adapters/db/client.ts';
+import { Prisma } from '../../adapters/db/client.ts';
 import { maskBankCard, maskBirthDate, maskIdNumber, maskPhone } from '../../domain/masking.ts';
 import { diffSnapshots, type FieldChange } from '../../domain/review/diff.ts';
 import { REVIEWABLE_STATUSES, reviewSettingsFrom, secondApprovalReasons } from '../../domain/review/rules.ts';
@@ -10,6 +10,9 @@ import type { ReviewDeps } from './deps.ts';
 // Read side of review: the pending list (/queue), the next card (/review) and everything on a card.
 
 export const QUEUE_PAGE_SIZE = 10;
+
+/** The reviewable statuses as SQL literals (constants of the domain, not input). */
+const REVIEWABLE_SQL = Prisma.raw(REVIEWABLE_STATUSES.map((s) => `'${s}'`).join(', '));
 
 export interface QueueFilter {
   campaignId?: number;
@@ -94,21 +97,28 @@ export async function nextForReview(
   deps: Pick<ReviewDeps, 'db'> & { redis: Redis; prefix: string },
   input: { reviewerId: number; filter?: QueueFilter; afterId?: number },
 ): Promise<number | null> {
-  const where = pendingWhere(input.filter ?? {});
-  // Not the reviewer's own first approval waiting for a second approver.
-  const notMine: Prisma.NominationWhereInput = {
-    NOT: {
-      status: 'pending_second_approval',
-      decisions: { some: { reviewerId: input.reviewerId, kind: 'approve' } },
-    },
-  };
+  const f = input.filter ?? {};
+  const where = pendingWhere(f);
+  // The candidates in SQL with the statuses written as literals: the partial index of reviewable
+  // nominations in id order (migration review_queue_index) only serves a query whose statuses are
+  // known when it is planned (Prisma sends them as parameters cast to the enum, which PostgreSQL
+  // cannot match against the index's predicate: it walked the whole primary key instead).
+  const cond = [
+    ...(f.campaignId ? [Prisma.sql`AND n.campaign_id = ${f.campaignId}`] : []),
+    ...(f.categoryId ? [Prisma.sql`AND n.category_id = ${f.categoryId}`] : []),
+    ...(f.unionId ? [Prisma.sql`AND n.union_id = ${f.unionId}`] : []),
+    ...(f.flaggedOnly ? [Prisma.sql`AND cardinality(n.flags) > 0`] : []),
+  ];
   for (const after of input.afterId ? [input.afterId, 0] : [0]) {
-    const rows = await deps.db.nomination.findMany({
-      where: { AND: [where, notMine, ...(after ? [{ id: { gt: after } }] : [])] },
-      orderBy: { id: 'asc' },
-      take: 25,
-      select: { id: true },
-    });
+    const rows = await deps.db.$queryRaw<{ id: number }[]>`
+      SELECT n.id FROM nomination n JOIN campaign c ON c.id = n.campaign_id
+      WHERE n.status IN (${REVIEWABLE_SQL}) AND c.status <> 'archived' AND n.id > ${after}
+        ${cond.length > 0 ? Prisma.join(cond, ' ') : Prisma.empty}
+        -- Not the reviewer's own first approval waiting for a second approver.
+        AND NOT (n.status = 'pending_second_approval'
+                 AND EXISTS (SELECT 1 FROM review_decision d WHERE d.nomination_id = n.id
+                             AND d.reviewer_id = ${input.reviewerId} AND d.kind = 'approve'))
+      ORDER BY n.id LIMIT 25`;
     for (const r of rows) {
       const key = `${deps.prefix}:rvlease:${r.id}`;
       const ok = await deps.redis.set(key, String(input.reviewerId), 'EX', LEASE_SECONDS, 'NX');

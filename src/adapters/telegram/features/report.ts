@@ -1,21 +1,18 @@
 import { PassThrough } from 'node:stream';
 import type { Telegraf } from 'telegraf';
 import { message } from 'telegraf/filters';
-import { formatYuan } from '../../../domain/campaign/money.ts';
 import { onCampaignChanged } from '../../../usecases/reminders.ts';
 import { markEntered, type MarkResult, notEnteredIds, parseIdList } from '../../../usecases/report/entry.ts';
 import {
-  type CampaignFigures,
-  campaignFigures,
+  entryStatusFigures,
   findCampaignRef,
+  hasEntryToMake,
   formatRate,
   liveCampaignRefs,
 } from '../../../usecases/report/figures.ts';
 import { ledgerAccess, parseLedgerFilters } from '../../../usecases/report/ledger.ts';
-import { campaignLedgerAccess, viewReport } from '../../../usecases/audit-trail.ts';
-import { renderChart } from '../../files/chart.ts';
+import { campaignLedgerAccess } from '../../../usecases/audit-trail.ts';
 import { parseUpload } from '../../files/safe-upload.ts';
-import { buildReportDocx } from '../../files/report-docx.ts';
 import type { BotContext } from '../context.ts';
 import type { BotDeps, Feature } from '../kit.ts';
 import { requestStaffJob } from '../staff-job-request.ts';
@@ -83,89 +80,16 @@ export function reportFeature(deps: BotDeps): Feature {
     return null;
   };
 
-  const summaryText = (ctx: BotContext, f: CampaignFigures) => {
-    const b = f.budget;
-    const e = f.timeliness.entry;
-    const a = f.accuracy;
-    return [
-      ctx.t('report.summary_title', { title: title(ctx, f.campaign), date: f.asOfDate }),
-      ctx.t('report.summary_budget', {
-        budget: formatYuan(b.totalFen),
-        direct: formatYuan(b.directSpentFen),
-        unions: formatYuan(b.allocatedToUnionsFen),
-        spent: formatYuan(b.spentFen),
-        rate: formatRate(b.execution),
-      }),
-      ctx.t('report.summary_recipients', {
-        count: f.totals.recipients,
-        amount: formatYuan(f.totals.amountFen),
-      }),
-      ...f.categories.map((c) =>
-        ctx.t(c.kind === 'department' ? 'report.category_line_units' : 'report.category_line', {
-          name: en(ctx) ? c.nameEn : c.nameZh,
-          count: c.recipients,
-          amount: formatYuan(c.amountFen),
-        }),
-      ),
-      ctx.t('report.summary_disbursement', {
-        rate: formatRate(f.disbursement),
-        delivered: f.disbursement.num,
-        approved: f.disbursement.den,
-      }),
-      ctx.t('report.summary_reach', { reach: formatRate(f.reach), confirm: formatRate(f.followUp) }),
-      ctx.t('announce.report_opening', {
-        hours: f.opening.reachHours,
-        reached: f.opening.reached.num,
-        unions: f.opening.reached.den,
-        rate: formatRate(f.opening.reached),
-        median: f.opening.medianHoursToFirstSubmission ?? '-',
-        submitted: f.opening.unionsSubmitted,
-      }),
-      ctx.t('report.summary_timeliness', {
-        submission: formatRate(f.timeliness.submission),
-        hours: f.timeliness.review.slaHours,
-        review: formatRate(f.timeliness.review),
-        days: e.workingDays,
-        entry: formatRate(e.onTimeRate),
-        due: e.due,
-        overdue: e.overdue,
-      }),
-      ctx.t('report.summary_accuracy', {
-        returned: a.returnDecisions,
-        rejected: a.rejectDecisions,
-        duplicates: a.duplicatesBlocked,
-        ids: a.idErrorsCaught,
-      }),
-    ].join('\n');
-  };
-
   const report = async (ctx: BotContext, args: string) => {
     const c = await campaignArg(ctx, args.split(/\s+/).filter(Boolean)[0], 'report.usage');
     if (!c) return;
-    await ctx.sendChatAction('upload_document');
-    const f = await viewReport(deps.db, { campaignId: c.id, actorId: ctx.who.id, now: deps.now() });
-    await ctx.reply(summaryText(ctx, f));
-    // Without a font the picture would have bars and no words: the summary above carries the figures.
-    let chart: Buffer | undefined;
-    if (deps.chartFont.fonts.length === 0) await ctx.reply(ctx.t('chart_font.no_font'));
-    else {
-      const rendered = await renderChart(f, { locale: ctx.locale, font: deps.chartFont });
-      chart = rendered.png;
-      if (rendered.missing.length > 0)
-        deps.logger.warn(
-          { missing: rendered.missing.join('') },
-          'chart: no font has these characters (install fonts-noto-cjk or set CHART_FONT)',
-        );
-      await ctx.replyWithPhoto(
-        { source: chart, filename: `chart-${f.campaign.code}.png` },
-        { caption: ctx.t('report.chart_caption', { title: title(ctx, f.campaign) }) },
-      );
-    }
-    const docx = await buildReportDocx(f, chart ? { chartPng: chart } : {});
-    await ctx.replyWithDocument(
-      { source: docx, filename: ctx.t('report.docx_file', { code: f.campaign.code, date: f.asOfDate }) },
-      { caption: ctx.t('report.docx_caption') },
-    );
+    // The figures of a whole campaign, the chart and the .docx are built in a worker (staff job): one
+    // progress message here, then the summary, the chart and the file.
+    await requestStaffJob(deps, ctx, {
+      kind: 'report',
+      params: { campaignId: c.id },
+      activeKey: `report:${ctx.who.id}:${c.id}`,
+    });
   };
 
   const exportCmd = async (ctx: BotContext, args: string) => {
@@ -189,9 +113,11 @@ export function reportFeature(deps: BotDeps): Feature {
   const entryList = async (ctx: BotContext, args: string) => {
     const c = await campaignArg(ctx, args.split(/\s+/).filter(Boolean)[0], 'entry.list_usage');
     if (!c) return;
-    const f = await campaignFigures(deps.db, c.id, deps.now());
-    if (f.timeliness.entry.due + f.timeliness.entry.overdue + f.timeliness.entry.noPaymentDate === 0)
-      return ctx.reply(ctx.t('entry.list_empty', { title: title(ctx, f.campaign) }));
+    // One EXISTS here; the figures for the file's caption are computed in the job.
+    if (!(await hasEntryToMake(deps.db, c.id))) {
+      const { campaign } = await entryStatusFigures(deps.db, c.id, deps.now());
+      return ctx.reply(ctx.t('entry.list_empty', { title: title(ctx, campaign) }));
+    }
     await requestStaffJob(deps, ctx, {
       kind: 'entry_list',
       params: { campaignId: c.id },
@@ -250,8 +176,8 @@ export function reportFeature(deps: BotDeps): Feature {
       return ctx.reply(ref ? ctx.t('report.campaign_unknown', { code: ref }) : ctx.t('entry.status_empty'));
     const blocks: string[] = [];
     for (const c of campaigns) {
-      const f = await campaignFigures(deps.db, c.id, deps.now());
-      const e = f.timeliness.entry;
+      const f = await entryStatusFigures(deps.db, c.id, deps.now());
+      const e = f.entry;
       blocks.push(
         ctx.t('entry.status', {
           title: title(ctx, f.campaign),
