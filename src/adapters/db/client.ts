@@ -53,7 +53,7 @@ export function uniqueViolation(err: unknown): string | undefined {
 
 const CONNECTION_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
 const NET_MESSAGES =
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|connection timeout|timeout exceeded when trying to connect|Can't reach database|Connection is closed|ENOTFOUND|terminating connection|DatabaseNotReachable|connect failed|Stream isn't writeable|MaxRetriesPerRequest|Command timed out|Reached the max retries per request/i;
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|connection timeout|timeout exceeded when trying to connect|Can't reach database|Connection is closed|ENOTFOUND|terminating connection|DatabaseNotReachable|connect failed|Stream isn't writeable|MaxRetriesPerRequest|Command timed out|Reached the max retries per request|Server has closed the connection|ConnectionClosed/i;
 
 /** True when an error means PostgreSQL or Redis is (briefly) unreachable, not a bug. */
 export function isUnavailableError(err: unknown): boolean {
