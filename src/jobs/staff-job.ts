@@ -18,7 +18,7 @@ import { classifyTelegramError, SendDeferred } from '../adapters/telegram/errors
 import { formatYuan } from '../domain/campaign/money.ts';
 import { DomainError } from '../domain/errors.ts';
 import { submitImport } from '../usecases/nominations/submit-import.ts';
-import { createBatch, markBatchPaid } from '../usecases/payments/batches.ts';
+import { type BatchSummary, createBatch, markBatchPaid } from '../usecases/payments/batches.ts';
 import { onBatchChanged } from '../usecases/reminders.ts';
 import { exportEntryList } from '../usecases/report/entry.ts';
 import { type CampaignFigures, campaignFigures, formatRate } from '../usecases/report/figures.ts';
@@ -536,14 +536,7 @@ function paymentDeps(deps: StaffJobDeps) {
   };
 }
 
-function batchCreatedResult(b: {
-  batchId: number;
-  code: string;
-  count: number;
-  totalFen: bigint;
-  capped: number[];
-  skipped: number[];
-}): StaffJobResult {
+function batchCreatedResult(b: BatchSummary): StaffJobResult {
   return {
     lines: [
       {
