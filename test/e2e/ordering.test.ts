@@ -7,6 +7,7 @@ import { startTestEmulator, type Person, type TestEmulator } from '../support/co
 import { freePort, type Harness, startHarness } from '../support/harness.ts';
 import { makeId, seedCampaign, seedContact } from '../support/fixtures.ts';
 import { APOLOGY, completeNomination, nameFor, nextStage, REFUSAL } from '../support/nomination-driver.ts';
+import { postUpdate, textUpdate } from '../support/webhook.ts';
 
 // Telegram's limits never cost a person a reply. The emulator enforces its default limits here (1 message/s
 // per chat with a burst of 3, 30/s for the bot): updates of one chat are handled one at a time in order
@@ -188,26 +189,8 @@ describe('two webhook bot processes, emulator limits on', () => {
     await h?.stop();
   });
 
-  let nextUpdateId = 4_000_000 + Math.floor(Math.random() * 1_000_000);
-  const post = (url: string, chatId: number, text: string, updateId = nextUpdateId++) =>
-    fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-telegram-bot-api-secret-token': h.env['WEBHOOK_SECRET']!,
-      },
-      body: JSON.stringify({
-        update_id: updateId,
-        message: {
-          message_id: updateId % 100_000,
-          date: Math.floor(Date.now() / 1000),
-          chat: { id: chatId, type: 'private', first_name: '交替' },
-          from: { id: chatId, is_bot: false, first_name: '交替', language_code: 'zh-hans' },
-          text,
-          entities: [{ type: 'bot_command', offset: 0, length: text.length }],
-        },
-      }),
-    });
+  const post = (url: string, chatId: number, text: string) =>
+    postUpdate(url, h.env['WEBHOOK_SECRET']!, textUpdate(chatId, '交替', text));
 
   it('one chat fed alternately to both processes is still handled in order', async () => {
     const u = h.emu.user(872_001, { firstName: '交替', languageCode: 'zh-hans' });
@@ -227,8 +210,9 @@ describe('two webhook bot processes, emulator limits on', () => {
   it('the same update delivered to both processes at once is handled once', async () => {
     const u = h.emu.user(872_002, { firstName: '重复', languageCode: 'zh-hans' });
     await u.handle.register();
-    const id = nextUpdateId++;
-    const [ra, rb] = await Promise.all([post(urlA, u.id, '/dup1', id), post(urlB, u.id, '/dup1', id)]);
+    const update = textUpdate(u.id, '交替', '/dup1');
+    const secret = h.env['WEBHOOK_SECRET']!;
+    const [ra, rb] = await Promise.all([postUpdate(urlA, secret, update), postUpdate(urlB, secret, update)]);
     expect([ra.status, rb.status]).toEqual([200, 200]);
     await sleep(300);
     expect(await botTexts(u)).toHaveLength(1);

@@ -6,6 +6,7 @@ import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { startTestEmulator } from '../support/conversation.ts';
 import { seedCampaign } from '../support/fixtures.ts';
 import { freePort, type Harness, startHarness } from '../support/harness.ts';
+import { postUpdate, textUpdate } from '../support/webhook.ts';
 
 // Two webhook bot processes (in-process instances of the real app, each with its own connections and
 // its own read cache) on one Redis and one PostgreSQL, emulator limits on (the default). A grant and a
@@ -49,30 +50,9 @@ describe('two bot processes see grant changes at once', () => {
     const ID = 886_001;
     const u = h.emu.user(ID, { firstName: '缓存审核', languageCode: 'zh-hans' });
     await u.handle.register();
-    let nextUpdateId = 7_000_000 + Math.floor(Math.random() * 1_000_000);
     const say = async (url: string, text: string) => {
       const before = (await u.messages()).length;
-      const updateId = nextUpdateId++;
-      const r = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-telegram-bot-api-secret-token': h.env['WEBHOOK_SECRET']!,
-        },
-        body: JSON.stringify({
-          update_id: updateId,
-          message: {
-            message_id: updateId % 100_000,
-            date: Math.floor(Date.now() / 1000),
-            chat: { id: ID, type: 'private', first_name: '缓存审核' },
-            from: { id: ID, is_bot: false, first_name: '缓存审核', language_code: 'zh-hans' },
-            text,
-            ...(text.startsWith('/')
-              ? { entities: [{ type: 'bot_command', offset: 0, length: text.split(' ')[0]!.length }] }
-              : {}),
-          },
-        }),
-      });
+      const r = await postUpdate(url, h.env['WEBHOOK_SECRET']!, textUpdate(ID, '缓存审核', text));
       expect(r.status).toBe(200);
       for (let i = 0; (await u.messages()).length <= before; i++) {
         expect(i).toBeLessThan(200);

@@ -10,6 +10,7 @@ import { startTestEmulator, type Person } from '../support/conversation.ts';
 import { freePort, type Harness, startHarness } from '../support/harness.ts';
 import { seedCampaign, seedContact } from '../support/fixtures.ts';
 import { seedSubmitted } from '../support/review-fixtures.ts';
+import { postUpdate, textUpdate } from '../support/webhook.ts';
 
 // One installation scaled out: 3 worker processes and 2 webhook bot processes (in-process instances of
 // the real app, each with its own connections) against one Redis and one PostgreSQL, Telegram's limits on
@@ -156,28 +157,8 @@ describe('3 workers and 2 webhook bots on one Redis and one PostgreSQL', () => {
   });
 
   it('updates of one chat, spread over both bot processes, are answered in order (several chats at once)', async () => {
-    let nextUpdateId = 5_000_000 + Math.floor(Math.random() * 1_000_000);
-    const post = (url: string, chatId: number, text: string) => {
-      const updateId = nextUpdateId++;
-      return fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-telegram-bot-api-secret-token': h.env['WEBHOOK_SECRET']!,
-        },
-        body: JSON.stringify({
-          update_id: updateId,
-          message: {
-            message_id: updateId % 100_000,
-            date: Math.floor(Date.now() / 1000),
-            chat: { id: chatId, type: 'private', first_name: '顺序' },
-            from: { id: chatId, is_bot: false, first_name: '顺序', language_code: 'zh-hans' },
-            text,
-            entities: [{ type: 'bot_command', offset: 0, length: text.length }],
-          },
-        }),
-      });
-    };
+    const post = (url: string, chatId: number, text: string) =>
+      postUpdate(url, h.env['WEBHOOK_SECRET']!, textUpdate(chatId, '顺序', text));
     const chats: Person[] = Array.from({ length: 3 }, (_, i) =>
       h.emu.user(884_000 + i, { firstName: '顺序', languageCode: 'zh-hans' }),
     );

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../support/harness.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
+import { postUpdate, textUpdate } from '../support/webhook.ts';
 
 // Webhook de-duplication records an update as done only AFTER it was handled: an update that failed
 // because PostgreSQL was unreachable is answered 503 (Telegram delivers it again) and, delivered again
@@ -26,31 +27,13 @@ afterAll(async () => {
   await pgProxy.close();
 });
 
-const post = (update: object) =>
-  fetch(h.env['WEBHOOK_URL']!, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'x-telegram-bot-api-secret-token': h.env['WEBHOOK_SECRET']!,
-    },
-    body: JSON.stringify(update),
-  });
+const post = (update: object) => postUpdate(h.env['WEBHOOK_URL']!, h.env['WEBHOOK_SECRET']!, update);
 
 describe('webhook redelivery', () => {
   it('an update that failed for an outage is handled when delivered again', async () => {
     const u = h.emu.user(873_001, { firstName: '重投', languageCode: 'zh-hans' });
     await u.handle.register();
-    const update = {
-      update_id: 7_000_000 + Math.floor(Math.random() * 1_000_000),
-      message: {
-        message_id: 1,
-        date: Math.floor(Date.now() / 1000),
-        chat: { id: u.id, type: 'private', first_name: '重投' },
-        from: { id: u.id, is_bot: false, first_name: '重投', language_code: 'zh-hans' },
-        text: '/whoami',
-        entities: [{ type: 'bot_command', offset: 0, length: 7 }],
-      },
-    };
+    const update = textUpdate(u.id, '重投', '/whoami');
     pgProxy.cutConnections();
     const first = await post(update);
     expect(first.status).toBe(503);
