@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig } from '../config.ts';
-import { createDb, isUnavailableError } from '../adapters/db/client.ts';
-import { redact } from '../adapters/db/tooling/pg.ts';
+import { loadConfig } from '../config.ts';
+import { failCli } from './fail.ts';
+import { createDb } from '../adapters/db/client.ts';
 import { describeChainProblem, formatChainHead, parseChainHead } from '../domain/audit/chain.ts';
 import { verifyAuditChain } from '../usecases/audit-chain.ts';
 
@@ -39,12 +39,4 @@ async function main() {
   }
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) console.error(err.message);
-  else if (isUnavailableError(err))
-    console.error(
-      `cannot reach the database at ${redact(loadConfig().databaseUrl)}: is PostgreSQL running, and is DATABASE_URL right?`,
-    );
-  else console.error(err);
-  process.exit(err instanceof ConfigError ? 2 : 1);
-});
+main().catch(failCli);
