@@ -92,16 +92,22 @@ export async function enqueueNotice(
   return row;
 }
 
+const CHUNK = 1000;
+/** Small chunks first, so a worker can start sending while the rest is still being queued. */
+const FIRST_CHUNKS = [50, 200];
+
 /**
- * Many notices at once (a campaign opening to every contact): rows inserted in chunks, an existing key
+ * Many notices at once (a paid batch, a handover list, a campaign opening to every contact): rows inserted in chunks, an existing key
  * left as it is (ON CONFLICT DO NOTHING), and a job (re-)added for every row of the chunk still queued,
  * so running it again after a crash or a restart sends nothing twice and loses nothing.
  * Returns how many rows were new.
  */
 export async function enqueueNotices(db: Db, queues: Queues, list: NoticeRequest[]): Promise<number> {
   let created = 0;
-  for (let i = 0; i < list.length; i += 1000) {
-    const chunk = list.slice(i, i + 1000).map(rowData);
+  for (let i = 0, n = 0; i < list.length; n++) {
+    const size = FIRST_CHUNKS[n] ?? CHUNK;
+    const chunk = list.slice(i, i + size).map(rowData);
+    i += size;
     const keys = chunk.map((n) => n.uniqueKey);
     // One statement per chunk, arrays as one parameter each (Prisma's createMany was ~2 ms a row here).
     created += await db.$executeRaw`

@@ -2,7 +2,7 @@ import type { Prisma, Tx } from '../../adapters/db/client.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { maskBankCard, maskName } from '../../domain/masking.ts';
 import { audit } from '../audit.ts';
-import { enqueueNotices } from './notify.ts';
+import { enqueueNotices } from '../notices.ts';
 import { failedNotices, type PaymentDeps, paidNotices } from './shared.ts';
 
 // Real-name transfer batches (实名制打款): approved transfer nominations are gathered into a batch

@@ -1,7 +1,7 @@
 import { isValidIsoDate } from '../../domain/calendar/index.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { audit } from '../audit.ts';
-import { enqueueNotices } from './notify.ts';
+import { enqueueNotices } from '../notices.ts';
 import { handoverNotices } from './shared.ts';
 import type { PaymentDeps } from './shared.ts';
 
