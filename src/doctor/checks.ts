@@ -57,7 +57,15 @@ const problem = (
 ): CheckResult => ({ status, detail: { key, params }, fix: { key: fixKey, params: fixParams } });
 /** Warn in sandbox mode, fail with a real token. */
 const sandboxWarns = (ctx: DoctorContext): 'warn' | 'fail' => (ctx.config.sandbox ? 'warn' : 'fail');
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+/** One line for the checklist: the error's first line, or for Prisma (which starts "Invalid `…`
+ * invocation" after an empty line and names the cause last) its last line. */
+const message = (err: unknown) => {
+  const lines = (err instanceof Error ? err.message : String(err))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return (lines[0]?.startsWith('Invalid `') ? lines.at(-1) : lines[0]) ?? '';
+};
 
 const packageJson = join(import.meta.dirname, '..', '..', 'package.json');
 

@@ -227,6 +227,14 @@ describe('doctor checks', () => {
     const env = { ...sandboxEnv(), QUEUE_PREFIX: `doctor-${randomBytes(4).toString('hex')}` };
     expect(await healthCheck.run(slow(env))).toEqual({ status: 'ok', detail: { key: 'doctor.health.ok' } });
     expect((await healthCheck.run({ ...slow(env), atStart: true })).detail.key).toBe('doctor.health.skipped');
+    // A database not created yet: "unknown", naming the cause (not Prisma's empty first line).
+    const missing = await healthCheck.run(
+      slow({ ...env, DATABASE_URL: tdb.url.replace(/\/[^/?]+(\?|$)/, '/warmth_doctor_missing$1') }),
+    );
+    expect(missing.detail).toEqual({
+      key: 'doctor.health.unknown',
+      params: { error: expect.stringMatching(/warmth_doctor_missing.*does not exist/) },
+    });
     const client = new pg.Client({ connectionString: tdb.url });
     await client.connect();
     try {
