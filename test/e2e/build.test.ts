@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDist } from '../../scripts/build.ts';
 import { dropDatabase, withClient, withDatabase } from '../../src/adapters/db/tooling/pg.ts';
@@ -123,16 +122,20 @@ describe('production build', () => {
     expect(app.out).toMatch(/"msg":"shutting down"[\s\S]*"msg":"stopped"/);
   });
 
-  it('the upload parser boots as a worker thread from dist/', async () => {
-    const w = new Worker(join(root, 'dist/adapters/files/parse-worker.js'));
+  it('the upload parser boots as a child process from dist/', async () => {
+    const c = fork(join(root, 'dist/adapters/files/parse-worker.js'), [], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
     try {
       const first = await new Promise((resolve, reject) => {
-        w.once('message', resolve);
-        w.once('error', reject);
+        c.once('message', resolve);
+        c.once('error', reject);
+        c.once('exit', (code) => reject(new Error(`parser exited ${code}`)));
       });
       expect(first).toEqual({ ready: true });
     } finally {
-      await w.terminate();
+      c.kill('SIGKILL');
     }
   });
 });

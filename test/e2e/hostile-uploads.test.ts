@@ -52,7 +52,7 @@ describe('hostile spreadsheets on every finance upload path', () => {
       await fin.upload({ fileName: '回单.xlsx', bytes: corpus.find((f) => f.name === name)!.bytes });
       await fin.expectReply(/已拒收/);
     }
-    // A workbook inside every limit that is slow to parse: while it is parsed (in the worker), another
+    // A workbook inside every limit that is slow to parse: while it is parsed (in the parser child process), another
     // user's /help is answered.
     await fin.send(`/batch_return ${batchId}`);
     await fin.expectReply(new RegExp(batchCode));

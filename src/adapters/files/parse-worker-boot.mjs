@@ -1,6 +1,6 @@
-// Worker bootstrap: the bot runs TypeScript through tsx, and a worker thread starts without the parent's
-// loader, so the worker registers tsx itself before importing the real entry (parse-worker.ts).
-import { workerData } from 'node:worker_threads';
+// Parser bootstrap: the bot runs TypeScript through tsx, and the parser's child process starts without
+// the parent's loader, so it registers tsx itself before importing the real entry (parse-worker.ts,
+// passed as the first argument).
 import { tsImport } from 'tsx/esm/api';
 
-await tsImport(workerData.entry, import.meta.url);
+await tsImport(process.argv[2], import.meta.url);

@@ -1,4 +1,3 @@
-import { parentPort } from 'node:worker_threads';
 import { parseHandoverSheet, parseReturnFile } from './bank-files.ts';
 import { parseEntryList } from './ledger-xlsx.ts';
 import { parseAllocationSheet } from './allocation-sheet.ts';
@@ -6,10 +5,10 @@ import { parseSheet } from './nomination-sheet.ts';
 import type { UploadJob } from './safe-upload.ts';
 import { inspectZip, isZip, verifyZip } from './safe-zip.ts';
 
-// Runs in a worker_thread with resourceLimits (see safe-upload.ts): the central directory is checked
-// again, every entry is inflated within its declared size, then the spreadsheet is parsed. Whatever
-// happens here (a bomb that slipped through, a pathological sheet), the bot's event loop and heap are
-// not the ones that pay.
+// Runs in a child process with a heap cap (see safe-upload.ts): the central directory is checked again,
+// every entry is inflated within its declared size, then the spreadsheet is parsed. Whatever happens
+// here (a bomb that slipped through, a pathological sheet, the parser running out of heap), the bot's
+// event loop, heap and process are not the ones that pay.
 
 async function run(job: UploadJob): Promise<unknown> {
   if (isZip(job.bytes)) {
@@ -32,11 +31,11 @@ async function run(job: UploadJob): Promise<unknown> {
 }
 
 // Booted ahead of need (loading tsx and exceljs takes most of a second): the job arrives as a message.
-// One job per worker: the parent terminates it afterwards, so nothing of a hostile file outlives it.
-parentPort!.once('message', (job: UploadJob) => {
-  run(job).then(
-    (r) => parentPort!.postMessage(r),
-    () => parentPort!.postMessage({ refused: 'unreadable' }),
-  );
+// One job per child: the parent kills it afterwards, so nothing of a hostile file outlives it. The child
+// ends with its parent (the IPC channel closes).
+const send = (m: unknown) => process.send?.(m);
+process.once('message', (job) => {
+  run(job as UploadJob).then(send, () => send({ refused: 'unreadable' }));
 });
-parentPort!.postMessage({ ready: true });
+process.once('disconnect', () => process.exit(0));
+send({ ready: true });

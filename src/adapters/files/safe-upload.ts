@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { AllocationSheetParse } from './allocation-sheet.ts';
-import { Worker } from 'node:worker_threads';
+import { type ChildProcess, fork } from 'node:child_process';
 import { compiled, packageRoot } from '../package-root.ts';
 import type { HandoverParse, ReturnParse } from './bank-files.ts';
 import type { EntryListParse } from './ledger-xlsx.ts';
@@ -10,11 +10,11 @@ import { inspectZip, isZip, UPLOAD_ZIP_LIMITS, type ZipLimits } from './safe-zip
 
 // The one door every uploaded spreadsheet goes through (nomination sheet, bank return file, handover
 // sheet, returned entry list). A zip is refused from its central directory before anything is inflated
-// (safe-zip.ts); what passes is parsed in a worker_thread with a heap cap and a time limit, so a hostile
-// file costs the bot neither its event loop (other people's replies) nor its heap (the process). At most
-// PARALLEL parses run at once; a short queue waits, beyond it the user is asked to retry. Each worker
-// serves one file and is then terminated; one spare is kept booted so the next upload does not wait for
-// module loading (bench/safe-upload.bench.ts).
+// (safe-zip.ts); what passes is parsed in a child process with a heap cap and a time limit, so a hostile
+// file costs the bot neither its event loop (other people's replies) nor its heap, nor the process itself
+// when the parser dies. At most PARALLEL parses run at once; a short queue waits, beyond it the user is
+// asked to retry. Each child serves one file and is then killed; one spare is kept booted so the next
+// upload does not wait for module loading (bench/safe-upload.bench.ts).
 
 export type UploadKind =
   | 'nomination_sheet'
@@ -44,7 +44,7 @@ export type SafeParse<K extends UploadKind> =
   | { ok: true; value: ResultOf[K] }
   | { ok: false; refused: UploadRefusal };
 
-/** What the worker receives (structured clone). */
+/** What the child receives (IPC with the advanced, structured-clone serialization). */
 export interface UploadJob {
   kind: UploadKind;
   bytes: Uint8Array;
@@ -61,7 +61,7 @@ export interface SafeParseOptions {
    * the zip limits) ran past 60 s in exceljs: the limit is what bounds such a file.
    */
   timeoutMs?: number;
-  /** Worker heap cap (old generation), default 512 MB (a spare worker is kept booted for it). */
+  /** The child's heap cap (old generation), default 512 MB (a spare child is kept booted for it). */
   maxHeapMb?: number;
   limits?: ZipLimits;
 }
@@ -83,53 +83,90 @@ async function slot(): Promise<(() => void) | null> {
   };
 }
 
-// Under tsx the worker registers tsx first (parse-worker-boot.mjs); the production build (dist/) has the
-// worker's own bundle, started directly.
+// Under tsx the child registers tsx first (parse-worker-boot.mjs); the production build (dist/) has the
+// parser's own bundle, started directly.
 const ENTRY = new URL('./parse-worker.ts', import.meta.url).href;
 const BOOT = compiled
-  ? pathToFileURL(join(packageRoot, 'dist', 'adapters', 'files', 'parse-worker.js'))
-  : new URL('./parse-worker-boot.mjs', import.meta.url);
+  ? join(packageRoot, 'dist', 'adapters', 'files', 'parse-worker.js')
+  : fileURLToPath(new URL('./parse-worker-boot.mjs', import.meta.url));
 const DEFAULT_HEAP_MB = 512;
+/** The end of the child's stderr kept to tell an out-of-memory death from another crash. */
+const STDERR_TAIL = 4096;
 
 interface Booting {
-  worker: Worker;
-  /** Resolves when the worker has loaded its modules (false: it died first). */
+  child: ChildProcess;
+  /** Resolves when the child has loaded its modules (false: it died first). */
   ready: Promise<boolean>;
+  /** The end of what the child wrote to stderr (V8 prints its fatal out-of-memory line there). */
+  stderr: () => string;
 }
 
+// A child process, not a worker thread: a worker's heap cap is best-effort (V8 can abort the whole
+// process when a capped worker runs out of heap in some allocation patterns, nodejs/node#47224), and a
+// native crash in a worker thread takes the bot with it. A child that dies costs only itself. Its
+// environment holds no secrets (no DATA_KEY, no database or Redis address): it parses bytes, nothing else.
 function boot(maxHeapMb: number): Booting {
-  const worker = new Worker(BOOT, {
-    workerData: { entry: ENTRY },
-    resourceLimits: { maxOldGenerationSizeMb: maxHeapMb, maxYoungGenerationSizeMb: 32, stackSizeMb: 4 },
-    stdout: false,
-    stderr: false,
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'NODE_ENV']) if (process.env[k]) env[k] = process.env[k];
+  const child = fork(BOOT, compiled ? [] : [ENTRY], {
+    execArgv: [`--max-old-space-size=${maxHeapMb}`, '--max-semi-space-size=16'],
+    env,
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
-  worker.unref(); // an idle spare never keeps the process alive
+  let tail = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (c: string) => {
+    tail = (tail + c).slice(-STDERR_TAIL);
+  });
+  // An idle spare never keeps the bot's process alive.
+  idle(child);
   const ready = new Promise<boolean>((resolve) => {
-    worker.once('message', () => resolve(true));
-    worker.once('error', () => resolve(false));
-    worker.once('exit', () => resolve(false));
+    child.once('message', () => resolve(true));
+    child.once('error', () => resolve(false));
+    child.once('exit', () => resolve(false));
   });
-  return { worker, ready };
+  // A failed spawn (EAGAIN, ENOMEM) is reported through `ready`; never an unhandled 'error'.
+  child.on('error', () => {});
+  return { child, ready, stderr: () => tail };
 }
 
-/** One booted worker kept for the next upload (default limits), so an upload does not wait for it. */
+type Refable = { ref?: () => void; unref?: () => void };
+function idle(child: ChildProcess) {
+  child.unref();
+  (child.channel as Refable | undefined)?.unref?.();
+  (child.stderr as Refable | null)?.unref?.();
+}
+function busy(child: ChildProcess) {
+  child.ref();
+  (child.channel as Refable | undefined)?.ref?.();
+  (child.stderr as Refable | null)?.ref?.();
+}
+
+/** One booted child kept for the next upload (default limits), so an upload does not wait for it. */
 let spare: Booting | undefined;
 
-function takeWorker(maxHeapMb: number): Booting {
+function takeChild(maxHeapMb: number): Booting {
   if (maxHeapMb !== DEFAULT_HEAP_MB) return boot(maxHeapMb);
-  const w = spare ?? boot(maxHeapMb);
+  const c = spare && spare.child.exitCode === null && spare.child.signalCode === null ? spare : boot(maxHeapMb);
   spare = undefined;
-  return w;
+  return c;
 }
 
 function refillSpare() {
   if (!spare) spare = boot(DEFAULT_HEAP_MB);
 }
 
-async function inWorker(job: UploadJob, timeoutMs: number, maxHeapMb: number): Promise<unknown> {
-  const { worker, ready } = takeWorker(maxHeapMb);
-  worker.ref();
+/** How a child that died before answering is reported. */
+function deathOf(code: number | null, signal: NodeJS.Signals | null, stderr: string): UploadRefusal {
+  if (/heap out of memory|Allocation failed/i.test(stderr) || signal === 'SIGABRT' || code === 134)
+    return 'too_much_memory';
+  return 'unreadable';
+}
+
+async function inChild(job: UploadJob, timeoutMs: number, maxHeapMb: number): Promise<unknown> {
+  const { child, ready, stderr } = takeChild(maxHeapMb);
+  busy(child);
   try {
     return await new Promise((resolve) => {
       let settled = false;
@@ -141,18 +178,23 @@ async function inWorker(job: UploadJob, timeoutMs: number, maxHeapMb: number): P
       };
       // The time limit covers the job, and the boot when no spare was ready.
       const timer = setTimeout(() => done({ refused: 'too_slow' }), timeoutMs);
-      worker.on('error', (err: Error & { code?: string }) =>
-        done({ refused: err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'too_much_memory' : 'unreadable' }),
-      );
-      worker.on('exit', () => done({ refused: 'unreadable' }));
+      child.on('exit', (code, signal) => done({ refused: deathOf(code, signal, stderr()) }));
       void ready.then((ok) => {
-        if (!ok) return done({ refused: 'unreadable' });
-        worker.on('message', done);
-        worker.postMessage(job);
+        if (!ok) {
+          // Died while booting: its exit (and stderr) tell why.
+          if (child.exitCode === null && child.signalCode === null) done({ refused: 'unreadable' });
+          return;
+        }
+        child.on('message', done);
+        child.send(job, (err) => {
+          if (err) done({ refused: 'unreadable' });
+        });
       });
     });
   } finally {
-    void worker.terminate();
+    // One file per child: nothing of a hostile file outlives its parse.
+    child.removeAllListeners('message');
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     if (maxHeapMb === DEFAULT_HEAP_MB) refillSpare();
   }
 }
@@ -179,7 +221,7 @@ export async function parseUpload<K extends UploadKind>(
       limits,
       ...(opts.sheetOptions ? { sheetOptions: opts.sheetOptions } : {}),
     };
-    const r = (await inWorker(job, opts.timeoutMs ?? 30_000, opts.maxHeapMb ?? DEFAULT_HEAP_MB)) as
+    const r = (await inChild(job, opts.timeoutMs ?? 30_000, opts.maxHeapMb ?? DEFAULT_HEAP_MB)) as
       | { value: ResultOf[K] }
       | { refused: UploadRefusal };
     return 'refused' in r ? { ok: false, refused: r.refused } : { ok: true, value: r.value };
