@@ -1,5 +1,5 @@
 // npm run build: the production build in dist/. esbuild bundles each entry point (the processes, the CLIs
-// production needs, the upload parser's worker thread, the emulator) with the project's own code and the
+// production needs, the upload parser's child process, the emulator) with the project's own code and the
 // generated Prisma client inside, npm packages left as imports (installed with `npm ci --omit=dev`), shared
 // code split into dist/chunks/, source maps beside each file (run with `node --enable-source-maps`).
 // Runtime files (locales/, prisma/migrations/, campaigns/, config/) are read from the package root
