@@ -123,16 +123,12 @@ export function createBot(
     ctx.requestId = randomBytes(4).toString('hex');
     ctx.locale = i18n.resolve(null, ctx.from?.language_code);
     ctx.t = (key, params) => i18n.t(ctx.locale, key, params);
-    const doneKey = `${deps.queues.prefix}:upd:${ctx.botInfo?.id ?? 0}:${ctx.update.update_id}`;
-    const handle = async () => {
-      const seen = await deps.redis.exists(doneKey).catch((err: unknown) => {
-        logger.warn({ err }, 'update de-duplication unavailable; handling the update anyway');
-        return 0;
-      });
-      if (seen) {
-        metrics.inc('warmth_updates_duplicate_total', 'Repeated updates dropped');
-        return;
-      }
+    const once = {
+      doneKey: `${deps.queues.prefix}:upd:${ctx.botInfo?.id ?? 0}:${ctx.update.update_id}`,
+      ttlSeconds: DEDUP_TTL_SECONDS,
+    };
+    /** True when handled (recorded as done); false when a later delivery should handle it again. */
+    const handle = async (): Promise<boolean> => {
       metrics.inc('warmth_updates_total', 'Updates received', { type: ctx.updateType });
       try {
         await next();
@@ -142,26 +138,27 @@ export function createBot(
         // Unavailable: not recorded as done; a webhook delivery is answered with an error (redelivered).
         if (isUnavailableError(err)) {
           if (viaWebhook.has(ctx.update.update_id)) retryLater.add(ctx.update.update_id);
-          return;
+          return false;
         }
       }
-      await deps.redis
-        .set(doneKey, '1', 'EX', DEDUP_TTL_SECONDS)
-        .catch((err: unknown) => logger.warn({ err }, 'could not record the update as handled'));
       // 3. A button press is always answered (a feature may have acted without answering).
       if (ctx.callbackQuery && !(ctx.telegram as PacedTelegram).callbackAnswered)
         await ctx.answerCbQuery().catch((err: unknown) => {
           if (classifyTelegramError(err).kind !== 'query_too_old')
             logger.warn({ err }, 'could not answer a callback query');
         });
+      return true;
     };
     const key = orderKeyOf(ctx.update as Parameters<typeof orderKeyOf>[0]);
     // The statements this update sends are counted from here (query-scope.ts): the per-update query
     // budget (README "Query budgets").
     // The same scope carries this process's read cache (read-cache.ts; README "Caches and invalidation").
     const scope: QueryScope = { statements: [], cache: readCache };
-    const counted = () => withQueryScope(scope, handle);
-    const run = key ? order.run(key, ctx.update.update_id, counted) : counted();
+    const run = order
+      .run(key, ctx.update.update_id, once, () => withQueryScope(scope, handle))
+      .then((r) => {
+        if (r === 'duplicate') metrics.inc('warmth_updates_duplicate_total', 'Repeated updates dropped');
+      });
     return run.finally(() => {
       inFlight--;
       metrics.histogram(
@@ -222,8 +219,7 @@ export function createBot(
       await ctx.answerCbQuery(refusal(ctx, spec), { show_alert: true });
       return;
     }
-    await ctx.answerCbQuery();
-    await spec.handler(ctx, payload.args);
+    await answeredAlongside(ctx, () => spec.handler(ctx, payload.args));
   });
 
   // 5. Text: commands, then the dialog in progress, then a helpful hint.
@@ -261,6 +257,26 @@ export function createBot(
       await dialogs.reprompt(ctx);
     } else await ctx.reply(ctx.t('basic.stray_text'));
   });
+
+  /**
+   * Answers the press (the spinner stops) while the handler acts: the two calls are independent, so the
+   * reviewer's edited card does not wait for the answer's round trip. The handler's error wins.
+   */
+  async function answeredAlongside(ctx: BotContext, act: () => Promise<unknown>): Promise<void> {
+    const answered = ctx.answerCbQuery().then(
+      () => undefined,
+      (err: unknown) => ({ err }),
+    );
+    try {
+      await act();
+    } catch (err) {
+      await answered;
+      throw err;
+    }
+    const a = await answered;
+    // Too old: the action was taken and shown; only the spinner was not stopped in time.
+    if (a && classifyTelegramError(a.err).kind !== 'query_too_old') throw a.err;
+  }
 
   // One error handler: expected failures become their localized message; outages a polite
   // "temporarily unavailable"; bugs an apology with a reference the log can be searched for.

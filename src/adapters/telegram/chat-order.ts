@@ -8,22 +8,37 @@ import type { Logger } from '../logger.ts';
 // process (a promise chain, entered synchronously, so a getUpdates batch that telegraf runs at once keeps
 // its order). Across processes (webhook behind a load balancer) Redis holds, per chat, a sorted set of
 // the update ids waiting or running and a lock: an update runs when it is the lowest id waiting and holds
-// the lock. Every wait is bounded: an update never waits more than `maxWaitMs` (then it runs anyway, with
+// the lock. The same round trip that takes the turn reads whether the update was already handled (a
+// webhook redelivery, a retried getUpdates), and the one that gives the turn back records it as handled.
+// Every wait is bounded: an update never waits more than `maxWaitMs` (then it runs anyway, with
 // a log line), a lock whose process died expires, and a waiting id whose process died is dropped.
 
+// KEYS: queue, lock, done. ARGV: member, token, lock ttl, score, queue ttl ('' = already announced).
+// Announces the update (when not yet), then takes the chat's turn when it is the lowest id waiting;
+// with the turn it reports whether the update was already handled (the done key), so the first update
+// of a chat costs one round trip for ordering and de-duplication together.
 const ACQUIRE = `
+if ARGV[5] ~= '' then
+  redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+end
 local head = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
 if head and head ~= ARGV[1] then
   if redis.call('EXISTS', KEYS[2]) == 1 then return 'locked' end
   return 'head:' .. head
 end
-if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 'ok' end
+if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then
+  if redis.call('EXISTS', KEYS[3]) == 1 then return 'done' end
+  return 'ok'
+end
 return 'locked'
 `;
 
+// KEYS: queue, lock, done. ARGV: member, token, done ttl in seconds ('' = not handled: keep no mark).
 const RELEASE = `
 if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 redis.call('ZREM', KEYS[1], ARGV[1])
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], '1', 'EX', ARGV[3]) end
 return 1
 `;
 
@@ -31,6 +46,12 @@ const RENEW = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 `;
+
+/** Where an update is recorded as handled, so a repeated delivery is dropped. */
+export interface OnceKey {
+  doneKey: string;
+  ttlSeconds: number;
+}
 
 export interface ChatOrderOptions {
   prefix: string;
@@ -66,10 +87,19 @@ export class ChatOrder {
   }
 
   /**
-   * Runs `work` after every earlier update of `key`. Must be called synchronously when the update
-   * arrives (before any await), so updates handed over together keep their order in this process.
+   * Runs `work` once per update id, after every earlier update of `key` (undefined: no ordering). Must be
+   * called synchronously when the update arrives (before any await), so updates handed over together keep
+   * their order in this process. `work` resolves true when the update was handled (it is then recorded
+   * under `once.doneKey` and a repeated delivery is dropped), false when a later delivery should handle it
+   * again (a dependency was unavailable).
    */
-  run(key: string, updateId: number, work: () => Promise<void>): Promise<void> {
+  run(
+    key: string | undefined,
+    updateId: number,
+    once: OnceKey,
+    work: () => Promise<boolean>,
+  ): Promise<'handled' | 'duplicate'> {
+    if (key === undefined) return this.unordered(once, work);
     const previous = this.tails.get(key);
     let done!: () => void;
     const mine = new Promise<void>((r) => {
@@ -79,18 +109,23 @@ export class ChatOrder {
     const queueKey = `${this.opts.prefix}:q:${key}`;
     const lockKey = `${this.opts.prefix}:lock:${key}`;
     const member = String(updateId).padStart(20, '0'); // equal scores sort by member: keep ids in order
-    const announced = this.redis
-      .multi()
-      .zadd(queueKey, updateId, member)
-      .pexpire(queueKey, this.maxWaitMs * 2 + this.lockTtlMs)
-      .exec()
-      .then(
-        () => true,
-        (err: unknown) => {
-          this.logger.warn({ err }, 'chat order: Redis unavailable; ordering within this process only');
-          return false;
-        },
-      );
+    const queueTtl = this.maxWaitMs * 2 + this.lockTtlMs;
+    // An earlier update of this chat still runs here: announce this one now, so other processes see it
+    // waiting. Otherwise the first attempt to take the turn announces it in the same round trip.
+    const announced = previous
+      ? this.redis
+          .multi()
+          .zadd(queueKey, updateId, member)
+          .pexpire(queueKey, queueTtl)
+          .exec()
+          .then(
+            () => true,
+            (err: unknown) => {
+              this.logger.warn({ err }, 'chat order: Redis unavailable; ordering within this process only');
+              return false;
+            },
+          )
+      : undefined;
     const started = Date.now();
     return (async () => {
       try {
@@ -102,25 +137,30 @@ export class ChatOrder {
           if (!inTime) this.late(key, updateId, 'previous update of this chat still running');
         }
         const token = `${this.instance}:${updateId}`;
-        const locked = (await announced)
-          ? await this.acquire(queueKey, lockKey, member, token, key, updateId, started)
-          : false;
-        const renew = locked
-          ? setInterval(() => {
-              this.redis.eval(RENEW, 1, lockKey, token, this.lockTtlMs).catch(() => {});
-            }, this.lockTtlMs / 3)
-          : undefined;
+        const keys = { queueKey, lockKey, doneKey: once.doneKey };
+        const turn =
+          announced && !(await announced)
+            ? 'unordered'
+            : await this.acquire(keys, member, token, announced ? '' : String(queueTtl), key, updateId, started);
+        if (turn === 'unordered') return await this.unordered(once, work);
+        const renew = setInterval(() => {
+          this.redis.eval(RENEW, 1, lockKey, token, this.lockTtlMs).catch(() => {});
+        }, this.lockTtlMs / 3);
+        let handled = false;
         try {
           this.metrics.observe(
             'warmth_update_order_wait_seconds',
             'Time an update waited for earlier updates of its chat',
             (Date.now() - started) / 1000,
           );
-          await work();
+          if (turn === 'ok') handled = await work();
         } finally {
-          if (renew) clearInterval(renew);
-          await this.redis.eval(RELEASE, 2, queueKey, lockKey, member, token).catch(() => {});
+          clearInterval(renew);
+          await this.redis
+            .eval(RELEASE, 3, queueKey, lockKey, once.doneKey, member, token, handled ? once.ttlSeconds : '')
+            .catch((err: unknown) => this.logger.warn({ err }, 'could not record the update as handled'));
         }
+        return turn === 'done' ? 'duplicate' : 'handled';
       } finally {
         done();
         if (this.tails.get(key) === mine) this.tails.delete(key);
@@ -128,29 +168,60 @@ export class ChatOrder {
     })();
   }
 
+  /** Without the chat's turn (no chat, or Redis unavailable): the once-only check on its own. */
+  private async unordered(once: OnceKey, work: () => Promise<boolean>): Promise<'handled' | 'duplicate'> {
+    const seen = await this.redis.exists(once.doneKey).catch((err: unknown) => {
+      this.logger.warn({ err }, 'update de-duplication unavailable; handling the update anyway');
+      return 0;
+    });
+    if (seen) return 'duplicate';
+    if (await work())
+      await this.redis
+        .set(once.doneKey, '1', 'EX', once.ttlSeconds)
+        .catch((err: unknown) => this.logger.warn({ err }, 'could not record the update as handled'));
+    return 'handled';
+  }
+
+  /** Waits for the chat's turn: 'ok', 'done' (already handled; the turn is held and must be released). */
   private async acquire(
-    queueKey: string,
-    lockKey: string,
+    k: { queueKey: string; lockKey: string; doneKey: string },
     member: string,
     token: string,
+    announce: string,
     key: string,
     updateId: number,
     started: number,
-  ): Promise<boolean> {
+  ): Promise<'ok' | 'done' | 'unordered'> {
     let head: string | undefined;
     let headSince = Date.now();
-    for (;;) {
+    for (let first = true; ; first = false) {
       let answer: string;
       try {
-        answer = String(await this.redis.eval(ACQUIRE, 2, queueKey, lockKey, member, token, this.lockTtlMs));
+        answer = String(
+          await this.redis.eval(
+            ACQUIRE,
+            3,
+            k.queueKey,
+            k.lockKey,
+            k.doneKey,
+            member,
+            token,
+            this.lockTtlMs,
+            updateId,
+            first ? announce : '',
+          ),
+        );
       } catch (err) {
         this.logger.warn({ err }, 'chat order: Redis unavailable; ordering within this process only');
-        return false;
+        // Announced by the first attempt but never taken: not left waiting for the stale-head timeout.
+        if (!first || announce === '') await this.redis.zrem(k.queueKey, member).catch(() => {});
+        return 'unordered';
       }
-      if (answer === 'ok') return true;
+      if (answer === 'ok' || answer === 'done') return answer;
       if (Date.now() - started > this.maxWaitMs) {
         this.late(key, updateId, 'earlier update in another process still running');
-        return false;
+        await this.redis.zrem(k.queueKey, member).catch(() => {});
+        return 'unordered';
       }
       if (answer.startsWith('head:')) {
         // A lower id is waiting but nobody holds the lock: it should take it within a poll or two.
@@ -159,7 +230,7 @@ export class ChatOrder {
           head = h;
           headSince = Date.now();
         } else if (Date.now() - headSince > this.staleHeadMs) {
-          await this.redis.zrem(queueKey, h).catch(() => {});
+          await this.redis.zrem(k.queueKey, h).catch(() => {});
           this.logger.warn(
             { chatKey: key, staleUpdateId: Number(h) },
             'chat order: dropped a stale waiting update id',

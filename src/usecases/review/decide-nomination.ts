@@ -8,8 +8,9 @@ import {
   reviewSettingsFrom,
 } from '../../domain/review/rules.ts';
 import { payableGaps } from '../../domain/nomination/intake.ts';
-import type { Tx } from '../../adapters/db/client.ts';
-import { audit } from '../audit.ts';
+import type { Db, Tx } from '../../adapters/db/client.ts';
+import type { BenefitForm, NominationStatus } from '../../generated/prisma/enums.ts';
+import { auditPayload } from '../audit.ts';
 import { campaignRow } from '../cached-reads.ts';
 import { enqueueNotice } from '../notices.ts';
 import type { ReviewDeps } from './deps.ts';
@@ -39,11 +40,20 @@ export type DecideResult =
       status: 'approved' | 'pending_second_approval' | 'rejected' | 'returned';
       nominationId: number;
       revision: number;
+      campaignId: number;
     }
   /** Someone else decided this revision first. */
-  | { outcome: 'taken'; by: string; byId: number; kind: DecisionKind; status: string; at: Date }
+  | {
+      outcome: 'taken';
+      by: string;
+      byId: number;
+      kind: DecisionKind;
+      status: string;
+      at: Date;
+      campaignId: number;
+    }
   /** The nomination changed since the card was drawn (resubmitted, withdrawn …). */
-  | { outcome: 'stale'; status: string };
+  | { outcome: 'stale'; status: string; campaignId: number };
 
 export const reasonParam = (reason: string) =>
   (REJECT_REASONS as readonly string[]).includes(reason)
@@ -55,107 +65,153 @@ export const reasonParam = (reason: string) =>
  * after pressing 不通过 (and before typing the reason) must not decide, whatever the chat shell believed.
  */
 export async function assertMayReview(tx: Tx, personId: number): Promise<void> {
-  const grants = await tx.roleGrant.count({
-    where: { personId, role: { in: [...REVIEW_ROLES] }, revokedAt: null },
-  });
-  if (grants === 0) throw new DomainError('forbidden');
+  if (!(await mayReview(tx, personId))) throw new DomainError('forbidden');
 }
 
-export async function decideNomination(deps: ReviewDeps, input: DecideInput): Promise<DecideResult> {
-  const now = deps.now();
-  const result = await deps.db.$transaction(async (tx) => {
-    await assertMayReview(tx, input.reviewerId);
-    const n = await tx.nomination.findUnique({ where: { id: input.nominationId } });
-    if (!n) throw new DomainError('nomination_not_found');
-    // Status and settings as of this update's start (the cache is checked once per update).
-    const campaign = await campaignRow(tx, n.campaignId);
-    if (!campaign) throw new DomainError('nomination_not_found');
-    if (campaign.status === 'archived') throw new DomainError('review_campaign_closed');
-    if (n.version !== input.version || n.revision !== input.revision) return null;
-    const first =
-      n.status === 'pending_second_approval'
-        ? await tx.reviewDecision.findUnique({
-            where: {
-              nominationId_revision_kind: { nominationId: n.id, revision: n.revision, kind: 'approve' },
-            },
-          })
-        : null;
-    const plan = planDecision({
-      status: n.status,
-      action: input.action,
-      reviewerId: input.reviewerId,
-      firstApproverId: first?.reviewerId ?? null,
-      fourEyes: reviewSettingsFrom(campaign.settings).fourEyes,
-      amountFen: n.amountFen,
-      flags: n.flags,
-      reason: input.reason ?? null,
-      comment: input.comment ?? null,
-      submittedById: n.submittedById,
-      payable: payableGaps({ ...n, hasBankCard: n.bankCardEnc !== null }).length === 0,
-    });
-    if (!plan.ok) {
-      if (plan.code === 'review_not_pending') return null;
-      throw new DomainError(plan.code);
-    }
-    const res = await tx.nomination.updateMany({
-      where: { id: n.id, version: input.version, status: n.status },
-      data: {
-        status: plan.nextStatus,
-        version: { increment: 1 },
-        ...(plan.nextStatus === 'pending_second_approval' ? {} : { decidedAt: now }),
-        // A rejected person may be nominated again (by another union, or after correction).
-        ...(plan.nextStatus === 'rejected' ? { dedupKey: null } : {}),
-      },
-    });
-    if (res.count === 0) return null;
-    await tx.reviewDecision.create({
-      data: {
-        nominationId: n.id,
-        revision: n.revision,
-        kind: plan.kind,
-        reviewerId: input.reviewerId,
-        reason: input.action === 'reject' ? (input.reason?.trim() ?? null) : null,
-        comment: input.comment?.trim() || null,
-        createdAt: now,
-      },
-    });
-    await audit(tx, {
-      actorId: input.reviewerId,
-      action: `review.${plan.kind}`,
-      entity: 'nomination',
-      entityId: n.id,
-      before: { status: n.status, revision: n.revision, version: n.version },
-      after: {
-        status: plan.nextStatus,
-        revision: n.revision,
-        kind: plan.kind,
-        ...(input.reason ? { reason: input.reason.trim() } : {}),
-        ...(input.comment ? { comment: input.comment.trim() } : {}),
-      },
-    });
-    return { kind: plan.kind, status: plan.nextStatus, n };
-  });
+/** What a decision needs to know about the nomination and the reviewer, read in one statement. */
+interface DecisionFacts {
+  id: number;
+  campaignId: number;
+  status: NominationStatus;
+  version: number;
+  revision: number;
+  amountFen: number | null;
+  flags: string[];
+  submittedById: number;
+  fullName: string | null;
+  benefitForm: BenefitForm | null;
+  bankName: string | null;
+  hasBankCard: boolean;
+  employer: string | null;
+  firstApproverId: number | null;
+  mayReview: boolean;
+}
 
-  if (!result) return explainConflict(deps, input);
-  const { n } = result;
-  if (result.status !== 'pending_second_approval') {
-    await notifyContact(deps, {
-      nominationId: n.id,
-      revision: n.revision,
-      personId: n.submittedById,
-      fullName: n.fullName,
-      status: result.status,
-      reason: input.reason ?? null,
-      comment: input.comment ?? null,
-    });
+/**
+ * Records one decision in two statements (a review press is the busiest path of the bot; README "Query
+ * budgets"): one read of the nomination, the first approval of its revision and the reviewer's grant,
+ * then one statement that makes the guarded UPDATE, the ReviewDecision and the audit row together
+ * (a single statement is atomic; the audit trigger links the row into the chain in it). The UPDATE's
+ * guard repeats the read's facts: same version and status, and the reviewer still holds a review role,
+ * so a reviewer revoked, or another decision made, between the two statements changes nothing.
+ *
+ * `reply`, when given, runs as soon as the decision is committed, alongside queuing the contact's notice:
+ * the reviewer's card does not wait for the queue.
+ */
+export async function decideNomination(
+  deps: ReviewDeps,
+  input: DecideInput,
+  reply?: (r: DecideResult) => Promise<unknown>,
+): Promise<DecideResult> {
+  const now = deps.now();
+  const roles = [...REVIEW_ROLES];
+  const [n] = await deps.db.$queryRaw<DecisionFacts[]>`
+    SELECT n.id, n.campaign_id AS "campaignId", n.status::text AS status, n.version, n.revision,
+      n.amount_fen AS "amountFen", COALESCE(n.flags, '{}') AS flags, n.submitted_by_id AS "submittedById", n.full_name AS "fullName",
+      n.benefit_form::text AS "benefitForm", n.bank_name AS "bankName",
+      n.bank_card_enc IS NOT NULL AS "hasBankCard", n.employer,
+      (SELECT d.reviewer_id FROM review_decision d
+        WHERE d.nomination_id = n.id AND d.revision = n.revision AND d.kind = 'approve') AS "firstApproverId",
+      EXISTS (SELECT 1 FROM role_grant g WHERE g.person_id = ${input.reviewerId}
+        AND g.role::text = ANY(${roles}::text[]) AND g.revoked_at IS NULL) AS "mayReview"
+    FROM nomination n WHERE n.id = ${input.nominationId}`;
+  // The decider still holds a review role (a reviewer revoked after pressing 不通过 and before typing
+  // the reason must not decide, whatever the chat shell believed).
+  if (n && !n.mayReview) throw new DomainError('forbidden');
+  if (!n) throw new DomainError('nomination_not_found');
+  // Status and settings as of this update's start (the cache is checked once per update).
+  const campaign = await campaignRow(deps.db, n.campaignId);
+  if (!campaign) throw new DomainError('nomination_not_found');
+  if (campaign.status === 'archived') throw new DomainError('review_campaign_closed');
+  if (n.version !== input.version || n.revision !== input.revision) return explainConflict(deps, input);
+  const plan = planDecision({
+    status: n.status,
+    action: input.action,
+    reviewerId: input.reviewerId,
+    firstApproverId: n.status === 'pending_second_approval' ? n.firstApproverId : null,
+    fourEyes: reviewSettingsFrom(campaign.settings).fourEyes,
+    amountFen: n.amountFen,
+    flags: n.flags,
+    reason: input.reason ?? null,
+    comment: input.comment ?? null,
+    submittedById: n.submittedById,
+    payable: payableGaps(n).length === 0,
+  });
+  if (!plan.ok) {
+    if (plan.code === 'review_not_pending') return explainConflict(deps, input);
+    throw new DomainError(plan.code);
   }
-  return {
+  const final = plan.nextStatus !== 'pending_second_approval';
+  const reason = input.action === 'reject' ? (input.reason?.trim() ?? null) : null;
+  const comment = input.comment?.trim() || null;
+  const before = JSON.stringify(auditPayload({ status: n.status, revision: n.revision, version: n.version }));
+  const after = JSON.stringify(
+    auditPayload({
+      status: plan.nextStatus,
+      revision: n.revision,
+      kind: plan.kind,
+      ...(input.reason ? { reason: input.reason.trim() } : {}),
+      ...(input.comment ? { comment: input.comment.trim() } : {}),
+    }),
+  );
+  const [w] = await deps.db.$queryRaw<{ updated: number }[]>`
+    WITH upd AS (
+      UPDATE nomination SET status = ${plan.nextStatus}::"NominationStatus", version = version + 1,
+        decided_at = CASE WHEN ${final} THEN ${now}::timestamp(3) ELSE decided_at END,
+        -- A rejected person may be nominated again (by another union, or after correction).
+        dedup_key = CASE WHEN ${plan.nextStatus === 'rejected'} THEN NULL ELSE dedup_key END,
+        updated_at = ${now}::timestamp(3)
+      WHERE id = ${n.id} AND version = ${input.version} AND status = ${n.status}::"NominationStatus"
+        AND EXISTS (SELECT 1 FROM role_grant g WHERE g.person_id = ${input.reviewerId}
+          AND g.role::text = ANY(${roles}::text[]) AND g.revoked_at IS NULL)
+      RETURNING id),
+    decision AS (
+      INSERT INTO review_decision (nomination_id, revision, kind, reviewer_id, reason, comment, created_at)
+      SELECT id, ${n.revision}, ${plan.kind}::"DecisionKind", ${input.reviewerId}, ${reason}, ${comment},
+        ${now}::timestamp(3) FROM upd),
+    logged AS (
+      INSERT INTO audit_log (actor_id, action, entity, entity_id, before, after)
+      SELECT ${input.reviewerId}, ${`review.${plan.kind}`}, 'nomination', id::text, ${before}::jsonb,
+        ${after}::jsonb FROM upd)
+    SELECT count(*)::int AS updated FROM upd`;
+  if (!w || w.updated === 0) {
+    // Revoked between the two statements, or someone else was first.
+    if (!(await mayReview(deps.db, input.reviewerId))) throw new DomainError('forbidden');
+    return explainConflict(deps, input);
+  }
+  const result: DecideResult = {
     outcome: 'decided',
-    kind: result.kind,
-    status: result.status,
+    kind: plan.kind,
+    status: plan.nextStatus,
     nominationId: n.id,
     revision: n.revision,
+    campaignId: n.campaignId,
   };
+  const { status } = result;
+  // Both run to the end; the first failure is reported after (the card must not be edited while the
+  // shell is already telling the reviewer about an error).
+  const settled = await Promise.allSettled([
+    reply?.(result),
+    status !== 'pending_second_approval' &&
+      notifyContact(deps, {
+        nominationId: n.id,
+        revision: n.revision,
+        personId: n.submittedById,
+        fullName: n.fullName,
+        status,
+        reason: input.reason ?? null,
+        comment: input.comment ?? null,
+      }),
+  ]);
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  return result;
+}
+
+async function mayReview(db: Db | Tx, personId: number): Promise<boolean> {
+  const grants = await db.roleGrant.count({
+    where: { personId, role: { in: [...REVIEW_ROLES] }, revokedAt: null },
+  });
+  return grants > 0;
 }
 
 /** Count 0: read the decision that won (who and how), else the card is stale. */
@@ -178,8 +234,9 @@ export async function explainConflict(
       kind: last.kind,
       status: n.status,
       at: last.createdAt,
+      campaignId: n.campaignId,
     };
-  return { outcome: 'stale', status: n.status };
+  return { outcome: 'stale', status: n.status, campaignId: n.campaignId };
 }
 
 export async function notifyContact(

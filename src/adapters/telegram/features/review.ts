@@ -1,4 +1,3 @@
-import { nominationPlace } from '../../../usecases/nominations/queries.ts';
 import type { InlineKeyboardButton } from 'telegraf/types';
 import { formatShanghaiDateTime } from '../../../domain/calendar/date.ts';
 import { formatYuan } from '../../../domain/campaign/money.ts';
@@ -178,37 +177,35 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
     edit: boolean,
   ) {
     const [nid, rev, ver] = args.map(Number) as [number, number, number];
-    let r: DecideResult;
+    // The card shows the outcome as soon as the decision is committed (the contact's notice is queued
+    // alongside, and the lease released alongside): the reviewer's press waits for nothing else.
+    const show = (r: DecideResult) => {
+      const text = resultText(ctx, r, nid);
+      const keyboard = {
+        reply_markup: {
+          inline_keyboard:
+            r.outcome === 'stale'
+              ? [
+                  [button(deps, ctx, ctx.t('review.btn_refresh'), 'rv_open', nid)],
+                  ...nextButton(ctx, r.campaignId),
+                ]
+              : nextButton(ctx, r.campaignId),
+        },
+      };
+      if (edit) return ctx.editMessageText(text, keyboard).catch(() => ctx.reply(text, keyboard));
+      return ctx.reply(text, keyboard);
+    };
     try {
-      r = await decideNomination(rd, {
-        reviewerId: ctx.who.id,
-        nominationId: nid,
-        revision: rev,
-        version: ver,
-        action,
-        ...extra,
-      });
+      const r = await decideNomination(
+        rd,
+        { reviewerId: ctx.who.id, nominationId: nid, revision: rev, version: ver, action, ...extra },
+        (decided) => Promise.all([show(decided), releaseLease(leases, nid)]),
+      );
+      if (r.outcome !== 'decided') await show(r);
     } catch (err) {
       if (!(err instanceof DomainError)) throw err;
-      const text = ctx.t(`errors.${err.code}`, err.params);
-      return edit ? ctx.reply(text) : ctx.reply(text);
+      await ctx.reply(ctx.t(`errors.${err.code}`, err.params));
     }
-    if (r.outcome === 'decided') await releaseLease(leases, nid);
-    const n = await nominationPlace(deps, nid);
-    const text = resultText(ctx, r, nid);
-    const keyboard = {
-      reply_markup: {
-        inline_keyboard:
-          r.outcome === 'stale'
-            ? [
-                [button(deps, ctx, ctx.t('review.btn_refresh'), 'rv_open', nid)],
-                ...nextButton(ctx, n?.campaignId ?? 0),
-              ]
-            : nextButton(ctx, n?.campaignId ?? 0),
-      },
-    };
-    if (edit) return ctx.editMessageText(text, keyboard).catch(() => ctx.reply(text, keyboard));
-    return ctx.reply(text, keyboard);
   }
 
   // ---------------------------------------------------------------------------------------------- /queue
