@@ -75,7 +75,9 @@ async function baseline(emu: Awaited<ReturnType<typeof startEmulator>>) {
 }
 
 async function main() {
-  const { emu, tdb, app, token } = await startBenchApp();
+  // The bot here, the worker (which sends the contacts' notices) in a process of its own, as deployed
+  // (docker-compose: bot and worker services).
+  const { emu, tdb, app, token } = await startBenchApp({ role: 'bot+worker process' });
   const db = app.db;
   try {
     // ---- seed: one campaign, 400 contacts (one union each), 2,000 submitted nominations, 5 reviewers
@@ -222,7 +224,7 @@ async function main() {
         contacts: CONTACTS,
         emulatorRateLimits: 'off (perChatPerSecond 0, globalPerSecond 0)',
         appNoticePacing: '1 message/s per chat (SendSlots, the outbound path)',
-        path: 'press over HTTP → emulator → bot (polling) → guarded update + decision + audit → notice queued → card edited; worker sends notice',
+        path: 'press over HTTP → emulator → bot (polling) → guarded update + decision + audit → card edited (notice queued alongside); the worker, a process of its own as deployed, sends the notice',
       },
       review: {
         decisions: decided,

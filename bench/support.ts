@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -37,34 +38,86 @@ export function summarize(xs: number[]) {
  * to the same limits): most figures measure this system, not Telegram's cap.
  */
 export async function startBenchApp(
-  opts: { workerConcurrency?: number; limits?: Limits; role?: 'bot' | 'all' } = {},
+  opts: {
+    workerConcurrency?: number;
+    limits?: Limits;
+    /**
+     * 'bot+worker process': the bot here and the worker in a process of its own (`main.ts worker`), as
+     * docker-compose deploys them, so the worker's jobs do not share the bot's event loop.
+     */
+    role?: 'bot' | 'all' | 'bot+worker process';
+  } = {},
 ) {
   const limits = opts.limits ?? { perChatPerSecond: 0, perChatBurst: 1, globalPerSecond: 0 };
   const emu = await startEmulator({ port: 0, limits });
   const tdb = await createTestDatabase();
   const prefix = `bench-${randomBytes(4).toString('hex')}`;
   const token = `${700000 + Math.floor(Math.random() * 99999)}:BENCH${randomBytes(12).toString('hex')}`;
+  const env: Record<string, string> = {
+    TELEGRAM_BOT_TOKEN: token,
+    TELEGRAM_API_ROOT: emu.apiRoot,
+    DATABASE_URL: tdb.url,
+    REDIS_URL,
+    DATA_KEY: randomBytes(32).toString('base64'),
+    SMS_PROVIDER: 'log',
+    LOG_LEVEL: 'warn',
+    PORT: '0',
+    ...(opts.workerConcurrency ? { WORKER_CONCURRENCY: String(opts.workerConcurrency) } : {}),
+    SEND_RATE_PER_SEC: String(limits.globalPerSecond),
+    SEND_CHAT_RATE_PER_SEC: String(limits.perChatPerSecond),
+    SEND_CHAT_BURST: String(Math.max(1, limits.perChatBurst)),
+  };
+  const separate = opts.role === 'bot+worker process';
   const app = await startApp({
-    config: loadConfig({
-      TELEGRAM_BOT_TOKEN: token,
-      TELEGRAM_API_ROOT: emu.apiRoot,
-      DATABASE_URL: tdb.url,
-      REDIS_URL,
-      DATA_KEY: randomBytes(32).toString('base64'),
-      SMS_PROVIDER: 'log',
-      LOG_LEVEL: 'warn',
-      PORT: '0',
-      ...(opts.workerConcurrency ? { WORKER_CONCURRENCY: String(opts.workerConcurrency) } : {}),
-      SEND_RATE_PER_SEC: String(limits.globalPerSecond),
-      SEND_CHAT_RATE_PER_SEC: String(limits.perChatPerSecond),
-      SEND_CHAT_BURST: String(Math.max(1, limits.perChatBurst)),
-    }),
-    role: opts.role ?? 'all',
+    config: loadConfig(env),
+    role: opts.role === 'bot+worker process' ? 'bot' : (opts.role ?? 'all'),
     apiRoot: emu.apiRoot,
     logger: createLogger({ level: 'warn' }),
     queuePrefix: prefix,
   });
-  return { emu, tdb, app, prefix, token };
+  const worker = separate ? await startWorkerProcess({ ...env, QUEUE_PREFIX: prefix }) : undefined;
+  return {
+    emu,
+    tdb,
+    app: worker
+      ? Object.assign(app, {
+          stop: async () => {
+            await worker.stop();
+            await app.stop();
+          },
+        })
+      : app,
+    prefix,
+    token,
+  };
+}
+
+/** `main.ts worker` in a process of its own; resolves once it logged that it started. */
+async function startWorkerProcess(env: Record<string, string>) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
+    cwd: root,
+    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const started = new Promise<void>((resolve, reject) => {
+    const look = (c: Buffer) => {
+      out = (out + c.toString()).slice(-20_000);
+      if (out.includes('warmth-bot started')) resolve();
+    };
+    child.stdout.on('data', look);
+    child.stderr.on('data', look);
+    child.once('exit', (code) => reject(new Error(`worker exited ${code}:\n${out}`)));
+  });
+  await started;
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    stop: async () => {
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
+    },
+  };
 }
 
 export function writeResult(name: string, result: unknown): string {
