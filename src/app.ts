@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './adapters/logger.ts';
 import { createRedis, Queues } from './adapters/queue/queues.ts';
 import { startWorkers } from './adapters/queue/workers.ts';
 import { createBot, type BotApp, type UpdateQueries } from './adapters/telegram/bot.ts';
+import { UpdatePoller } from './adapters/telegram/polling.ts';
 import { CallbackCodec } from './adapters/telegram/callback-data.ts';
 import { type ChartFont, chartFont } from './adapters/files/chart-font.ts';
 import type { BotDeps } from './adapters/telegram/kit.ts';
@@ -154,13 +155,11 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
         handle: (u) => app.handle(u),
       };
     } else {
-      // telegraf's loop runs a getUpdates batch concurrently and fetches the next batch once it is done
-      // (backpressure); the shell's chat ordering keeps each chat's updates of a batch in order.
-      const app = botApp;
-      app.bot
-        .launch({ dropPendingUpdates: false })
-        .catch((err: unknown) => logger.fatal({ err }, 'polling stopped'));
-      stops.push(async () => app.bot.stop('shutdown'));
+      // Long polling without telegraf's batch barrier (polling.ts): the next batch is fetched while
+      // this one is handled; the shell's chat order keeps each chat's updates in order.
+      const poller = new UpdatePoller(botApp.bot.telegram, (u) => botApp!.bot.handleUpdate(u), logger);
+      poller.start();
+      stops.push(() => poller.stop());
     }
   }
 
