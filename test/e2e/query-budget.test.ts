@@ -111,8 +111,7 @@ describe('query budget per update', () => {
     // The approve press is the callback update that wrote the decision (the card's own press may
     // report after its reply arrived).
     const decided = (u: UpdateQueries) =>
-      u.updateType === 'callback_query' &&
-      u.statements.some((q) => /INSERT INTO review_decision/.test(q));
+      u.updateType === 'callback_query' && u.statements.some((q) => /INSERT INTO review_decision/.test(q));
     await waitUntil(() => statementsOf(before).some(decided));
     const press = statementsOf(before).find(decided)!;
 

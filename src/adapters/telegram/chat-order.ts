@@ -141,7 +141,15 @@ export class ChatOrder {
         const turn =
           announced && !(await announced)
             ? 'unordered'
-            : await this.acquire(keys, member, token, announced ? '' : String(queueTtl), key, updateId, started);
+            : await this.acquire(
+                keys,
+                member,
+                token,
+                announced ? '' : String(queueTtl),
+                key,
+                updateId,
+                started,
+              );
         if (turn === 'unordered') return await this.unordered(once, work);
         const renew = setInterval(() => {
           this.redis.eval(RENEW, 1, lockKey, token, this.lockTtlMs).catch(() => {});

@@ -12,7 +12,10 @@ import type { Logger } from '../logger.ts';
 // An update is acknowledged to Telegram (the `offset`) only when it and every update before it are done,
 // so a process that dies loses nothing: what was not done is delivered again, and what was done is
 // dropped by its once-only mark. Updates delivered again while still being handled, or done while an
-// earlier one still runs, are skipped here.
+// earlier one still runs, are skipped here. (grammY's runner acknowledges on receipt and loses what was
+// being handled when the process dies; this keeps telegraf's guarantee without its barrier. The price:
+// while the oldest update runs, each poll returns it again, and a poll that brought nothing new waits
+// `busyPollMs` before the next.)
 
 export interface PollerOptions {
   /** Updates per getUpdates call (Telegram: 1–100). */
@@ -21,6 +24,8 @@ export interface PollerOptions {
   timeoutSeconds?: number;
   /** Most updates handled at once by this process. */
   maxInFlight?: number;
+  /** Pause before asking again when a batch held only updates still being handled. */
+  busyPollMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -38,6 +43,7 @@ export class UpdatePoller {
   private readonly limit: number;
   private readonly timeoutSeconds: number;
   private readonly maxInFlight: number;
+  private readonly busyPollMs: number;
 
   constructor(
     private readonly telegram: Telegram,
@@ -48,6 +54,7 @@ export class UpdatePoller {
     this.limit = opts.limit ?? 100;
     this.timeoutSeconds = opts.timeoutSeconds ?? 30;
     this.maxInFlight = opts.maxInFlight ?? 200;
+    this.busyPollMs = opts.busyPollMs ?? 50;
   }
 
   /** Starts polling (after removing any webhook, as telegraf's launch does). */
@@ -80,7 +87,11 @@ export class UpdatePoller {
       try {
         updates = await this.telegram.callApi(
           'getUpdates',
-          { offset: this.offset, limit: this.limit, timeout: this.timeoutSeconds },
+          {
+            offset: this.offset,
+            limit: Math.min(this.limit, this.maxInFlight - this.inFlight.size),
+            timeout: this.timeoutSeconds,
+          },
           // telegraf types its signal as the abort-controller shim's; Node's is what node-fetch takes.
           { signal: this.abort.signal } as unknown as NonNullable<Parameters<Telegram['callApi']>[2]>,
         );
@@ -107,8 +118,10 @@ export class UpdatePoller {
           .finally(() => this.done(id));
       }
       this.acknowledge();
-      // Everything returned is still being handled: asking again at once would return it again.
-      if (fresh === 0 && updates.length > 0) await this.somethingDone();
+      // Everything returned is still being handled (the offset stays at the oldest one, so a crash loses
+      // nothing): asking again at once would return the same batch, so wait a moment. New updates then
+      // arrive with at most this delay while older ones run, instead of waiting for them all.
+      if (fresh === 0 && updates.length > 0) await sleep(this.busyPollMs);
     }
   }
 
