@@ -25,19 +25,21 @@ import { grantStaff, seedSubmitted } from '../support/review-fixtures.ts';
 //   1  the contact's notice recorded once (INSERT … ON CONFLICT DO NOTHING, or the existing row)
 //   (the card's campaign for its "next" button comes with the decision: the extra read is gone)
 const REVIEW_PRESS_BUDGET = 4;
-// A text answer of the dialog (name, phone, employer) = 4 (was 7):
+// A text answer of the dialog (name, phone, employer) = 3 (was 7, then 4):
 //   1  the person with their role grants and the cache version
 //   1  the draft (its campaign and category from the cache: -2)
-//   1  the guarded write of the answer (UPDATE ... WHERE version = ...)
-//   1  the next prompt re-reads the draft (its campaign, union and categories from the cache: -1)
+//   1  the guarded write of the answer (UPDATE ... WHERE version = ... RETURNING the row)
+//   the next prompt is drawn from the row the write returned (query-scope.ts rememberWritten: -1), its
+//   campaign, union and categories from the cache
 // The first answer after a row entered the dialog (e.g. the category just chosen) may load it once
 // into this process's cache: +1 for that answer only.
-const TEXT_ANSWER_BUDGET = 4;
+const TEXT_ANSWER_BUDGET = 3;
 const COLD_LOADS = 1;
-// The ID number answer adds the admission facts and the rate check of refused IDs = 9 (was 12):
+// The ID number answer adds the admission facts and the rate check of refused IDs = 8 (was 12, then 9):
 //   1 + 1 as above; 1 count of this contact's recent ID refusals (audit_log); 1 live nominations of the
-//   same ID (admission-facts.ts); BEGIN, INSERT audit_log, COMMIT; the guarded write; 1 for the prompt
-const ID_ANSWER_BUDGET = 9;
+//   same ID (admission-facts.ts); BEGIN, INSERT audit_log, COMMIT; the guarded write (its row serves
+//   the next prompt)
+const ID_ANSWER_BUDGET = 8;
 
 const ADMIN = 9601;
 const REVIEWER = 9602;

@@ -15,6 +15,8 @@ export interface QueryScope {
   };
   /** The cache version this update read (touchPerson); unset: the in-memory cache is not used. */
   cacheVersion?: bigint;
+  /** Rows this update wrote, as the database returned them (see `rememberWritten`). */
+  written?: Map<string, unknown>;
 }
 
 const scopes = new AsyncLocalStorage<QueryScope>();
@@ -30,4 +32,21 @@ export function currentQueryScope(): QueryScope | undefined {
 
 export function noteQuery(sql: string): void {
   scopes.getStore()?.statements.push(sql);
+}
+
+/**
+ * Keeps a row this update has just written (as the database returned it), so a read of the same row
+ * later in the same update uses it instead of asking again: the dialog's next question is drawn from
+ * the answer's own write. Only within one update (its chat's turn: nothing else of this chat runs).
+ */
+export function rememberWritten(key: string, row: unknown): void {
+  const scope = scopes.getStore();
+  if (!scope) return;
+  scope.written ??= new Map();
+  scope.written.set(key, row);
+}
+
+/** A row this update wrote (`rememberWritten`), or undefined. */
+export function writtenInThisUpdate<T>(key: string): T | undefined {
+  return scopes.getStore()?.written?.get(key) as T | undefined;
 }

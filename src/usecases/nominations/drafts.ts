@@ -1,6 +1,7 @@
 import { DomainError } from '../../domain/errors.ts';
 import { draftExpiresAt } from '../../domain/nomination/intake.ts';
 import type { Step } from '../../domain/nomination/form.ts';
+import { rememberWritten } from '../../adapters/db/query-scope.ts';
 import { nominationOpenWhere } from '../campaigns.ts';
 import { EDITABLE_STATUSES, type NominationDeps } from './shared.ts';
 import type { StoredFields } from './stored-fields.ts';
@@ -74,19 +75,28 @@ export async function saveAnswer(
     throw new DomainError('nomination_not_editable');
   const kept = current.draftAnswered.filter((s) => !(input.forget ?? []).includes(s as Step));
   const answered = input.answered === false || kept.includes(input.step) ? kept : [...kept, input.step];
-  const res = await deps.db.nomination.updateMany({
-    where: { id: current.id, version: current.version, status: { in: [...EDITABLE_STATUSES] } },
-    data: {
-      ...input.data,
-      draftAnswered: answered,
-      draftStep: input.step,
-      version: { increment: 1 },
-      ...(current.status === 'draft'
-        ? { draftExpiresAt: draftExpiresAt(current.campaign.settings, deps.now()) }
-        : {}),
-    },
-  });
-  if (res.count === 0) throw new DomainError('nomination_changed');
+  // One statement that returns the row as written: the dialog's next question is drawn from it
+  // (rememberWritten), not read again.
+  const row = await deps.db.nomination
+    .update({
+      where: { id: current.id, version: current.version, status: { in: [...EDITABLE_STATUSES] } },
+      data: {
+        ...input.data,
+        draftAnswered: answered,
+        draftStep: input.step,
+        version: { increment: 1 },
+        ...(current.status === 'draft'
+          ? { draftExpiresAt: draftExpiresAt(current.campaign.settings, deps.now()) }
+          : {}),
+      },
+    })
+    .catch((err: unknown) => {
+      // P2025: no row matched the guard (changed or submitted meanwhile).
+      if ((err as { code?: string }).code === 'P2025') return null;
+      throw err;
+    });
+  if (!row) throw new DomainError('nomination_changed');
+  rememberWritten(`nomination:${row.id}`, row);
   return answered;
 }
 

@@ -1,4 +1,6 @@
 import { cachedRead } from '../../adapters/db/read-cache.ts';
+import { writtenInThisUpdate } from '../../adapters/db/query-scope.ts';
+import type { Nomination } from '../../generated/prisma/client.ts';
 import { maskBankCard, maskIdNumber, maskPhone } from '../../domain/masking.ts';
 import { birthDateOfIdNumber } from '../../domain/identity/id-number.ts';
 import { effectiveForm, stepsFor } from '../../domain/nomination/form.ts';
@@ -136,9 +138,20 @@ export async function nominationView(deps: NominationDeps, id: number): Promise<
 export async function dialogDraft(deps: NominationDeps, input: { nominationId: number; personId: number }) {
   // Read before every prompt of the dialog (README "Query budgets"): the draft (one statement), then
   // its campaign, union and the campaign's categories in one, from the per-update-checked cache.
-  const d = await deps.db.nomination.findFirst({
-    where: { id: input.nominationId, submittedById: input.personId, status: { in: [...EDITABLE_STATUSES] } },
-  });
+  // After an answer, the row its write returned (same update, same chat turn); else one statement.
+  const justWritten = writtenInThisUpdate<Nomination>(`nomination:${input.nominationId}`);
+  const d =
+    justWritten &&
+    justWritten.submittedById === input.personId &&
+    (EDITABLE_STATUSES as readonly string[]).includes(justWritten.status)
+      ? justWritten
+      : await deps.db.nomination.findFirst({
+          where: {
+            id: input.nominationId,
+            submittedById: input.personId,
+            status: { in: [...EDITABLE_STATUSES] },
+          },
+        });
   if (!d) return null;
   const around = await cachedRead(`dialog-around:${d.campaignId}:${d.unionId}`, () =>
     dialogSurroundings(deps, d.campaignId, d.unionId),
