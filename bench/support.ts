@@ -76,17 +76,17 @@ export async function startBenchApp(
     queuePrefix: prefix,
   });
   const worker = separate ? await startWorkerProcess({ ...env, QUEUE_PREFIX: prefix }) : undefined;
+  if (worker) {
+    const stopBot = app.stop;
+    app.stop = async () => {
+      await worker.stop();
+      await stopBot();
+    };
+  }
   return {
     emu,
     tdb,
-    app: worker
-      ? Object.assign(app, {
-          stop: async () => {
-            await worker.stop();
-            await app.stop();
-          },
-        })
-      : app,
+    app,
     prefix,
     token,
   };
