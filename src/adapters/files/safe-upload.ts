@@ -148,7 +148,8 @@ let spare: Booting | undefined;
 
 function takeChild(maxHeapMb: number): Booting {
   if (maxHeapMb !== DEFAULT_HEAP_MB) return boot(maxHeapMb);
-  const c = spare && spare.child.exitCode === null && spare.child.signalCode === null ? spare : boot(maxHeapMb);
+  const c =
+    spare && spare.child.exitCode === null && spare.child.signalCode === null ? spare : boot(maxHeapMb);
   spare = undefined;
   return c;
 }
