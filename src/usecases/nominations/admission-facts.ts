@@ -86,23 +86,22 @@ export async function loadPersonFacts(
   // Raw SQL with one array parameter: Prisma's `in: [...]` compiled a bind list per hash, which for a
   // 10,000-row file cost more than the query itself.
   const statuses = [...LIVE_STATUSES];
-  const byId = async () => {
-    for (const part of chunks(hashes, IN_CHUNK)) {
-      const rows = await db.$queryRaw<
-        {
-          src: 'n' | 'a';
-          id: number;
-          id_number_hash: string;
-          campaign_id: number;
-          union_id: number;
-          status: string;
-          amount_fen: number | null;
-          union_name: string;
-          title_zh: string;
-          title_en: string;
-          target_payment_date: Date;
-        }[]
-      >`SELECT * FROM (
+  for (const part of chunks(hashes, IN_CHUNK)) {
+    const rows = await db.$queryRaw<
+      {
+        src: 'n' | 'a';
+        id: number;
+        id_number_hash: string;
+        campaign_id: number;
+        union_id: number;
+        status: string;
+        amount_fen: number | null;
+        union_name: string;
+        title_zh: string;
+        title_en: string;
+        target_payment_date: Date;
+      }[]
+    >`SELECT * FROM (
         SELECT 'n' AS src, n.id, n.id_number_hash, n.campaign_id, n.union_id, n.status::text AS status,
           n.amount_fen, u.name AS union_name, c.title_zh, c.title_en, c.target_payment_date, n.created_at AS at
         FROM nomination n
@@ -120,39 +119,38 @@ export async function loadPersonFacts(
         WHERE r.id_number_hash = ANY(${part}::text[]) AND NOT (a.id = ANY(${excludeAllocations}::int[]))
       ) x
       ORDER BY x.src DESC, x.at DESC, x.id DESC`;
-      for (const r of rows) {
-        const paysInYear = r.target_payment_date >= from && r.target_payment_date < to;
-        if (r.src === 'a') {
-          const list = byUnion.get(r.id_number_hash) ?? [];
-          list.push({
-            campaignId: r.campaign_id,
-            unionId: r.union_id,
-            unionName: r.union_name,
-            amountFen: r.amount_fen ?? 0,
-            paysInYear,
-          });
-          byUnion.set(r.id_number_hash, list);
-          continue;
-        }
-        let list = live.get(r.id_number_hash);
-        if (!list) {
-          list = [];
-          live.set(r.id_number_hash, list);
-        }
+    for (const r of rows) {
+      const paysInYear = r.target_payment_date >= from && r.target_payment_date < to;
+      if (r.src === 'a') {
+        const list = byUnion.get(r.id_number_hash) ?? [];
         list.push({
-          id: r.id,
           campaignId: r.campaign_id,
           unionId: r.union_id,
-          status: r.status,
-          amountFen: r.amount_fen,
           unionName: r.union_name,
-          titleZh: r.title_zh,
-          titleEn: r.title_en,
+          amountFen: r.amount_fen ?? 0,
           paysInYear,
         });
+        byUnion.set(r.id_number_hash, list);
+        continue;
       }
+      let list = live.get(r.id_number_hash);
+      if (!list) {
+        list = [];
+        live.set(r.id_number_hash, list);
+      }
+      list.push({
+        id: r.id,
+        campaignId: r.campaign_id,
+        unionId: r.union_id,
+        status: r.status,
+        amountFen: r.amount_fen,
+        unionName: r.union_name,
+        titleZh: r.title_zh,
+        titleEn: r.title_en,
+        paysInYear,
+      });
     }
-  };
+  }
 
   // Phone owners: the ID hashes of other live nominations in this campaign with the same phone, plus
   // the candidates themselves (two rows of one file sharing a phone are flagged too).
@@ -163,15 +161,14 @@ export async function loadPersonFacts(
     set.add(id ?? '');
     owners.set(phone, set);
   };
-  const byPhone = async () => {
-    for (const part of chunks(phones, IN_CHUNK)) {
-      const rows = await db.$queryRaw<{ phone_hash: string; id_number_hash: string | null }[]>`
+  for (const part of chunks(phones, IN_CHUNK)) {
+    const rows = await db.$queryRaw<{ phone_hash: string; id_number_hash: string | null }[]>`
       SELECT phone_hash, id_number_hash FROM nomination
       WHERE campaign_id = ${input.campaignId}::int AND phone_hash = ANY(${part}::text[])
         AND status NOT IN ('draft', 'withdrawn', 'rejected') AND NOT (id = ANY(${exclude}::int[]))`;
-      for (const r of rows) own(r.phone_hash, r.id_number_hash);
-    }
-  };
+    for (const r of rows) own(r.phone_hash, r.id_number_hash);
+  }
+  for (const c of input.candidates) own(c.phoneHash, c.idHash);
 
   // Card owners, the same way: a card another nominee of this campaign also gave is flagged.
   const cards = [...new Set(input.candidates.flatMap((c) => (c.cardHash ? [c.cardHash] : [])))];
@@ -182,33 +179,24 @@ export async function loadPersonFacts(
     set.add(id ?? '');
     cardOwners.set(card, set);
   };
-  const byCard = async () => {
-    for (const part of chunks(cards, IN_CHUNK)) {
-      const rows = await db.$queryRaw<{ bank_card_hash: string; id_number_hash: string | null }[]>`
+  for (const part of chunks(cards, IN_CHUNK)) {
+    const rows = await db.$queryRaw<{ bank_card_hash: string; id_number_hash: string | null }[]>`
       SELECT bank_card_hash, id_number_hash FROM nomination
       WHERE campaign_id = ${input.campaignId}::int AND bank_card_hash = ANY(${part}::text[])
         AND status NOT IN ('draft', 'withdrawn', 'rejected') AND NOT (id = ANY(${exclude}::int[]))`;
-      for (const r of rows) ownCard(r.bank_card_hash, r.id_number_hash);
-    }
-  };
+    for (const r of rows) ownCard(r.bank_card_hash, r.id_number_hash);
+  }
+  for (const c of input.candidates) ownCard(c.cardHash, c.idHash);
 
   // Staff phones: people holding a staff or contact role whose own phone hash is a candidate's.
   const staffPhones = new Set<string>();
-  const byStaffPhone = async () => {
-    for (const part of chunks(phones, IN_CHUNK)) {
-      const rows = await db.$queryRaw<{ phone_hash: string }[]>`
+  for (const part of chunks(phones, IN_CHUNK)) {
+    const rows = await db.$queryRaw<{ phone_hash: string }[]>`
       SELECT DISTINCT p.phone_hash FROM person p JOIN role_grant g ON g.person_id = p.id
       WHERE p.phone_hash = ANY(${part}::text[]) AND g.revoked_at IS NULL
         AND g.role IN ('admin', 'reviewer', 'finance', 'contact')`;
-      for (const r of rows) staffPhones.add(r.phone_hash);
-    }
-  };
-
-  // The four look-ups are independent: sent together (on a pool, side by side; in a transaction, one
-  // after the other as before). The database's rows come first in each owners' set, then the file's.
-  await Promise.all([byId(), byPhone(), byCard(), byStaffPhone()]);
-  for (const c of input.candidates) own(c.phoneHash, c.idHash);
-  for (const c of input.candidates) ownCard(c.cardHash, c.idHash);
+    for (const r of rows) staffPhones.add(r.phone_hash);
+  }
 
   return input.candidates.map((c) => {
     const rows = c.idHash ? (live.get(c.idHash) ?? []) : [];
