@@ -155,10 +155,16 @@ function childrenRss(): Map<number, number> {
  * Runs `fn`, sampling RSS every 5 ms; returns its result, elapsed ms, this process's peak RSS (MB) and
  * the peak of the child processes that were running when it started (the booted parser child).
  */
-async function measure<T>(
-  fn: () => Promise<T>,
-): Promise<{ result: T; ms: number; peakMb: number; childPeakMb: number; childBeforeMb: number }> {
+async function measure<T>(fn: () => Promise<T>): Promise<{
+  result: T;
+  ms: number;
+  cpuMs: number;
+  peakMb: number;
+  childPeakMb: number;
+  childBeforeMb: number;
+}> {
   let peak = process.memoryUsage.rss();
+  const cpu = process.cpuUsage();
   const before = childrenRss();
   let childPeak = Math.max(0, ...before.values());
   const timer = setInterval(() => {
@@ -170,9 +176,11 @@ async function measure<T>(
     const result = await fn();
     const ms = performance.now() - started;
     peak = Math.max(peak, process.memoryUsage.rss());
+    const used = process.cpuUsage(cpu);
     return {
       result,
       ms,
+      cpuMs: (used.user + used.system) / 1000,
       peakMb: peak / 1024 / 1024,
       childPeakMb: childPeak / 1024 / 1024,
       childBeforeMb: Math.max(0, ...before.values()) / 1024 / 1024,
@@ -190,6 +198,9 @@ const median = (xs: number[]) => {
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 interface RunResult {
+  /** CPU time of this (the bot's) process during the pipeline and the submit: less noisy than wall time. */
+  pipelineCpuMs: number;
+  submitCpuMs: number;
   rssBeforeMb: number;
   childBeforeMb: number;
   childPeakMb: number;
@@ -285,6 +296,8 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
         childBeforeMb: pipeline.childBeforeMb,
         childPeakMb: pipeline.childPeakMb,
         checkedFileMs,
+        pipelineCpuMs: pipeline.cpuMs,
+        submitCpuMs: submit.cpuMs,
         baselineMs: 0,
         baselinePeakMb: 0,
         submitMs: submit.ms,
@@ -335,6 +348,8 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
       childBeforeMb: pipeline.childBeforeMb,
       childPeakMb: pipeline.childPeakMb,
       checkedFileMs,
+      pipelineCpuMs: pipeline.cpuMs,
+      submitCpuMs: submit.cpuMs,
       baselineMs: baseline.ms,
       baselinePeakMb: baseline.peakMb,
       submitMs: submit.ms,
@@ -394,7 +409,7 @@ async function main() {
     const res = JSON.parse(last) as RunResult;
     runs.push(res);
     console.log(
-      `run ${r + 1}: pipeline ${Math.round(res.pipelineMs)} ms (parse ${Math.round(res.parseMs)}, validate ${Math.round(res.validateMs)}, store ${Math.round(res.storeMs)}), peak ${round(res.pipelinePeakMb)} MB (parser child ${round(res.childPeakMb)} MB); baseline (store floor) ${Math.round(res.baselineMs)} ms; submit ${Math.round(res.submitMs)} ms`,
+      `run ${r + 1}: pipeline ${Math.round(res.pipelineMs)} ms (parse ${Math.round(res.parseMs)}, validate ${Math.round(res.validateMs)}, store ${Math.round(res.storeMs)}), peak ${round(res.pipelinePeakMb)} MB (parser child ${round(res.childPeakMb)} MB), cpu ${Math.round(res.pipelineCpuMs)} ms; baseline (store floor) ${Math.round(res.baselineMs)} ms; submit ${Math.round(res.submitMs)} ms (cpu ${Math.round(res.submitCpuMs)} ms)`,
     );
   }
   const pipelineMs = median(runs.map((r) => r.pipelineMs));
@@ -419,6 +434,11 @@ async function main() {
     parserChild: {
       peakRssMb: round(Math.max(...runs.map((r) => r.childPeakMb))),
       rssBeforeMb: round(Math.max(...runs.map((r) => r.childBeforeMb))),
+    },
+    // The bot's process only (the parser child and PostgreSQL not included).
+    cpuMs: {
+      pipeline: Math.round(median(runs.map((r) => r.pipelineCpuMs))),
+      submit: Math.round(median(runs.map((r) => r.submitCpuMs))),
     },
     phases: {
       parseMs: Math.round(median(runs.map((r) => r.parseMs))),
@@ -456,6 +476,8 @@ async function main() {
       baselineMs: Math.round(r.baselineMs),
       submitMs: Math.round(r.submitMs),
       checkedFileMs: Math.round(r.checkedFileMs),
+      pipelineCpuMs: Math.round(r.pipelineCpuMs),
+      submitCpuMs: Math.round(r.submitCpuMs),
     })),
   };
   if (!process.env['KEEP_FILE']) rmSync(tmp, { force: true });
