@@ -67,6 +67,8 @@ export function summarize(): SummaryRow[] {
         rowsPerSecond: rps,
         peakRssMb: peak,
         rssBeforeMb: num(imp, 'rssBeforeMb'),
+        // The upload child that parsed the file (peakRssMb is the bot's process).
+        parserChildPeakRssMb: num(imp, 'parserChild', 'peakRssMb'),
         submitMs: submit,
       },
       baseline: {

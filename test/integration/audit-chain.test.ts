@@ -207,4 +207,28 @@ describe('audit chain', () => {
     expect(v).toMatchObject({ ok: true, rows: total });
     expect(v.head.seq).toBe(BigInt(total));
   });
+
+  it('one statement of many rows, a second in the same transaction and a rolled-back savepoint keep one chain', async () => {
+    // The head moves once per statement (migration audit_chain_statement_head): the rows of one INSERT
+    // hand it on to each other, the statement writes it back, a savepoint's rollback takes both back.
+    await sql.query('BEGIN');
+    await sql.query(
+      `INSERT INTO audit_log (action, entity, entity_id, after)
+       SELECT 'nomination.submit', 'nomination', g::text, jsonb_build_object('batch', 'b1', 'n', g)
+       FROM generate_series(1, 500) g`,
+    );
+    expect((await sql.query('SELECT seq FROM audit_chain')).rows[0].seq).toBe('500');
+    await sql.query('SAVEPOINT s');
+    await sql.query(
+      `INSERT INTO audit_log (action, entity, entity_id) SELECT 'gone', 'x', g::text FROM generate_series(1, 3) g`,
+    );
+    await sql.query('ROLLBACK TO SAVEPOINT s');
+    await sql.query(`INSERT INTO audit_log (action, entity, entity_id) VALUES ('after', 'x', '1')`);
+    await sql.query('COMMIT');
+    await db.$transaction((tx) => audit(tx, { actorId: null, action: 'next', entity: 'x', entityId: 2 }));
+    const v = await verifyAuditChain(db);
+    expect(v).toMatchObject({ ok: true, rows: 502 });
+    expect(v.head.seq).toBe(502n);
+    expect(await readChainHead(db)).toEqual(v.head);
+  });
 });

@@ -29,7 +29,7 @@ export interface StoredFields {
 export function storedFields(
   cipher: FieldCipher,
   f: ClearFields,
-  hashes?: { idHash: string | null; phoneHash: string | null },
+  hashes?: { idHash: string | null; phoneHash: string | null; cardHash?: string | null },
 ): StoredFields {
   const out: StoredFields = {};
   for (const [key, value] of Object.entries(f) as [keyof ClearFields, unknown][]) {
@@ -45,7 +45,7 @@ export function storedFields(
         break;
       case 'bankCard':
         out.bankCardEnc = value === null ? null : cipher.encrypt(value as string);
-        out.bankCardHash = value === null ? null : cipher.hash('card', value as string);
+        out.bankCardHash = value === null ? null : (hashes?.cardHash ?? cipher.hash('card', value as string));
         break;
       case 'birthDate':
         // Never stored: it is derived from the (encrypted) ID number whenever needed, and a clear birth
