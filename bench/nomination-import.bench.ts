@@ -234,10 +234,10 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
       parseUpload('nomination_sheet', bytes, 'bench.xlsx', {
         sheetOptions: { required, maxRows: MAX_SHEET_ROWS },
       });
-    // A running bot has a booted spare child: the first upload boots one, its end boots the next.
+    // A running bot has a booted spare child: the first upload boots one a moment after it ends.
     const warm = await upload(warmFile);
     if (!warm.ok || !warm.value.ok) throw new Error('warm-up parse failed');
-    await new Promise((r) => setTimeout(r, 1500)); // the spare's module loading
+    await new Promise((r) => setTimeout(r, 5000)); // the spare boots 3 s after a parse, then loads its modules
     const rssBeforeMb = process.memoryUsage.rss() / 1024 / 1024;
     const phases = { parseMs: 0, validateMs: 0, storeMs: 0 };
     let sheet:

@@ -154,8 +154,20 @@ function takeChild(maxHeapMb: number): Booting {
   return c;
 }
 
+/**
+ * The next spare boots a moment after a parse, not during the work that follows it: under tsx a boot
+ * costs over a second of CPU, which the bot needs right then to check and store the rows it just got
+ * (bench/nomination-import.bench.ts). An upload in between boots its own child.
+ */
+const SPARE_DELAY_MS = 3_000;
+let refillTimer: NodeJS.Timeout | undefined;
 function refillSpare() {
-  if (!spare) spare = boot(DEFAULT_HEAP_MB);
+  if (spare || refillTimer) return;
+  refillTimer = setTimeout(() => {
+    refillTimer = undefined;
+    spare ??= boot(DEFAULT_HEAP_MB);
+  }, SPARE_DELAY_MS);
+  refillTimer.unref();
 }
 
 /** How a child that died before answering is reported. */
