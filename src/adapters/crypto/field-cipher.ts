@@ -6,6 +6,7 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 
 // Field-level protection for ID numbers, phones and bank cards.
 // - encrypt(): AES-256-GCM, stored as "<keyVersion>:<base64(iv | tag | ciphertext)>", so keys can rotate:
@@ -22,10 +23,87 @@ export interface DataKey {
 }
 
 const IV_BYTES = 12;
-const TAG_BYTES = 16;
 
 function subKey(master: Buffer, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `warmth-bot/${purpose}`, 32));
+}
+
+/**
+ * Decrypts one stored value. Self-contained (its dependency passed in, the sizes written out) because
+ * the decryption worker runs this function's own source: the stored format is read in one place.
+ */
+function openStored(keys: Map<number, Buffer>, stored: string, decipherOf: typeof createDecipheriv): string {
+  const sep = stored.indexOf(':');
+  const key = keys.get(Number(stored.slice(0, sep)));
+  if (sep < 1 || !key)
+    throw new Error(`no data key with version ${stored.slice(0, Math.max(sep, 0))} is configured`);
+  const raw = Buffer.from(stored.slice(sep + 1), 'base64');
+  // 12 bytes of IV, 16 of authentication tag, then the ciphertext.
+  const decipher = decipherOf('aes-256-gcm', key, raw.subarray(0, 12));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  // Straight to text (no intermediate Buffer.concat): exports decrypt hundreds of thousands of fields.
+  return decipher.update(raw.subarray(28), undefined, 'utf8') + decipher.final('utf8');
+}
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createDecipheriv } = require('node:crypto');
+const open = ${openStored.toString()};
+const keys = new Map(workerData.map(([v, k]) => [v, Buffer.from(k)]));
+parentPort.on('message', ({ id, values }) => {
+  try {
+    parentPort.postMessage({ id, plain: values.map((v) => (v ? open(keys, v, createDecipheriv) : '')) });
+  } catch (err) {
+    parentPort.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
+  }
+});
+`;
+
+/** See FieldCipher.decryptWorker. */
+export class DecryptWorker {
+  private readonly worker: Worker;
+  private next = 0;
+  private stopped = false;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (p: string[]) => void; reject: (e: Error) => void }
+  >();
+
+  constructor(keys: Map<number, Buffer>) {
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: [...keys] });
+    const failAll = (err: Error) => {
+      for (const w of this.waiting.values()) w.reject(err);
+      this.waiting.clear();
+    };
+    this.worker.on('message', (m: { id: number; plain?: string[]; error?: string }) => {
+      const w = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (m.plain) w?.resolve(m.plain);
+      else w?.reject(new Error(m.error));
+    });
+    this.worker.on('error', failAll);
+    this.worker.on('exit', () => {
+      this.stopped = true;
+      failAll(new Error('the decryption worker stopped'));
+    });
+    // An export that is abandoned without being closed must not keep the process alive.
+    this.worker.unref();
+  }
+
+  /** The plain texts of `values`, in order ('' for null or ''). */
+  decrypt(values: (string | null)[]): Promise<string[]> {
+    if (this.stopped) return Promise.reject(new Error('the decryption worker stopped'));
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, values });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    await this.worker.terminate();
+  }
 }
 
 export class FieldCipher {
@@ -73,16 +151,16 @@ export class FieldCipher {
   }
 
   decrypt(stored: string): string {
-    const sep = stored.indexOf(':');
-    const version = Number(stored.slice(0, sep));
-    const key = this.encKeys.get(version);
-    if (sep < 1 || !key)
-      throw new Error(`no data key with version ${stored.slice(0, Math.max(sep, 0))} is configured`);
-    const raw = Buffer.from(stored.slice(sep + 1), 'base64');
-    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
-    decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-    // Straight to text (no intermediate Buffer.concat): exports decrypt hundreds of thousands of fields.
-    return decipher.update(raw.subarray(IV_BYTES + TAG_BYTES), undefined, 'utf8') + decipher.final('utf8');
+    return openStored(this.encKeys, stored, createDecipheriv);
+  }
+
+  /**
+   * A worker thread that decrypts batches of stored values (null: ''), for exports of 100,000+ rows:
+   * AES-GCM costs several µs a field, and on the worker it runs beside the export's own thread.
+   * `close()` it when done.
+   */
+  decryptWorker(): DecryptWorker {
+    return new DecryptWorker(this.encKeys);
   }
 
   /** Version of the key a stored value was encrypted with (for re-encryption after rotation). */
