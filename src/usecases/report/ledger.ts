@@ -19,7 +19,10 @@ import type { LedgerAccess } from '../../domain/roles.ts';
 // The birth date is read from the decrypted ID number (not from the clear birth_date column), and a
 // masked row carries the birth YEAR only: the full date is exactly what the masked ID number hides.
 
-export const LEDGER_PAGE_SIZE = 2_000;
+// Rows per FETCH. With the read-ahead and the decryption worker three batches are alive at a time,
+// long enough for the GC to promote them: 500 kept the export's peak RSS ~60 MB below 2,000 at the
+// same CPU time (100,000 rows, 2026-12-02).
+export const LEDGER_PAGE_SIZE = 500;
 export type { LedgerAccess } from '../../domain/roles.ts';
 
 export const NOMINATION_STATUSES = [
