@@ -100,6 +100,7 @@ export class DecryptWorker {
     this.worker.on('message', (m: { id: number; bytes?: Uint8Array; ends?: Uint32Array; error?: string }) => {
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
+      if (this.waiting.size === 0) this.worker.unref();
       if (!m.bytes || !m.ends) return w?.reject(new Error(m.error));
       const bytes = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
       const plain = new Array<string>(m.ends.length);
@@ -116,7 +117,8 @@ export class DecryptWorker {
       this.stopped = true;
       failAll(new Error('the decryption worker stopped'));
     });
-    // An export that is abandoned without being closed must not keep the process alive.
+    // Keeps the process alive only while a batch is being decrypted: an idle worker that was never
+    // closed (an abandoned export) must not hold the process open.
     this.worker.unref();
   }
 
@@ -126,6 +128,7 @@ export class DecryptWorker {
     if (values.length === 0) return Promise.resolve([]);
     const id = this.next++;
     return new Promise((resolve, reject) => {
+      if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(id, { resolve, reject });
       this.worker.postMessage({ id, n: values.length, sealed: values.join('\n') });
     });
