@@ -2,8 +2,9 @@ import pg from 'pg';
 
 // Server-side cursors for exports that read a whole campaign (100,000+ rows): one SQL statement,
 // `DECLARE … NO SCROLL CURSOR` in a read-only transaction on a connection of its own, then `FETCH n`
-// batch by batch. The caller pulls the next batch only when it has written the previous one, so
-// memory holds one batch whatever the row count, and PostgreSQL does the joins and aggregation.
+// batch by batch, one batch read ahead. The caller pulls the next batch only when it has written the
+// previous one, so memory holds two batches whatever the row count, and PostgreSQL does the joins and
+// aggregation.
 // Rows come back as arrays (rowMode 'array'): no per-row objects from the driver.
 //
 // Prisma's client does not expose its pool, so the connection string of each client is recorded
@@ -39,6 +40,7 @@ export async function* cursorBatches(
   client.on('error', () => {}); // a lost connection surfaces as a failing query
   await client.connect();
   let open = false;
+  let ahead: Promise<pg.QueryArrayResult> | undefined;
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     open = true;
@@ -46,15 +48,29 @@ export async function* cursorBatches(
     await client.query('SET LOCAL jit = off');
     await client.query(`DECLARE export_cursor NO SCROLL CURSOR FOR ${sql}`, params);
     const fetch = `FETCH ${Math.max(1, Math.floor(batchSize))} FROM export_cursor`;
+    const next = () => {
+      const p = client.query({ text: fetch, rowMode: 'array' });
+      p.catch(() => {}); // awaited below, or abandoned when the consumer stops early
+      return p;
+    };
+    // One batch read ahead: PostgreSQL runs and sends batch n+1 (its own process, the other core)
+    // while the consumer works on batch n, instead of waiting for it afterwards. Memory: two batches.
+    let pending = next();
+    ahead = pending;
     for (;;) {
-      const r = await client.query({ text: fetch, rowMode: 'array' });
+      const r = await pending;
+      ahead = undefined;
       if (r.rows.length === 0) break;
+      const more = r.rows.length >= batchSize;
+      if (more) ahead = pending = next();
       yield r.rows as unknown[][];
-      if (r.rows.length < batchSize) break;
+      if (!more) break;
     }
     await client.query('COMMIT');
     open = false;
   } finally {
+    // A FETCH still in flight is answered before the ROLLBACK (the connection runs queries in order).
+    if (ahead) await ahead.catch(() => {});
     if (open) await client.query('ROLLBACK').catch(() => {});
     await client.end().catch(() => {});
   }

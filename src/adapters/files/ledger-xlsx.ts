@@ -239,6 +239,8 @@ function dataSheet(name: string, columns: Column[], pages: AsyncIterable<LedgerR
             );
             n++;
           }
+          // Each page reaches the output before the next is pulled: the part split sees its size.
+          await sw.flush();
         }
       },
     },

@@ -19,7 +19,10 @@ import type { LedgerAccess } from '../../domain/roles.ts';
 // The birth date is read from the decrypted ID number (not from the clear birth_date column), and a
 // masked row carries the birth YEAR only: the full date is exactly what the masked ID number hides.
 
-export const LEDGER_PAGE_SIZE = 2_000;
+// Rows per FETCH. With the read-ahead and the decryption worker three batches are alive at a time,
+// long enough for the GC to promote them: 500 peaked 20–60 MB lower than 2,000 at about the same
+// CPU time (100,000 rows, 2026-12-02).
+export const LEDGER_PAGE_SIZE = 500;
 export type { LedgerAccess } from '../../domain/roles.ts';
 
 export const NOMINATION_STATUSES = [
@@ -129,6 +132,11 @@ export async function ledgerCount(db: Db, campaignId: number, filters: LedgerFil
   return rows[0]?.n ?? 0;
 }
 
+/** Positions of the encrypted columns in ledgerSql's select list. */
+const SQL_ID_NUMBER_ENC = 6;
+const SQL_PHONE_ENC = 7;
+const SQL_BANK_CARD_ENC = 16;
+
 export function ledgerSql(campaignId: number, f: LedgerFilters = {}): { sql: string; params: unknown[] } {
   const { where, params } = ledgerWhereSql(campaignId, f);
   const sql = `SELECT n.id, n.union_id, n.category_id, n.status::text, n.full_name, n.sex::text,
@@ -168,9 +176,10 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
   const calendar = q.calendar ?? defaultCalendar;
   const deadlines = new Map<IsoDate, IsoDate>();
   const full = q.access === 'full';
-  const open = (enc: string | null) => (enc ? cipher.decrypt(enc) : '');
+  // Encrypted fields of a row, decrypted on the worker: ID number, phone and (full access) bank card.
+  const sealed = full ? 3 : 2;
 
-  const toRow = (r: unknown[]): LedgerRow => {
+  const toRow = (r: unknown[], plain: string[], at: number): LedgerRow => {
     const [
       id,
       unionId,
@@ -178,8 +187,8 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
       status,
       fullName,
       sex,
-      idEnc,
-      phoneEnc,
+      _idEnc, // the encrypted columns are decrypted on the worker (see below)
+      _phoneEnc,
       employer,
       workStatus,
       modelWorkerLevel,
@@ -188,7 +197,7 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
       secondaryCauses,
       benefitForm,
       bankName,
-      bankCardEnc,
+      _bankCardEnc,
       bankCardLast4,
       amountFen,
       submittedAt,
@@ -248,8 +257,8 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
         deadlines.get(deliveredOn) ?? entryDeadlineOn(deliveredOn, campaign.entryWorkingDays, calendar);
       deadlines.set(deliveredOn, deadline);
     }
-    const idNumber = open(idEnc);
-    const phone = open(phoneEnc);
+    const idNumber = plain[at]!;
+    const phone = plain[at + 1]!;
     return {
       id,
       unionName: unionName.get(unionId) ?? String(unionId),
@@ -269,7 +278,7 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
       secondaryCauses: secondaryCauses ?? [],
       benefitForm,
       bankName: bankName ?? '',
-      bankCard: full ? open(bankCardEnc) : bankCardLast4 ? maskBankCard(bankCardLast4) : '',
+      bankCard: full ? plain[at + 2]! : bankCardLast4 ? maskBankCard(bankCardLast4) : '',
       amountFen,
       status,
       submittedAt,
@@ -284,10 +293,33 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
   };
 
   const { sql, params } = ledgerSql(q.campaignId, q.filters);
-  // Decrypting one batch while PostgreSQL sends the next would need a read-ahead buffer; one batch at
-  // a time keeps memory at one batch and the consumer's back-pressure reaches the cursor.
-  for await (const batch of cursorBatches(db, sql, params, q.pageSize ?? LEDGER_PAGE_SIZE)) {
-    yield batch.map(toRow);
+  // Decryption (several µs a field) runs on a worker thread: batch n is decrypted there while this
+  // thread writes batch n-1 and PostgreSQL sends batch n+1 (cursor read-ahead). Three batches at most.
+  const worker = cipher.decryptWorker();
+  const decrypted = (batch: unknown[][]) => {
+    const values: (string | null)[] = new Array(batch.length * sealed);
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      values[i * sealed] = r[SQL_ID_NUMBER_ENC] as string | null;
+      values[i * sealed + 1] = r[SQL_PHONE_ENC] as string | null;
+      if (full) values[i * sealed + 2] = r[SQL_BANK_CARD_ENC] as string | null;
+    }
+    const p = worker.decrypt(values).then((plain) => ({ batch, plain }));
+    p.catch(() => {}); // awaited below, or abandoned when the consumer stops early
+    return p;
+  };
+  const rows = ({ batch, plain }: { batch: unknown[][]; plain: string[] }) =>
+    batch.map((r, i) => toRow(r, plain, i * sealed));
+  try {
+    let pending: ReturnType<typeof decrypted> | undefined;
+    for await (const batch of cursorBatches(db, sql, params, q.pageSize ?? LEDGER_PAGE_SIZE)) {
+      const next = decrypted(batch);
+      if (pending) yield rows(await pending);
+      pending = next;
+    }
+    if (pending) yield rows(await pending);
+  } finally {
+    await worker.close();
   }
 }
 
