@@ -22,6 +22,11 @@ export interface ChangeWaitOptions {
   timeoutMs?: number;
   /** Only edits of existing messages (default: any change). */
   editsOnly?: boolean;
+  /**
+   * Each message's latest edit only, not its whole edit history: a card edited thousands of times (the
+   * review benchmark) would otherwise send every earlier text on every wait.
+   */
+  latestEditOnly?: boolean;
 }
 
 /** Text a matcher looks at: text, caption and document file name. */

@@ -106,10 +106,11 @@ export class EmulatorClient {
     const res = await this.raw('GET', `/files/${encodeURIComponent(fileId)}`);
     return Buffer.from(await res.arrayBuffer());
   }
-  changes(chatId: number, since: number, timeoutMs: number): Promise<ChatChanges> {
+  changes(chatId: number, since: number, timeoutMs: number, latestEditOnly = false): Promise<ChatChanges> {
     return this.request('GET', `/chats/${chatId}/changes`, undefined, {
       since: String(since),
       timeout: String(Math.max(0, Math.round(timeoutMs))),
+      ...(latestEditOnly ? { edits: 'latest' } : {}),
     });
   }
 }

@@ -96,6 +96,7 @@ async function route(r: Request): Promise<unknown> {
         num(query.get('since') ?? 0, 'since'),
         Math.min(60_000, num(query.get('timeout') ?? 0, 'timeout')),
         r.signal,
+        query.get('edits') === 'latest',
       );
     case 'POST chats/:block':
       control.blockChat(id);

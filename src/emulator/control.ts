@@ -1,5 +1,5 @@
 import type { BotState } from './bot-state.ts';
-import { toView } from './chats.ts';
+import { type StoredMessage, toView } from './chats.ts';
 import type { Notifier } from './notifier.ts';
 import type {
   BotMessageView,
@@ -106,6 +106,8 @@ export class BotControl {
     since: number,
     timeoutMs: number,
     signal?: AbortSignal,
+    /** Each message's latest edit only (`?edits=latest`), not its whole history. */
+    latestEditOnly = false,
   ): Promise<ChatChanges> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -116,7 +118,10 @@ export class BotControl {
         : [];
       const remaining = deadline - Date.now();
       if (changed.length > 0 || remaining <= 0 || signal?.aborted) {
-        return { seq: chat?.seq ?? 0, messages: changed.map(toView) };
+        const view = latestEditOnly
+          ? (m: StoredMessage) => ({ ...toView(m), edits: m.edits.slice(-1) })
+          : toView;
+        return { seq: chat?.seq ?? 0, messages: changed.map(view) };
       }
       await this.notifier.wait(bot.chatKey(chatId), remaining, signal);
     }

@@ -27,7 +27,7 @@ export interface ControlTransport {
     body?: unknown,
     query?: Record<string, string>,
   ): Promise<T>;
-  changes(chatId: number, since: number, timeoutMs: number): Promise<ChatChanges>;
+  changes(chatId: number, since: number, timeoutMs: number, latestEditOnly?: boolean): Promise<ChatChanges>;
   fileBytes(fileId: string): Promise<Buffer>;
   blockChat(chatId: number): Promise<void>;
   unblockChat(chatId: number): Promise<void>;
@@ -161,6 +161,7 @@ export class UserHandle {
       (m) => !m.deleted && (!opts.editsOnly || m.edits.length > 0) && matches(m, opts.match),
       opts.timeoutMs,
       `${opts.editsOnly ? 'an edit' : 'a change'} after seq ${opts.since} matching ${describeMatch(opts.match)}`,
+      opts.latestEditOnly ?? false,
     );
   }
 
@@ -169,12 +170,18 @@ export class UserHandle {
     accept: (m: BotMessageView) => boolean,
     timeoutMs = 10_000,
     what = 'a message',
+    latestEditOnly = false,
   ): Promise<BotMessageView> {
     const deadline = Date.now() + timeoutMs;
     let cursor = since;
     for (let first = true; ; first = false) {
       const remaining = deadline - Date.now();
-      const ch = await this.client.changes(this.id, cursor, first ? 0 : Math.min(remaining, 25_000));
+      const ch = await this.client.changes(
+        this.id,
+        cursor,
+        first ? 0 : Math.min(remaining, 25_000),
+        latestEditOnly,
+      );
       const hit = ch.messages.filter(accept).sort((a, b) => a.messageId - b.messageId)[0];
       if (hit) return hit;
       cursor = Math.max(cursor, ch.seq);

@@ -215,6 +215,20 @@ describe('sending', () => {
     expect(view).toMatchObject({ text: 'new', edits: [{ text: '你好 & hi' }] });
   });
 
+  it('waits for changes with the whole edit history of a message, or with its latest edit only', async () => {
+    await client.user(1001).register();
+    const m = await ok<TgMessage>('sendMessage', { chat_id: 1001, text: 'v0' });
+    for (const text of ['v1', 'v2', 'v3'])
+      await ok('editMessageText', { chat_id: 1001, message_id: m.message_id, text });
+    const all = await client.changes(1001, 0, 0);
+    expect(all.messages[0]).toMatchObject({
+      text: 'v3',
+      edits: [{ text: 'v0' }, { text: 'v1' }, { text: 'v2' }],
+    });
+    const latest = await client.changes(1001, 0, 0, true);
+    expect(latest.messages[0]).toMatchObject({ text: 'v3', edits: [{ text: 'v2' }] });
+  });
+
   it('accepts urlencoded and multipart bodies with reply_markup as a JSON string', async () => {
     await client.user(1001).register();
     const markup = JSON.stringify({ inline_keyboard: [[{ text: '确认', callback_data: 'ok' }]] });
