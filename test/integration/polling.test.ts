@@ -110,7 +110,7 @@ describe('long polling', () => {
     let handled = 0;
     const poller = new UpdatePoller(
       new Telegram(TOKEN, { apiRoot: emu.apiRoot }),
-      async (u) => {
+      async () => {
         running++;
         most = Math.max(most, running);
         await new Promise((r) => setTimeout(r, 30));
