@@ -18,7 +18,7 @@ import type { BotDeps } from './adapters/telegram/kit.ts';
 import { allFeatures } from './features.ts';
 import { allJobs, type JobDeps } from './jobs/index.ts';
 import { SendSlots } from './adapters/queue/chat-bucket.ts';
-import { BACKGROUND, Outbound } from './adapters/telegram/outbound.ts';
+import { BACKGROUND, Outbound, type PacedTelegram } from './adapters/telegram/outbound.ts';
 import { createSmsProvider } from './adapters/sms/provider.ts';
 import { scheduleNoticeSweeper } from './usecases/notice-sweeper.ts';
 import { CLEANUP_DRAFTS_JOB } from './jobs/cleanup-drafts.ts';
@@ -157,7 +157,12 @@ export async function startApp(opts: AppOptions): Promise<RunningApp> {
     } else {
       // Long polling without telegraf's batch barrier (polling.ts): the next batch is fetched while
       // this one is handled; the shell's chat order keeps each chat's updates in order.
-      const poller = new UpdatePoller(botApp.bot.telegram, (u) => botApp!.bot.handleUpdate(u), logger);
+      // bot.telegram is the paced client createBot installed: getUpdates goes the outbound path too.
+      const poller = new UpdatePoller(
+        botApp.bot.telegram as PacedTelegram,
+        (u) => botApp!.bot.handleUpdate(u),
+        logger,
+      );
       poller.start();
       stops.push(() => poller.stop());
     }

@@ -1,7 +1,9 @@
 import { Telegram } from 'telegraf';
 import type { Update } from 'telegraf/types';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Metrics } from '../../src/adapters/http/metrics.ts';
 import { createLogger } from '../../src/adapters/logger.ts';
+import { INTERACTIVE, Outbound } from '../../src/adapters/telegram/outbound.ts';
 import { UpdatePoller } from '../../src/adapters/telegram/polling.ts';
 import { conversation, startTestEmulator, type TestEmulator } from '../support/conversation.ts';
 
@@ -12,6 +14,9 @@ import { conversation, startTestEmulator, type TestEmulator } from '../support/c
 const TOKEN = '7000002:poller-test';
 let emu: TestEmulator;
 const logger = createLogger({ level: process.env['DEBUG_POLL'] ? 'debug' : 'silent' });
+/** A client through the outbound path, as the bot's (no send slots: the poller sends nothing). */
+const client = () =>
+  new Outbound(undefined, logger, new Metrics()).client(TOKEN, { apiRoot: emu.apiRoot }, INTERACTIVE);
 const textOf = (u: Update) => ('message' in u && u.message && 'text' in u.message ? u.message.text : '');
 
 let user: (id: number) => ReturnType<TestEmulator['user']>;
@@ -34,7 +39,7 @@ describe('long polling', () => {
       releaseSlow = r;
     });
     const poller = new UpdatePoller(
-      new Telegram(TOKEN, { apiRoot: emu.apiRoot }),
+      client(),
       async (u) => {
         seen.push(textOf(u));
         if (textOf(u) === 'slow') await slow;
@@ -65,7 +70,7 @@ describe('long polling', () => {
     const first: string[] = [];
     const never = new Promise<void>(() => {});
     const p1 = new UpdatePoller(
-      new Telegram(TOKEN, { apiRoot: emu.apiRoot }),
+      client(),
       async (u) => {
         first.push(textOf(u));
         if (textOf(u) === 'stuck') await never; // the process "dies" with this update in hand
@@ -87,7 +92,7 @@ describe('long polling', () => {
     // earlier one was still running) come again; the one done before them does not.
     const second: string[] = [];
     const p2 = new UpdatePoller(
-      new Telegram(TOKEN, { apiRoot: emu.apiRoot }),
+      client(),
       async (u) => {
         second.push(textOf(u));
       },
@@ -109,7 +114,7 @@ describe('long polling', () => {
     let most = 0;
     let handled = 0;
     const poller = new UpdatePoller(
-      new Telegram(TOKEN, { apiRoot: emu.apiRoot }),
+      client(),
       async () => {
         running++;
         most = Math.max(most, running);

@@ -1,6 +1,7 @@
 import type { Telegram } from 'telegraf';
 import type { Update } from 'telegraf/types';
 import type { Logger } from '../logger.ts';
+import type { PacedTelegram } from './outbound.ts';
 
 // Long polling without a batch barrier. telegraf's own loop handles a getUpdates batch and asks for the
 // next one only when every update of the batch is done, so one slow update (a chat waiting its turn, a
@@ -46,7 +47,8 @@ export class UpdatePoller {
   private readonly busyPollMs: number;
 
   constructor(
-    private readonly telegram: Telegram,
+    /** The bot's client: its callApi is the outbound path (outbound.ts). */
+    private readonly telegram: PacedTelegram,
     private readonly handle: (update: Update) => Promise<unknown>,
     private readonly logger: Logger,
     opts: PollerOptions = {},
