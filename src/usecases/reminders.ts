@@ -18,6 +18,7 @@ import {
   type NominationSummary,
   type PeopleFacts,
   type ReminderKind,
+  REMINDER_KINDS,
   reminderSettingsFrom,
   UNPAID_STATUSES,
 } from '../domain/reminders/index.ts';
@@ -253,14 +254,6 @@ async function loadPeople(
 // touched. Rows of the campaign outside the scope are left alone; inside it, rows and jobs are made to
 // match exactly what a full sync would want.
 
-const ALL_KINDS = [
-  'close',
-  'review_summary',
-  'payment_due',
-  'entry_due',
-  'entry_overdue',
-  'allocation_report_due',
-] as const satisfies ReminderKind[];
 const ENTRY_KINDS = ['entry_due', 'entry_overdue'] as const satisfies ReminderKind[];
 
 interface ScopePart {
@@ -284,7 +277,7 @@ interface Scope {
 }
 
 const FULL_SCOPE: Scope = {
-  parts: [{ kinds: ALL_KINDS }],
+  parts: [{ kinds: REMINDER_KINDS }],
   contacts: 'all',
   unpaid: true,
   delivered: 'all',

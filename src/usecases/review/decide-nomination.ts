@@ -8,7 +8,7 @@ import {
   reviewSettingsFrom,
 } from '../../domain/review/rules.ts';
 import { payableGaps } from '../../domain/nomination/intake.ts';
-import type { Db, Tx } from '../../adapters/db/client.ts';
+import { type Db, Prisma, type Tx } from '../../adapters/db/client.ts';
 import type { BenefitForm, NominationStatus } from '../../generated/prisma/enums.ts';
 import { auditPayload } from '../audit.ts';
 import { campaignRow } from '../cached-reads.ts';
@@ -105,6 +105,9 @@ export async function decideNomination(
 ): Promise<DecideResult> {
   const now = deps.now();
   const roles = [...REVIEW_ROLES];
+  // The reviewer still holds a review role: read with the facts, and re-checked by the write's guard.
+  const holdsReviewRole = Prisma.sql`EXISTS (SELECT 1 FROM role_grant g WHERE g.person_id = ${input.reviewerId}
+    AND g.role::text = ANY(${roles}::text[]) AND g.revoked_at IS NULL)`;
   const [n] = await deps.db.$queryRaw<DecisionFacts[]>`
     SELECT n.id, n.campaign_id AS "campaignId", n.status::text AS status, n.version, n.revision,
       n.amount_fen AS "amountFen", COALESCE(n.flags, '{}') AS flags, n.submitted_by_id AS "submittedById", n.full_name AS "fullName",
@@ -112,8 +115,7 @@ export async function decideNomination(
       n.bank_card_enc IS NOT NULL AS "hasBankCard", n.employer,
       (SELECT d.reviewer_id FROM review_decision d
         WHERE d.nomination_id = n.id AND d.revision = n.revision AND d.kind = 'approve') AS "firstApproverId",
-      EXISTS (SELECT 1 FROM role_grant g WHERE g.person_id = ${input.reviewerId}
-        AND g.role::text = ANY(${roles}::text[]) AND g.revoked_at IS NULL) AS "mayReview"
+      ${holdsReviewRole} AS "mayReview"
     FROM nomination n WHERE n.id = ${input.nominationId}`;
   // The decider still holds a review role (a reviewer revoked after pressing 不通过 and before typing
   // the reason must not decide, whatever the chat shell believed).
@@ -162,8 +164,7 @@ export async function decideNomination(
         dedup_key = CASE WHEN ${plan.nextStatus === 'rejected'} THEN NULL ELSE dedup_key END,
         updated_at = ${now}::timestamp(3)
       WHERE id = ${n.id} AND version = ${input.version} AND status = ${n.status}::"NominationStatus"
-        AND EXISTS (SELECT 1 FROM role_grant g WHERE g.person_id = ${input.reviewerId}
-          AND g.role::text = ANY(${roles}::text[]) AND g.revoked_at IS NULL)
+        AND ${holdsReviewRole}
       RETURNING id),
     decision AS (
       INSERT INTO review_decision (nomination_id, revision, kind, reviewer_id, reason, comment, created_at)
