@@ -29,6 +29,7 @@ import {
   claimStaffJob,
   markStaffJobDelivered,
   markStaffJobFailed,
+  recordStaffJobPartSent,
   recordStaffJobProgress,
   STAFF_JOB,
   type StaffJobKind,
@@ -215,6 +216,8 @@ async function exportRun(
     });
     const parts = paths.length;
     for (const [i, path] of paths.entries()) {
+      // A part an earlier attempt delivered is not sent again (the attempt failed after it).
+      if (i + 1 <= c.job.partsSent) continue;
       const caption =
         parts > 1
           ? `${opts.caption}\n${tr(c.deps, c.locale, 'staff_jobs.part_caption', { part: i + 1, parts })}`
@@ -226,6 +229,7 @@ async function exportRun(
           { caption },
         ),
       );
+      await recordStaffJobPartSent(c.deps.db, c.job.id, i + 1);
     }
     return { rows, parts };
   } finally {

@@ -57,6 +57,8 @@ export interface StaffJobRow {
   params: JobParams;
   status: string;
   attempts: number;
+  /** Export parts already delivered to the chat by an earlier attempt. */
+  partsSent: number;
   result: StaffJobResult | null;
 }
 
@@ -178,6 +180,11 @@ export async function markStaffJobFailed(db: Db, id: string, now: Date): Promise
     where: { id },
     data: { status: 'failed', activeKey: null, finishedAt: now },
   });
+}
+
+/** Part `part` (1-based) of an export reached the chat: a retried attempt will not send it again. */
+export async function recordStaffJobPartSent(db: Db, id: string, part: number): Promise<void> {
+  await db.staffJob.update({ where: { id }, data: { partsSent: part } });
 }
 
 export async function recordStaffJobProgress(db: Db, id: string, done: number, total: number): Promise<void> {

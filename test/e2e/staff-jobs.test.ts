@@ -103,6 +103,37 @@ describe('staff jobs through the real bot and worker', () => {
     expect(JSON.stringify(done.params)).not.toMatch(/\d{17}[\dX]|1390000/);
   }, 120_000);
 
+  it('/export re-run after its worker died between part 1 and part 2: only the parts not yet sent are sent', async () => {
+    const admin = user(ADMIN);
+    const job = await h.app.db.staffJob.findFirstOrThrow({ where: { kind: 'ledger_export' } });
+    const parts = (job.result as { counts: { parts: number } }).counts.parts;
+    expect(job.partsSent).toBe(parts);
+    const xlsx = async () =>
+      (await admin.messages()).filter((m) => m.document?.file_name?.endsWith('.xlsx')).length;
+    const before = await xlsx();
+    // The state the job is in when the attempt died right after part 1 reached the chat.
+    await h.app.db.staffJob.update({
+      where: { id: job.id },
+      data: { status: 'running', partsSent: 1 },
+    });
+    await h.app.db.$executeRaw`UPDATE staff_job SET result = NULL WHERE id = ${job.id}`;
+    await h.app.queues.get('staff').add(STAFF_JOB, { staffJobId: job.id }, { jobId: `${job.id}-again` });
+    for (let i = 0; i < 600; i++) {
+      if ((await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } })).status === 'delivered')
+        break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const done = await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } });
+    expect(done.status).toBe('delivered');
+    expect(done.partsSent).toBe(parts);
+    const sent = (await admin.messages())
+      .filter((m) => m.document?.file_name?.endsWith('.xlsx'))
+      .slice(before);
+    expect(sent).toHaveLength(parts - 1);
+    expect(sent[0]!.caption).toContain(`第 2/${parts} 部分`);
+    expect(await xlsx()).toBe(before + parts - 1);
+  }, 120_000);
+
   it('/batch_new then 全部打款成功 pressed twice: one batch, paid once; a re-run after a crash delivers only', async () => {
     const finance = user(FINANCE);
     await finance.send(`/batch_new ${code}`);
