@@ -66,6 +66,41 @@ describe('long polling', () => {
     }
   });
 
+  it('a poll that brought only updates in hand waits for one of them to be done, not for the longest pause', async () => {
+    // The longest pause is ten minutes here: the next update can only arrive in time if the end of the
+    // update in hand wakes the poller (a person pressing a button as soon as the bot answered).
+    const seen: string[] = [];
+    let releaseFirst!: () => void;
+    const first = new Promise<void>((r) => {
+      releaseFirst = r;
+    });
+    const poller = new UpdatePoller(
+      client(),
+      async (u) => {
+        seen.push(textOf(u));
+        if (textOf(u) === 'one') await first;
+      },
+      logger,
+      { timeoutSeconds: 1, busyPollMs: 600_000 },
+    );
+    poller.start();
+    try {
+      const a = user(2011);
+      await a.send('one');
+      await waitFor(() => seen.includes('one'));
+      await a.send('two');
+      // Let the poller ask again while 'one' is still in hand (it sees only 'one' and pauses).
+      await new Promise((r) => setTimeout(r, 200));
+      expect(seen).toEqual(['one']);
+      releaseFirst();
+      await waitFor(() => seen.includes('two'));
+      expect(seen).toEqual(['one', 'two']);
+    } finally {
+      releaseFirst();
+      await poller.stop();
+    }
+  });
+
   it('an update still being handled when the process stops is delivered again; a done one is not', async () => {
     const first: string[] = [];
     const never = new Promise<void>(() => {});

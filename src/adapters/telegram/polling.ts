@@ -16,7 +16,7 @@ import type { PacedTelegram } from './outbound.ts';
 // earlier one still runs, are skipped here. (grammY's runner acknowledges on receipt and loses what was
 // being handled when the process dies; this keeps telegraf's guarantee without its barrier. The price:
 // while the oldest update runs, each poll returns it again, and a poll that brought nothing new waits
-// `busyPollMs` before the next.)
+// for the next update to be done, `busyPollMs` at most, before asking again.)
 
 export interface PollerOptions {
   /** Updates per getUpdates call (Telegram: 1–100). */
@@ -25,7 +25,8 @@ export interface PollerOptions {
   timeoutSeconds?: number;
   /** Most updates handled at once by this process. */
   maxInFlight?: number;
-  /** Pause before asking again when a batch held only updates still being handled. */
+  /** Longest pause before asking again when a batch held only updates still being handled (an update
+   * being done ends the pause at once). */
   busyPollMs?: number;
 }
 
@@ -121,9 +122,10 @@ export class UpdatePoller {
       }
       this.acknowledge();
       // Everything returned is still being handled (the offset stays at the oldest one, so a crash loses
-      // nothing): asking again at once would return the same batch, so wait a moment. New updates then
-      // arrive with at most this delay while older ones run, instead of waiting for them all.
-      if (fresh === 0 && updates.length > 0) await sleep(this.busyPollMs);
+      // nothing): asking again at once would return the same batch, so wait until one of them is done
+      // (its chat's next update may be waiting, and the offset may move) or `busyPollMs` at most. New
+      // updates of other chats then arrive with at most this delay while older ones run.
+      if (fresh === 0 && updates.length > 0) await this.somethingDone(this.busyPollMs);
     }
   }
 
@@ -144,13 +146,21 @@ export class UpdatePoller {
     for (const id of this.doneAhead) if (id < this.offset) this.doneAhead.delete(id);
   }
 
-  private somethingDone(): Promise<void> {
+  /** Resolves when an update is done (or after `atMostMs`, when given). */
+  private somethingDone(atMostMs?: number): Promise<void> {
     return new Promise((resolve) => {
       const previous = this.wake;
-      this.wake = () => {
+      const timer = atMostMs === undefined ? undefined : setTimeout(() => wake(), atMostMs);
+      let woken = false;
+      const wake = () => {
+        if (woken) return;
+        woken = true;
+        clearTimeout(timer);
+        if (this.wake === wake) this.wake = undefined;
         previous?.();
         resolve();
       };
+      this.wake = wake;
     });
   }
 
