@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { type IsoDate, isValidIsoDate, parseShanghaiDateTime } from '../calendar/date.ts';
+import { REMINDER_KINDS } from '../reminders/kinds.ts';
 import { splitFen, yuanToFen } from './money.ts';
 import {
   BENEFIT_FORM_CODES,
@@ -304,18 +305,7 @@ export const campaignFileSchema = z
             before_payment: z.array(reminderOffset).optional(),
             entry_days_left: z.array(z.int().min(1).max(365)).optional(),
             daily_at: clockTime.optional(),
-            urgent: z
-              .array(
-                z.enum([
-                  'close',
-                  'review_summary',
-                  'payment_due',
-                  'entry_due',
-                  'entry_overdue',
-                  'allocation_report_due',
-                ]),
-              )
-              .optional(),
+            urgent: z.array(z.enum(REMINDER_KINDS)).optional(),
             allocation_report_working_days: z.int().min(1).max(365).optional(),
             allocation_days_left: z.array(z.int().min(0).max(365)).optional(),
           })
