@@ -125,7 +125,7 @@ export async function buildReportDocx(f: CampaignFigures, opts: { chartPng?: Buf
     }),
     para(
       text(
-        `说明：本草稿中的数据由送温暖工作系统于${f.asOfDate}自动生成（活动编号 ${f.campaign.code}）；黄色标注的【待填写】部分请工作人员补充完善后删除标注。`,
+        `说明：本草稿中的数据由送温暖工作系统于${f.asOfDate}自动生成（活动代码 ${f.campaign.code}）；黄色标注的【待填写】部分请工作人员补充完善后删除标注。`,
       ),
     ),
     para(text(chainHeadLine(f.auditHead, 'zh-CN'))),
