@@ -20,7 +20,7 @@ import {
   type Feature,
   type ShellApi,
 } from './kit.ts';
-import { redisSession } from './session-store.ts';
+import { redisSessions } from './session-store.ts';
 import { ChatOrder, orderKeyOf } from './chat-order.ts';
 import { classifyTelegramError } from './errors.ts';
 import { INTERACTIVE, type Outbound, type PacedTelegram } from './outbound.ts';
@@ -175,6 +175,7 @@ export function createBot(
     });
   });
 
+  const sessions = redisSessions(deps.redis, SESSION_TTL_SECONDS, deps.queues.prefix);
   // 2. Private chats only; identify the person and their roles.
   bot.use(async (ctx, next) => {
     if (!ctx.from || ctx.from.is_bot) return;
@@ -182,13 +183,13 @@ export function createBot(
       if (ctx.message) await ctx.reply(ctx.t('basic.private_only'));
       return;
     }
+    // 3. The session (Redis, keyed by chat and user) is read alongside the person: two round trips at
+    //    once instead of one after the other.
+    const session = sessions.read(ctx);
     ctx.who = await touchPerson(deps.db, ctx.from);
     ctx.locale = i18n.resolve(ctx.who.locale, ctx.who.telegramLanguage);
-    await next();
+    await sessions.around(ctx, session, next);
   });
-
-  // 3. Session in Redis, keyed by chat and user.
-  bot.use(redisSession(deps.redis, SESSION_TTL_SECONDS, deps.queues.prefix));
 
   // 3b. Read-only roles (auditors) send no files: every file handler (campaign files, spreadsheets,
   //     bank returns, entry lists) changes records.
