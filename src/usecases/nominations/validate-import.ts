@@ -146,12 +146,46 @@ function planFor(cat: CategoryInfo, form: string | undefined): RowPlan {
   return plan;
 }
 
+/**
+ * Vocabulary look-ups of one file (column and cell text → code, null when unknown; a list cell → its
+ * codes and unknown parts): the same few texts recur on most rows of a file, so each is normalised and
+ * looked up once, not once per row.
+ */
+export type VocabMemo = Map<string, string | null | { codes: string[]; unknown: string[] }>;
+
+function codeOf(memo: VocabMemo | undefined, column: CodedColumn, cat: CategoryInfo, v: string) {
+  const key = `${column}\u0000${v}`;
+  let code = memo?.get(key) as string | null | undefined;
+  if (code === undefined) {
+    const entries = column === 'benefit_form' ? planFor(cat, undefined).benefitVocab : vocabFor(column, cat);
+    code = vocabCode(entries, v) ?? null;
+    memo?.set(key, code);
+  }
+  return code ?? undefined;
+}
+
+function listCodesOf(memo: VocabMemo | undefined, cat: CategoryInfo, v: string) {
+  const key = `secondary_causes\u0000${v}`;
+  let out = memo?.get(key) as { codes: string[]; unknown: string[] } | undefined;
+  if (out === undefined) {
+    out = { codes: [], unknown: [] };
+    for (const part of splitList(v)) {
+      const code = vocabCode(vocabFor('secondary_causes', cat), part);
+      if (code) out.codes.push(code);
+      else out.unknown.push(part);
+    }
+    memo?.set(key, out);
+  }
+  return out;
+}
+
 /** Checks one row in isolation (no database): text fields, vocabulary, required columns. */
 export function checkRow(
   row: ImportInputRow,
   cat: CategoryInfo,
   today: Date,
   hash: (kind: 'id' | 'phone' | 'card', v: string) => string,
+  memo?: VocabMemo,
 ): ImportRowResult {
   const issues: ImportIssue[] = [...(row.issues ?? [])];
   const warnings: ImportIssue[] = [];
@@ -165,7 +199,7 @@ export function checkRow(
     if (v === '') {
       issues.push({ code: 'required', params: { column: 'benefit_form' }, column: 'benefit_form' });
     } else {
-      chosen = vocabCode(planFor(cat, undefined).benefitVocab, v);
+      chosen = codeOf(memo, 'benefit_form', cat, v);
       if (!chosen)
         issues.push({
           code: 'vocab_unknown',
@@ -204,22 +238,20 @@ export function checkRow(
       issues.push({ code: 'required', params: { column: c }, column: c });
       continue;
     }
-    const code = vocabCode(vocabFor(c, cat), v);
+    const code = codeOf(memo, c, cat, v);
     if (code) coded.set(c, code);
     else issues.push({ code: 'vocab_unknown', params: { column: c, value: v }, column: c });
   }
   const secondary: string[] = [];
   if (wanted.has('secondary_causes')) {
-    for (const part of splitList(raw('secondary_causes'))) {
-      const code = vocabCode(vocabFor('secondary_causes', cat), part);
-      if (code) secondary.push(code);
-      else
-        issues.push({
-          code: 'vocab_unknown',
-          params: { column: 'secondary_causes', value: part },
-          column: 'secondary_causes',
-        });
-    }
+    const listed = listCodesOf(memo, cat, raw('secondary_causes'));
+    secondary.push(...listed.codes);
+    for (const part of listed.unknown)
+      issues.push({
+        code: 'vocab_unknown',
+        params: { column: 'secondary_causes', value: part },
+        column: 'secondary_causes',
+      });
     const tier = coded.get('hardship_tier');
     const main = coded.get('main_cause');
     if (tier && main) {
@@ -273,9 +305,10 @@ export async function validateImport(
   // hears how far the check got (a progress message for long files).
   const total = input.rows.length;
   const rows: ImportRowResult[] = new Array(total);
+  const memo: VocabMemo = new Map();
   for (let from = 0; from < total; from += PROGRESS_SLICE) {
     const to = Math.min(total, from + PROGRESS_SLICE);
-    for (let i = from; i < to; i++) rows[i] = checkRow(input.rows[i]!, cat, now, hash);
+    for (let i = from; i < to; i++) rows[i] = checkRow(input.rows[i]!, cat, now, hash, memo);
     if (total > PROGRESS_SLICE) {
       opts.onProgress?.(to, total);
       await yieldToLoop();
