@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Db, Tx } from '../../adapters/db/client.ts';
 import { draftExpiresAt } from '../../domain/nomination/intake.ts';
 import type { NominationDeps } from './shared.ts';
@@ -13,6 +12,8 @@ import type { ImportedValues, ImportValidation } from './validate-import.ts';
 const INSERT_CHUNK = 1000;
 /** INSERT statements in flight at once (each on its own connection of the pool). */
 const WRITERS = 2;
+/** Chunks mapped and handed to the encryption worker ahead of the one being written. */
+const MAPPED_AHEAD = 2;
 const IMPORT_MARK = 'import:';
 
 export const importMarker = (batchId: string) => `${IMPORT_MARK}${batchId}`;
@@ -52,23 +53,27 @@ export async function storeImportDrafts(
       }),
     );
     const ids = inFlight(reserveIds(deps.db, valid.length)) as Promise<number[]>;
-    // Every chunk is mapped (clear columns, the values to encrypt listed) and handed to the worker up
-    // front; the worker answers in order while the INSERTs go out.
-    const parts: { rows: DraftRow[]; sealed: Promise<string[]> }[] = [];
-    for (let from = 0; from < valid.length; from += INSERT_CHUNK) {
+    // A chunk is mapped (clear columns; the values to encrypt listed) and handed to the worker a few
+    // chunks ahead of its INSERT: the worker answers in order, and this thread maps while the
+    // statements in flight run.
+    const chunkCount = Math.ceil(valid.length / INSERT_CHUNK);
+    const parts: ({ rows: DraftRow[]; sealed: Promise<string[]> } | undefined)[] = [];
+    const prepare = (k: number) => {
+      if (k >= chunkCount) return;
       const plain: string[] = [];
       const rows: DraftRow[] = [];
-      for (let i = from; i < Math.min(valid.length, from + INSERT_CHUNK); i++)
+      for (let i = k * INSERT_CHUNK; i < Math.min(valid.length, (k + 1) * INSERT_CHUNK); i++)
         rows.push(draftRow(deps, valid[i]!.value!, plain));
       const sealed = worker.encrypt(plain);
       sealed.catch(() => {}); // awaited below, or abandoned when an INSERT fails first
-      parts.push({ rows, sealed });
-      await yieldToLoop();
-    }
+      parts[k] = { rows, sealed };
+    };
+    for (let k = 0; k < MAPPED_AHEAD; k++) prepare(k);
     await writing;
     const idList = await ids;
-    let at = 0;
-    for (const part of parts) {
+    for (let k = 0; k < chunkCount; k++) {
+      prepare(k + MAPPED_AHEAD);
+      const part = parts[k]!;
       const sealed = await part.sealed;
       for (const r of part.rows) {
         if (r.idNumberEnc !== null) r.idNumberEnc = sealed[Number(r.idNumberEnc)]!;
@@ -76,9 +81,11 @@ export async function storeImportDrafts(
         if (r.bankCardEnc !== null) r.bankCardEnc = sealed[Number(r.bankCardEnc)]!;
       }
       if (inserts.length >= WRITERS) await inserts.shift();
-      const partIds = idList.slice(at, at + part.rows.length);
-      at += part.rows.length;
-      inserts.push(inFlight(insertDrafts(deps.db, shared, part.rows, partIds)));
+      const from = k * INSERT_CHUNK;
+      inserts.push(
+        inFlight(insertDrafts(deps.db, shared, part.rows, idList.slice(from, from + part.rows.length))),
+      );
+      parts[k] = undefined; // its rows are the statement's now
     }
     await Promise.all(inserts);
   } finally {
