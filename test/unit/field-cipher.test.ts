@@ -52,10 +52,10 @@ describe('field encryption', () => {
     await expect(w.decrypt([stored[0]!])).rejects.toThrow();
   });
 
-  it('the encryption worker (imports) writes the stored format with the current key and fresh IVs', async () => {
+  it('the cipher worker (imports) writes the stored format with the current key and fresh IVs, and the look-up hashes', async () => {
     const c = new FieldCipher([k2, k1]);
     const values = ['11010519491231002X', '13812345678', '', '6222020200112233445', '王小明'];
-    const w = c.encryptWorker();
+    const w = c.worker();
     try {
       const [first, second] = await Promise.all([w.encrypt(values), w.encrypt(values.slice(0, 2))]);
       expect(first).toHaveLength(values.length);
@@ -76,6 +76,12 @@ describe('field encryption', () => {
           .map((s) => Buffer.from(s.slice(2), 'base64').subarray(0, 12).toString('hex')),
       );
       expect(ivs.size).toBe(6);
+      // Look-up hashes as FieldCipher.hash gives them (the hash key: the oldest), kinds kept apart.
+      expect(await w.hash('id', values)).toEqual(values.map((v) => c.hash('id', v)));
+      expect(await w.hash('phone', ['13812345678'])).toEqual([
+        new FieldCipher([k1]).hash('phone', '13812345678'),
+      ]);
+      expect((await w.hash('card', ['13812345678']))[0]).not.toBe(c.hash('phone', '13812345678'));
       await expect(w.encrypt(['a\nb'])).rejects.toThrow(/line break/);
       expect(c.decrypt((await w.encrypt(['x']))[0]!)).toBe('x');
     } finally {

@@ -25,13 +25,13 @@ export async function storeImportDrafts(
   const batchId = randomBytes(6).toString('base64url');
   const now = deps.now();
   const valid = validation.rows.filter((r) => r.ok && r.value);
-  // The encryptions run on a worker thread (FieldCipher.encryptWorker), chunk by chunk, and the
+  // The encryptions run on a worker thread (FieldCipher.worker), chunk by chunk, and the
   // INSERTs in PostgreSQL, WRITERS of them at once on the pool's connections (PostgreSQL's work, the
   // larger part, then uses both cores), while this thread maps and sends the rows. Ids follow the file
   // (the quota's "in file order" at submit relies on it): they are drawn from the sequence up front, in
   // file order, and written explicitly, so the order the chunks finish in does not matter.
   // Booted while the campaign is read.
-  const worker = deps.cipher.encryptWorker();
+  const worker = deps.cipher.worker();
   let writing: Promise<unknown> = Promise.resolve();
   const inserts: Promise<unknown>[] = [];
   try {

@@ -1,4 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { CipherWorker } from '../../adapters/crypto/field-cipher.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { admitAll } from '../../domain/nomination/admission.ts';
 import { validateHardship } from '../../domain/identity/hardship.ts';
@@ -284,6 +285,40 @@ export function checkRow(
   };
 }
 
+/**
+ * Checks rows[from, to) with their look-up hashes left to the worker: each hash first holds its index
+ * in the slice's list of that kind, replaced when the worker answers (the returned promise).
+ */
+function checkSlice(
+  worker: CipherWorker,
+  input: readonly ImportInputRow[],
+  rows: ImportRowResult[],
+  from: number,
+  to: number,
+  cat: CategoryInfo,
+  today: Date,
+  memo: VocabMemo,
+): Promise<unknown> {
+  const wanted = { id: [] as string[], phone: [] as string[], card: [] as string[] };
+  const later = (kind: 'id' | 'phone' | 'card', v: string) => String(wanted[kind].push(v) - 1);
+  for (let i = from; i < to; i++) rows[i] = checkRow(input[i]!, cat, today, later, memo);
+  const done = Promise.all([
+    worker.hash('id', wanted.id),
+    worker.hash('phone', wanted.phone),
+    worker.hash('card', wanted.card),
+  ]).then(([ids, phones, cards]) => {
+    for (let i = from; i < to; i++) {
+      const v = rows[i]!.value;
+      if (!v) continue;
+      if (v.idHash !== null) v.idHash = ids[Number(v.idHash)]!;
+      if (v.phoneHash !== null) v.phoneHash = phones[Number(v.phoneHash)]!;
+      if (v.cardHash !== null) v.cardHash = cards[Number(v.cardHash)]!;
+    }
+  });
+  done.catch(() => {}); // awaited with the other slices
+  return done;
+}
+
 const reject = (r: ImportRowResult, issue: ImportIssue) => {
   r.ok = false;
   r.issues.push(issue);
@@ -306,13 +341,23 @@ export async function validateImport(
   const total = input.rows.length;
   const rows: ImportRowResult[] = new Array(total);
   const memo: VocabMemo = new Map();
-  for (let from = 0; from < total; from += PROGRESS_SLICE) {
-    const to = Math.min(total, from + PROGRESS_SLICE);
-    for (let i = from; i < to; i++) rows[i] = checkRow(input.rows[i]!, cat, now, hash, memo);
-    if (total > PROGRESS_SLICE) {
-      opts.onProgress?.(to, total);
-      await yieldToLoop();
+  // A long file's look-up hashes (three HMACs a row) are computed on a worker thread, a slice at a
+  // time, while this thread checks the next slice.
+  const worker = total > PROGRESS_SLICE ? deps.cipher.worker() : undefined;
+  try {
+    const hashing: Promise<unknown>[] = [];
+    for (let from = 0; from < total; from += PROGRESS_SLICE) {
+      const to = Math.min(total, from + PROGRESS_SLICE);
+      if (!worker) for (let i = from; i < to; i++) rows[i] = checkRow(input.rows[i]!, cat, now, hash, memo);
+      else hashing.push(checkSlice(worker, input.rows, rows, from, to, cat, now, memo));
+      if (total > PROGRESS_SLICE) {
+        opts.onProgress?.(to, total);
+        await yieldToLoop();
+      }
     }
+    await Promise.all(hashing);
+  } finally {
+    await worker?.close();
   }
 
   // Duplicates within the file: every row sharing an ID number is refused, naming the other row.
