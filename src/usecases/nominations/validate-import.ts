@@ -152,22 +152,30 @@ function planFor(cat: CategoryInfo, form: string | undefined): RowPlan {
  * codes and unknown parts): the same few texts recur on most rows of a file, so each is normalised and
  * looked up once, not once per row.
  */
-export type VocabMemo = Map<string, string | null | { codes: string[]; unknown: string[] }>;
+export interface VocabMemo {
+  codes: Map<CodedColumn, Map<string, string | null>>;
+  lists: Map<string, { codes: string[]; unknown: string[] }>;
+}
+
+export const vocabMemo = (): VocabMemo => ({ codes: new Map(), lists: new Map() });
 
 function codeOf(memo: VocabMemo | undefined, column: CodedColumn, cat: CategoryInfo, v: string) {
-  const key = `${column}\u0000${v}`;
-  let code = memo?.get(key) as string | null | undefined;
+  let byText = memo?.codes.get(column);
+  if (memo && !byText) {
+    byText = new Map();
+    memo.codes.set(column, byText);
+  }
+  let code = byText?.get(v);
   if (code === undefined) {
     const entries = column === 'benefit_form' ? planFor(cat, undefined).benefitVocab : vocabFor(column, cat);
     code = vocabCode(entries, v) ?? null;
-    memo?.set(key, code);
+    byText?.set(v, code);
   }
   return code ?? undefined;
 }
 
 function listCodesOf(memo: VocabMemo | undefined, cat: CategoryInfo, v: string) {
-  const key = `secondary_causes\u0000${v}`;
-  let out = memo?.get(key) as { codes: string[]; unknown: string[] } | undefined;
+  let out = memo?.lists.get(v);
   if (out === undefined) {
     out = { codes: [], unknown: [] };
     for (const part of splitList(v)) {
@@ -175,10 +183,12 @@ function listCodesOf(memo: VocabMemo | undefined, cat: CategoryInfo, v: string) 
       if (code) out.codes.push(code);
       else out.unknown.push(part);
     }
-    memo?.set(key, out);
+    memo?.lists.set(v, out);
   }
   return out;
 }
+
+const NO_COLUMNS: ReadonlySet<SheetColumn> = new Set();
 
 /** Checks one row in isolation (no database): text fields, vocabulary, required columns. */
 export function checkRow(
@@ -188,9 +198,11 @@ export function checkRow(
   hash: (kind: 'id' | 'phone' | 'card', v: string) => string,
   memo?: VocabMemo,
 ): ImportRowResult {
-  const issues: ImportIssue[] = [...(row.issues ?? [])];
+  const issues: ImportIssue[] = row.issues?.length ? [...row.issues] : [];
   const warnings: ImportIssue[] = [];
-  const failed = new Set<SheetColumn>(issues.flatMap((i) => (i.column ? [i.column] : [])));
+  const failed: ReadonlySet<SheetColumn> = issues.length
+    ? new Set(issues.flatMap((i) => (i.column ? [i.column] : [])))
+    : NO_COLUMNS;
   const raw = (c: SheetColumn) => (row.values[c] ?? '').trim();
 
   // Benefit form first: it decides whether bank details are needed.
@@ -340,7 +352,7 @@ export async function validateImport(
   // hears how far the check got (a progress message for long files).
   const total = input.rows.length;
   const rows: ImportRowResult[] = new Array(total);
-  const memo: VocabMemo = new Map();
+  const memo = vocabMemo();
   // A long file's look-up hashes (three HMACs a row) are computed on a worker thread, a slice at a
   // time, while this thread checks the next slice.
   const worker = total > PROGRESS_SLICE ? deps.cipher.worker() : undefined;
