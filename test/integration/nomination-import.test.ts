@@ -370,6 +370,36 @@ describe('storeDrafts / submitImported / cancelImport', () => {
     expect(await db.nomination.count({ where: { draftStep: `import:${batchId}` } })).toBe(0);
   });
 
+  it('a long file: the drafts, written a few chunks at once, keep the file order in their ids', async () => {
+    // 3,500 valid rows: four INSERT chunks, two of them in flight at a time; ids must follow the file.
+    const longId = (i: number) => {
+      const birth = new Date(Date.UTC(1960, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
+      const first17 = `110105${birth.replaceAll('-', '')}${String(100 + (i % 900))}`;
+      const W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+      return first17 + '10X98765432'[[...first17].reduce((a, d, k) => a + Number(d) * W[k]!, 0) % 11]!;
+    };
+    const rows = Array.from({ length: 3500 }, (_, i) =>
+      frontlineRow(i + 2, longId(i), { phone: `139${String(i).padStart(8, '0')}` }),
+    );
+    await db.campaign.update({ where: { id: ids.campaign }, data: { budgetTotalFen: 1_000_000_000n } });
+    try {
+      const v = await validateImport(deps, input(rows));
+      expect(v.valid).toBe(3500);
+      const { batchId, stored } = await storeDrafts(deps, v);
+      expect(stored).toBe(3500);
+      const drafts = await db.nomination.findMany({
+        where: { draftStep: `import:${batchId}` },
+        orderBy: { id: 'asc' },
+        select: { idNumberEnc: true, phoneEnc: true },
+      });
+      expect(drafts.map((d) => cipher.decrypt(d.idNumberEnc!))).toEqual(rows.map((r) => r.values.id_number));
+      expect(drafts.map((d) => cipher.decrypt(d.phoneEnc!))).toEqual(rows.map((r) => r.values.phone));
+      expect(await cancelImport(deps, { personId: ids.contact, batchId })).toBe(3500);
+    } finally {
+      await db.campaign.update({ where: { id: ids.campaign }, data: { budgetTotalFen: 10_000_000n } });
+    }
+  });
+
   it('cancel deletes the drafts of the batch and nothing else', async () => {
     const v = await validateImport(
       deps,

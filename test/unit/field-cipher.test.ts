@@ -52,6 +52,44 @@ describe('field encryption', () => {
     await expect(w.decrypt([stored[0]!])).rejects.toThrow();
   });
 
+  it('the cipher worker (imports) writes the stored format with the current key and fresh IVs, and the look-up hashes', async () => {
+    const c = new FieldCipher([k2, k1]);
+    const values = ['11010519491231002X', '13812345678', '', '6222020200112233445', '王小明'];
+    const w = c.worker();
+    try {
+      const [first, second] = await Promise.all([w.encrypt(values), w.encrypt(values.slice(0, 2))]);
+      expect(first).toHaveLength(values.length);
+      expect(first[2]).toBe('');
+      for (const [i, v] of values.entries()) {
+        if (v === '') continue;
+        expect(first[i]).toMatch(/^2:[A-Za-z0-9+/=]+$/);
+        expect(first[i]).not.toContain(v);
+        expect(c.decrypt(first[i]!)).toBe(v);
+        // Readable by the main thread's cipher and by one holding only that key.
+        expect(new FieldCipher([k2]).decrypt(first[i]!)).toBe(v);
+      }
+      expect(second.map((s) => c.decrypt(s))).toEqual(values.slice(0, 2));
+      expect(second[0]).not.toBe(first[0]); // a new IV each time
+      const ivs = new Set(
+        [...first, ...second]
+          .filter(Boolean)
+          .map((s) => Buffer.from(s.slice(2), 'base64').subarray(0, 12).toString('hex')),
+      );
+      expect(ivs.size).toBe(6);
+      // Look-up hashes as FieldCipher.hash gives them (the hash key: the oldest), kinds kept apart.
+      expect(await w.hash('id', values)).toEqual(values.map((v) => c.hash('id', v)));
+      expect(await w.hash('phone', ['13812345678'])).toEqual([
+        new FieldCipher([k1]).hash('phone', '13812345678'),
+      ]);
+      expect((await w.hash('card', ['13812345678']))[0]).not.toBe(c.hash('phone', '13812345678'));
+      await expect(w.encrypt(['a\nb'])).rejects.toThrow(/line break/);
+      expect(c.decrypt((await w.encrypt(['x']))[0]!)).toBe('x');
+    } finally {
+      await w.close();
+    }
+    await expect(w.encrypt(['x'])).rejects.toThrow();
+  });
+
   it('keyed hash: stable across rotation, separated by kind and key', () => {
     const a = new FieldCipher([k1]);
     const b = new FieldCipher([k2, k1]);

@@ -47,6 +47,28 @@ function openStored(keys: Map<number, Buffer>, stored: string, decipherOf: typeo
   return tail.length ? Buffer.concat([plain, tail]) : plain;
 }
 
+/**
+ * Encrypts one value into the stored format, "<version>:<base64(iv | tag | ciphertext)>". Self-contained
+ * like openStored: the encryption worker runs this function's own source.
+ */
+function sealStored(
+  version: number,
+  key: Buffer,
+  iv: Buffer,
+  plain: string,
+  cipherOf: typeof createCipheriv,
+): string {
+  const cipher = cipherOf('aes-256-gcm', key, iv);
+  const ct = cipher.update(plain, 'utf8');
+  cipher.final(); // GCM adds no bytes here
+  return `${version}:${Buffer.concat([iv, cipher.getAuthTag(), ct]).toString('base64')}`;
+}
+
+/** The keyed look-up hash of `kind` and a normalised value. Self-contained: the cipher worker runs its source. */
+function lookupHash(key: Buffer, kind: string, normalised: string, hmacOf: typeof createHmac): string {
+  return hmacOf('sha256', key).update(`${kind}\u0000${normalised}`).digest('hex');
+}
+
 // The worker gets a batch as one string (values joined by LF, which base64 and the version never
 // contain) and answers with one transferred buffer of UTF-8 texts and their end offsets: a few
 // thousand separate strings each way cost the export's thread more in structured cloning than the
@@ -140,6 +162,107 @@ export class DecryptWorker {
   }
 }
 
+// The cipher worker, for imports: a batch of clear values joined by LF (callers' values are normalised
+// ID numbers, phones and card numbers: a value with a line break is refused) is answered with their
+// stored values (op 'seal', '' stays '') or their look-up hashes (op 'hash', one kind per batch),
+// joined by LF.
+const CIPHER_WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { createCipheriv, createHmac, randomBytes } = require('node:crypto');
+const seal = ${sealStored.toString()};
+const lookupHash = ${lookupHash.toString()};
+const key = Buffer.from(workerData.key);
+const hashKey = Buffer.from(workerData.hashKey);
+let pool = Buffer.alloc(0);
+let at = 0;
+parentPort.on('message', ({ id, op, kind, n, plain }) => {
+  try {
+    const values = plain.split('\\n');
+    if (values.length !== n) throw new Error('a value to encrypt contains a line break');
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) {
+      if (op === 'hash') {
+        out[i] = lookupHash(hashKey, kind, values[i], createHmac);
+        continue;
+      }
+      if (values[i] === '') {
+        out[i] = '';
+        continue;
+      }
+      if (at + 12 > pool.length) {
+        pool = randomBytes(12 * 256);
+        at = 0;
+      }
+      out[i] = seal(workerData.version, key, pool.subarray(at, at + 12), values[i], createCipheriv);
+      at += 12;
+    }
+    parentPort.postMessage({ id, out: out.join('\\n') });
+  } catch (err) {
+    parentPort.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
+  }
+});
+`;
+
+/** See FieldCipher.worker. */
+export class CipherWorker {
+  private readonly worker: Worker;
+  private next = 0;
+  private stopped = false;
+  private readonly waiting = new Map<
+    number,
+    { resolve: (s: string[]) => void; reject: (e: Error) => void }
+  >();
+
+  constructor(version: number, key: Buffer, hashKey: Buffer) {
+    this.worker = new Worker(CIPHER_WORKER_SOURCE, { eval: true, workerData: { version, key, hashKey } });
+    const failAll = (err: Error) => {
+      for (const w of this.waiting.values()) w.reject(err);
+      this.waiting.clear();
+    };
+    this.worker.on('message', (m: { id: number; out?: string; error?: string }) => {
+      const w = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (this.waiting.size === 0) this.worker.unref();
+      if (m.out === undefined) return w?.reject(new Error(m.error));
+      w?.resolve(m.out.split('\n'));
+    });
+    this.worker.on('error', failAll);
+    this.worker.on('exit', () => {
+      this.stopped = true;
+      failAll(new Error('the cipher worker stopped'));
+    });
+    this.worker.unref();
+  }
+
+  /** The stored values of `plain`, in order ('' for ''). Batches are answered in the order sent. */
+  encrypt(plain: readonly string[]): Promise<string[]> {
+    return this.send('seal', '', plain);
+  }
+
+  /** The look-up hashes (as FieldCipher.hash) of `normalised` values of one kind, in order. */
+  hash(kind: 'id' | 'phone' | 'card', normalised: readonly string[]): Promise<string[]> {
+    return this.send('hash', kind, normalised);
+  }
+
+  private send(op: 'seal' | 'hash', kind: string, values: readonly string[]): Promise<string[]> {
+    if (this.stopped) return Promise.reject(new Error('the cipher worker stopped'));
+    if (values.length === 0) return Promise.resolve([]);
+    for (const v of values)
+      if (v.includes('\n')) return Promise.reject(new Error('a value to encrypt contains a line break'));
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      if (this.waiting.size === 0) this.worker.ref();
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ id, op, kind, n: values.length, plain: values.join('\n') });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    await this.worker.terminate();
+  }
+}
+
 export class FieldCipher {
   private readonly encKeys = new Map<number, Buffer>();
   private readonly current: number;
@@ -177,11 +300,7 @@ export class FieldCipher {
   }
 
   encrypt(plain: string): string {
-    const key = this.encKeys.get(this.current)!;
-    const iv = this.nextIv();
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    const ct = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-    return `${this.current}:${Buffer.concat([iv, cipher.getAuthTag(), ct]).toString('base64')}`;
+    return sealStored(this.current, this.encKeys.get(this.current)!, this.nextIv(), plain, createCipheriv);
   }
 
   decrypt(stored: string): string {
@@ -197,6 +316,16 @@ export class FieldCipher {
     return new DecryptWorker(this.encKeys);
   }
 
+  /**
+   * A worker thread that encrypts batches of values with the current key and computes look-up hashes,
+   * for a spreadsheet's 10,000 rows: their ~30,000 HMACs and ~30,000 AES-GCM encryptions then run
+   * beside the bot's thread (which checks, serialises and sends the rows) instead of on it. `close()`
+   * it when done.
+   */
+  worker(): CipherWorker {
+    return new CipherWorker(this.current, this.encKeys.get(this.current)!, this.hashKey);
+  }
+
   /** Version of the key a stored value was encrypted with (for re-encryption after rotation). */
   keyVersionOf(stored: string): number {
     return Number(stored.slice(0, stored.indexOf(':')));
@@ -204,7 +333,7 @@ export class FieldCipher {
 
   /** Keyed hash for equality look-ups; `kind` separates namespaces (an ID never equals a phone). */
   hash(kind: 'id' | 'phone' | 'card' | 'invite' | 'link', normalised: string): string {
-    return createHmac('sha256', this.hashKey).update(`${kind}\u0000${normalised}`).digest('hex');
+    return lookupHash(this.hashKey, kind, normalised, createHmac);
   }
 
   /** Short MAC for opaque tokens such as callback data (base64url, `length` characters). */

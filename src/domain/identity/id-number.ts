@@ -97,7 +97,7 @@ export function validateIdNumber(input: string, options: IdNumberOptions): IdNum
   const id = normaliseIdNumber(input);
   if (id.length === 0) return fail('id.empty');
 
-  const bad = [...id].find((c) => !/[0-9X]/.test(c));
+  const bad = /[^0-9X]/u.exec(id)?.[0]; // the first character (code point) that is not a digit or X
   if (bad !== undefined) return fail('id.chars', { char: bad });
   if (id.length === 15 && /^\d{15}$/.test(id)) return fail('id.legacy_15');
   if (id.length !== 18) return fail('id.length', { length: id.length, expected: 18 });

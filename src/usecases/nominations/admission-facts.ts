@@ -74,51 +74,35 @@ export async function loadPersonFacts(
       paysInYear: boolean;
     }[]
   >();
-  // People grassroots unions reported paying from their allocations: in this campaign they are already
-  // helped (the same person must not be paid twice through two routes); in the payment year their
-  // amounts count towards the yearly cap, the year taken from the campaign's payment date as for
-  // nominations. Read in the same statement as the live nominations (UNION ALL): a dialog answer's
-  // statement budget does not grow.
+  // People grassroots unions reported paying from their allocations (see readIdFacts).
   const byUnion = new Map<
     string,
     { campaignId: number; unionId: number; unionName: string; amountFen: number; paysInYear: boolean }[]
   >();
   // Raw SQL with one array parameter: Prisma's `in: [...]` compiled a bind list per hash, which for a
-  // 10,000-row file cost more than the query itself.
+  // 10,000-row file cost more than the query itself. The two statements (ID facts; phone, card and
+  // staff-phone owners) are sent at once: on the pool they run side by side, in a transaction one after
+  // the other without a round trip between them.
   const statuses = [...LIVE_STATUSES];
-  for (const part of chunks(hashes, IN_CHUNK)) {
-    const rows = await db.$queryRaw<
-      {
-        src: 'n' | 'a';
-        id: number;
-        id_number_hash: string;
-        campaign_id: number;
-        union_id: number;
-        status: string;
-        amount_fen: number | null;
-        union_name: string;
-        title_zh: string;
-        title_en: string;
-        target_payment_date: Date;
-      }[]
-    >`SELECT * FROM (
-        SELECT 'n' AS src, n.id, n.id_number_hash, n.campaign_id, n.union_id, n.status::text AS status,
-          n.amount_fen, u.name AS union_name, c.title_zh, c.title_en, c.target_payment_date, n.created_at AS at
-        FROM nomination n
-        JOIN grassroots_union u ON u.id = n.union_id
-        JOIN campaign c ON c.id = n.campaign_id
-        WHERE n.id_number_hash = ANY(${part}::text[]) AND n.status::text = ANY(${statuses}::text[])
-          AND NOT (n.id = ANY(${exclude}::int[]))
-        UNION ALL
-        SELECT 'a' AS src, r.id, r.id_number_hash, a.campaign_id, a.union_id, 'allocation' AS status,
-          r.amount_fen, u.name AS union_name, c.title_zh, c.title_en, c.target_payment_date, r.created_at AS at
-        FROM allocation_recipient r
-        JOIN union_allocation a ON a.id = r.allocation_id
-        JOIN grassroots_union u ON u.id = a.union_id
-        JOIN campaign c ON c.id = a.campaign_id
-        WHERE r.id_number_hash = ANY(${part}::text[]) AND NOT (a.id = ANY(${excludeAllocations}::int[]))
-      ) x
-      ORDER BY x.src DESC, x.at DESC, x.id DESC`;
+  const cards = [...new Set(input.candidates.flatMap((c) => (c.cardHash ? [c.cardHash] : [])))];
+  const [idRows, ownerRows] = await Promise.all([
+    Promise.all(
+      chunks(hashes, IN_CHUNK).map((part) => readIdFacts(db, part, statuses, exclude, excludeAllocations)),
+    ),
+    Promise.all(
+      Array.from(
+        { length: Math.max(Math.ceil(phones.length / IN_CHUNK), Math.ceil(cards.length / IN_CHUNK)) },
+        (_, i) =>
+          readOwners(db, {
+            campaignId: input.campaignId,
+            phones: phones.slice(i * IN_CHUNK, (i + 1) * IN_CHUNK),
+            cards: cards.slice(i * IN_CHUNK, (i + 1) * IN_CHUNK),
+            exclude,
+          }),
+      ),
+    ),
+  ]);
+  for (const rows of idRows)
     for (const r of rows) {
       const paysInYear = r.target_payment_date >= from && r.target_payment_date < to;
       if (r.src === 'a') {
@@ -150,52 +134,32 @@ export async function loadPersonFacts(
         paysInYear,
       });
     }
-  }
 
   // Phone owners: the ID hashes of other live nominations in this campaign with the same phone, plus
-  // the candidates themselves (two rows of one file sharing a phone are flagged too).
+  // the candidates themselves (two rows of one file sharing a phone are flagged too). Card owners, the
+  // same way: a card another nominee of this campaign also gave is flagged. Staff phones: people
+  // holding a staff or contact role whose own phone hash is a candidate's.
   const owners = new Map<string, Set<string>>();
-  const own = (phone: string | null, id: string | null) => {
-    if (!phone) return;
-    const set = owners.get(phone) ?? new Set<string>();
-    set.add(id ?? '');
-    owners.set(phone, set);
-  };
-  for (const part of chunks(phones, IN_CHUNK)) {
-    const rows = await db.$queryRaw<{ phone_hash: string; id_number_hash: string | null }[]>`
-      SELECT phone_hash, id_number_hash FROM nomination
-      WHERE campaign_id = ${input.campaignId}::int AND phone_hash = ANY(${part}::text[])
-        AND status NOT IN ('draft', 'withdrawn', 'rejected') AND NOT (id = ANY(${exclude}::int[]))`;
-    for (const r of rows) own(r.phone_hash, r.id_number_hash);
-  }
-  for (const c of input.candidates) own(c.phoneHash, c.idHash);
-
-  // Card owners, the same way: a card another nominee of this campaign also gave is flagged.
-  const cards = [...new Set(input.candidates.flatMap((c) => (c.cardHash ? [c.cardHash] : [])))];
   const cardOwners = new Map<string, Set<string>>();
-  const ownCard = (card: string | null | undefined, id: string | null) => {
-    if (!card) return;
-    const set = cardOwners.get(card) ?? new Set<string>();
+  const own = (map: Map<string, Set<string>>, key: string | null | undefined, id: string | null) => {
+    if (!key) return;
+    let set = map.get(key);
+    if (!set) {
+      set = new Set<string>();
+      map.set(key, set);
+    }
     set.add(id ?? '');
-    cardOwners.set(card, set);
   };
-  for (const part of chunks(cards, IN_CHUNK)) {
-    const rows = await db.$queryRaw<{ bank_card_hash: string; id_number_hash: string | null }[]>`
-      SELECT bank_card_hash, id_number_hash FROM nomination
-      WHERE campaign_id = ${input.campaignId}::int AND bank_card_hash = ANY(${part}::text[])
-        AND status NOT IN ('draft', 'withdrawn', 'rejected') AND NOT (id = ANY(${exclude}::int[]))`;
-    for (const r of rows) ownCard(r.bank_card_hash, r.id_number_hash);
-  }
-  for (const c of input.candidates) ownCard(c.cardHash, c.idHash);
-
-  // Staff phones: people holding a staff or contact role whose own phone hash is a candidate's.
   const staffPhones = new Set<string>();
-  for (const part of chunks(phones, IN_CHUNK)) {
-    const rows = await db.$queryRaw<{ phone_hash: string }[]>`
-      SELECT DISTINCT p.phone_hash FROM person p JOIN role_grant g ON g.person_id = p.id
-      WHERE p.phone_hash = ANY(${part}::text[]) AND g.revoked_at IS NULL
-        AND g.role IN ('admin', 'reviewer', 'finance', 'contact')`;
-    for (const r of rows) staffPhones.add(r.phone_hash);
+  for (const rows of ownerRows)
+    for (const r of rows) {
+      if (r.kind === 'p') own(owners, r.hash, r.id_number_hash);
+      else if (r.kind === 'c') own(cardOwners, r.hash, r.id_number_hash);
+      else staffPhones.add(r.hash);
+    }
+  for (const c of input.candidates) {
+    own(owners, c.phoneHash, c.idHash);
+    own(cardOwners, c.cardHash, c.idHash);
   }
 
   return input.candidates.map((c) => {
@@ -236,6 +200,77 @@ export async function loadPersonFacts(
       staffPhone: c.phoneHash ? staffPhones.has(c.phoneHash) : false,
     };
   });
+}
+
+interface IdFactRow {
+  src: 'n' | 'a';
+  id: number;
+  id_number_hash: string;
+  campaign_id: number;
+  union_id: number;
+  status: string;
+  amount_fen: number | null;
+  union_name: string;
+  title_zh: string;
+  title_en: string;
+  target_payment_date: Date;
+}
+
+/**
+ * Live nominations and union-reported recipients with these ID hashes (any campaign). People grassroots
+ * unions reported paying from their allocations: in this campaign they are already helped (the same
+ * person must not be paid twice through two routes); in the payment year their amounts count towards
+ * the yearly cap, the year taken from the campaign's payment date as for nominations. Read in the same
+ * statement as the live nominations (UNION ALL): a dialog answer's statement budget does not grow.
+ */
+function readIdFacts(
+  db: Reader,
+  part: string[],
+  statuses: string[],
+  exclude: number[],
+  excludeAllocations: number[],
+): Promise<IdFactRow[]> {
+  return db.$queryRaw<IdFactRow[]>`SELECT * FROM (
+      SELECT 'n' AS src, n.id, n.id_number_hash, n.campaign_id, n.union_id, n.status::text AS status,
+        n.amount_fen, u.name AS union_name, c.title_zh, c.title_en, c.target_payment_date, n.created_at AS at
+      FROM nomination n
+      JOIN grassroots_union u ON u.id = n.union_id
+      JOIN campaign c ON c.id = n.campaign_id
+      WHERE n.id_number_hash = ANY(${part}::text[]) AND n.status::text = ANY(${statuses}::text[])
+        AND NOT (n.id = ANY(${exclude}::int[]))
+      UNION ALL
+      SELECT 'a' AS src, r.id, r.id_number_hash, a.campaign_id, a.union_id, 'allocation' AS status,
+        r.amount_fen, u.name AS union_name, c.title_zh, c.title_en, c.target_payment_date, r.created_at AS at
+      FROM allocation_recipient r
+      JOIN union_allocation a ON a.id = r.allocation_id
+      JOIN grassroots_union u ON u.id = a.union_id
+      JOIN campaign c ON c.id = a.campaign_id
+      WHERE r.id_number_hash = ANY(${part}::text[]) AND NOT (a.id = ANY(${excludeAllocations}::int[]))
+    ) x
+    ORDER BY x.src DESC, x.at DESC, x.id DESC`;
+}
+
+/**
+ * In one statement: the ID hashes of this campaign's other live nominations giving one of these phones
+ * ('p') or cards ('c'), and which phones belong to people holding a staff or contact role ('s').
+ */
+function readOwners(
+  db: Reader,
+  q: { campaignId: number; phones: string[]; cards: string[]; exclude: number[] },
+): Promise<{ kind: 'p' | 'c' | 's'; hash: string; id_number_hash: string | null }[]> {
+  return db.$queryRaw`
+    SELECT 'p' AS kind, phone_hash AS hash, id_number_hash FROM nomination
+    WHERE campaign_id = ${q.campaignId}::int AND phone_hash = ANY(${q.phones}::text[])
+      AND status NOT IN ('draft', 'withdrawn', 'rejected') AND NOT (id = ANY(${q.exclude}::int[]))
+    UNION ALL
+    SELECT 'c' AS kind, bank_card_hash AS hash, id_number_hash FROM nomination
+    WHERE campaign_id = ${q.campaignId}::int AND bank_card_hash = ANY(${q.cards}::text[])
+      AND status NOT IN ('draft', 'withdrawn', 'rejected') AND NOT (id = ANY(${q.exclude}::int[]))
+    UNION ALL
+    SELECT DISTINCT 's' AS kind, p.phone_hash AS hash, NULL::text AS id_number_hash
+    FROM person p JOIN role_grant g ON g.person_id = p.id
+    WHERE p.phone_hash = ANY(${q.phones}::text[]) AND g.revoked_at IS NULL
+      AND g.role IN ('admin', 'reviewer', 'finance', 'contact')`;
 }
 
 /** Places left for the union in the category and budget left in the campaign. */

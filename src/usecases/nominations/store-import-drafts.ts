@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Db, Tx } from '../../adapters/db/client.ts';
 import { draftExpiresAt } from '../../domain/nomination/intake.ts';
 import type { NominationDeps } from './shared.ts';
@@ -10,9 +9,11 @@ import type { ImportedValues, ImportValidation } from './validate-import.ts';
 // step answered, draftStep 'import:<batchId>'), replacing the contact's earlier unconfirmed batches.
 // The stored fields come from the same mapping as the dialog's answers (stored-fields.ts).
 
-const INSERT_CHUNK = 2000;
-/** Rows encrypted between two looks at the event loop. */
-const ENCRYPT_SLICE = 500;
+const INSERT_CHUNK = 1000;
+/** INSERT statements in flight at once (each on its own connection of the pool). */
+const WRITERS = 2;
+/** Chunks mapped and handed to the encryption worker ahead of the one being written. */
+const MAPPED_AHEAD = 2;
 const IMPORT_MARK = 'import:';
 
 export const importMarker = (batchId: string) => `${IMPORT_MARK}${batchId}`;
@@ -24,36 +25,74 @@ export async function storeImportDrafts(
   const batchId = randomBytes(6).toString('base64url');
   const now = deps.now();
   const valid = validation.rows.filter((r) => r.ok && r.value);
-  // Encryption (CPU, here) and the INSERTs (the database's CPU) overlap: while one chunk is written the
-  // next is encrypted, in slices with a look at the event loop between them (so the statement in
-  // flight is sent at once, and other updates are served). The statements still run one after the
-  // other, in file order: ids follow the file, which the quota's "in file order" at submit relies on.
-  const campaign = await deps.db.campaign.findUniqueOrThrow({ where: { id: validation.campaignId } });
-  const shared: Shared = {
-    campaignId: validation.campaignId,
-    categoryId: validation.categoryId,
-    unionId: validation.unionId,
-    personId: validation.personId,
-    marker: importMarker(batchId),
-    expires: draftExpiresAt(campaign.settings, now),
-    now,
-  };
-  // The contact's earlier unconfirmed batches go first, then the chunks in order.
-  let writing = inFlight(
-    deps.db.nomination.deleteMany({
-      where: { submittedById: validation.personId, status: 'draft', source: 'upload' },
-    }),
-  );
-  for (let from = 0; from < valid.length; from += INSERT_CHUNK) {
-    const part: DraftRow[] = [];
-    for (let i = from; i < Math.min(valid.length, from + INSERT_CHUNK); i++) {
-      if (i > from && i % ENCRYPT_SLICE === 0) await yieldToLoop();
-      part.push(draftRow(deps, valid[i]!.value!));
-    }
+  // The encryptions run on a worker thread (FieldCipher.worker), chunk by chunk, and the
+  // INSERTs in PostgreSQL, WRITERS of them at once on the pool's connections (PostgreSQL's work, the
+  // larger part, then uses both cores), while this thread maps and sends the rows. Ids follow the file
+  // (the quota's "in file order" at submit relies on it): they are drawn from the sequence up front, in
+  // file order, and written explicitly, so the order the chunks finish in does not matter.
+  // Booted while the campaign is read.
+  const worker = deps.cipher.worker();
+  let writing: Promise<unknown> = Promise.resolve();
+  const inserts: Promise<unknown>[] = [];
+  try {
+    const campaign = await deps.db.campaign.findUniqueOrThrow({ where: { id: validation.campaignId } });
+    const shared: Shared = {
+      campaignId: validation.campaignId,
+      categoryId: validation.categoryId,
+      unionId: validation.unionId,
+      personId: validation.personId,
+      marker: importMarker(batchId),
+      expires: draftExpiresAt(campaign.settings, now),
+      now,
+    };
+    // The contact's earlier unconfirmed batches go first (before any new row exists: they match the
+    // same filter), then the chunks.
+    writing = inFlight(
+      deps.db.nomination.deleteMany({
+        where: { submittedById: validation.personId, status: 'draft', source: 'upload' },
+      }),
+    );
+    const ids = inFlight(reserveIds(deps.db, valid.length)) as Promise<number[]>;
+    // A chunk is mapped (clear columns; the values to encrypt listed) and handed to the worker a few
+    // chunks ahead of its INSERT: the worker answers in order, and this thread maps while the
+    // statements in flight run.
+    const chunkCount = Math.ceil(valid.length / INSERT_CHUNK);
+    const parts: ({ rows: DraftRow[]; sealed: Promise<string[]> } | undefined)[] = [];
+    const prepare = (k: number) => {
+      if (k >= chunkCount) return;
+      const plain: string[] = [];
+      const rows: DraftRow[] = [];
+      for (let i = k * INSERT_CHUNK; i < Math.min(valid.length, (k + 1) * INSERT_CHUNK); i++)
+        rows.push(draftRow(deps, valid[i]!.value!, plain));
+      const sealed = worker.encrypt(plain);
+      sealed.catch(() => {}); // awaited below, or abandoned when an INSERT fails first
+      parts[k] = { rows, sealed };
+    };
+    for (let k = 0; k < MAPPED_AHEAD; k++) prepare(k);
     await writing;
-    writing = inFlight(insertDrafts(deps.db, shared, part));
+    const idList = await ids;
+    for (let k = 0; k < chunkCount; k++) {
+      prepare(k + MAPPED_AHEAD);
+      const part = parts[k]!;
+      const sealed = await part.sealed;
+      for (const r of part.rows) {
+        if (r.idNumberEnc !== null) r.idNumberEnc = sealed[Number(r.idNumberEnc)]!;
+        if (r.phoneEnc !== null) r.phoneEnc = sealed[Number(r.phoneEnc)]!;
+        if (r.bankCardEnc !== null) r.bankCardEnc = sealed[Number(r.bankCardEnc)]!;
+      }
+      if (inserts.length >= WRITERS) await inserts.shift();
+      const from = k * INSERT_CHUNK;
+      inserts.push(
+        inFlight(insertDrafts(deps.db, shared, part.rows, idList.slice(from, from + part.rows.length))),
+      );
+      parts[k] = undefined; // its rows are the statement's now
+    }
+    await Promise.all(inserts);
+  } finally {
+    await writing.catch(() => {});
+    await Promise.allSettled(inserts);
+    await worker.close();
   }
-  await writing;
   return { batchId, stored: valid.length };
 }
 
@@ -67,8 +106,16 @@ function inFlight(p: PromiseLike<unknown>): Promise<unknown> {
   return started;
 }
 
-function draftRow(deps: NominationDeps, v: ImportedValues): DraftRow {
-  const s = storedFields(deps.cipher, v.fields, v);
+/**
+ * A draft's columns from a valid row, through the mapping the dialog uses (storedFields). The values to
+ * encrypt are appended to `plain`; their columns hold their index there until the worker has sealed them.
+ */
+function draftRow(deps: NominationDeps, v: ImportedValues, plain: string[]): DraftRow {
+  const later = {
+    encrypt: (value: string) => String(plain.push(value) - 1),
+    hash: deps.cipher.hash.bind(deps.cipher),
+  };
+  const s = storedFields(later, v.fields, v);
   return {
     fullName: s.fullName ?? null,
     idNumberEnc: s.idNumberEnc ?? null,
@@ -130,18 +177,35 @@ interface DraftRow {
 }
 
 /**
+ * `n` new nomination ids, increasing in the order returned (one backend calls nextval in
+ * generate_series order; the sequence only ever goes up).
+ */
+async function reserveIds(db: Db, n: number): Promise<number[]> {
+  if (n === 0) return [];
+  const rows = await db.$queryRaw<{ ids: number[] }[]>`
+    SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('nomination', 'id'))::int
+      FROM generate_series(1, ${n}::int) g ORDER BY g) AS ids`;
+  return rows[0]!.ids;
+}
+
+/**
  * One INSERT ... SELECT FROM unnest(...) per chunk: column arrays instead of Prisma's createMany, which
  * in Prisma 7 took ~1.5 s and several hundred MB per 1,000 rows of this table (see bench/).
  */
-async function insertDrafts(db: Db | Tx, s: Shared, rows: readonly DraftRow[]): Promise<void> {
+async function insertDrafts(
+  db: Db | Tx,
+  s: Shared,
+  rows: readonly DraftRow[],
+  ids: readonly number[],
+): Promise<void> {
   const col = <K extends keyof DraftRow>(k: K) => rows.map((r) => r[k]);
   await db.$executeRaw`
     INSERT INTO nomination (
-      campaign_id, category_id, union_id, submitted_by_id, status, source, full_name, id_number_enc,
+      id, campaign_id, category_id, union_id, submitted_by_id, status, source, full_name, id_number_enc,
       id_number_hash, birth_date, sex, phone_enc, phone_hash, employer, work_status, model_worker_level,
       hardship_tier, main_cause, secondary_causes, description, benefit_form, bank_name, bank_card_enc,
       bank_card_last4, bank_card_hash, flags, draft_step, draft_answered, draft_expires_at, created_at, updated_at)
-    SELECT ${s.campaignId}::int, ${s.categoryId}::int, ${s.unionId}::int, ${s.personId}::int,
+    SELECT v.id, ${s.campaignId}::int, ${s.categoryId}::int, ${s.unionId}::int, ${s.personId}::int,
       'draft'::"NominationStatus", 'upload', v.full_name, v.id_enc, v.id_hash, v.birth_date::date,
       v.sex::"Sex", v.phone_enc, v.phone_hash, v.employer, v.work_status, v.model_worker_level,
       v.hardship_tier, v.main_cause, string_to_array(v.secondary_causes, ','), v.description,
@@ -149,14 +213,14 @@ async function insertDrafts(db: Db | Tx, s: Shared, rows: readonly DraftRow[]): 
       ${s.marker}, string_to_array(v.answered, ','), ${s.expires}::timestamp(3), ${s.now}::timestamp(3),
       ${s.now}::timestamp(3)
     FROM unnest(
-      ${col('fullName')}::text[], ${col('idNumberEnc')}::text[], ${col('idNumberHash')}::text[],
+      ${ids}::int[], ${col('fullName')}::text[], ${col('idNumberEnc')}::text[], ${col('idNumberHash')}::text[],
       ${col('birthDate')}::text[], ${col('sex')}::text[], ${col('phoneEnc')}::text[], ${col('phoneHash')}::text[],
       ${col('employer')}::text[], ${col('workStatus')}::text[], ${col('modelWorkerLevel')}::text[],
       ${col('hardshipTier')}::text[], ${col('mainCause')}::text[], ${col('secondaryCauses')}::text[],
       ${col('description')}::text[], ${col('benefitForm')}::text[], ${col('bankName')}::text[],
       ${col('bankCardEnc')}::text[], ${col('bankCardLast4')}::text[], ${col('bankCardHash')}::text[], ${col('flags')}::text[],
       ${col('draftAnswered')}::text[]
-    ) AS v(full_name, id_enc, id_hash, birth_date, sex, phone_enc, phone_hash, employer, work_status,
+    ) AS v(id, full_name, id_enc, id_hash, birth_date, sex, phone_enc, phone_hash, employer, work_status,
       model_worker_level, hardship_tier, main_cause, secondary_causes, description, benefit_form,
       bank_name, card_enc, card_last4, card_hash, flags, answered)`;
 }

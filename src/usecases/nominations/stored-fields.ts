@@ -27,7 +27,7 @@ export interface StoredFields {
 
 /** `hashes`: look-up hashes the caller computed already for these fields (a file's rows are hashed once). */
 export function storedFields(
-  cipher: FieldCipher,
+  cipher: Pick<FieldCipher, 'encrypt' | 'hash'>,
   f: ClearFields,
   hashes?: { idHash: string | null; phoneHash: string | null; cardHash?: string | null },
 ): StoredFields {

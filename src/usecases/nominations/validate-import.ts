@@ -1,4 +1,5 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import type { CipherWorker } from '../../adapters/crypto/field-cipher.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { admitAll } from '../../domain/nomination/admission.ts';
 import { validateHardship } from '../../domain/identity/hardship.ts';
@@ -146,16 +147,62 @@ function planFor(cat: CategoryInfo, form: string | undefined): RowPlan {
   return plan;
 }
 
+/**
+ * Vocabulary look-ups of one file (column and cell text → code, null when unknown; a list cell → its
+ * codes and unknown parts): the same few texts recur on most rows of a file, so each is normalised and
+ * looked up once, not once per row.
+ */
+export interface VocabMemo {
+  codes: Map<CodedColumn, Map<string, string | null>>;
+  lists: Map<string, { codes: string[]; unknown: string[] }>;
+}
+
+export const vocabMemo = (): VocabMemo => ({ codes: new Map(), lists: new Map() });
+
+function codeOf(memo: VocabMemo | undefined, column: CodedColumn, cat: CategoryInfo, v: string) {
+  let byText = memo?.codes.get(column);
+  if (memo && !byText) {
+    byText = new Map();
+    memo.codes.set(column, byText);
+  }
+  let code = byText?.get(v);
+  if (code === undefined) {
+    const entries = column === 'benefit_form' ? planFor(cat, undefined).benefitVocab : vocabFor(column, cat);
+    code = vocabCode(entries, v) ?? null;
+    byText?.set(v, code);
+  }
+  return code ?? undefined;
+}
+
+function listCodesOf(memo: VocabMemo | undefined, cat: CategoryInfo, v: string) {
+  let out = memo?.lists.get(v);
+  if (out === undefined) {
+    out = { codes: [], unknown: [] };
+    for (const part of splitList(v)) {
+      const code = vocabCode(vocabFor('secondary_causes', cat), part);
+      if (code) out.codes.push(code);
+      else out.unknown.push(part);
+    }
+    memo?.lists.set(v, out);
+  }
+  return out;
+}
+
+const NO_COLUMNS: ReadonlySet<SheetColumn> = new Set();
+
 /** Checks one row in isolation (no database): text fields, vocabulary, required columns. */
 export function checkRow(
   row: ImportInputRow,
   cat: CategoryInfo,
   today: Date,
   hash: (kind: 'id' | 'phone' | 'card', v: string) => string,
+  memo?: VocabMemo,
 ): ImportRowResult {
-  const issues: ImportIssue[] = [...(row.issues ?? [])];
+  const issues: ImportIssue[] = row.issues?.length ? [...row.issues] : [];
   const warnings: ImportIssue[] = [];
-  const failed = new Set<SheetColumn>(issues.flatMap((i) => (i.column ? [i.column] : [])));
+  const failed: ReadonlySet<SheetColumn> = issues.length
+    ? new Set(issues.flatMap((i) => (i.column ? [i.column] : [])))
+    : NO_COLUMNS;
   const raw = (c: SheetColumn) => (row.values[c] ?? '').trim();
 
   // Benefit form first: it decides whether bank details are needed.
@@ -165,7 +212,7 @@ export function checkRow(
     if (v === '') {
       issues.push({ code: 'required', params: { column: 'benefit_form' }, column: 'benefit_form' });
     } else {
-      chosen = vocabCode(planFor(cat, undefined).benefitVocab, v);
+      chosen = codeOf(memo, 'benefit_form', cat, v);
       if (!chosen)
         issues.push({
           code: 'vocab_unknown',
@@ -204,22 +251,20 @@ export function checkRow(
       issues.push({ code: 'required', params: { column: c }, column: c });
       continue;
     }
-    const code = vocabCode(vocabFor(c, cat), v);
+    const code = codeOf(memo, c, cat, v);
     if (code) coded.set(c, code);
     else issues.push({ code: 'vocab_unknown', params: { column: c, value: v }, column: c });
   }
   const secondary: string[] = [];
   if (wanted.has('secondary_causes')) {
-    for (const part of splitList(raw('secondary_causes'))) {
-      const code = vocabCode(vocabFor('secondary_causes', cat), part);
-      if (code) secondary.push(code);
-      else
-        issues.push({
-          code: 'vocab_unknown',
-          params: { column: 'secondary_causes', value: part },
-          column: 'secondary_causes',
-        });
-    }
+    const listed = listCodesOf(memo, cat, raw('secondary_causes'));
+    secondary.push(...listed.codes);
+    for (const part of listed.unknown)
+      issues.push({
+        code: 'vocab_unknown',
+        params: { column: 'secondary_causes', value: part },
+        column: 'secondary_causes',
+      });
     const tier = coded.get('hardship_tier');
     const main = coded.get('main_cause');
     if (tier && main) {
@@ -252,6 +297,40 @@ export function checkRow(
   };
 }
 
+/**
+ * Checks rows[from, to) with their look-up hashes left to the worker: each hash first holds its index
+ * in the slice's list of that kind, replaced when the worker answers (the returned promise).
+ */
+function checkSlice(
+  worker: CipherWorker,
+  input: readonly ImportInputRow[],
+  rows: ImportRowResult[],
+  from: number,
+  to: number,
+  cat: CategoryInfo,
+  today: Date,
+  memo: VocabMemo,
+): Promise<unknown> {
+  const wanted = { id: [] as string[], phone: [] as string[], card: [] as string[] };
+  const later = (kind: 'id' | 'phone' | 'card', v: string) => String(wanted[kind].push(v) - 1);
+  for (let i = from; i < to; i++) rows[i] = checkRow(input[i]!, cat, today, later, memo);
+  const done = Promise.all([
+    worker.hash('id', wanted.id),
+    worker.hash('phone', wanted.phone),
+    worker.hash('card', wanted.card),
+  ]).then(([ids, phones, cards]) => {
+    for (let i = from; i < to; i++) {
+      const v = rows[i]!.value;
+      if (!v) continue;
+      if (v.idHash !== null) v.idHash = ids[Number(v.idHash)]!;
+      if (v.phoneHash !== null) v.phoneHash = phones[Number(v.phoneHash)]!;
+      if (v.cardHash !== null) v.cardHash = cards[Number(v.cardHash)]!;
+    }
+  });
+  done.catch(() => {}); // awaited with the other slices
+  return done;
+}
+
 const reject = (r: ImportRowResult, issue: ImportIssue) => {
   r.ok = false;
   r.issues.push(issue);
@@ -273,13 +352,24 @@ export async function validateImport(
   // hears how far the check got (a progress message for long files).
   const total = input.rows.length;
   const rows: ImportRowResult[] = new Array(total);
-  for (let from = 0; from < total; from += PROGRESS_SLICE) {
-    const to = Math.min(total, from + PROGRESS_SLICE);
-    for (let i = from; i < to; i++) rows[i] = checkRow(input.rows[i]!, cat, now, hash);
-    if (total > PROGRESS_SLICE) {
-      opts.onProgress?.(to, total);
-      await yieldToLoop();
+  const memo = vocabMemo();
+  // A long file's look-up hashes (three HMACs a row) are computed on a worker thread, a slice at a
+  // time, while this thread checks the next slice.
+  const worker = total > PROGRESS_SLICE ? deps.cipher.worker() : undefined;
+  try {
+    const hashing: Promise<unknown>[] = [];
+    for (let from = 0; from < total; from += PROGRESS_SLICE) {
+      const to = Math.min(total, from + PROGRESS_SLICE);
+      if (!worker) for (let i = from; i < to; i++) rows[i] = checkRow(input.rows[i]!, cat, now, hash, memo);
+      else hashing.push(checkSlice(worker, input.rows, rows, from, to, cat, now, memo));
+      if (total > PROGRESS_SLICE) {
+        opts.onProgress?.(to, total);
+        await yieldToLoop();
+      }
     }
+    await Promise.all(hashing);
+  } finally {
+    await worker?.close();
   }
 
   // Duplicates within the file: every row sharing an ID number is refused, naming the other row.
