@@ -100,6 +100,8 @@ async function ourBot() {
       wallSeconds: Number((wallMs / 1000).toFixed(1)),
       botMessagesAccepted: stats.totalSent,
       emulator429s: stats.tooManyRequests,
+      /** Bot API calls by method (getUpdates: how often the bot asked for updates). */
+      callsPerMethod: stats.callsPerMethod,
       sendsPerSecond: Number((stats.totalSent / (wallMs / 1000)).toFixed(1)),
       outbound429Metric: app.metrics.get('warmth_outbound_429_total', { profile: 'interactive' }),
       gaveUp: app.metrics.get('warmth_outbound_gave_up_total', {

@@ -21,7 +21,7 @@ import type { startEmulator } from '../src/emulator/index.ts';
 import { makeId } from '../test/support/fixtures.ts';
 
 const NOMINATIONS = Number(process.env['NOMINATIONS'] ?? 2_000);
-const REVIEWERS = 5;
+const REVIEWERS = Number(process.env['REVIEWERS'] ?? 5); // REVIEWERS=1: one press at a time (no queueing)
 const CONTACTS = 400;
 const BASELINE_PRESSES = 2_000;
 const stats = summarize;
