@@ -1,6 +1,6 @@
 // npm run build: the production build in dist/. esbuild bundles each entry point (the processes, the CLIs
-// production needs, the upload parser's child process, the emulator) with the project's own code and the
-// generated Prisma client inside, npm packages left as imports (installed with `npm ci --omit=dev`), shared
+// production needs, the upload parser's child process, the decryption worker thread, the emulator) with
+// the project's own code and the generated Prisma client inside, npm packages left as imports (installed with `npm ci --omit=dev`), shared
 // code split into dist/chunks/, source maps beside each file (run with `node --enable-source-maps`).
 // Runtime files (locales/, prisma/migrations/, campaigns/, config/) are read from the package root
 // (src/adapters/package-root.ts), so dist/ holds code only.
@@ -14,6 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const ENTRY_POINTS = [
   'src/main.ts',
   'src/adapters/files/parse-worker.ts',
+  'src/adapters/crypto/decrypt-worker.ts',
   'src/adapters/db/tooling/cli.ts',
   'src/emulator/cli.ts',
   'src/cli/admin.ts',

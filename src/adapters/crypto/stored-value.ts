@@ -1,0 +1,19 @@
+import { createDecipheriv } from 'node:crypto';
+
+// The stored format of an encrypted field, read in ONE place: FieldCipher.decrypt and the decryption
+// worker (decrypt-worker.ts, a thread of its own) both call `openStored`.
+// "<keyVersion>:<base64(iv | tag | ciphertext)>", AES-256-GCM: 12 bytes of IV, 16 of authentication tag.
+
+/** Decrypts one stored value to its UTF-8 bytes; throws on an unknown key version or a bad tag. */
+export function openStored(keys: ReadonlyMap<number, Buffer>, stored: string): Buffer {
+  const sep = stored.indexOf(':');
+  const key = keys.get(Number(stored.slice(0, sep)));
+  if (sep < 1 || !key)
+    throw new Error(`no data key with version ${stored.slice(0, Math.max(sep, 0))} is configured`);
+  const raw = Buffer.from(stored.slice(sep + 1), 'base64');
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  const plain = decipher.update(raw.subarray(28));
+  const tail = decipher.final(); // checks the tag (GCM adds no bytes here)
+  return tail.length ? Buffer.concat([plain, tail]) : plain;
+}
