@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -27,6 +27,18 @@ export const ENTRY_POINTS = [
   'src/cli/seed-demo.ts',
 ];
 
+/** How every production bundle is built (also used by bench/ledger.bench.ts to measure as deployed). */
+export const BUNDLE_OPTIONS = {
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20.19',
+  packages: 'external',
+  sourcemap: true,
+  // The sources import with .ts extensions (run by tsx); esbuild resolves them.
+  resolveExtensions: ['.ts', '.js', '.mjs', '.json'],
+} as const satisfies BuildOptions;
+
 /** Builds into `outdir` (default dist/); returns esbuild's result. */
 export async function buildDist({
   outdir = join(root, 'dist'),
@@ -34,20 +46,13 @@ export async function buildDist({
 } = {}) {
   rmSync(outdir, { recursive: true, force: true });
   return build({
+    ...BUNDLE_OPTIONS,
     absWorkingDir: root,
     entryPoints: ENTRY_POINTS,
     outdir,
     outbase: 'src',
-    bundle: true,
     splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20.19',
-    packages: 'external',
-    sourcemap: true,
     chunkNames: 'chunks/[name]-[hash]',
-    // The sources import with .ts extensions (run by tsx); esbuild resolves them.
-    resolveExtensions: ['.ts', '.js', '.mjs', '.json'],
     logLevel,
     metafile: false,
   });
