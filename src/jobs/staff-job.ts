@@ -257,6 +257,7 @@ const runners: Record<StaffJobKind, Runner> = {
       write: (out, pages, part) =>
         writeLedgerXlsx(out, pages, {
           locale,
+          settleAt: deps.staffJobs.partBytes,
           masked: access === 'masked',
           title: tr(deps, locale, 'ledger.sheet_title', { title, date: figures.asOfDate }),
           ...(part === 1 ? { figures } : {}),
@@ -295,6 +296,7 @@ const runners: Record<StaffJobKind, Runner> = {
       write: (out, pages) =>
         writeEntryListXlsx(out, pages, {
           locale,
+          settleAt: deps.staffJobs.partBytes,
           title: tr(deps, locale, 'entry.sheet_title', { title, date: f.asOfDate }),
         }),
       filename: (part, parts) => partName(file, part, parts),

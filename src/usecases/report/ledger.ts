@@ -91,6 +91,48 @@ export interface LedgerRow {
   source: string;
 }
 
+/**
+ * A ledger row made with `new`, not an object literal: V8 watches an object literal's objects and,
+ * when a few scavenges find most of them alive (a page of rows is alive while it is written), it
+ * allocates every later one straight in the old space (allocation-site pretenuring). The rows, and
+ * through them their strings, then filled the old space until a full collection (100,000 rows .xlsx:
+ * heap 80 -> 154 MB in about one run of four; never with --no-allocation-site-pretenuring, and never
+ * with this class). Objects made by `new` are not pretenured.
+ */
+class Row implements LedgerRow {
+  constructor(
+    public id: number,
+    public unionName: string,
+    public categoryZh: string,
+    public categoryEn: string,
+    public categoryKind: string,
+    public fullName: string,
+    public sex: 'male' | 'female' | null,
+    public birth: string | null,
+    public idNumber: string,
+    public phone: string,
+    public employer: string,
+    public workStatus: string | null,
+    public modelWorkerLevel: string | null,
+    public hardshipTier: string | null,
+    public mainCause: string | null,
+    public secondaryCauses: string[],
+    public benefitForm: string | null,
+    public bankName: string,
+    public bankCard: string,
+    public amountFen: number | null,
+    public status: NominationStatusName,
+    public submittedAt: Date | null,
+    public decidedAt: Date | null,
+    public deliveredOn: IsoDate | null,
+    public deliveredFen: number | null,
+    public entryDeadline: IsoDate | null,
+    public enteredProvincialAt: Date | null,
+    public flags: string[],
+    public source: string,
+  ) {}
+}
+
 export interface LedgerQuery {
   campaignId: number;
   access: LedgerAccess;
@@ -264,37 +306,37 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
         deadlines.get(deliveredOn) ?? entryDeadlineOn(deliveredOn, campaign.entryWorkingDays, calendar);
       deadlines.set(deliveredOn, deadline);
     }
-    return {
+    return new Row(
       id,
-      unionName: unionName.get(unionId) ?? String(unionId),
-      categoryZh: cat?.nameZh ?? '',
-      categoryEn: cat?.nameEn ?? '',
-      categoryKind: cat?.kind ?? '',
-      fullName: fullName ?? '',
+      unionName.get(unionId) ?? String(unionId),
+      cat?.nameZh ?? '',
+      cat?.nameEn ?? '',
+      cat?.kind ?? '',
+      fullName ?? '',
       sex,
-      birth: full ? birthDateOfIdNumber(idNumber) : maskBirthDate(birthDateOfIdNumber(idNumber)) || null,
-      idNumber: full || !idNumber ? idNumber : maskIdNumber(idNumber),
-      phone: full || !phone ? phone : maskPhone(phone),
-      employer: employer ?? '',
+      full ? birthDateOfIdNumber(idNumber) : maskBirthDate(birthDateOfIdNumber(idNumber)) || null,
+      full || !idNumber ? idNumber : maskIdNumber(idNumber),
+      full || !phone ? phone : maskPhone(phone),
+      employer ?? '',
       workStatus,
       modelWorkerLevel,
       hardshipTier,
       mainCause,
-      secondaryCauses: secondaryCauses ?? [],
+      secondaryCauses ?? [],
       benefitForm,
-      bankName: bankName ?? '',
-      bankCard: full ? (bankCard ?? '') : bankCardLast4 ? maskBankCard(bankCardLast4) : '',
+      bankName ?? '',
+      full ? (bankCard ?? '') : bankCardLast4 ? maskBankCard(bankCardLast4) : '',
       amountFen,
       status,
-      submittedAt: dateOf(submittedAt),
-      decidedAt: dateOf(decidedAt),
+      dateOf(submittedAt),
+      dateOf(decidedAt),
       deliveredOn,
       deliveredFen,
-      entryDeadline: deadline,
-      enteredProvincialAt: dateOf(enteredProvincialAt),
-      flags: flags ?? [],
+      deadline,
+      dateOf(enteredProvincialAt),
+      flags ?? [],
       source,
-    };
+    );
   };
 
   const { sql, params } = ledgerSql(q.campaignId, q.filters);
