@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import type { Telegram } from 'telegraf';
 import { z } from 'zod';
 import type { FieldCipher } from '../adapters/crypto/field-cipher.ts';
@@ -225,7 +224,10 @@ async function exportRun(
       await patiently(() =>
         c.deps.telegram.sendDocument(
           Number(c.job.chatId),
-          { source: createReadStream(path), filename: opts.filename(i + 1, parts) },
+          // The path, not an opened stream: telegraf opens it for each call, so a send the outbound path
+          // repeats after a 429 uploads the file again (a repeated stream would be empty: "file must be
+          // non-empty", and the whole attempt failed and ran again).
+          { source: path, filename: opts.filename(i + 1, parts) },
           { caption },
         ),
       );
