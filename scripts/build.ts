@@ -1,19 +1,21 @@
 // npm run build: the production build in dist/. esbuild bundles each entry point (the processes, the CLIs
-// production needs, the upload parser's child process, the emulator) with the project's own code and the
-// generated Prisma client inside, npm packages left as imports (installed with `npm ci --omit=dev`), shared
+// production needs, the upload parser's child process, the decryption worker thread, the emulator) with
+// the project's own code and the generated Prisma client inside, npm packages left as imports (installed with `npm ci --omit=dev`), shared
 // code split into dist/chunks/, source maps beside each file (run with `node --enable-source-maps`).
 // Runtime files (locales/, prisma/migrations/, campaigns/, config/) are read from the package root
 // (src/adapters/package-root.ts), so dist/ holds code only.
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export const ENTRY_POINTS = [
   'src/main.ts',
   'src/adapters/files/parse-worker.ts',
+  'src/adapters/crypto/decrypt-worker.ts',
+  'src/adapters/crypto/cipher-worker.ts',
   'src/adapters/db/tooling/cli.ts',
   'src/emulator/cli.ts',
   'src/cli/admin.ts',
@@ -26,6 +28,18 @@ export const ENTRY_POINTS = [
   'src/cli/seed-demo.ts',
 ];
 
+/** How every production bundle is built (also used by bench/ledger.bench.ts to measure as deployed). */
+export const BUNDLE_OPTIONS = {
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20.19',
+  packages: 'external',
+  sourcemap: true,
+  // The sources import with .ts extensions (run by tsx); esbuild resolves them.
+  resolveExtensions: ['.ts', '.js', '.mjs', '.json'],
+} as const satisfies BuildOptions;
+
 /** Builds into `outdir` (default dist/); returns esbuild's result. */
 export async function buildDist({
   outdir = join(root, 'dist'),
@@ -33,20 +47,13 @@ export async function buildDist({
 } = {}) {
   rmSync(outdir, { recursive: true, force: true });
   return build({
+    ...BUNDLE_OPTIONS,
     absWorkingDir: root,
     entryPoints: ENTRY_POINTS,
     outdir,
     outbase: 'src',
-    bundle: true,
     splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20.19',
-    packages: 'external',
-    sourcemap: true,
     chunkNames: 'chunks/[name]-[hash]',
-    // The sources import with .ts extensions (run by tsx); esbuild resolves them.
-    resolveExtensions: ['.ts', '.js', '.mjs', '.json'],
     logLevel,
     metafile: false,
   });

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import type { Telegram } from 'telegraf';
 import { z } from 'zod';
 import type { FieldCipher } from '../adapters/crypto/field-cipher.ts';
@@ -225,7 +224,10 @@ async function exportRun(
       await patiently(() =>
         c.deps.telegram.sendDocument(
           Number(c.job.chatId),
-          { source: createReadStream(path), filename: opts.filename(i + 1, parts) },
+          // The path, not an opened stream: telegraf opens it for each call, so a send the outbound path
+          // repeats after a 429 uploads the file again (a repeated stream would be empty: "file must be
+          // non-empty", and the whole attempt failed and ran again).
+          { source: path, filename: opts.filename(i + 1, parts) },
           { caption },
         ),
       );
@@ -257,6 +259,7 @@ const runners: Record<StaffJobKind, Runner> = {
       write: (out, pages, part) =>
         writeLedgerXlsx(out, pages, {
           locale,
+          settleAt: deps.staffJobs.partBytes,
           masked: access === 'masked',
           title: tr(deps, locale, 'ledger.sheet_title', { title, date: figures.asOfDate }),
           ...(part === 1 ? { figures } : {}),
@@ -295,6 +298,7 @@ const runners: Record<StaffJobKind, Runner> = {
       write: (out, pages) =>
         writeEntryListXlsx(out, pages, {
           locale,
+          settleAt: deps.staffJobs.partBytes,
           title: tr(deps, locale, 'entry.sheet_title', { title, date: f.asOfDate }),
         }),
       filename: (part, parts) => partName(file, part, parts),

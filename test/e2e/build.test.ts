@@ -1,9 +1,17 @@
 import { fork, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDist } from '../../scripts/build.ts';
+import type {
+  CipherWorkerData,
+  CipherWorkerReply,
+  CipherWorkerRequest,
+} from '../../src/adapters/crypto/cipher-worker.ts';
+import type { DecryptWorkerData, DecryptWorkerMessage } from '../../src/adapters/crypto/decrypt-worker.ts';
+import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import { dropDatabase, withClient, withDatabase } from '../../src/adapters/db/tooling/pg.ts';
 import { startTestEmulator, type TestEmulator } from '../support/conversation.ts';
 import { adminUrl, TEST_DB_PREFIX } from '../support/db.ts';
@@ -11,8 +19,8 @@ import { freePort, REDIS_URL } from '../support/harness.ts';
 
 // The production build (npm run build → dist/, what the Docker image runs): it builds, the migrate step
 // creates and migrates an empty database from dist/, and `node dist/main.js all` starts, answers a
-// person, reports healthy and stops on SIGTERM with exit code 0. The upload parser's worker thread
-// boots from dist/ without tsx.
+// person, reports healthy and stops on SIGTERM with exit code 0. The upload parser's child process and
+// the decryption worker thread boot from dist/ without tsx.
 
 const root = join(import.meta.dirname, '..', '..');
 const dbName = `${TEST_DB_PREFIX}${process.pid}_built_${randomBytes(4).toString('hex')}`;
@@ -55,6 +63,8 @@ describe('production build', () => {
       'main.js.map',
       'adapters/db/tooling/cli.js',
       'adapters/files/parse-worker.js',
+      'adapters/crypto/decrypt-worker.js',
+      'adapters/crypto/cipher-worker.js',
       'cli/backup.js',
       'cli/keys.js',
       'cli/reminders-sync.js',
@@ -136,6 +146,79 @@ describe('production build', () => {
       expect(first).toEqual({ ready: true });
     } finally {
       c.kill('SIGKILL');
+    }
+  });
+
+  it('the decryption worker thread runs from dist/: reads a cursor and decrypts with plain node', async () => {
+    const key = randomBytes(32);
+    const cipher = new FieldCipher([{ version: 1, key }]);
+    const stored = [cipher.encrypt('11010519491231002X'), cipher.encrypt('13812345678')];
+    const data: DecryptWorkerData = {
+      keys: [
+        [1, new Uint8Array(hkdfSync('sha256', key, Buffer.alloc(0), 'warmth-bot/field-encryption', 32))],
+      ],
+      connectionString: adminUrl,
+      sql: 'SELECT v FROM unnest($1::text[]) WITH ORDINALITY AS t(v, i) ORDER BY i',
+      params: [stored],
+      batchSize: 10,
+      sealed: [0],
+      ahead: 2,
+    };
+    const w = new Worker(join(root, 'dist/adapters/crypto/decrypt-worker.js'), {
+      workerData: data,
+      execArgv: [],
+    });
+    try {
+      const messages: DecryptWorkerMessage[] = [];
+      await new Promise<void>((resolve, reject) => {
+        w.on('message', (m: DecryptWorkerMessage) => {
+          messages.push(m);
+          if (typeof m !== 'string') resolve();
+        });
+        w.once('error', reject);
+      });
+      expect(messages).toEqual([JSON.stringify([['11010519491231002X'], ['13812345678']]), { done: true }]);
+    } finally {
+      await w.terminate();
+    }
+  });
+
+  it('the cipher worker thread runs from dist/: seals in the stored format with plain node', async () => {
+    const master = randomBytes(32);
+    const derive = (purpose: string) =>
+      new Uint8Array(hkdfSync('sha256', master, Buffer.alloc(0), `warmth-bot/${purpose}`, 32));
+    const data: CipherWorkerData = {
+      version: 1,
+      key: derive('field-encryption'),
+      hashKey: derive('lookup-hash'),
+    };
+    const w = new Worker(join(root, 'dist/adapters/crypto/cipher-worker.js'), {
+      workerData: data,
+      execArgv: [],
+    });
+    try {
+      const ask = (req: CipherWorkerRequest) =>
+        new Promise<CipherWorkerReply>((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+          w.postMessage(req);
+        });
+      const sealed = await ask({
+        id: 1,
+        op: 'seal',
+        kind: '',
+        n: 2,
+        plain: '11010519491231002X\n13812345678',
+      });
+      const cipher = new FieldCipher([{ version: 1, key: master }]);
+      expect(sealed.out?.split('\n').map((s) => cipher.decrypt(s))).toEqual([
+        '11010519491231002X',
+        '13812345678',
+      ]);
+      const hashed = await ask({ id: 2, op: 'hash', kind: 'id', n: 1, plain: '11010519491231002X' });
+      expect(hashed.out).toBe(cipher.hash('id', '11010519491231002X'));
+    } finally {
+      await w.terminate();
     }
   });
 });

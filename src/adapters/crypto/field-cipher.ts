@@ -1,12 +1,11 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHmac,
-  hkdfSync,
-  randomBytes,
-  timingSafeEqual,
-} from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { compiled, packageRoot } from '../package-root.ts';
+import type { DecryptWorkerCommand, DecryptWorkerData, DecryptWorkerMessage } from './decrypt-worker.ts';
+import type { CipherWorkerData, CipherWorkerReply, CipherWorkerRequest } from './cipher-worker.ts';
+import { lookupHash, openStored, sealStored } from './stored-value.ts';
 
 // Field-level protection for ID numbers, phones and bank cards.
 // - encrypt(): AES-256-GCM, stored as "<keyVersion>:<base64(iv | tag | ciphertext)>", so keys can rotate:
@@ -28,180 +27,38 @@ function subKey(master: Buffer, purpose: string): Buffer {
   return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `warmth-bot/${purpose}`, 32));
 }
 
+// The decryption worker's entry: under tsx (dev, tests) a bootstrap that registers tsx first; in the
+// production build (dist/) its own bundle, started directly.
+const WORKER_ENTRY = compiled
+  ? join(packageRoot, 'dist', 'adapters', 'crypto', 'decrypt-worker.js')
+  : fileURLToPath(new URL('./decrypt-worker-boot.mjs', import.meta.url));
 /**
- * Decrypts one stored value to its UTF-8 bytes. Self-contained (its dependency passed in, the sizes
- * written out) because the decryption worker runs this function's own source: the stored format is
- * read in one place.
+ * The worker's heap: below 256 MB of old space V8 grows a heap by 1.3× its live size before a full
+ * collection (4× in a process with gigabytes), and the worker's live data is two batches. Far above
+ * what it needs: reaching the cap would stop the export (and, nodejs/node#47224, maybe the process).
  */
-function openStored(keys: Map<number, Buffer>, stored: string, decipherOf: typeof createDecipheriv): Buffer {
-  const sep = stored.indexOf(':');
-  const key = keys.get(Number(stored.slice(0, sep)));
-  if (sep < 1 || !key)
-    throw new Error(`no data key with version ${stored.slice(0, Math.max(sep, 0))} is configured`);
-  const raw = Buffer.from(stored.slice(sep + 1), 'base64');
-  // 12 bytes of IV, 16 of authentication tag, then the ciphertext.
-  const decipher = decipherOf('aes-256-gcm', key, raw.subarray(0, 12));
-  decipher.setAuthTag(raw.subarray(12, 28));
-  const plain = decipher.update(raw.subarray(28));
-  const tail = decipher.final(); // checks the tag (GCM adds no bytes here)
-  return tail.length ? Buffer.concat([plain, tail]) : plain;
+const WORKER_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 8 };
+// The cipher worker's entry (imports: encryption and look-up hashes off the bot's thread), started the
+// same way.
+const CIPHER_WORKER_ENTRY = compiled
+  ? join(packageRoot, 'dist', 'adapters', 'crypto', 'cipher-worker.js')
+  : fileURLToPath(new URL('./cipher-worker-boot.mjs', import.meta.url));
+/** Its live data is one batch of a file's values each way. */
+const CIPHER_WORKER_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 };
+/** Batches the worker prepares before the export's thread takes the first. */
+const WORKER_AHEAD = 2;
+/** How long a worker stopped early may take to close its cursor before it is terminated. */
+const WORKER_STOP_MS = 5_000;
+
+export interface DecryptedRowsQuery {
+  /** PostgreSQL connection string (the worker opens a connection of its own: see db/cursor.ts). */
+  connectionString: string;
+  sql: string;
+  params: unknown[];
+  batchSize: number;
+  /** Positions of the encrypted columns, decrypted to their text ('' for null or ''). */
+  sealed: number[];
 }
-
-/**
- * Encrypts one value into the stored format, "<version>:<base64(iv | tag | ciphertext)>". Self-contained
- * like openStored: the encryption worker runs this function's own source.
- */
-function sealStored(
-  version: number,
-  key: Buffer,
-  iv: Buffer,
-  plain: string,
-  cipherOf: typeof createCipheriv,
-): string {
-  const cipher = cipherOf('aes-256-gcm', key, iv);
-  const ct = cipher.update(plain, 'utf8');
-  cipher.final(); // GCM adds no bytes here
-  return `${version}:${Buffer.concat([iv, cipher.getAuthTag(), ct]).toString('base64')}`;
-}
-
-/** The keyed look-up hash of `kind` and a normalised value. Self-contained: the cipher worker runs its source. */
-function lookupHash(key: Buffer, kind: string, normalised: string, hmacOf: typeof createHmac): string {
-  return hmacOf('sha256', key).update(`${kind}\u0000${normalised}`).digest('hex');
-}
-
-// The worker gets a batch as one string (values joined by LF, which base64 and the version never
-// contain) and answers with one transferred buffer of UTF-8 texts and their end offsets: a few
-// thousand separate strings each way cost the export's thread more in structured cloning than the
-// decryption it hands over.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createDecipheriv } = require('node:crypto');
-const open = ${openStored.toString()};
-const keys = new Map(workerData.map(([v, k]) => [v, Buffer.from(k)]));
-parentPort.on('message', ({ id, n, sealed }) => {
-  try {
-    const values = sealed.split('\\n');
-    if (values.length !== n) throw new Error('a stored value contains a line break');
-    const parts = [];
-    const ends = new Uint32Array(n);
-    let size = 0;
-    for (let i = 0; i < n; i++) {
-      if (values[i]) {
-        const p = open(keys, values[i], createDecipheriv);
-        parts.push(p);
-        size += p.length;
-      }
-      ends[i] = size;
-    }
-    const bytes = Buffer.allocUnsafeSlow(size);
-    let at = 0;
-    for (const p of parts) at += p.copy(bytes, at);
-    parentPort.postMessage({ id, bytes, ends }, [bytes.buffer, ends.buffer]);
-  } catch (err) {
-    parentPort.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
-  }
-});
-`;
-
-/** See FieldCipher.decryptWorker. */
-export class DecryptWorker {
-  private readonly worker: Worker;
-  private next = 0;
-  private stopped = false;
-  private readonly waiting = new Map<
-    number,
-    { resolve: (p: string[]) => void; reject: (e: Error) => void }
-  >();
-
-  constructor(keys: Map<number, Buffer>) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: [...keys] });
-    const failAll = (err: Error) => {
-      for (const w of this.waiting.values()) w.reject(err);
-      this.waiting.clear();
-    };
-    this.worker.on('message', (m: { id: number; bytes?: Uint8Array; ends?: Uint32Array; error?: string }) => {
-      const w = this.waiting.get(m.id);
-      this.waiting.delete(m.id);
-      if (this.waiting.size === 0) this.worker.unref();
-      if (!m.bytes || !m.ends) return w?.reject(new Error(m.error));
-      const bytes = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
-      const plain = new Array<string>(m.ends.length);
-      let start = 0;
-      for (let i = 0; i < m.ends.length; i++) {
-        const end = m.ends[i]!;
-        plain[i] = end > start ? bytes.toString('utf8', start, end) : '';
-        start = end;
-      }
-      w?.resolve(plain);
-    });
-    this.worker.on('error', failAll);
-    this.worker.on('exit', () => {
-      this.stopped = true;
-      failAll(new Error('the decryption worker stopped'));
-    });
-    // Keeps the process alive only while a batch is being decrypted: an idle worker that was never
-    // closed (an abandoned export) must not hold the process open.
-    this.worker.unref();
-  }
-
-  /** The plain texts of `values`, in order ('' for null or ''). */
-  decrypt(values: (string | null)[]): Promise<string[]> {
-    if (this.stopped) return Promise.reject(new Error('the decryption worker stopped'));
-    if (values.length === 0) return Promise.resolve([]);
-    const id = this.next++;
-    return new Promise((resolve, reject) => {
-      if (this.waiting.size === 0) this.worker.ref();
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, n: values.length, sealed: values.join('\n') });
-    });
-  }
-
-  async close(): Promise<void> {
-    this.stopped = true;
-    await this.worker.terminate();
-  }
-}
-
-// The cipher worker, for imports: a batch of clear values joined by LF (callers' values are normalised
-// ID numbers, phones and card numbers: a value with a line break is refused) is answered with their
-// stored values (op 'seal', '' stays '') or their look-up hashes (op 'hash', one kind per batch),
-// joined by LF.
-const CIPHER_WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { createCipheriv, createHmac, randomBytes } = require('node:crypto');
-const seal = ${sealStored.toString()};
-const lookupHash = ${lookupHash.toString()};
-const key = Buffer.from(workerData.key);
-const hashKey = Buffer.from(workerData.hashKey);
-let pool = Buffer.alloc(0);
-let at = 0;
-parentPort.on('message', ({ id, op, kind, n, plain }) => {
-  try {
-    const values = plain.split('\\n');
-    if (values.length !== n) throw new Error('a value to encrypt contains a line break');
-    const out = new Array(n);
-    for (let i = 0; i < n; i++) {
-      if (op === 'hash') {
-        out[i] = lookupHash(hashKey, kind, values[i], createHmac);
-        continue;
-      }
-      if (values[i] === '') {
-        out[i] = '';
-        continue;
-      }
-      if (at + 12 > pool.length) {
-        pool = randomBytes(12 * 256);
-        at = 0;
-      }
-      out[i] = seal(workerData.version, key, pool.subarray(at, at + 12), values[i], createCipheriv);
-      at += 12;
-    }
-    parentPort.postMessage({ id, out: out.join('\\n') });
-  } catch (err) {
-    parentPort.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
-  }
-});
-`;
 
 /** See FieldCipher.worker. */
 export class CipherWorker {
@@ -214,12 +71,17 @@ export class CipherWorker {
   >();
 
   constructor(version: number, key: Buffer, hashKey: Buffer) {
-    this.worker = new Worker(CIPHER_WORKER_SOURCE, { eval: true, workerData: { version, key, hashKey } });
+    const workerData: CipherWorkerData = { version, key, hashKey };
+    this.worker = new Worker(CIPHER_WORKER_ENTRY, {
+      workerData,
+      resourceLimits: CIPHER_WORKER_LIMITS,
+      ...(compiled ? {} : { execArgv: [] }),
+    });
     const failAll = (err: Error) => {
       for (const w of this.waiting.values()) w.reject(err);
       this.waiting.clear();
     };
-    this.worker.on('message', (m: { id: number; out?: string; error?: string }) => {
+    this.worker.on('message', (m: CipherWorkerReply) => {
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       if (this.waiting.size === 0) this.worker.unref();
@@ -253,7 +115,13 @@ export class CipherWorker {
     return new Promise((resolve, reject) => {
       if (this.waiting.size === 0) this.worker.ref();
       this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id, op, kind, n: values.length, plain: values.join('\n') });
+      this.worker.postMessage({
+        id,
+        op,
+        kind,
+        n: values.length,
+        plain: values.join('\n'),
+      } satisfies CipherWorkerRequest);
     });
   }
 
@@ -300,20 +168,74 @@ export class FieldCipher {
   }
 
   encrypt(plain: string): string {
-    return sealStored(this.current, this.encKeys.get(this.current)!, this.nextIv(), plain, createCipheriv);
+    return sealStored(this.current, this.encKeys.get(this.current)!, this.nextIv(), plain);
   }
 
   decrypt(stored: string): string {
-    return openStored(this.encKeys, stored, createDecipheriv).toString('utf8');
+    return openStored(this.encKeys, stored).toString('utf8');
   }
 
   /**
-   * A worker thread that decrypts batches of stored values (null: ''), for exports of 100,000+ rows:
-   * AES-GCM costs several µs a field, and on the worker it runs beside the export's own thread.
-   * `close()` it when done.
+   * The rows of `q.sql` (as arrays, `q.batchSize` at a time) read behind a server-side cursor and
+   * decrypted on a worker thread (decrypt-worker.ts), for exports of 100,000+ rows: the driver's
+   * garbage and AES-GCM (several µs a field) stay off the export's thread and its heap, and the worker
+   * reads and decrypts the next batches while the export writes this one. Stopping the iteration early
+   * stops the worker (its connection closes, PostgreSQL ends the cursor's transaction).
    */
-  decryptWorker(): DecryptWorker {
-    return new DecryptWorker(this.encKeys);
+  async *decryptedRows(q: DecryptedRowsQuery): AsyncGenerator<unknown[][]> {
+    const workerData: DecryptWorkerData = { ...q, keys: [...this.encKeys], ahead: WORKER_AHEAD };
+    const worker = new Worker(WORKER_ENTRY, {
+      workerData,
+      resourceLimits: WORKER_LIMITS,
+      // The built worker keeps the process's flags (source maps); under tsx the bootstrap loads tsx.
+      ...(compiled ? {} : { execArgv: [] }),
+    });
+    const inbox: DecryptWorkerMessage[] = [];
+    let failure: Error | undefined;
+    let wake: (() => void) | undefined;
+    const woken = () => {
+      wake?.();
+      wake = undefined;
+    };
+    worker.on('message', (m: DecryptWorkerMessage) => {
+      inbox.push(m);
+      woken();
+    });
+    worker.on('error', (err) => {
+      failure = err;
+      woken();
+    });
+    worker.on('exit', () => {
+      failure ??= new Error('the decryption worker stopped');
+      woken();
+    });
+    let exited = false;
+    const gone = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    gone.then(() => (exited = true));
+    let finished = false;
+    try {
+      for (;;) {
+        while (inbox.length === 0 && !failure) await new Promise<void>((resolve) => (wake = resolve));
+        const m = inbox.shift();
+        if (m === undefined) throw failure ?? new Error('the decryption worker stopped');
+        if (typeof m === 'string') {
+          worker.postMessage(1 satisfies DecryptWorkerCommand); // the worker may prepare one more batch
+          yield JSON.parse(m) as unknown[][];
+        } else if ('error' in m) throw new Error(m.error);
+        else {
+          finished = true;
+          return;
+        }
+      }
+    } finally {
+      // Stopped early (the consumer broke off or failed): the worker closes its cursor, transaction and
+      // connection itself, so none is left open when this returns; terminated if it takes too long.
+      if (!finished && !exited) {
+        worker.postMessage('stop' satisfies DecryptWorkerCommand);
+        await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, WORKER_STOP_MS).unref())]);
+      }
+      await worker.terminate();
+    }
   }
 
   /**
@@ -333,7 +255,7 @@ export class FieldCipher {
 
   /** Keyed hash for equality look-ups; `kind` separates namespaces (an ID never equals a phone). */
   hash(kind: 'id' | 'phone' | 'card' | 'invite' | 'link', normalised: string): string {
-    return lookupHash(this.hashKey, kind, normalised, createHmac);
+    return lookupHash(this.hashKey, kind, normalised);
   }
 
   /** Short MAC for opaque tokens such as callback data (base64url, `length` characters). */

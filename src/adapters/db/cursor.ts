@@ -8,7 +8,8 @@ import pg from 'pg';
 // Rows come back as arrays (rowMode 'array'): no per-row objects from the driver.
 //
 // Prisma's client does not expose its pool, so the connection string of each client is recorded
-// when it is created (`createDb`, the test helper) and a cursor opens its own short-lived connection.
+// when it is created (`createDb`, the test helper) and a cursor opens its own short-lived connection
+// (exports open it on the decryption worker's thread: crypto/decrypt-worker.ts).
 
 /** A Prisma client (any object: this module must not import client.ts, which registers here). */
 type Db = object;
@@ -23,19 +24,24 @@ export function hasCursorSource(db: Db): boolean {
   return sources.has(db);
 }
 
+/** The connection string recorded for a Prisma client (see registerCursorSource). */
+export function cursorSource(db: Db): string {
+  const connectionString = sources.get(db);
+  if (!connectionString) throw new Error('cursorBatches: this database client has no registered connection');
+  return connectionString;
+}
+
 /**
  * Runs `sql` (positional parameters $1…) behind a server-side cursor and yields its rows as arrays,
  * `batchSize` at a time. Stopping the iteration early (break, an error in the consumer) closes the
  * cursor, ends the transaction and the connection.
  */
 export async function* cursorBatches(
-  db: Db,
+  connectionString: string,
   sql: string,
   params: unknown[],
   batchSize: number,
 ): AsyncGenerator<unknown[][]> {
-  const connectionString = sources.get(db);
-  if (!connectionString) throw new Error('cursorBatches: this database client has no registered connection');
   const client = new pg.Client({ connectionString, connectionTimeoutMillis: 5_000 });
   client.on('error', () => {}); // a lost connection surfaces as a failing query
   await client.connect();

@@ -215,6 +215,8 @@ interface SheetOptions {
   title: string;
   /** The rows are masked (LedgerAccess 'masked'): reduced columns get their own header. */
   masked?: boolean;
+  /** The output size at which the caller cuts a part (writeInParts' partBytes): see SheetWriter.flush. */
+  settleAt?: number;
 }
 
 /** The rows of one ledger-like sheet: title, header (frozen), then one row per record. */
@@ -239,8 +241,9 @@ function dataSheet(name: string, columns: Column[], pages: AsyncIterable<LedgerR
             );
             n++;
           }
-          // Each page reaches the output before the next is pulled: the part split sees its size.
-          await sw.flush();
+          // Each page reaches the output before the next is pulled: the part split sees its size, the same
+          // size on every attempt (see SheetWriter.flush).
+          await sw.flush(opts.settleAt);
         }
       },
     },

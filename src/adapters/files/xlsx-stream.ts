@@ -73,6 +73,22 @@ interface Entry {
   size: number;
 }
 
+/** How far an entry's bytes have got: for a caller that cuts its output into parts by size. */
+interface EntryProgress {
+  /** Bytes written to the output so far (the whole zip). */
+  written: () => number;
+  /** Bytes handed to the deflate that it has not consumed yet. */
+  unconsumed: () => number;
+  /** Resolves once the deflate has consumed all it was given and passed its output on. */
+  settled: () => Promise<void>;
+}
+
+/**
+ * Output the deflate may still hold after consuming its input (its window and pending block: well
+ * under 1 MB at the default window and memory level), plus deflate's worst-case growth of the input.
+ */
+const HELD_BY_DEFLATE = 1024 * 1024;
+
 /** Zip container with streamed, deflated entries (data descriptors; sizes under 4 GB). */
 class ZipStream {
   private offset = 0;
@@ -113,12 +129,25 @@ class ZipStream {
       }
     });
     const ended = once(deflate, 'end');
+    let unconsumed = 0;
+    const waiting: (() => void)[] = [];
     /** `done`, if given, is called once the deflate has consumed `data` (its buffer may be reused). */
     const write = async (data: string | Buffer, done?: () => void) => {
       const buf = typeof data === 'string' ? enc(data) : data;
       e.crc = crc32(buf, e.crc);
       e.size += buf.length;
-      if (!deflate.write(buf, done)) await once(deflate, 'drain');
+      unconsumed += buf.length;
+      const consumed = () => {
+        unconsumed -= buf.length;
+        done?.();
+        if (unconsumed === 0) for (const w of waiting.splice(0)) w();
+      };
+      if (!deflate.write(buf, consumed)) await once(deflate, 'drain');
+    };
+    const progress: EntryProgress = {
+      written: () => this.offset,
+      unconsumed: () => unconsumed,
+      settled: () => (unconsumed === 0 ? Promise.resolve() : new Promise<void>((r) => waiting.push(r))),
     };
     const close = async () => {
       deflate.end();
@@ -132,7 +161,7 @@ class ZipStream {
       await this.raw(d);
       this.entries.push(e);
     };
-    return { write, close };
+    return { write, close, ...progress };
   }
 
   async file(name: string, text: string) {
@@ -211,7 +240,12 @@ export class SheetWriter {
   private used = 0;
   private readonly free: Buffer[] = [];
 
-  constructor(private readonly w: { write: (data: string | Buffer, done?: () => void) => Promise<void> }) {}
+  constructor(
+    private readonly w: {
+      write: (data: string | Buffer, done?: () => void) => Promise<void>;
+      progress?: EntryProgress;
+    },
+  ) {}
 
   /** Appends a row; `styles[i]` styles cell i (default plain). Empty cells are left out. */
   async row(values: readonly CellValue[], styles?: readonly number[] | number) {
@@ -238,15 +272,25 @@ export class SheetWriter {
     }
     this.used += this.chunk.write(s, this.used);
   }
-  /** Hands the rows encoded so far to the zip entry (also at the end of each page of rows). */
-  async flush() {
-    if (this.used === 0) return;
-    const full = this.chunk;
-    // The deflate keeps the chunk until it has compressed it: the next rows go to another one.
-    this.chunk = this.free.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
-    const b = full.subarray(0, this.used);
-    this.used = 0;
-    await this.w.write(b, () => this.free.push(full));
+  /**
+   * Hands the rows encoded so far to the zip entry (also at the end of each page of rows). `settleAt`:
+   * the output size at which the caller cuts a part (export-parts.ts). When the output might reach it
+   * once the deflate has caught up, waits for the deflate: the size the part split then reads depends on
+   * the rows alone, not on how far zlib's thread happened to be, so a retried export cuts its parts
+   * where the first attempt did. Far from the cut it does not wait (compression runs beside the rows).
+   */
+  async flush(settleAt?: number) {
+    if (this.used > 0) {
+      const full = this.chunk;
+      // The deflate keeps the chunk until it has compressed it: the next rows go to another one.
+      this.chunk = this.free.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+      const b = full.subarray(0, this.used);
+      this.used = 0;
+      await this.w.write(b, () => this.free.push(full));
+    }
+    const p = this.w.progress;
+    if (settleAt !== undefined && p && p.written() + p.unconsumed() + HELD_BY_DEFLATE >= settleAt)
+      await p.settled();
   }
 }
 const STYLES = `${HEAD}<styleSheet ${NS.split(' ')[0]}><fonts count="3"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="13"/><name val="Calibri"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/><xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/><xf numFmtId="2" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>`;
@@ -290,7 +334,7 @@ export async function writeXlsx(
     await w.write(
       `${HEAD}<worksheet ${NS}>${view}<sheetFormatPr defaultRowHeight="15"/><cols>${cols}</cols><sheetData>`,
     );
-    const sw = new SheetWriter(w);
+    const sw = new SheetWriter({ write: w.write, progress: w });
     await sheet.fill(sw);
     await sw.flush();
     await w.write('</sheetData></worksheet>');

@@ -1,6 +1,6 @@
 import type { FieldCipher } from '../../adapters/crypto/field-cipher.ts';
 import type { Db } from '../../adapters/db/client.ts';
-import { cursorBatches } from '../../adapters/db/cursor.ts';
+import { cursorSource } from '../../adapters/db/cursor.ts';
 import { defaultCalendar } from '../../domain/calendar/index.ts';
 import { type IsoDate, shanghaiDateOf } from '../../domain/calendar/date.ts';
 import type { WorkingCalendar } from '../../domain/calendar/working-days.ts';
@@ -10,7 +10,8 @@ import { entryDeadlineOn } from '../../domain/reminders/index.ts';
 import type { LedgerAccess } from '../../domain/roles.ts';
 
 // 台账: every nomination of a campaign with its state and amounts, read in ONE statement behind a
-// server-side cursor (payments and handovers joined in SQL) and decrypted one batch at a time, so a
+// server-side cursor (payments and handovers joined in SQL) and decrypted one batch at a time on the
+// decryption worker's thread, so a
 // province-sized export never holds more than one batch of rows. Sensitive columns (ID number, phone,
 // bank card) are full for admins and finance staff (finance pays and enters records into the provincial
 // system; admins answer for the data) and masked for reviewers (they judge eligibility from the masked
@@ -19,10 +20,14 @@ import type { LedgerAccess } from '../../domain/roles.ts';
 // The birth date is read from the decrypted ID number (not from the clear birth_date column), and a
 // masked row carries the birth YEAR only: the full date is exactly what the masked ID number hides.
 
-// Rows per FETCH. With the read-ahead and the decryption worker three batches are alive at a time,
-// long enough for the GC to promote them: 500 peaked 20–60 MB lower than 2,000 at about the same
-// CPU time (100,000 rows, 2026-12-02).
-export const LEDGER_PAGE_SIZE = 500;
+// Rows per FETCH (and per page). The rows are read and decrypted on the decryption worker's thread and
+// cross to this one as one JSON string a batch, at most two batches ahead (FieldCipher.decryptedRows).
+// Small pages keep this thread's heap flat: a page lives while the writer turns it into XML (about
+// 6 KB of short-lived strings a row); at 100 rows that is well inside one young-generation cycle, so
+// pages die young. From 200 rows up pages were promoted and the old space grew with the row count
+// (100,000 rows .xlsx, heap 65 -> 155 MB at 200 and 188 MB at 1,000; flat at 77-81 MB with 100;
+// 50 was flat too but 1.8x slower).
+export const LEDGER_PAGE_SIZE = 100;
 export type { LedgerAccess } from '../../domain/roles.ts';
 
 export const NOMINATION_STATUSES = [
@@ -86,6 +91,48 @@ export interface LedgerRow {
   source: string;
 }
 
+/**
+ * A ledger row made with `new`, not an object literal: V8 watches an object literal's objects and,
+ * when a few scavenges find most of them alive (a page of rows is alive while it is written), it
+ * allocates every later one straight in the old space (allocation-site pretenuring). The rows, and
+ * through them their strings, then filled the old space until a full collection (100,000 rows .xlsx:
+ * heap 80 -> 154 MB in about one run of four; never with --no-allocation-site-pretenuring, and never
+ * with this class). Objects made by `new` are not pretenured.
+ */
+class Row implements LedgerRow {
+  constructor(
+    public id: number,
+    public unionName: string,
+    public categoryZh: string,
+    public categoryEn: string,
+    public categoryKind: string,
+    public fullName: string,
+    public sex: 'male' | 'female' | null,
+    public birth: string | null,
+    public idNumber: string,
+    public phone: string,
+    public employer: string,
+    public workStatus: string | null,
+    public modelWorkerLevel: string | null,
+    public hardshipTier: string | null,
+    public mainCause: string | null,
+    public secondaryCauses: string[],
+    public benefitForm: string | null,
+    public bankName: string,
+    public bankCard: string,
+    public amountFen: number | null,
+    public status: NominationStatusName,
+    public submittedAt: Date | null,
+    public decidedAt: Date | null,
+    public deliveredOn: IsoDate | null,
+    public deliveredFen: number | null,
+    public entryDeadline: IsoDate | null,
+    public enteredProvincialAt: Date | null,
+    public flags: string[],
+    public source: string,
+  ) {}
+}
+
 export interface LedgerQuery {
   campaignId: number;
   access: LedgerAccess;
@@ -99,9 +146,9 @@ export interface LedgerQuery {
 /**
  * The ledger as ONE statement: the nomination's columns, its paid payments aggregated (sum, count,
  * latest paid day: `ORDER BY paid_at DESC` puts a missing date first, as the page reader did) and its
- * handover day, joined in PostgreSQL. Timestamps are stored without a zone (UTC): `AT TIME ZONE 'UTC'`
- * hands the driver an instant, whatever the process's TZ. Enum arrays are cast to text[] so the driver
- * parses them.
+ * handover day, joined in PostgreSQL. Timestamps are stored without a zone (UTC) and read as epoch
+ * milliseconds (numbers: the rows cross to the export's thread as JSON, see FieldCipher.decryptedRows),
+ * whatever the process's TZ. Enum arrays are cast to text[] so the driver parses them.
  */
 function ledgerWhereSql(campaignId: number, f: LedgerFilters): { where: string[]; params: unknown[] } {
   const params: unknown[] = [campaignId];
@@ -137,15 +184,19 @@ const SQL_ID_NUMBER_ENC = 6;
 const SQL_PHONE_ENC = 7;
 const SQL_BANK_CARD_ENC = 16;
 
+/** A stored UTC timestamp as whole epoch milliseconds (float8: the driver gives a number). */
+const epochMs = (column: string) => `floor(extract(epoch FROM ${column}) * 1000)::float8`;
+const dateOf = (ms: number | null) => (ms === null ? null : new Date(ms));
+
 export function ledgerSql(campaignId: number, f: LedgerFilters = {}): { sql: string; params: unknown[] } {
   const { where, params } = ledgerWhereSql(campaignId, f);
   const sql = `SELECT n.id, n.union_id, n.category_id, n.status::text, n.full_name, n.sex::text,
       n.id_number_enc, n.phone_enc, n.employer, n.work_status, n.model_worker_level, n.hardship_tier,
       n.main_cause, n.secondary_causes::text[], n.benefit_form::text, n.bank_name, n.bank_card_enc,
       n.bank_card_last4, n.amount_fen,
-      n.submitted_at AT TIME ZONE 'UTC', n.decided_at AT TIME ZONE 'UTC',
-      n.entered_provincial_at AT TIME ZONE 'UTC', n.flags::text[], n.source,
-      p.paid_fen, p.paid_count, p.last_paid_at AT TIME ZONE 'UTC', h.handed_over_on::text
+      ${epochMs('n.submitted_at')}, ${epochMs('n.decided_at')},
+      ${epochMs('n.entered_provincial_at')}, n.flags::text[], n.source,
+      p.paid_fen, p.paid_count, ${epochMs('p.last_paid_at')}, h.handed_over_on::text
     FROM nomination n
     LEFT JOIN LATERAL (
       SELECT sum(amount_fen)::int AS paid_fen, count(*)::int AS paid_count,
@@ -176,10 +227,8 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
   const calendar = q.calendar ?? defaultCalendar;
   const deadlines = new Map<IsoDate, IsoDate>();
   const full = q.access === 'full';
-  // Encrypted fields of a row, decrypted on the worker: ID number, phone and (full access) bank card.
-  const sealed = full ? 3 : 2;
 
-  const toRow = (r: unknown[], plain: string[], at: number): LedgerRow => {
+  const toRow = (r: unknown[]): LedgerRow => {
     const [
       id,
       unionId,
@@ -187,8 +236,8 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
       status,
       fullName,
       sex,
-      _idEnc, // the encrypted columns are decrypted on the worker (see below)
-      _phoneEnc,
+      idNumber, // the encrypted columns arrive decrypted (see below)
+      phone,
       employer,
       workStatus,
       modelWorkerLevel,
@@ -197,7 +246,7 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
       secondaryCauses,
       benefitForm,
       bankName,
-      _bankCardEnc,
+      bankCard,
       bankCardLast4,
       amountFen,
       submittedAt,
@@ -216,8 +265,8 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
       NominationStatusName,
       string | null,
       'male' | 'female' | null,
-      string | null,
-      string | null,
+      string,
+      string,
       string | null,
       string | null,
       string | null,
@@ -229,14 +278,14 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
       string | null,
       string | null,
       number | null,
-      Date | null,
-      Date | null,
-      Date | null,
+      number | null,
+      number | null,
+      number | null,
       string[],
       string,
       number | null,
       number | null,
-      Date | null,
+      number | null,
       string | null,
     ];
     const cat = categoryId !== null ? category.get(categoryId) : undefined;
@@ -246,7 +295,7 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
     // (the rule the reminders and the evaluation figures use).
     if (status === 'paid') {
       deliveredFen = paidCount ? paidFen : amountFen;
-      deliveredOn = lastPaidAt ? shanghaiDateOf(lastPaidAt) : null;
+      deliveredOn = lastPaidAt !== null ? shanghaiDateOf(new Date(lastPaidAt)) : null;
     } else if (status === 'handed_over') {
       deliveredFen = amountFen;
       deliveredOn = handedOverOn;
@@ -257,70 +306,51 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
         deadlines.get(deliveredOn) ?? entryDeadlineOn(deliveredOn, campaign.entryWorkingDays, calendar);
       deadlines.set(deliveredOn, deadline);
     }
-    const idNumber = plain[at]!;
-    const phone = plain[at + 1]!;
-    return {
+    return new Row(
       id,
-      unionName: unionName.get(unionId) ?? String(unionId),
-      categoryZh: cat?.nameZh ?? '',
-      categoryEn: cat?.nameEn ?? '',
-      categoryKind: cat?.kind ?? '',
-      fullName: fullName ?? '',
+      unionName.get(unionId) ?? String(unionId),
+      cat?.nameZh ?? '',
+      cat?.nameEn ?? '',
+      cat?.kind ?? '',
+      fullName ?? '',
       sex,
-      birth: full ? birthDateOfIdNumber(idNumber) : maskBirthDate(birthDateOfIdNumber(idNumber)) || null,
-      idNumber: full || !idNumber ? idNumber : maskIdNumber(idNumber),
-      phone: full || !phone ? phone : maskPhone(phone),
-      employer: employer ?? '',
+      full ? birthDateOfIdNumber(idNumber) : maskBirthDate(birthDateOfIdNumber(idNumber)) || null,
+      full || !idNumber ? idNumber : maskIdNumber(idNumber),
+      full || !phone ? phone : maskPhone(phone),
+      employer ?? '',
       workStatus,
       modelWorkerLevel,
       hardshipTier,
       mainCause,
-      secondaryCauses: secondaryCauses ?? [],
+      secondaryCauses ?? [],
       benefitForm,
-      bankName: bankName ?? '',
-      bankCard: full ? plain[at + 2]! : bankCardLast4 ? maskBankCard(bankCardLast4) : '',
+      bankName ?? '',
+      full ? (bankCard ?? '') : bankCardLast4 ? maskBankCard(bankCardLast4) : '',
       amountFen,
       status,
-      submittedAt,
-      decidedAt,
+      dateOf(submittedAt),
+      dateOf(decidedAt),
       deliveredOn,
       deliveredFen,
-      entryDeadline: deadline,
-      enteredProvincialAt,
-      flags: flags ?? [],
+      deadline,
+      dateOf(enteredProvincialAt),
+      flags ?? [],
       source,
-    };
+    );
   };
 
   const { sql, params } = ledgerSql(q.campaignId, q.filters);
-  // Decryption (several µs a field) runs on a worker thread: batch n is decrypted there while this
-  // thread writes batch n-1 and PostgreSQL sends batch n+1 (cursor read-ahead). Three batches at most.
-  const worker = cipher.decryptWorker();
-  const decrypted = (batch: unknown[][]) => {
-    const values: (string | null)[] = new Array(batch.length * sealed);
-    for (let i = 0; i < batch.length; i++) {
-      const r = batch[i]!;
-      values[i * sealed] = r[SQL_ID_NUMBER_ENC] as string | null;
-      values[i * sealed + 1] = r[SQL_PHONE_ENC] as string | null;
-      if (full) values[i * sealed + 2] = r[SQL_BANK_CARD_ENC] as string | null;
-    }
-    const p = worker.decrypt(values).then((plain) => ({ batch, plain }));
-    p.catch(() => {}); // awaited below, or abandoned when the consumer stops early
-    return p;
-  };
-  const rows = ({ batch, plain }: { batch: unknown[][]; plain: string[] }) =>
-    batch.map((r, i) => toRow(r, plain, i * sealed));
-  try {
-    let pending: ReturnType<typeof decrypted> | undefined;
-    for await (const batch of cursorBatches(db, sql, params, q.pageSize ?? LEDGER_PAGE_SIZE)) {
-      const next = decrypted(batch);
-      if (pending) yield rows(await pending);
-      pending = next;
-    }
-    if (pending) yield rows(await pending);
-  } finally {
-    await worker.close();
-  }
+  // The rows are read and decrypted on the decryption worker's thread (FieldCipher.decryptedRows: the
+  // driver's garbage and AES-GCM stay off this thread and its heap), a batch or two ahead of this one.
+  const batches = cipher.decryptedRows({
+    connectionString: cursorSource(db),
+    sql,
+    params,
+    batchSize: q.pageSize ?? LEDGER_PAGE_SIZE,
+    // The bank card is decrypted for full access only (a masked row shows the stored last four digits).
+    sealed: full ? [SQL_ID_NUMBER_ENC, SQL_PHONE_ENC, SQL_BANK_CARD_ENC] : [SQL_ID_NUMBER_ENC, SQL_PHONE_ENC],
+  });
+  for await (const batch of batches) yield batch.map(toRow);
 }
 
 export interface LedgerExportInput extends LedgerQuery {
