@@ -14,6 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const ENTRY_POINTS = [
   'src/main.ts',
   'src/adapters/files/parse-worker.ts',
+  'src/adapters/files/export-child.ts',
   'src/adapters/crypto/decrypt-worker.ts',
   'src/adapters/crypto/cipher-worker.ts',
   'src/adapters/db/tooling/cli.ts',

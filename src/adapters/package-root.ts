@@ -17,5 +17,8 @@ function findPackageRoot(from: string): string {
 
 export const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 
-/** True when running the production build (dist/), false under tsx or vitest (src/). */
-export const compiled = !import.meta.url.endsWith('.ts');
+/**
+ * True when running the production build (dist/), false under tsx or vitest (src/). The path, not the
+ * URL: a module loaded through tsx's `tsImport` (a child's bootstrap) has a query after its `.ts`.
+ */
+export const compiled = !new URL(import.meta.url).pathname.endsWith('.ts');

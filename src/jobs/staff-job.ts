@@ -6,8 +6,9 @@ import type { ChartFont } from '../adapters/files/chart-font.ts';
 import { renderChart } from '../adapters/files/chart.ts';
 import { buildReportDocx } from '../adapters/files/report-docx.ts';
 import { viewReport } from '../usecases/audit-trail.ts';
-import { exportPath, removeExportFiles, writeInParts } from '../adapters/files/export-parts.ts';
-import { writeEntryListXlsx, writeLedgerXlsx } from '../adapters/files/ledger-xlsx.ts';
+import type { ExportChildJob } from '../adapters/files/export-child.ts';
+import { exportDir, removeExportFiles, removeJobExportFiles } from '../adapters/files/export-parts.ts';
+import { runExportChild } from '../adapters/files/export-process.ts';
 import type { Metrics } from '../adapters/http/metrics.ts';
 import type { I18n, Locale, Params } from '../adapters/i18n.ts';
 import type { Logger } from '../adapters/logger.ts';
@@ -19,9 +20,9 @@ import { DomainError } from '../domain/errors.ts';
 import { submitImport } from '../usecases/nominations/submit-import.ts';
 import { type BatchSummary, createBatch, markBatchPaid } from '../usecases/payments/batches.ts';
 import { onBatchChanged } from '../usecases/reminders.ts';
-import { exportEntryList } from '../usecases/report/entry.ts';
+import { exportEntryListVia } from '../usecases/report/entry.ts';
 import { type CampaignFigures, campaignFigures, formatRate } from '../usecases/report/figures.ts';
-import { exportLedger, type LedgerFilters, ledgerCount, type LedgerRow } from '../usecases/report/ledger.ts';
+import { exportLedgerVia, type LedgerFilters, type LedgerRead, ledgerCount } from '../usecases/report/ledger.ts';
 import { bulkApprove } from '../usecases/review/bulk-approve.ts';
 import { ensureReviewTasks } from '../usecases/review/tasks.ts';
 import {
@@ -176,42 +177,45 @@ const SLICE_ROWS = 250;
 const idList = (list: number[]) =>
   list.length > ID_LIST_MAX ? `${list.slice(0, ID_LIST_MAX).join(', ')} …` : list.join(', ');
 
-/** Writes the rows into parts of at most `partBytes`, sends each as a document, removes the files. */
+/**
+ * Runs the export in its child process (adapters/files/export-process.ts: it reads, decrypts and writes
+ * the parts of at most `partBytes`, reporting the rows written), then sends each part as a document and
+ * removes the files, on every path (a child that died leaves parts behind: all of the job's are removed).
+ */
 async function exportRun(
   c: RunContext,
   opts: {
     total: number;
-    run: (sink: (pages: AsyncIterable<LedgerRow[]>) => Promise<unknown>) => Promise<number>;
-    write: (
-      out: import('node:stream').Writable,
-      pages: AsyncIterable<LedgerRow[]>,
-      part: number,
-    ) => Promise<unknown>;
+    /** Reads the look-ups, runs `write(read)` and audit-logs (exportLedgerVia, exportEntryListVia). */
+    run: (write: (read: LedgerRead) => Promise<number>) => Promise<number>;
+    kind: ExportChildJob['kind'];
+    sheet: ExportChildJob['sheet'];
     filename: (part: number, parts: number) => string;
     caption: string;
   },
 ): Promise<{ rows: number; parts: number }> {
   let paths: string[] = [];
-  let written = 0;
   try {
-    const rows = await opts.run(async (pages) => {
-      // Slices of a cursor batch: a part can close between any two slices, and progress moves smoothly.
-      const counted = async function* () {
-        for await (const page of pages) {
-          for (let i = 0; i < page.length; i += SLICE_ROWS) {
-            const slice = page.slice(i, i + SLICE_ROWS);
-            yield slice;
-            written += slice.length;
-            await c.message.progress(written, opts.total);
-          }
-        }
-      };
-      paths = await writeInParts({
-        pages: counted(),
-        partBytes: c.deps.staffJobs.partBytes,
-        path: (part) => exportPath(c.job.id, part),
-        write: opts.write,
-      });
+    const rows = await opts.run(async (read) => {
+      // Progress edits in order, one at a time; the child does not wait for them.
+      let progress = Promise.resolve();
+      const done = await runExportChild(
+        {
+          kind: opts.kind,
+          read,
+          keys: c.deps.cipher.decryptionKeys(),
+          sheet: opts.sheet,
+          partBytes: c.deps.staffJobs.partBytes,
+          files: { dir: exportDir(), jobId: c.job.id, pid: process.pid },
+          sliceRows: SLICE_ROWS,
+        },
+        (written) => {
+          progress = progress.then(() => c.message.progress(written, opts.total));
+        },
+      );
+      await progress;
+      paths = done.paths;
+      return done.rows;
     });
     const parts = paths.length;
     for (const [i, path] of paths.entries()) {
@@ -236,6 +240,7 @@ async function exportRun(
     return { rows, parts };
   } finally {
     await removeExportFiles(paths);
+    await removeJobExportFiles(c.job.id);
   }
 }
 
@@ -254,16 +259,15 @@ const runners: Record<StaffJobKind, Runner> = {
     const file = tr(deps, locale, 'ledger.file', { code: figures.campaign.code, date: figures.asOfDate });
     const r = await exportRun(c, {
       total,
-      run: (sink) =>
-        exportLedger(deps.db, deps.cipher, { campaignId, access, filters, actorId: job.actorId, sink }),
-      write: (out, pages, part) =>
-        writeLedgerXlsx(out, pages, {
-          locale,
-          settleAt: deps.staffJobs.partBytes,
-          masked: access === 'masked',
-          title: tr(deps, locale, 'ledger.sheet_title', { title, date: figures.asOfDate }),
-          ...(part === 1 ? { figures } : {}),
-        }),
+      run: (write) => exportLedgerVia(deps.db, { campaignId, access, filters, actorId: job.actorId, run: write }),
+      kind: 'ledger',
+      sheet: {
+        locale,
+        settleAt: deps.staffJobs.partBytes,
+        masked: access === 'masked',
+        title: tr(deps, locale, 'ledger.sheet_title', { title, date: figures.asOfDate }),
+        figures,
+      },
       filename: (part, parts) => partName(file, part, parts),
       caption: tr(deps, locale, access === 'full' ? 'ledger.caption_full' : 'ledger.caption_masked', {
         title,
@@ -294,13 +298,14 @@ const runners: Record<StaffJobKind, Runner> = {
     const file = tr(deps, locale, 'entry.file', { code: f.campaign.code, date: f.asOfDate });
     const r = await exportRun(c, {
       total,
-      run: (sink) => exportEntryList(deps.db, deps.cipher, { campaignId, actorId: job.actorId, sink }),
-      write: (out, pages) =>
-        writeEntryListXlsx(out, pages, {
-          locale,
-          settleAt: deps.staffJobs.partBytes,
-          title: tr(deps, locale, 'entry.sheet_title', { title, date: f.asOfDate }),
-        }),
+      run: (write) => exportEntryListVia(deps.db, { campaignId, actorId: job.actorId, run: write }),
+      kind: 'entry_list',
+      sheet: {
+        locale,
+        settleAt: deps.staffJobs.partBytes,
+        masked: false,
+        title: tr(deps, locale, 'entry.sheet_title', { title, date: f.asOfDate }),
+      },
       filename: (part, parts) => partName(file, part, parts),
       caption: tr(deps, locale, 'entry.list_caption', {
         title,

@@ -182,60 +182,16 @@ export class FieldCipher {
    * reads and decrypts the next batches while the export writes this one. Stopping the iteration early
    * stops the worker (its connection closes, PostgreSQL ends the cursor's transaction).
    */
-  async *decryptedRows(q: DecryptedRowsQuery): AsyncGenerator<unknown[][]> {
-    const workerData: DecryptWorkerData = { ...q, keys: [...this.encKeys], ahead: WORKER_AHEAD };
-    const worker = new Worker(WORKER_ENTRY, {
-      workerData,
-      resourceLimits: WORKER_LIMITS,
-      // The built worker keeps the process's flags (source maps); under tsx the bootstrap loads tsx.
-      ...(compiled ? {} : { execArgv: [] }),
-    });
-    const inbox: DecryptWorkerMessage[] = [];
-    let failure: Error | undefined;
-    let wake: (() => void) | undefined;
-    const woken = () => {
-      wake?.();
-      wake = undefined;
-    };
-    worker.on('message', (m: DecryptWorkerMessage) => {
-      inbox.push(m);
-      woken();
-    });
-    worker.on('error', (err) => {
-      failure = err;
-      woken();
-    });
-    worker.on('exit', () => {
-      failure ??= new Error('the decryption worker stopped');
-      woken();
-    });
-    let exited = false;
-    const gone = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    gone.then(() => (exited = true));
-    let finished = false;
-    try {
-      for (;;) {
-        while (inbox.length === 0 && !failure) await new Promise<void>((resolve) => (wake = resolve));
-        const m = inbox.shift();
-        if (m === undefined) throw failure ?? new Error('the decryption worker stopped');
-        if (typeof m === 'string') {
-          worker.postMessage(1 satisfies DecryptWorkerCommand); // the worker may prepare one more batch
-          yield JSON.parse(m) as unknown[][];
-        } else if ('error' in m) throw new Error(m.error);
-        else {
-          finished = true;
-          return;
-        }
-      }
-    } finally {
-      // Stopped early (the consumer broke off or failed): the worker closes its cursor, transaction and
-      // connection itself, so none is left open when this returns; terminated if it takes too long.
-      if (!finished && !exited) {
-        worker.postMessage('stop' satisfies DecryptWorkerCommand);
-        await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, WORKER_STOP_MS).unref())]);
-      }
-      await worker.terminate();
-    }
+  decryptedRows(q: DecryptedRowsQuery): AsyncGenerator<unknown[][]> {
+    return decryptedRowsWith(this.decryptionKeys(), q);
+  }
+
+  /**
+   * The derived field-encryption keys by version, as the decryption worker gets them (for the export's
+   * child process, over IPC: never in an environment).
+   */
+  decryptionKeys(): [number, Uint8Array][] {
+    return [...this.encKeys];
   }
 
   /**
@@ -273,4 +229,67 @@ export class FieldCipher {
 /** A random URL-safe token (deep-link payloads: at most 64 chars of A-Za-z0-9_-). */
 export function randomToken(bytes = 18): string {
   return randomBytes(bytes).toString('base64url');
+}
+
+/**
+ * FieldCipher.decryptedRows with the derived keys given (`FieldCipher.decryptionKeys`): what the export's
+ * child process runs, which holds the keys it was sent and no master key.
+ */
+export async function* decryptedRowsWith(
+  keys: [number, Uint8Array][],
+  q: DecryptedRowsQuery,
+): AsyncGenerator<unknown[][]> {
+  const workerData: DecryptWorkerData = { ...q, keys, ahead: WORKER_AHEAD };
+  const worker = new Worker(WORKER_ENTRY, {
+    workerData,
+    resourceLimits: WORKER_LIMITS,
+    // The built worker keeps the process's flags (source maps); under tsx the bootstrap loads tsx.
+    ...(compiled ? {} : { execArgv: [] }),
+  });
+  const inbox: DecryptWorkerMessage[] = [];
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const woken = () => {
+    wake?.();
+    wake = undefined;
+  };
+  worker.on('message', (m: DecryptWorkerMessage) => {
+    inbox.push(m);
+    woken();
+  });
+  worker.on('error', (err) => {
+    failure = err;
+    woken();
+  });
+  worker.on('exit', () => {
+    failure ??= new Error('the decryption worker stopped');
+    woken();
+  });
+  let exited = false;
+  const gone = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  gone.then(() => (exited = true));
+  let finished = false;
+  try {
+    for (;;) {
+      while (inbox.length === 0 && !failure) await new Promise<void>((resolve) => (wake = resolve));
+      const m = inbox.shift();
+      if (m === undefined) throw failure ?? new Error('the decryption worker stopped');
+      if (typeof m === 'string') {
+        worker.postMessage(1 satisfies DecryptWorkerCommand); // the worker may prepare one more batch
+        yield JSON.parse(m) as unknown[][];
+      } else if ('error' in m) throw new Error(m.error);
+      else {
+        finished = true;
+        return;
+      }
+    }
+  } finally {
+    // Stopped early (the consumer broke off or failed): the worker closes its cursor, transaction and
+    // connection itself, so none is left open when this returns; terminated if it takes too long.
+    if (!finished && !exited) {
+      worker.postMessage('stop' satisfies DecryptWorkerCommand);
+      await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, WORKER_STOP_MS).unref())]);
+    }
+    await worker.terminate();
+  }
 }

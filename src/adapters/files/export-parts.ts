@@ -21,9 +21,33 @@ export function exportDir(base = tmpdir()): string {
   return join(base, 'warmth-exports');
 }
 
-export async function exportPath(jobId: string, part: number, dir = exportDir()): Promise<string> {
+/** `<pid>-<job id>-`: how the files of one job of one process begin (`pid`: the process that owns them). */
+const stemOf = (jobId: string, pid: number) => `${pid}-${jobId.replace(/[^A-Za-z0-9_-]/g, '')}-`;
+
+/**
+ * The path of part `part` of a job's export. `pid` is the process that owns and removes the files (the
+ * staff job's worker; the export's child process writes them under its parent's pid).
+ */
+export async function exportPath(
+  jobId: string,
+  part: number,
+  dir = exportDir(),
+  pid = process.pid,
+): Promise<string> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  return join(dir, `${process.pid}-${jobId.replace(/[^A-Za-z0-9_-]/g, '')}-${part}.xlsx`);
+  return join(dir, `${stemOf(jobId, pid)}${part}.xlsx`);
+}
+
+/** Removes every file of a job of this process (whatever the parts written: a child may have died). */
+export async function removeJobExportFiles(jobId: string, dir = exportDir()): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  const stem = stemOf(jobId, process.pid);
+  await removeExportFiles(names.filter((n) => n.startsWith(stem)).map((n) => join(dir, n)));
 }
 
 export async function removeExportFiles(paths: string[]): Promise<void> {

@@ -1,22 +1,23 @@
 import type { FieldCipher } from '../../adapters/crypto/field-cipher.ts';
 import type { Db } from '../../adapters/db/client.ts';
-import { type LedgerRow, ledgerPages } from './ledger.ts';
+import { type LedgerQuery, type LedgerRead, type LedgerRow, ledgerPages, ledgerRead } from './ledger.ts';
 
 // 录入省帮扶系统: the list of delivered records (paid, or goods handed over) not yet entered (full values: only admins and finance staff
 // get it, and each list is audit-logged), and marking records as entered, by command or by sending the
 // list back. Deadlines (N working days after payment) come from domain/reminders `entryDeadline`, the
 // same function the reminders use; /entry_status reads `campaignFigures(...).timeliness.entry`.
 
-/** Paid, not yet entered: the provincial entry list, page by page (full values). */
-export function entryListPages(db: Db, cipher: FieldCipher, campaignId: number): AsyncGenerator<LedgerRow[]> {
-  return ledgerPages(db, cipher, {
-    campaignId,
-    access: 'full',
-    filters: { statuses: ['paid', 'handed_over'], notEntered: true },
-  });
+/** Delivered, not yet entered: the provincial entry list's rows (full values). */
+export function entryListQuery(campaignId: number): LedgerQuery {
+  return { campaignId, access: 'full', filters: { statuses: ['paid', 'handed_over'], notEntered: true } };
 }
 
-/** Streams the entry list into `sink` and audit-logs it (`entry.list_export`). Returns the row count. */
+/** The entry list, page by page (in this process). */
+export function entryListPages(db: Db, cipher: FieldCipher, campaignId: number): AsyncGenerator<LedgerRow[]> {
+  return ledgerPages(db, cipher, entryListQuery(campaignId));
+}
+
+/** Streams the entry list into `sink` (in this process) and audit-logs it. Returns the row count. */
 export async function exportEntryList(
   db: Db,
   cipher: FieldCipher,
@@ -34,6 +35,22 @@ export async function exportEntryList(
     }
   };
   await input.sink(counted());
+  await auditEntryListExport(db, input, rows);
+  return rows;
+}
+
+/** As the staff job runs it: `run` reads and writes the rows elsewhere (the export's child process). */
+export async function exportEntryListVia(
+  db: Db,
+  input: { campaignId: number; actorId: number; run: (read: LedgerRead) => Promise<number> },
+): Promise<number> {
+  const rows = await input.run(await ledgerRead(db, entryListQuery(input.campaignId)));
+  await auditEntryListExport(db, input, rows);
+  return rows;
+}
+
+/** `entry.list_export` with the row count. */
+async function auditEntryListExport(db: Db, input: { campaignId: number; actorId: number }, rows: number) {
   await db.auditLog.create({
     data: {
       actorId: input.actorId,
@@ -43,7 +60,6 @@ export async function exportEntryList(
       after: { rows },
     },
   });
-  return rows;
 }
 
 export interface MarkResult {

@@ -1,4 +1,4 @@
-import type { FieldCipher } from '../../adapters/crypto/field-cipher.ts';
+import type { DecryptedRowsQuery, FieldCipher } from '../../adapters/crypto/field-cipher.ts';
 import type { Db } from '../../adapters/db/client.ts';
 import { cursorSource } from '../../adapters/db/cursor.ts';
 import { defaultCalendar } from '../../domain/calendar/index.ts';
@@ -209,26 +209,72 @@ export function ledgerSql(campaignId: number, f: LedgerFilters = {}): { sql: str
   return { sql, params };
 }
 
-/** Ledger rows, one page (one cursor batch) at a time, in id order. */
-export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery): AsyncGenerator<LedgerRow[]> {
-  const campaign = await db.campaign.findUniqueOrThrow({
-    where: { id: q.campaignId },
-    select: { entryWorkingDays: true },
-  });
-  const [unions, categories] = await Promise.all([
+/** The small look-ups a ledger row needs besides its own columns (read by the export's parent). */
+export interface LedgerLookups {
+  entryWorkingDays: number;
+  unionNames: [number, string][];
+  categories: [number, { nameZh: string; nameEn: string; kind: string }][];
+}
+
+export async function ledgerLookups(db: Db, campaignId: number): Promise<LedgerLookups> {
+  const [campaign, unions, categories] = await Promise.all([
+    db.campaign.findUniqueOrThrow({ where: { id: campaignId }, select: { entryWorkingDays: true } }),
     db.union.findMany({ select: { id: true, name: true } }),
     db.campaignCategory.findMany({
-      where: { campaignId: q.campaignId },
+      where: { campaignId },
       select: { id: true, nameZh: true, nameEn: true, kind: true },
     }),
   ]);
-  const unionName = new Map(unions.map((u) => [u.id, u.name]));
-  const category = new Map(categories.map((c) => [c.id, c]));
-  const calendar = q.calendar ?? defaultCalendar;
-  const deadlines = new Map<IsoDate, IsoDate>();
-  const full = q.access === 'full';
+  return {
+    entryWorkingDays: campaign.entryWorkingDays,
+    unionNames: unions.map((u) => [u.id, u.name]),
+    categories: categories.map((c) => [c.id, { nameZh: c.nameZh, nameEn: c.nameEn, kind: c.kind }]),
+  };
+}
 
-  const toRow = (r: unknown[]): LedgerRow => {
+/**
+ * Everything needed to read a ledger without Prisma: the statement, the encrypted columns to decrypt
+ * (the bank card for full access only: a masked row shows the stored last four digits), the look-ups
+ * and the access. Plain data: it crosses to the export's child process (adapters/files/export-child.ts).
+ */
+export interface LedgerRead {
+  connectionString: string;
+  sql: string;
+  params: unknown[];
+  batchSize: number;
+  sealed: number[];
+  lookups: LedgerLookups;
+  access: LedgerAccess;
+}
+
+export async function ledgerRead(db: Db, q: LedgerQuery): Promise<LedgerRead> {
+  const { sql, params } = ledgerSql(q.campaignId, q.filters);
+  return {
+    connectionString: cursorSource(db),
+    sql,
+    params,
+    batchSize: q.pageSize ?? LEDGER_PAGE_SIZE,
+    sealed:
+      q.access === 'full' ? [SQL_ID_NUMBER_ENC, SQL_PHONE_ENC, SQL_BANK_CARD_ENC] : [SQL_ID_NUMBER_ENC, SQL_PHONE_ENC],
+    lookups: await ledgerLookups(db, q.campaignId),
+    access: q.access,
+  };
+}
+
+/**
+ * The one maker of ledger rows from ledgerSql's columns (decrypted): names from the look-ups, the
+ * delivery and its entry deadline, masking by access.
+ */
+export function ledgerRowMaker(
+  lookups: LedgerLookups,
+  access: LedgerAccess,
+  calendar: WorkingCalendar = defaultCalendar,
+): (r: unknown[]) => LedgerRow {
+  const unionName = new Map(lookups.unionNames);
+  const category = new Map(lookups.categories);
+  const deadlines = new Map<IsoDate, IsoDate>();
+  const full = access === 'full';
+  return (r: unknown[]): LedgerRow => {
     const [
       id,
       unionId,
@@ -303,7 +349,7 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
     let deadline: IsoDate | null = null;
     if (deliveredOn) {
       deadline =
-        deadlines.get(deliveredOn) ?? entryDeadlineOn(deliveredOn, campaign.entryWorkingDays, calendar);
+        deadlines.get(deliveredOn) ?? entryDeadlineOn(deliveredOn, lookups.entryWorkingDays, calendar);
       deadlines.set(deliveredOn, deadline);
     }
     return new Row(
@@ -338,19 +384,26 @@ export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery):
       source,
     );
   };
+}
 
-  const { sql, params } = ledgerSql(q.campaignId, q.filters);
-  // The rows are read and decrypted on the decryption worker's thread (FieldCipher.decryptedRows: the
-  // driver's garbage and AES-GCM stay off this thread and its heap), a batch or two ahead of this one.
-  const batches = cipher.decryptedRows({
-    connectionString: cursorSource(db),
-    sql,
-    params,
-    batchSize: q.pageSize ?? LEDGER_PAGE_SIZE,
-    // The bank card is decrypted for full access only (a masked row shows the stored last four digits).
-    sealed: full ? [SQL_ID_NUMBER_ENC, SQL_PHONE_ENC, SQL_BANK_CARD_ENC] : [SQL_ID_NUMBER_ENC, SQL_PHONE_ENC],
-  });
-  for await (const batch of batches) yield batch.map(toRow);
+/**
+ * Ledger rows, one page (one cursor batch) at a time, in id order, from a LedgerRead: the rows are read
+ * and decrypted by `rows` (FieldCipher.decryptedRows or `decryptedRowsWith`: on the decryption worker's
+ * thread, the driver's garbage and AES-GCM stay off this thread and its heap, a batch or two ahead).
+ */
+export async function* ledgerPagesOf(
+  read: LedgerRead,
+  rows: (q: DecryptedRowsQuery) => AsyncIterable<unknown[][]>,
+  calendar?: WorkingCalendar,
+): AsyncGenerator<LedgerRow[]> {
+  const toRow = ledgerRowMaker(read.lookups, read.access, calendar);
+  const { connectionString, sql, params, batchSize, sealed } = read;
+  for await (const batch of rows({ connectionString, sql, params, batchSize, sealed })) yield batch.map(toRow);
+}
+
+/** Ledger rows, one page (one cursor batch) at a time, in id order (in this process). */
+export async function* ledgerPages(db: Db, cipher: FieldCipher, q: LedgerQuery): AsyncGenerator<LedgerRow[]> {
+  yield* ledgerPagesOf(await ledgerRead(db, q), (r) => cipher.decryptedRows(r), q.calendar);
 }
 
 export interface LedgerExportInput extends LedgerQuery {
@@ -359,7 +412,7 @@ export interface LedgerExportInput extends LedgerQuery {
   sink: (pages: AsyncIterable<LedgerRow[]>) => Promise<unknown>;
 }
 
-/** Streams the ledger into `sink`, counting rows, then writes the audit row. Returns the row count. */
+/** Streams the ledger into `sink` (in this process), counting rows, then audit-logs. Returns the row count. */
 export async function exportLedger(db: Db, cipher: FieldCipher, input: LedgerExportInput): Promise<number> {
   let rows = 0;
   const counted = async function* () {
@@ -369,6 +422,30 @@ export async function exportLedger(db: Db, cipher: FieldCipher, input: LedgerExp
     }
   };
   await input.sink(counted());
+  await auditLedgerExport(db, input, rows);
+  return rows;
+}
+
+/**
+ * The export as the staff job runs it: the look-ups and the statement are read here, `run` reads,
+ * decrypts and writes the rows elsewhere (the export's child process) and returns the row count, then
+ * the export is audit-logged here.
+ */
+export async function exportLedgerVia(
+  db: Db,
+  input: LedgerQuery & { actorId: number; run: (read: LedgerRead) => Promise<number> },
+): Promise<number> {
+  const rows = await input.run(await ledgerRead(db, input));
+  await auditLedgerExport(db, input, rows);
+  return rows;
+}
+
+/** `ledger.export_full` / `ledger.export_masked` with the filters and the row count, never any values. */
+async function auditLedgerExport(
+  db: Db,
+  input: { actorId: number; campaignId: number; access: LedgerAccess; filters?: LedgerFilters },
+  rows: number,
+): Promise<void> {
   await db.auditLog.create({
     data: {
       actorId: input.actorId,
@@ -383,7 +460,6 @@ export async function exportLedger(db: Db, cipher: FieldCipher, input: LedgerExp
       },
     },
   });
-  return rows;
 }
 
 // ---------------------------------------------------------------------------------------- filter parsing

@@ -1,0 +1,82 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compiled, packageRoot } from '../package-root.ts';
+import type { ExportChildJob, ExportChildMessage } from './export-child.ts';
+
+// Runs one export in a child process of its own (export-child.ts): the staff job's process keeps the
+// look-ups, the access decision, progress, sending and the audit row; the child reads, decrypts and
+// writes the .xlsx parts with a heap cap, and nothing of the bot (Prisma's query compiler, telegraf,
+// BullMQ) in its memory. Its environment holds no secrets: the connection string and the derived field
+// keys arrive over IPC. A child that dies or is killed fails the export with an ExportChildFailed; its
+// files are the caller's to remove (removeJobExportFiles), as on every path.
+
+const ENTRY = new URL('./export-child.ts', import.meta.url).href;
+const BOOT = compiled
+  ? join(packageRoot, 'dist', 'adapters', 'files', 'export-child.js')
+  : fileURLToPath(new URL('./export-child-boot.mjs', import.meta.url));
+/**
+ * The child's old-space cap. Its live data is two cursor batches and the writer's buffers (tens of MB,
+ * flat in the row count); below 256 MB V8 collects the old space early (1.3× its live size).
+ */
+const HEAP_MB = 128;
+const STDERR_TAIL = 4096;
+
+export class ExportChildFailed extends Error {}
+
+/** The running export children (the worker's shutdown and the tests see them). */
+export const exportChildren = new Set<ChildProcess>();
+
+/** Runs `job` in a child; `onProgress(rows written)` as the rows are written. Resolves with the parts. */
+export async function runExportChild(
+  job: ExportChildJob,
+  onProgress: (written: number) => void,
+): Promise<{ rows: number; paths: string[] }> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'NODE_ENV']) if (process.env[k]) env[k] = process.env[k];
+  const child = fork(BOOT, compiled ? [] : [ENTRY], {
+    execArgv: [
+      `--max-old-space-size=${HEAP_MB}`,
+      ...(process.execArgv.includes('--enable-source-maps') ? ['--enable-source-maps'] : []),
+    ],
+    env,
+    serialization: 'advanced',
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  exportChildren.add(child);
+  let tail = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (c: string) => {
+    tail = (tail + c).slice(-STDERR_TAIL);
+  });
+  try {
+    return await new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (why: string) => {
+        if (settled) return;
+        settled = true;
+        reject(new ExportChildFailed(`the export's child process ${why}`));
+      };
+      child.on('error', (err) => fail(`failed: ${err.message}`));
+      child.on('exit', (code, signal) => {
+        const oom = /heap out of memory|Allocation failed/i.test(tail);
+        fail(oom ? 'ran out of memory' : `stopped (${signal ?? `exit code ${code}`})`);
+      });
+      child.on('message', (m: ExportChildMessage) => {
+        if ('ready' in m)
+          child.send(job, (err) => {
+            if (err) fail(`was not given the job: ${err.message}`);
+          });
+        else if ('progress' in m) onProgress(m.progress);
+        else if ('error' in m) fail(`failed: ${m.error}`);
+        else if ('done' in m && !settled) {
+          settled = true;
+          resolve(m.done);
+        }
+      });
+    });
+  } finally {
+    exportChildren.delete(child);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
