@@ -1,7 +1,8 @@
 import { fork, spawn } from 'node:child_process';
 import { hkdfSync, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDist } from '../../scripts/build.ts';
@@ -12,6 +13,8 @@ import type {
 } from '../../src/adapters/crypto/cipher-worker.ts';
 import type { DecryptWorkerData, DecryptWorkerMessage } from '../../src/adapters/crypto/decrypt-worker.ts';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
+import type { ExportChildJob, ExportChildMessage } from '../../src/adapters/files/export-child.ts';
+import { ledgerSql } from '../../src/usecases/report/ledger.ts';
 import { dropDatabase, withClient, withDatabase } from '../../src/adapters/db/tooling/pg.ts';
 import { startTestEmulator, type TestEmulator } from '../support/conversation.ts';
 import { adminUrl, TEST_DB_PREFIX } from '../support/db.ts';
@@ -63,6 +66,7 @@ describe('production build', () => {
       'main.js.map',
       'adapters/db/tooling/cli.js',
       'adapters/files/parse-worker.js',
+      'adapters/files/export-child.js',
       'adapters/crypto/decrypt-worker.js',
       'adapters/crypto/cipher-worker.js',
       'cli/backup.js',
@@ -146,6 +150,67 @@ describe('production build', () => {
       expect(first).toEqual({ ready: true });
     } finally {
       c.kill('SIGKILL');
+    }
+  });
+
+  it("the export's child process imports no Prisma and no bot module (its bundle and every chunk it loads)", () => {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?:from\s*|import\(?\s*)["'](\.{1,2}\/[^"']+)["']/g))
+        visit(join(dirname(file), m[1]!));
+    };
+    visit(join(root, 'dist/adapters/files/export-child.js'));
+    expect(seen.size).toBeGreaterThan(1);
+    const code = [...seen].map((f) => readFileSync(f, 'utf8')).join('\n');
+    expect(code).toContain('writeInParts');
+    for (const heavy of ['@prisma', 'PrismaClient', 'telegraf', 'bullmq', 'ioredis'])
+      expect(code, heavy).not.toContain(heavy);
+    // The parent's bundle does (the check above can fail).
+    expect(readFileSync(join(root, 'dist/main.js'), 'utf8')).toMatch(/telegraf/);
+  });
+
+  it("the export's child process runs from dist/: reads the ledger, writes a part, reports it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'built-export-'));
+    const c = fork(join(root, 'dist/adapters/files/export-child.js'), [], {
+      env: { PATH: process.env['PATH'] ?? '' },
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    try {
+      const { sql, params } = ledgerSql(1);
+      const job: ExportChildJob = {
+        kind: 'ledger',
+        read: {
+          connectionString: dbUrl,
+          sql,
+          params,
+          batchSize: 100,
+          sealed: [6, 7],
+          lookups: { entryWorkingDays: 10, unionNames: [], categories: [] },
+          access: 'masked',
+        },
+        keys: [[1, new Uint8Array(32)]],
+        sheet: { locale: 'en', title: 'Ledger', settleAt: 1_000_000, masked: true },
+        partBytes: 1_000_000,
+        files: { dir, jobId: 'built', pid: process.pid },
+        sliceRows: 100,
+      };
+      const done = await new Promise<ExportChildMessage>((resolve, reject) => {
+        c.on('message', (m: ExportChildMessage) => {
+          if ('ready' in m) c.send(job);
+          else if ('done' in m || 'error' in m) resolve(m);
+        });
+        c.once('error', reject);
+        c.once('exit', (code) => reject(new Error(`export child exited ${code}`)));
+      });
+      expect(done).toEqual({ done: { rows: 0, paths: [join(dir, `${process.pid}-built-1.xlsx`)] } });
+      expect(readdirSync(dir)).toEqual([`${process.pid}-built-1.xlsx`]);
+    } finally {
+      c.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,4 +1,8 @@
+import type { ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportDir } from '../../src/adapters/files/export-parts.ts';
+import { exportChildren } from '../../src/adapters/files/export-process.ts';
 import { STEPS } from '../../src/domain/nomination/form.ts';
 import { STAFF_JOB } from '../../src/usecases/staff-jobs.ts';
 import { makeCard, makeId, seedCampaign, seedContact } from '../support/fixtures.ts';
@@ -194,5 +198,63 @@ describe('staff jobs through the real bot and worker', () => {
     const final = (await admin.messages()).find((m) => m.messageId === progress.messageId)!;
     expect(final.text).toMatch(/导出完成，共 1,200 行/);
     expect(await h.app.db.auditLog.count({ where: { action: 'entry.list_export' } })).toBe(1);
+  }, 120_000);
+
+  it('/export whose child process is killed mid-export: that attempt fails, its files go, nothing is sent; the retry delivers', async () => {
+    const admin = user(ADMIN);
+    const xlsxBefore = (await admin.messages()).filter((m) => m.document?.file_name?.endsWith('.xlsx')).length;
+    const audits = await h.app.db.auditLog.count({ where: { action: 'ledger.export_full' } });
+    await admin.send(`/export ${code}`);
+    const progress = await admin.expectReply(/导出/);
+    // The export's child process, killed when it reports its first rows written.
+    let child: ChildProcess | undefined;
+    for (let i = 0; i < 3_000 && !child; i++) {
+      [child] = exportChildren;
+      if (!child) await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(child).toBeDefined();
+    let killedAt = 0;
+    child!.on('message', (m: { progress?: number }) => {
+      if (killedAt || m.progress === undefined) return;
+      killedAt = m.progress;
+      child!.kill('SIGKILL');
+    });
+    const job = await h.app.db.staffJob.findFirstOrThrow({
+      where: { kind: 'ledger_export' },
+      orderBy: { createdAt: 'desc' },
+    });
+    const bull = () => h.app.queues.get('staff').getJob(job.id);
+    for (let i = 0; i < 300 && !(await bull())?.failedReason; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(killedAt).toBeGreaterThan(0);
+    expect(killedAt).toBeLessThan(ROWS);
+    expect((await bull())?.failedReason).toMatch(/export's child process stopped \(SIGKILL\)/);
+    // The failed attempt removed its files and sent nothing (the retry waits out its backoff).
+    const mine = () => readdirSync(exportDir()).filter((n) => n.startsWith(`${process.pid}-${job.id}-`));
+    expect(mine()).toEqual([]);
+    const failed = await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } });
+    expect(failed.partsSent).toBe(0);
+    expect((await admin.messages()).filter((m) => m.document?.file_name?.endsWith('.xlsx'))).toHaveLength(
+      xlsxBefore,
+    );
+    for (let i = 0; i < 600; i++) {
+      if ((await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } })).status === 'delivered') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const done = await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } });
+    expect(done.status).toBe('delivered');
+    expect(done.attempts).toBe(2);
+    const parts = (done.result as { counts: { parts: number; rows: number } }).counts;
+    expect(parts.rows).toBe(ROWS);
+    const sent = (await admin.messages())
+      .filter((m) => m.document?.file_name?.endsWith('.xlsx'))
+      .slice(xlsxBefore);
+    expect(sent).toHaveLength(parts.parts);
+    let rows = 0;
+    for (const m of sent) rows += ((await xlsxText(await admin.download(m))).match(/受助人\d+/g) ?? []).length;
+    expect(rows).toBe(ROWS);
+    expect(mine()).toEqual([]);
+    expect(await h.app.db.auditLog.count({ where: { action: 'ledger.export_full' } })).toBe(audits + 1);
+    const final = (await admin.messages()).find((m) => m.messageId === progress.messageId)!;
+    expect(final.text).toMatch(/导出完成，共 1,200 行/);
   }, 120_000);
 });
