@@ -22,7 +22,12 @@ import { type BatchSummary, createBatch, markBatchPaid } from '../usecases/payme
 import { onBatchChanged } from '../usecases/reminders.ts';
 import { exportEntryListVia } from '../usecases/report/entry.ts';
 import { type CampaignFigures, campaignFigures, formatRate } from '../usecases/report/figures.ts';
-import { exportLedgerVia, type LedgerFilters, type LedgerRead, ledgerCount } from '../usecases/report/ledger.ts';
+import {
+  exportLedgerVia,
+  type LedgerFilters,
+  type LedgerRead,
+  ledgerCount,
+} from '../usecases/report/ledger.ts';
 import { bulkApprove } from '../usecases/review/bulk-approve.ts';
 import { ensureReviewTasks } from '../usecases/review/tasks.ts';
 import {
@@ -193,8 +198,9 @@ async function exportRun(
     filename: (part: number, parts: number) => string;
     caption: string;
   },
-): Promise<{ rows: number; parts: number }> {
+): Promise<{ rows: number; parts: number; childPeakRssMb: number }> {
   let paths: string[] = [];
+  let childPeakRssMb = 0;
   try {
     const rows = await opts.run(async (read) => {
       // Progress edits in order, one at a time; the child does not wait for them.
@@ -215,6 +221,7 @@ async function exportRun(
       );
       await progress;
       paths = done.paths;
+      childPeakRssMb = done.peakRssMb;
       return done.rows;
     });
     const parts = paths.length;
@@ -237,7 +244,7 @@ async function exportRun(
       );
       await recordStaffJobPartSent(c.deps.db, c.job.id, i + 1);
     }
-    return { rows, parts };
+    return { rows, parts, childPeakRssMb };
   } finally {
     await removeExportFiles(paths);
     await removeJobExportFiles(c.job.id);
@@ -259,7 +266,8 @@ const runners: Record<StaffJobKind, Runner> = {
     const file = tr(deps, locale, 'ledger.file', { code: figures.campaign.code, date: figures.asOfDate });
     const r = await exportRun(c, {
       total,
-      run: (write) => exportLedgerVia(deps.db, { campaignId, access, filters, actorId: job.actorId, run: write }),
+      run: (write) =>
+        exportLedgerVia(deps.db, { campaignId, access, filters, actorId: job.actorId, run: write }),
       kind: 'ledger',
       sheet: {
         locale,
@@ -274,7 +282,14 @@ const runners: Record<StaffJobKind, Runner> = {
       }),
     });
     deps.logger.info(
-      { staffJobId: job.id, campaignId, rows: r.rows, parts: r.parts, access },
+      {
+        staffJobId: job.id,
+        campaignId,
+        rows: r.rows,
+        parts: r.parts,
+        access,
+        childPeakRssMb: r.childPeakRssMb,
+      },
       'ledger exported',
     );
     return {

@@ -206,7 +206,9 @@ describe('production build', () => {
         c.once('error', reject);
         c.once('exit', (code) => reject(new Error(`export child exited ${code}`)));
       });
-      expect(done).toEqual({ done: { rows: 0, paths: [join(dir, `${process.pid}-built-1.xlsx`)] } });
+      expect(done).toEqual({
+        done: { rows: 0, paths: [join(dir, `${process.pid}-built-1.xlsx`)], peakRssMb: expect.any(Number) },
+      });
       expect(readdirSync(dir)).toEqual([`${process.pid}-built-1.xlsx`]);
     } finally {
       c.kill('SIGKILL');

@@ -202,7 +202,9 @@ describe('staff jobs through the real bot and worker', () => {
 
   it('/export whose child process is killed mid-export: that attempt fails, its files go, nothing is sent; the retry delivers', async () => {
     const admin = user(ADMIN);
-    const xlsxBefore = (await admin.messages()).filter((m) => m.document?.file_name?.endsWith('.xlsx')).length;
+    const xlsxBefore = (await admin.messages()).filter((m) =>
+      m.document?.file_name?.endsWith('.xlsx'),
+    ).length;
     const audits = await h.app.db.auditLog.count({ where: { action: 'ledger.export_full' } });
     await admin.send(`/export ${code}`);
     const progress = await admin.expectReply(/导出/);
@@ -224,7 +226,8 @@ describe('staff jobs through the real bot and worker', () => {
       orderBy: { createdAt: 'desc' },
     });
     const bull = () => h.app.queues.get('staff').getJob(job.id);
-    for (let i = 0; i < 300 && !(await bull())?.failedReason; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 300 && !(await bull())?.failedReason; i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(killedAt).toBeGreaterThan(0);
     expect(killedAt).toBeLessThan(ROWS);
     expect((await bull())?.failedReason).toMatch(/export's child process stopped \(SIGKILL\)/);
@@ -237,7 +240,8 @@ describe('staff jobs through the real bot and worker', () => {
       xlsxBefore,
     );
     for (let i = 0; i < 600; i++) {
-      if ((await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } })).status === 'delivered') break;
+      if ((await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } })).status === 'delivered')
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const done = await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } });
@@ -250,7 +254,8 @@ describe('staff jobs through the real bot and worker', () => {
       .slice(xlsxBefore);
     expect(sent).toHaveLength(parts.parts);
     let rows = 0;
-    for (const m of sent) rows += ((await xlsxText(await admin.download(m))).match(/受助人\d+/g) ?? []).length;
+    for (const m of sent)
+      rows += ((await xlsxText(await admin.download(m))).match(/受助人\d+/g) ?? []).length;
     expect(rows).toBe(ROWS);
     expect(mine()).toEqual([]);
     expect(await h.app.db.auditLog.count({ where: { action: 'ledger.export_full' } })).toBe(audits + 1);

@@ -32,7 +32,8 @@ export type ExportChildMessage =
   | { ready: true }
   | { part: string }
   | { progress: number }
-  | { done: { rows: number; paths: string[] } }
+  /** `peakRssMb`: this process's peak RSS (the export's memory, logged and measured by the bench). */
+  | { done: { rows: number; paths: string[]; peakRssMb: number } }
   | { error: string };
 
 async function run(job: ExportChildJob, send: (m: ExportChildMessage) => Promise<void>) {
@@ -66,9 +67,13 @@ async function run(job: ExportChildJob, send: (m: ExportChildMessage) => Promise
             title: sheet.title,
             ...(part === 1 && sheet.figures ? { figures: sheet.figures } : {}),
           })
-        : writeEntryListXlsx(out, parts, { locale: sheet.locale, settleAt: sheet.settleAt, title: sheet.title }),
+        : writeEntryListXlsx(out, parts, {
+            locale: sheet.locale,
+            settleAt: sheet.settleAt,
+            title: sheet.title,
+          }),
   });
-  return { rows: written, paths };
+  return { rows: written, paths, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
 }
 
 const send = (m: ExportChildMessage) =>

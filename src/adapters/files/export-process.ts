@@ -31,7 +31,7 @@ export const exportChildren = new Set<ChildProcess>();
 export async function runExportChild(
   job: ExportChildJob,
   onProgress: (written: number) => void,
-): Promise<{ rows: number; paths: string[] }> {
+): Promise<{ rows: number; paths: string[]; peakRssMb: number }> {
   const env: NodeJS.ProcessEnv = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'NODE_ENV']) if (process.env[k]) env[k] = process.env[k];
   const child = fork(BOOT, compiled ? [] : [ENTRY], {

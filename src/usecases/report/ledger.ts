@@ -255,7 +255,9 @@ export async function ledgerRead(db: Db, q: LedgerQuery): Promise<LedgerRead> {
     params,
     batchSize: q.pageSize ?? LEDGER_PAGE_SIZE,
     sealed:
-      q.access === 'full' ? [SQL_ID_NUMBER_ENC, SQL_PHONE_ENC, SQL_BANK_CARD_ENC] : [SQL_ID_NUMBER_ENC, SQL_PHONE_ENC],
+      q.access === 'full'
+        ? [SQL_ID_NUMBER_ENC, SQL_PHONE_ENC, SQL_BANK_CARD_ENC]
+        : [SQL_ID_NUMBER_ENC, SQL_PHONE_ENC],
     lookups: await ledgerLookups(db, q.campaignId),
     access: q.access,
   };
@@ -398,7 +400,8 @@ export async function* ledgerPagesOf(
 ): AsyncGenerator<LedgerRow[]> {
   const toRow = ledgerRowMaker(read.lookups, read.access, calendar);
   const { connectionString, sql, params, batchSize, sealed } = read;
-  for await (const batch of rows({ connectionString, sql, params, batchSize, sealed })) yield batch.map(toRow);
+  for await (const batch of rows({ connectionString, sql, params, batchSize, sealed }))
+    yield batch.map(toRow);
 }
 
 /** Ledger rows, one page (one cursor batch) at a time, in id order (in this process). */
