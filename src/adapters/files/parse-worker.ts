@@ -1,7 +1,8 @@
 import { parseHandoverSheet, parseReturnFile } from './bank-files.ts';
 import { parseEntryList } from './ledger-xlsx.ts';
 import { parseAllocationSheet } from './allocation-sheet.ts';
-import { parseSheet } from './nomination-sheet.ts';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { parseSheet, type SheetRow } from './nomination-sheet.ts';
 import type { UploadJob } from './safe-upload.ts';
 import { inspectZip, isZip, verifyZip } from './safe-zip.ts';
 
@@ -18,7 +19,17 @@ async function run(job: UploadJob): Promise<unknown> {
   }
   switch (job.kind) {
     case 'nomination_sheet':
-      return { value: await parseSheet(job.bytes, job.fileName, job.sheetOptions ?? {}) };
+      // The rows go to the bot in slices as they are read (it checks one while the next is parsed);
+      // the final answer carries the rest. The pause lets the IPC channel write the slice out.
+      return {
+        value: await parseSheet(job.bytes, job.fileName, {
+          ...job.sheetOptions,
+          onRows: async (rows: SheetRow[]) => {
+            send({ slice: rows });
+            await yieldToLoop();
+          },
+        }),
+      };
     case 'return_file':
       return { value: await parseReturnFile(job.bytes, job.fileName) };
     case 'handover_sheet':
