@@ -269,15 +269,21 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
       | undefined;
     const pipeline = await measure(async () => {
       // As features/upload.ts: the check starts on the first slice of rows from the parser child.
+      // As checkImport: one cipher worker for the check and the store, booted at the start.
       let t = performance.now();
+      const worker = cipher.worker();
       const feed = new RowFeed<ImportInputRow>();
-      const checkRun = validateImport(deps, {
-        personId: person.id,
-        unionId: union.id,
-        campaignId: campaign.id,
-        categoryId: category.id,
-        rows: feed,
-      }).then(
+      const checkRun = validateImport(
+        deps,
+        {
+          personId: person.id,
+          unionId: union.id,
+          campaignId: campaign.id,
+          categoryId: category.id,
+          rows: feed,
+        },
+        { worker },
+      ).then(
         (v) => ({ ok: true as const, v }),
         (err: unknown) => ({ ok: false as const, err }),
       );
@@ -298,7 +304,8 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
         );
       phases.validateMs = performance.now() - t;
       t = performance.now();
-      const s = await storeDrafts(deps, v);
+      const s = await storeDrafts(deps, v, { worker });
+      await worker.close();
       phases.storeMs = performance.now() - t;
       return s;
     });

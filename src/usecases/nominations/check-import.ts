@@ -18,8 +18,17 @@ export async function checkImport(
   input: ImportInput,
   opts: ImportProgress = {},
 ): Promise<{ validation: ImportValidation; batch?: { batchId: string; stored: number } }> {
-  const validation = await validateImport(deps, input, opts);
-  const batch = validation.valid > 0 ? await storeImportDrafts(deps, validation) : undefined;
+  // One cipher worker for the file (look-up hashes while checking, encryption while storing), booted
+  // now: while the parser child reads the file's first rows, this thread has nothing else to do.
+  const worker = deps.cipher.worker();
+  let validation: ImportValidation;
+  let batch: { batchId: string; stored: number } | undefined;
+  try {
+    validation = await validateImport(deps, input, { ...opts, worker });
+    batch = validation.valid > 0 ? await storeImportDrafts(deps, validation, { worker }) : undefined;
+  } finally {
+    await worker.close();
+  }
   const blocked = validation.rows.flatMap((row) => {
     const codes = row.issues.map((i) => i.code);
     const reason = codes.some((c) => c.startsWith('duplicate_') || c.startsWith('paid_by_union'))

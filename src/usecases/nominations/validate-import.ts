@@ -92,6 +92,11 @@ export interface ImportInput {
 }
 
 export interface ImportProgress {
+  /**
+   * The file's cipher worker, booted and closed by the caller (checkImport shares one between the
+   * check and the store); without it a long file boots one of its own for the check.
+   */
+  worker?: CipherWorker;
   /** Called after each slice of rows is checked (files longer than one slice); must not throw. */
   onProgress?: (checked: number, total: number) => void;
 }
@@ -379,7 +384,7 @@ export async function validateImport(
       if (first) {
         first = false;
         const long = feed ? feed.open || (feed.total ?? 0) > PROGRESS_SLICE : list!.length > PROGRESS_SLICE;
-        if (long) worker = deps.cipher.worker();
+        if (long) worker = opts.worker ?? deps.cipher.worker();
       }
       const from = rows.length;
       if (!worker) for (const row of slice) rows.push(checkRow(row, cat, now, hash, memo));
@@ -392,7 +397,7 @@ export async function validateImport(
     }
     await Promise.all(hashing);
   } finally {
-    await worker?.close();
+    if (worker !== opts.worker) await worker?.close();
   }
 
   // Duplicates within the file: every row sharing an ID number is refused, naming the other row.
