@@ -25,15 +25,13 @@ import ExcelJS from 'exceljs';
 import { FieldCipher } from '../src/adapters/crypto/field-cipher.ts';
 import type { Db } from '../src/adapters/db/client.ts';
 import { buildCheckedFile, columnTitle, MAX_SHEET_ROWS } from '../src/adapters/files/nomination-sheet.ts';
-import type { SheetRow } from '../src/adapters/files/nomination-sheet.ts';
 import { parseUpload } from '../src/adapters/files/safe-upload.ts';
-import { RowFeed } from '../src/usecases/nominations/row-feed.ts';
 import { luhnValid } from '../src/domain/identity/bank-card.ts';
 import { ID_WEIGHTS } from '../src/domain/identity/id-number.ts';
 import { columnsFor, requiredColumnsFor } from '../src/domain/nomination/columns.ts';
 import { storeImportDrafts as storeDrafts } from '../src/usecases/nominations/store-import-drafts.ts';
 import { submitImport as submitImported } from '../src/usecases/nominations/submit-import.ts';
-import { type ImportInputRow, validateImport } from '../src/usecases/nominations/validate-import.ts';
+import { validateImport } from '../src/usecases/nominations/validate-import.ts';
 import { toCategoryInfo } from '../src/usecases/nominations/shared.ts';
 import { createPrisma, createTestDatabase } from '../test/support/db.ts';
 
@@ -253,10 +251,9 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
     await db.$queryRaw`SELECT 1`; // connect before timing
     // As features/upload.ts asks for it.
     const required = requiredColumnsFor(cat, cat.benefitForms.find((f) => f !== 'transfer') ?? 'transfer');
-    const upload = (bytes: Uint8Array, onRows?: (rows: SheetRow[]) => void) =>
+    const upload = (bytes: Uint8Array) =>
       parseUpload('nomination_sheet', bytes, 'bench.xlsx', {
         sheetOptions: { required, maxRows: MAX_SHEET_ROWS },
-        ...(onRows ? { onRows } : {}),
       });
     // A running bot has a booted spare child: the first upload boots one a moment after it ends.
     const warm = await upload(warmFile);
@@ -268,36 +265,27 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
       | { columns: string[]; headerLine: number; rows: { line: number; values: Record<string, string> }[] }
       | undefined;
     const pipeline = await measure(async () => {
-      // As features/upload.ts: the check starts on the first slice of rows from the parser child.
-      // As checkImport: one cipher worker for the check and the store, booted at the start.
       let t = performance.now();
+      const safe = await upload(file);
+      // As checkImport: one cipher worker for the check and the store, booted when the check starts.
       const worker = cipher.worker();
-      const feed = new RowFeed<ImportInputRow>();
-      const checkRun = validateImport(
+      if (!safe.ok) throw new Error(`upload refused: ${safe.refused}`);
+      const parsed = safe.value;
+      if (!parsed.ok) throw new Error(`parse failed: ${parsed.error.code}`);
+      sheet = parsed as never;
+      phases.parseMs = performance.now() - t;
+      t = performance.now();
+      const v = await validateImport(
         deps,
         {
           personId: person.id,
           unionId: union.id,
           campaignId: campaign.id,
           categoryId: category.id,
-          rows: feed,
+          rows: parsed.rows,
         },
         { worker },
-      ).then(
-        (v) => ({ ok: true as const, v }),
-        (err: unknown) => ({ ok: false as const, err }),
       );
-      const safe = await upload(file, (rows) => feed.push(rows));
-      if (!safe.ok) throw new Error(`upload refused: ${safe.refused}`);
-      const parsed = safe.value;
-      if (!parsed.ok) throw new Error(`parse failed: ${parsed.error.code}`);
-      feed.end(parsed.rows.slice(feed.received));
-      sheet = parsed as never;
-      phases.parseMs = performance.now() - t;
-      t = performance.now();
-      const checked = await checkRun;
-      if (!checked.ok) throw checked.err;
-      const v = checked.v;
       if (v.valid !== ROWS)
         throw new Error(
           `expected ${ROWS} valid rows, got ${v.valid}: ${JSON.stringify(v.rows.find((r) => !r.ok))}`,

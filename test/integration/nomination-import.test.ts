@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import type { Db } from '../../src/adapters/db/client.ts';
 import { cancelImport } from '../../src/usecases/nominations/cancel-import.ts';
-import { RowFeed } from '../../src/usecases/nominations/row-feed.ts';
 import { storeImportDrafts as storeDrafts } from '../../src/usecases/nominations/store-import-drafts.ts';
 import { submitImport as submitImported } from '../../src/usecases/nominations/submit-import.ts';
 import { type ImportInputRow, validateImport } from '../../src/usecases/nominations/validate-import.ts';
@@ -256,7 +255,7 @@ describe('validateImport', () => {
 });
 
 describe('storeDrafts / submitImported / cancelImport', () => {
-  const input = (rows: ImportInputRow[] | RowFeed<ImportInputRow>) => ({
+  const input = (rows: ImportInputRow[]) => ({
     personId: ids.contact,
     unionId: ids.unionA,
     campaignId: ids.campaign,
@@ -279,36 +278,6 @@ describe('storeDrafts / submitImported / cancelImport', () => {
     const few: [number, number][] = [];
     await validateImport(deps, input(rows.slice(0, 10)), { onProgress: (d, t) => few.push([d, t]) });
     expect(few).toEqual([]);
-  });
-
-  it('rows fed in slices while the file is read check as the whole list does; a failed feed fails the check', async () => {
-    const rows = Array.from({ length: 2500 }, (_, i) =>
-      frontlineRow(i + 2, i === 7 || i === 1900 ? idNumber(3) : idNumber(100 + (i % 400)), {
-        phone: i % 3 === 0 ? '12345' : '13912345678',
-      }),
-    );
-    const whole = await validateImport(deps, input(rows));
-    const feed = new RowFeed<ImportInputRow>();
-    const seen: [number, number][] = [];
-    const fed = validateImport(deps, input(feed), { onProgress: (d, t) => seen.push([d, t]) });
-    feed.push(rows.slice(0, 1000));
-    await new Promise((r) => setTimeout(r, 20));
-    feed.push(rows.slice(1000, 2000));
-    feed.end(rows.slice(2000));
-    const v = await fed;
-    expect(v).toEqual(whole);
-    // A duplicate across slices (lines 9 and 1902) is caught on both rows.
-    expect(v.rows[7]!.issues.map((i) => i.code)).toContain('duplicate_in_file');
-    expect(v.rows[1900]!.issues.map((i) => i.code)).toContain('duplicate_in_file');
-    // Progress only once the file's length is known.
-    expect(seen.at(-1)).toEqual([2500, 2500]);
-    expect(seen.every(([, t]) => t === 2500)).toBe(true);
-
-    const failing = new RowFeed<ImportInputRow>();
-    const refused = validateImport(deps, input(failing));
-    failing.push(rows.slice(0, 1000));
-    failing.fail(new Error('file not read'));
-    await expect(refused).rejects.toThrow('file not read');
   });
 
   it('stores valid rows as encrypted upload drafts, then submits them in one transaction', async () => {

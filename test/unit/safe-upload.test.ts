@@ -66,34 +66,6 @@ describe('every upload kind refuses every hostile file and stays usable', () => 
     }, 120_000);
   }
 
-  it('a nomination sheet comes back in slices as it is read, whole and in file order at the end', async () => {
-    const rows = Array.from({ length: 2500 }, (_, i) => [
-      `姓名${i}`,
-      `1101051980010${String(i).padStart(5, '0')}`,
-    ]);
-    const file = await sheet([['姓名', '身份证号码'], ...rows]);
-    const slices: number[][] = [];
-    const r = await parseUpload('nomination_sheet', file, 'n.xlsx', {
-      onRows: (got) => slices.push(got.map((x) => x.line)),
-    });
-    expect(slices.map((s) => s.length)).toEqual([1000, 1000]);
-    expect(slices.flat()).toEqual(Array.from({ length: 2000 }, (_, i) => i + 2));
-    if (!r.ok || !r.value.ok) throw new Error('not parsed');
-    expect(r.value.rows.map((x) => x.line)).toEqual(Array.from({ length: 2500 }, (_, i) => i + 2));
-    expect(r.value.rows[2499]!.values.name).toBe('姓名2499');
-    // Too many rows: slices were handed over, the answer is the sheet's error (the caller drops them).
-    const seen: number[] = [];
-    const over = await parseUpload('nomination_sheet', file, 'n.xlsx', {
-      sheetOptions: { maxRows: 1500 },
-      onRows: (got) => seen.push(got.length),
-    });
-    expect(seen).toEqual([1000]);
-    expect(over).toEqual({
-      ok: true,
-      value: { ok: false, error: { code: 'too_many_rows', params: { max: 1500 } } },
-    });
-  }, 60_000);
-
   it('a parse over its time limit or heap cap is refused, not waited for', async () => {
     const big = await sheet(Array.from({ length: 30_000 }, (_, i) => [i, '成功', 'x'.repeat(40)]));
     expect(await parseUpload('return_file', big, 'big.xlsx', { timeoutMs: 1 })).toEqual({

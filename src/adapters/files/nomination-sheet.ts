@@ -272,17 +272,7 @@ export interface ParseOptions {
   /** Columns that must be present (missing ones → `missing_columns`). */
   required?: readonly SheetColumn[];
   maxRows?: number;
-  /**
-   * Hands the rows over in slices of SHEET_SLICE_ROWS as they are read (the upload child sends them to
-   * the bot, which checks a slice while the next is parsed); the result's `rows` then holds only the
-   * rows not handed over yet. A failure after some slices (too many rows, a damaged part) still ends in
-   * `{ ok: false }`: the receiver discards what it got.
-   */
-  onRows?: (rows: SheetRow[]) => void | Promise<void>;
 }
-
-/** Rows per slice handed to `onRows`. */
-export const SHEET_SLICE_ROWS = 1000;
 
 const startsWith = (buf: Uint8Array, magic: number[]) => magic.every((b, i) => buf[i] === b);
 
@@ -316,13 +306,7 @@ export async function parseSheet(
   } else return fail('wrong_type', { ext: ext || '?' });
 
   try {
-    return await collect(
-      grid,
-      ext === 'csv' || ext === 'txt' ? 'csv' : 'xlsx',
-      max,
-      opts.required,
-      opts.onRows,
-    );
+    return await collect(grid, ext === 'csv' || ext === 'txt' ? 'csv' : 'xlsx', max, opts.required);
   } catch (err) {
     if (err instanceof SheetFailure) return { ok: false, error: err.error };
     // exceljs throws on damaged zips / non-workbook zips (a .docx renamed .xlsx...)
@@ -353,13 +337,10 @@ async function collect(
   format: 'xlsx' | 'csv',
   max: number,
   required: readonly SheetColumn[] | undefined,
-  onRows?: (rows: SheetRow[]) => void | Promise<void>,
 ): Promise<ParseResult> {
   const pending: { line: number; cells: unknown[] }[] = [];
   let header: { line: number; map: (SheetColumn | undefined)[] } | undefined;
-  let rows: SheetRow[] = [];
-  /** Rows already handed to onRows. */
-  let handed = 0;
+  const rows: SheetRow[] = [];
 
   const setHeader = (h: { line: number; cells: unknown[] }) => {
     const map = h.cells.map((c) => columnForHeader(plainText(c)));
@@ -391,7 +372,7 @@ async function collect(
       values[column] = v.text;
     });
     if (blank) return;
-    if (handed + rows.length >= max) throw new SheetFailure({ code: 'too_many_rows', params: { max } });
+    if (rows.length >= max) throw new SheetFailure({ code: 'too_many_rows', params: { max } });
     rows.push({ line: r.line, values, issues });
   };
 
@@ -399,12 +380,6 @@ async function collect(
     if (r.cells.every((c) => plainText(c).trim() === '')) continue;
     if (header) {
       addRow(r);
-      if (onRows && rows.length >= SHEET_SLICE_ROWS) {
-        const slice = rows;
-        rows = [];
-        handed += slice.length;
-        await onRows(slice);
-      }
       continue;
     }
     pending.push(r);
@@ -420,7 +395,7 @@ async function collect(
     setHeader(pending[0]!);
     for (const r of pending.slice(1)) addRow(r);
   }
-  if (handed + rows.length === 0) throw new SheetFailure({ code: 'empty', params: {} });
+  if (rows.length === 0) throw new SheetFailure({ code: 'empty', params: {} });
   const h = header!;
   return {
     ok: true,

@@ -1,8 +1,7 @@
 import { parseHandoverSheet, parseReturnFile } from './bank-files.ts';
 import { parseEntryList } from './ledger-xlsx.ts';
 import { parseAllocationSheet } from './allocation-sheet.ts';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { parseSheet, type SheetRow } from './nomination-sheet.ts';
+import { parseSheet } from './nomination-sheet.ts';
 import type { UploadJob } from './safe-upload.ts';
 import { inspectZip, isZip, verifyZip } from './safe-zip.ts';
 
@@ -19,17 +18,7 @@ async function run(job: UploadJob): Promise<unknown> {
   }
   switch (job.kind) {
     case 'nomination_sheet':
-      // The rows go to the bot in slices as they are read (it checks one while the next is parsed);
-      // the final answer carries the rest. The pause lets the IPC channel write the slice out.
-      return {
-        value: await parseSheet(job.bytes, job.fileName, {
-          ...job.sheetOptions,
-          onRows: async (rows: SheetRow[]) => {
-            send({ slice: rows });
-            await yieldToLoop();
-          },
-        }),
-      };
+      return { value: await parseSheet(job.bytes, job.fileName, job.sheetOptions ?? {}) };
     case 'return_file':
       return { value: await parseReturnFile(job.bytes, job.fileName) };
     case 'handover_sheet':

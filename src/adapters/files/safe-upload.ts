@@ -5,7 +5,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { compiled, packageRoot } from '../package-root.ts';
 import type { HandoverParse, ReturnParse } from './bank-files.ts';
 import type { EntryListParse } from './ledger-xlsx.ts';
-import { MAX_SHEET_ROWS, type ParseOptions, type ParseResult, type SheetRow } from './nomination-sheet.ts';
+import type { ParseOptions, ParseResult } from './nomination-sheet.ts';
 import { inspectZip, isZip, UPLOAD_ZIP_LIMITS, type ZipLimits } from './safe-zip.ts';
 
 // The one door every uploaded spreadsheet goes through (nomination sheet, bank return file, handover
@@ -64,18 +64,6 @@ export interface SafeParseOptions {
   /** The child's heap cap (old generation), default 512 MB (a spare child is kept booted for it). */
   maxHeapMb?: number;
   limits?: ZipLimits;
-  /**
-   * Nomination sheets: each slice of rows as the child reads it (file order), so the caller can check
-   * them during the parse. Provisional: only a result with `ok` (both levels) makes them the file's
-   * rows, which the result's `rows` then holds whole; on a refusal or a sheet error they are to be
-   * discarded. Must not throw.
-   */
-  onRows?: (rows: SheetRow[]) => void;
-}
-
-interface ParsedSheetRows {
-  ok: boolean;
-  rows: SheetRow[];
 }
 
 const PARALLEL = 2;
@@ -189,15 +177,7 @@ function deathOf(code: number | null, signal: NodeJS.Signals | null, stderr: str
   return 'unreadable';
 }
 
-/** A message from the child: a slice of a nomination sheet's rows, or the answer. */
-type ChildMessage = { slice: SheetRow[] } | { value: unknown } | { refused: UploadRefusal };
-
-async function inChild(
-  job: UploadJob,
-  timeoutMs: number,
-  maxHeapMb: number,
-  onSlice: (rows: SheetRow[]) => boolean,
-): Promise<unknown> {
+async function inChild(job: UploadJob, timeoutMs: number, maxHeapMb: number): Promise<unknown> {
   const { child, ready, stderr } = takeChild(maxHeapMb);
   busy(child);
   try {
@@ -218,14 +198,7 @@ async function inChild(
           if (child.exitCode === null && child.signalCode === null) done({ refused: 'unreadable' });
           return;
         }
-        child.on('message', (m: ChildMessage) => {
-          if (m !== null && typeof m === 'object' && 'slice' in m) {
-            // More rows than the sheet may have, or not rows at all: the child is not trusted.
-            if (!Array.isArray(m.slice) || !onSlice(m.slice)) done({ refused: 'unreadable' });
-            return;
-          }
-          done(m);
-        });
+        child.on('message', done);
         child.send(job, (err) => {
           if (err) done({ refused: 'unreadable' });
         });
@@ -261,31 +234,10 @@ export async function parseUpload<K extends UploadKind>(
       limits,
       ...(opts.sheetOptions ? { sheetOptions: opts.sheetOptions } : {}),
     };
-    // A nomination sheet's rows arrive in slices during the parse, the rest with the answer.
-    const slices: SheetRow[][] = [];
-    let sliced = 0;
-    let settled = false;
-    const maxRows = opts.sheetOptions?.maxRows ?? MAX_SHEET_ROWS;
-    const onSlice = (rows: SheetRow[]) => {
-      if (kind !== 'nomination_sheet' || settled) return false;
-      sliced += rows.length;
-      if (sliced > maxRows) return false;
-      slices.push(rows);
-      opts.onRows?.(rows);
-      return true;
-    };
-    const r = (await inChild(job, opts.timeoutMs ?? 30_000, opts.maxHeapMb ?? DEFAULT_HEAP_MB, onSlice)) as
+    const r = (await inChild(job, opts.timeoutMs ?? 30_000, opts.maxHeapMb ?? DEFAULT_HEAP_MB)) as
       | { value: ResultOf[K] }
       | { refused: UploadRefusal };
-    settled = true;
-    if ('refused' in r) return { ok: false, refused: r.refused };
-    const value = r.value as ResultOf[K] & Partial<Pick<ParsedSheetRows, 'ok' | 'rows'>>;
-    if (kind === 'nomination_sheet' && value.ok === true && slices.length > 0) {
-      if (!Array.isArray(value.rows) || sliced + value.rows.length > maxRows)
-        return { ok: false, refused: 'unreadable' };
-      value.rows = slices.flat().concat(value.rows);
-    }
-    return { ok: true, value };
+    return 'refused' in r ? { ok: false, refused: r.refused } : { ok: true, value: r.value };
   } finally {
     release();
   }

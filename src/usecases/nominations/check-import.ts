@@ -5,6 +5,7 @@ import {
   type ImportInput,
   type ImportProgress,
   type ImportValidation,
+  PROGRESS_SLICE,
   validateImport,
 } from './validate-import.ts';
 
@@ -18,16 +19,18 @@ export async function checkImport(
   input: ImportInput,
   opts: ImportProgress = {},
 ): Promise<{ validation: ImportValidation; batch?: { batchId: string; stored: number } }> {
-  // One cipher worker for the file (look-up hashes while checking, encryption while storing), booted
-  // now: while the parser child reads the file's first rows, this thread has nothing else to do.
-  const worker = deps.cipher.worker();
+  // A long file gets one cipher worker for both steps (look-up hashes while checking, encryption while
+  // storing): one thread boot per file instead of two (under tsx a boot costs ~250 ms of CPU). A short
+  // file is hashed on this thread, and the store boots its own worker if there is anything to store.
+  const worker = input.rows.length > PROGRESS_SLICE ? deps.cipher.worker() : undefined;
   let validation: ImportValidation;
   let batch: { batchId: string; stored: number } | undefined;
   try {
-    validation = await validateImport(deps, input, { ...opts, worker });
-    batch = validation.valid > 0 ? await storeImportDrafts(deps, validation, { worker }) : undefined;
+    validation = await validateImport(deps, input, { ...opts, ...(worker ? { worker } : {}) });
+    batch =
+      validation.valid > 0 ? await storeImportDrafts(deps, validation, worker ? { worker } : {}) : undefined;
   } finally {
-    await worker.close();
+    await worker?.close();
   }
   const blocked = validation.rows.flatMap((row) => {
     const codes = row.issues.map((i) => i.code);

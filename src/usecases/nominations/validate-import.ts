@@ -20,7 +20,6 @@ import {
 } from '../../domain/nomination/intake.ts';
 import { loadContact, loadPersonFacts, loadRoom } from './admission-facts.ts';
 import { refusalIssue } from './refusals.ts';
-import { RowFeed } from './row-feed.ts';
 import { type NominationDeps, toCategoryInfo } from './shared.ts';
 
 // Spreadsheet import, step 1: every row of an uploaded list is checked like a dialog answer
@@ -84,11 +83,7 @@ export interface ImportInput {
   unionId: number;
   campaignId: number;
   categoryId: number;
-  /**
-   * The file's rows, or a feed of them still arriving from the parser (checked slice by slice as they
-   * come; if the feed fails, so does the validation, and nothing is stored).
-   */
-  rows: readonly ImportInputRow[] | RowFeed<ImportInputRow>;
+  rows: readonly ImportInputRow[];
 }
 
 export interface ImportProgress {
@@ -101,8 +96,8 @@ export interface ImportProgress {
   onProgress?: (checked: number, total: number) => void;
 }
 
-/** Rows checked between two looks at the event loop. */
-const PROGRESS_SLICE = 1000;
+/** Rows checked between two looks at the event loop (a longer file's hashes go to a worker thread). */
+export const PROGRESS_SLICE = 1000;
 
 /** Where a review flag points in the sheet. */
 const FLAG_COLUMN: Record<string, SheetColumn> = { self_nomination: 'name', self_phone: 'phone' };
@@ -307,30 +302,23 @@ export function checkRow(
   };
 }
 
-/** A list's rows in slices of PROGRESS_SLICE. */
-function* inSlices(rows: readonly ImportInputRow[]): Generator<readonly ImportInputRow[]> {
-  for (let from = 0; from < rows.length; from += PROGRESS_SLICE)
-    yield rows.slice(from, from + PROGRESS_SLICE);
-}
-
 /**
- * Checks a slice of rows, appended to `rows` from index `from`, with their look-up hashes left to the
- * worker: each hash first holds its index in the slice's list of that kind, replaced when the worker
- * answers (the returned promise).
+ * Checks rows[from, to) with their look-up hashes left to the worker: each hash first holds its index
+ * in the slice's list of that kind, replaced when the worker answers (the returned promise).
  */
 function checkSlice(
   worker: CipherWorker,
-  slice: readonly ImportInputRow[],
+  input: readonly ImportInputRow[],
   rows: ImportRowResult[],
   from: number,
+  to: number,
   cat: CategoryInfo,
   today: Date,
   memo: VocabMemo,
 ): Promise<unknown> {
   const wanted = { id: [] as string[], phone: [] as string[], card: [] as string[] };
   const later = (kind: 'id' | 'phone' | 'card', v: string) => String(wanted[kind].push(v) - 1);
-  for (const row of slice) rows.push(checkRow(row, cat, today, later, memo));
-  const to = rows.length;
+  for (let i = from; i < to; i++) rows[i] = checkRow(input[i]!, cat, today, later, memo);
   const done = Promise.all([
     worker.hash('id', wanted.id),
     worker.hash('phone', wanted.phone),
@@ -365,33 +353,22 @@ export async function validateImport(
 ): Promise<ImportValidation> {
   const { now, campaign, cat } = await loadContext(deps, input);
   const hash = (kind: 'id' | 'phone' | 'card', v: string) => deps.cipher.hash(kind, v);
-  // Rows are checked in slices (as they arrive from the parser, for a feed); between slices the event
-  // loop serves other updates and the caller hears how far the check got (a progress message for long
-  // files, once the file's length is known).
-  const feed = input.rows instanceof RowFeed ? input.rows : undefined;
-  const list = feed ? undefined : (input.rows as readonly ImportInputRow[]);
-  const slices = feed ?? inSlices(list!);
-  const rows: ImportRowResult[] = [];
+  // Rows are checked in slices; between slices the event loop serves other updates and the caller
+  // hears how far the check got (a progress message for long files).
+  const total = input.rows.length;
+  const rows: ImportRowResult[] = new Array(total);
   const memo = vocabMemo();
   // A long file's look-up hashes (three HMACs a row) are computed on a worker thread, a slice at a
-  // time, while this thread checks the next slice: a list of more than one slice, or a feed whose
-  // first slice came before the end of the file.
-  let worker: CipherWorker | undefined;
+  // time, while this thread checks the next slice.
+  const worker = total > PROGRESS_SLICE ? (opts.worker ?? deps.cipher.worker()) : undefined;
   try {
     const hashing: Promise<unknown>[] = [];
-    let first = true;
-    for await (const slice of slices) {
-      if (first) {
-        first = false;
-        const long = feed ? feed.open || (feed.total ?? 0) > PROGRESS_SLICE : list!.length > PROGRESS_SLICE;
-        if (long) worker = opts.worker ?? deps.cipher.worker();
-      }
-      const from = rows.length;
-      if (!worker) for (const row of slice) rows.push(checkRow(row, cat, now, hash, memo));
-      else hashing.push(checkSlice(worker, slice, rows, from, cat, now, memo));
-      const total = feed ? feed.total : list!.length;
-      if (worker) {
-        if (total !== undefined) opts.onProgress?.(rows.length, total);
+    for (let from = 0; from < total; from += PROGRESS_SLICE) {
+      const to = Math.min(total, from + PROGRESS_SLICE);
+      if (!worker) for (let i = from; i < to; i++) rows[i] = checkRow(input.rows[i]!, cat, now, hash, memo);
+      else hashing.push(checkSlice(worker, input.rows, rows, from, to, cat, now, memo));
+      if (total > PROGRESS_SLICE) {
+        opts.onProgress?.(to, total);
         await yieldToLoop();
       }
     }

@@ -8,8 +8,7 @@ import { HARDSHIP_CAUSES } from '../../../domain/identity/hardship.ts';
 import { columnsFor, requiredColumnsFor, type SheetColumn } from '../../../domain/nomination/columns.ts';
 import { cancelImport } from '../../../usecases/nominations/cancel-import.ts';
 import { checkImport, importTarget } from '../../../usecases/nominations/check-import.ts';
-import { RowFeed } from '../../../usecases/nominations/row-feed.ts';
-import type { ImportInputRow, ImportIssue } from '../../../usecases/nominations/validate-import.ts';
+import type { ImportIssue } from '../../../usecases/nominations/validate-import.ts';
 import { type NominationDeps, openCampaigns, toCategoryInfo } from '../../../usecases/nominations/shared.ts';
 import { unionsByIds } from '../../../usecases/unions.ts';
 import {
@@ -238,19 +237,26 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
     // Columns every row needs whatever its benefit form (bank columns only if all forms are transfers).
     const required = requiredColumnsFor(cat, cat.benefitForms.find((f) => f !== 'transfer') ?? 'transfer');
     const started = Date.now();
-    // Parsed off the bot's event loop, after the zip's directory passed the size limits. The rows come
-    // in slices while the child reads the file, and the check starts on the first slice (it stores
-    // nothing before the whole file was read and checked); a refused file fails the feed, and the check
-    // stops with it unused.
-    const feed = new RowFeed<ImportInputRow>();
-    let checking: Awaited<ReturnType<typeof ctx.reply>> | undefined;
+    // Parsed off the bot's event loop, after the zip's directory passed the size limits.
+    const safe = await parseUpload('nomination_sheet', bytes, file.fileName, {
+      sheetOptions: { required, maxRows: MAX_SHEET_ROWS },
+    });
+    if (!safe.ok) {
+      deps.logger.info({ requestId: ctx.requestId, refused: safe.refused }, 'spreadsheet refused unread');
+      return ctx.reply(ctx.t(`upload_refused.${safe.refused}`));
+    }
+    const parsed = safe.value;
+    if (!parsed.ok) {
+      deps.logger.info({ requestId: ctx.requestId, code: parsed.error.code }, 'spreadsheet refused');
+      return ctx.reply(sheetErrorText(ctx, parsed.error));
+    }
+    const checking = await ctx.reply(ctx.t('upload.checking', { file: file.fileName }));
     // A long file: the "checking" message becomes a progress message, edited at most every
     // PROGRESS_EVERY_MS through the outbound path (one edit in flight at a time).
     let lastEdit = Date.now();
     let editing = false;
     const onProgress = (done: number, total: number) => {
-      if (!checking || total < PROGRESS_MIN_ROWS || editing || Date.now() - lastEdit < PROGRESS_EVERY_MS)
-        return;
+      if (total < PROGRESS_MIN_ROWS || editing || Date.now() - lastEdit < PROGRESS_EVERY_MS) return;
       editing = true;
       lastEdit = Date.now();
       const text = ctx.t('import_progress.checking', {
@@ -268,35 +274,17 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
           editing = false;
         });
     };
-    const checkRun = checkImport(nd, { personId: ctx.who.id, ...target, rows: feed }, { onProgress }).then(
-      (value) => ({ ok: true as const, value }),
-      (err: unknown) => ({ ok: false as const, err }),
-    );
-    const safe = await parseUpload('nomination_sheet', bytes, file.fileName, {
-      sheetOptions: { required, maxRows: MAX_SHEET_ROWS },
-      onRows: (rows) => feed.push(rows),
-    });
-    if (!safe.ok || !safe.value.ok) {
-      feed.fail(new Error('file not read'));
-      await checkRun;
-      if (!safe.ok) {
-        deps.logger.info({ requestId: ctx.requestId, refused: safe.refused }, 'spreadsheet refused unread');
-        return ctx.reply(ctx.t(`upload_refused.${safe.refused}`));
-      }
-      const error = (safe.value as { ok: false; error: SheetError }).error;
-      deps.logger.info({ requestId: ctx.requestId, code: error.code }, 'spreadsheet refused');
-      return ctx.reply(sheetErrorText(ctx, error));
+    let checkedImport: Awaited<ReturnType<typeof checkImport>>;
+    try {
+      checkedImport = await checkImport(
+        nd,
+        { personId: ctx.who.id, ...target, rows: parsed.rows },
+        { onProgress },
+      );
+    } catch (err) {
+      if (err instanceof DomainError) return ctx.reply(errorText(ctx, err));
+      throw err;
     }
-    const parsed = safe.value;
-    // The slices pushed so far are the file's first rows; the rest came with the answer.
-    feed.end(parsed.rows.slice(feed.received));
-    checking = await ctx.reply(ctx.t('upload.checking', { file: file.fileName }));
-    const checked_ = await checkRun;
-    if (!checked_.ok) {
-      if (checked_.err instanceof DomainError) return ctx.reply(errorText(ctx, checked_.err));
-      throw checked_.err;
-    }
-    const checkedImport = checked_.value;
     const { validation: v, batch: stored } = checkedImport;
     deps.logger.info(
       { requestId: ctx.requestId, rows: v.rows.length, valid: v.valid, ms: Date.now() - started },
