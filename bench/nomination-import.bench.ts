@@ -267,26 +267,33 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
     const pipeline = await measure(async () => {
       let t = performance.now();
       const safe = await upload(file);
+      // As checkImport: one cipher worker for the check and the store, booted when the check starts.
+      const worker = cipher.worker();
       if (!safe.ok) throw new Error(`upload refused: ${safe.refused}`);
       const parsed = safe.value;
       if (!parsed.ok) throw new Error(`parse failed: ${parsed.error.code}`);
       sheet = parsed as never;
       phases.parseMs = performance.now() - t;
       t = performance.now();
-      const v = await validateImport(deps, {
-        personId: person.id,
-        unionId: union.id,
-        campaignId: campaign.id,
-        categoryId: category.id,
-        rows: parsed.rows,
-      });
+      const v = await validateImport(
+        deps,
+        {
+          personId: person.id,
+          unionId: union.id,
+          campaignId: campaign.id,
+          categoryId: category.id,
+          rows: parsed.rows,
+        },
+        { worker },
+      );
       if (v.valid !== ROWS)
         throw new Error(
           `expected ${ROWS} valid rows, got ${v.valid}: ${JSON.stringify(v.rows.find((r) => !r.ok))}`,
         );
       phases.validateMs = performance.now() - t;
       t = performance.now();
-      const s = await storeDrafts(deps, v);
+      const s = await storeDrafts(deps, v, { worker });
+      await worker.close();
       phases.storeMs = performance.now() - t;
       return s;
     });

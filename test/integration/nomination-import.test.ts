@@ -382,10 +382,12 @@ describe('storeDrafts / submitImported / cancelImport', () => {
       frontlineRow(i + 2, longId(i), { phone: `139${String(i).padStart(8, '0')}` }),
     );
     await db.campaign.update({ where: { id: ids.campaign }, data: { budgetTotalFen: 1_000_000_000n } });
+    // One cipher worker for the check and the store, as checkImport does: neither closes it.
+    const worker = cipher.worker();
     try {
-      const v = await validateImport(deps, input(rows));
+      const v = await validateImport(deps, input(rows), { worker });
       expect(v.valid).toBe(3500);
-      const { batchId, stored } = await storeDrafts(deps, v);
+      const { batchId, stored } = await storeDrafts(deps, v, { worker });
       expect(stored).toBe(3500);
       const drafts = await db.nomination.findMany({
         where: { draftStep: `import:${batchId}` },
@@ -395,7 +397,9 @@ describe('storeDrafts / submitImported / cancelImport', () => {
       expect(drafts.map((d) => cipher.decrypt(d.idNumberEnc!))).toEqual(rows.map((r) => r.values.id_number));
       expect(drafts.map((d) => cipher.decrypt(d.phoneEnc!))).toEqual(rows.map((r) => r.values.phone));
       expect(await cancelImport(deps, { personId: ids.contact, batchId })).toBe(3500);
+      expect(await worker.hash('id', ['x'])).toEqual([cipher.hash('id', 'x')]);
     } finally {
+      await worker.close();
       await db.campaign.update({ where: { id: ids.campaign }, data: { budgetTotalFen: 10_000_000n } });
     }
   });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { CipherWorker } from '../../adapters/crypto/field-cipher.ts';
 import type { Db, Tx } from '../../adapters/db/client.ts';
 import { draftExpiresAt } from '../../domain/nomination/intake.ts';
 import type { NominationDeps } from './shared.ts';
@@ -21,6 +22,7 @@ export const importMarker = (batchId: string) => `${IMPORT_MARK}${batchId}`;
 export async function storeImportDrafts(
   deps: NominationDeps,
   validation: ImportValidation,
+  opts: { worker?: CipherWorker } = {},
 ): Promise<{ batchId: string; stored: number }> {
   const batchId = randomBytes(6).toString('base64url');
   const now = deps.now();
@@ -30,8 +32,8 @@ export async function storeImportDrafts(
   // larger part, then uses both cores), while this thread maps and sends the rows. Ids follow the file
   // (the quota's "in file order" at submit relies on it): they are drawn from the sequence up front, in
   // file order, and written explicitly, so the order the chunks finish in does not matter.
-  // Booted while the campaign is read.
-  const worker = deps.cipher.worker();
+  // The caller's (checkImport's, booted with the check), or one booted while the campaign is read.
+  const worker = opts.worker ?? deps.cipher.worker();
   let writing: Promise<unknown> = Promise.resolve();
   const inserts: Promise<unknown>[] = [];
   try {
@@ -91,7 +93,7 @@ export async function storeImportDrafts(
   } finally {
     await writing.catch(() => {});
     await Promise.allSettled(inserts);
-    await worker.close();
+    if (worker !== opts.worker) await worker.close();
   }
   return { batchId, stored: valid.length };
 }

@@ -87,12 +87,17 @@ export interface ImportInput {
 }
 
 export interface ImportProgress {
+  /**
+   * The file's cipher worker, booted and closed by the caller (checkImport shares one between the
+   * check and the store); without it a long file boots one of its own for the check.
+   */
+  worker?: CipherWorker;
   /** Called after each slice of rows is checked (files longer than one slice); must not throw. */
   onProgress?: (checked: number, total: number) => void;
 }
 
-/** Rows checked between two looks at the event loop. */
-const PROGRESS_SLICE = 1000;
+/** Rows checked between two looks at the event loop (a longer file's hashes go to a worker thread). */
+export const PROGRESS_SLICE = 1000;
 
 /** Where a review flag points in the sheet. */
 const FLAG_COLUMN: Record<string, SheetColumn> = { self_nomination: 'name', self_phone: 'phone' };
@@ -355,7 +360,7 @@ export async function validateImport(
   const memo = vocabMemo();
   // A long file's look-up hashes (three HMACs a row) are computed on a worker thread, a slice at a
   // time, while this thread checks the next slice.
-  const worker = total > PROGRESS_SLICE ? deps.cipher.worker() : undefined;
+  const worker = total > PROGRESS_SLICE ? (opts.worker ?? deps.cipher.worker()) : undefined;
   try {
     const hashing: Promise<unknown>[] = [];
     for (let from = 0; from < total; from += PROGRESS_SLICE) {
@@ -369,7 +374,7 @@ export async function validateImport(
     }
     await Promise.all(hashing);
   } finally {
-    await worker?.close();
+    if (worker !== opts.worker) await worker?.close();
   }
 
   // Duplicates within the file: every row sharing an ID number is refused, naming the other row.
