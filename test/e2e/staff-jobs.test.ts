@@ -23,6 +23,14 @@ const ROWS = 1_200;
 let h: Harness;
 let code: string;
 
+/** Waits (up to a minute) until the staff job's row says its result was delivered. */
+async function untilDelivered(id: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if ((await h.app.db.staffJob.findUniqueOrThrow({ where: { id } })).status === 'delivered') return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 const user = (id: number) => h.emu.user(id, { firstName: '测试', languageCode: 'zh-hans' });
 
 beforeAll(async () => {
@@ -78,11 +86,7 @@ describe('staff jobs through the real bot and worker', () => {
     docs.push(await admin.expectDocument(/台账/, { timeoutMs: 60_000 }));
     const job = await h.app.db.staffJob.findFirstOrThrow({ where: { kind: 'ledger_export' } });
     // Wait for the job to finish, then read every part.
-    for (let i = 0; i < 600; i++) {
-      const j = await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } });
-      if (j.status === 'delivered') break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilDelivered(job.id);
     const done = await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } });
     expect(done.status).toBe('delivered');
     expect(done.activeKey).toBeNull();
@@ -122,11 +126,7 @@ describe('staff jobs through the real bot and worker', () => {
     });
     await h.app.db.$executeRaw`UPDATE staff_job SET result = NULL WHERE id = ${job.id}`;
     await h.app.queues.get('staff').add(STAFF_JOB, { staffJobId: job.id }, { jobId: `${job.id}-again` });
-    for (let i = 0; i < 600; i++) {
-      if ((await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } })).status === 'delivered')
-        break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilDelivered(job.id);
     const done = await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } });
     expect(done.status).toBe('delivered');
     expect(done.partsSent).toBe(parts);
@@ -166,11 +166,7 @@ describe('staff jobs through the real bot and worker', () => {
     const job = await h.app.db.staffJob.findFirstOrThrow({ where: { kind: 'batch_new' } });
     await h.app.db.staffJob.update({ where: { id: job.id }, data: { status: 'done', messageId: null } });
     await h.app.queues.get('staff').add(STAFF_JOB, { staffJobId: job.id }, { jobId: `${job.id}-again` });
-    for (let i = 0; i < 600; i++) {
-      if ((await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } })).status === 'delivered')
-        break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilDelivered(job.id);
     expect((await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } })).status).toBe('delivered');
     expect(await h.app.db.paymentBatch.count()).toBe(1);
     expect(await h.app.db.auditLog.count({ where: { action: 'batch.created' } })).toBe(1);
@@ -239,11 +235,7 @@ describe('staff jobs through the real bot and worker', () => {
     expect((await admin.messages()).filter((m) => m.document?.file_name?.endsWith('.xlsx'))).toHaveLength(
       xlsxBefore,
     );
-    for (let i = 0; i < 600; i++) {
-      if ((await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } })).status === 'delivered')
-        break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilDelivered(job.id);
     const done = await h.app.db.staffJob.findUniqueOrThrow({ where: { id: job.id } });
     expect(done.status).toBe('delivered');
     expect(done.attempts).toBe(2);

@@ -1,8 +1,6 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { compiled, packageRoot } from '../package-root.ts';
+import { compiled, ownEntry } from '../package-root.ts';
 import type { DecryptWorkerCommand, DecryptWorkerData, DecryptWorkerMessage } from './decrypt-worker.ts';
 import type { CipherWorkerData, CipherWorkerReply, CipherWorkerRequest } from './cipher-worker.ts';
 import { lookupHash, openStored, sealStored } from './stored-value.ts';
@@ -29,9 +27,7 @@ function subKey(master: Buffer, purpose: string): Buffer {
 
 // The decryption worker's entry: under tsx (dev, tests) a bootstrap that registers tsx first; in the
 // production build (dist/) its own bundle, started directly.
-const WORKER_ENTRY = compiled
-  ? join(packageRoot, 'dist', 'adapters', 'crypto', 'decrypt-worker.js')
-  : fileURLToPath(new URL('./decrypt-worker-boot.mjs', import.meta.url));
+const WORKER_ENTRY = ownEntry('adapters/crypto/decrypt-worker').file;
 /**
  * The worker's heap: below 256 MB of old space V8 grows a heap by 1.3× its live size before a full
  * collection (4× in a process with gigabytes), and the worker's live data is two batches. Far above
@@ -40,9 +36,7 @@ const WORKER_ENTRY = compiled
 const WORKER_LIMITS = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 8 };
 // The cipher worker's entry (imports: encryption and look-up hashes off the bot's thread), started the
 // same way.
-const CIPHER_WORKER_ENTRY = compiled
-  ? join(packageRoot, 'dist', 'adapters', 'crypto', 'cipher-worker.js')
-  : fileURLToPath(new URL('./cipher-worker-boot.mjs', import.meta.url));
+const CIPHER_WORKER_ENTRY = ownEntry('adapters/crypto/cipher-worker').file;
 /** Its live data is one batch of a file's values each way. */
 const CIPHER_WORKER_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 };
 /** Batches the worker prepares before the export's thread takes the first. */

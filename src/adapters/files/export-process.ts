@@ -1,7 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { compiled, packageRoot } from '../package-root.ts';
+import { ownEntry } from '../package-root.ts';
 import type { ExportChildJob, ExportChildMessage } from './export-child.ts';
 
 // Runs one export in a child process of its own (export-child.ts): the staff job's process keeps the
@@ -11,10 +9,7 @@ import type { ExportChildJob, ExportChildMessage } from './export-child.ts';
 // keys arrive over IPC. A child that dies or is killed fails the export with an ExportChildFailed; its
 // files are the caller's to remove (removeJobExportFiles), as on every path.
 
-const ENTRY = new URL('./export-child.ts', import.meta.url).href;
-const BOOT = compiled
-  ? join(packageRoot, 'dist', 'adapters', 'files', 'export-child.js')
-  : fileURLToPath(new URL('./export-child-boot.mjs', import.meta.url));
+const CHILD = ownEntry('adapters/files/export-child');
 /**
  * The child's old-space cap. Its live data is two cursor batches and the writer's buffers (tens of MB,
  * flat in the row count); below 256 MB V8 collects the old space early (1.3× its live size).
@@ -34,7 +29,7 @@ export async function runExportChild(
 ): Promise<{ rows: number; paths: string[]; peakRssMb: number }> {
   const env: NodeJS.ProcessEnv = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'NODE_ENV']) if (process.env[k]) env[k] = process.env[k];
-  const child = fork(BOOT, compiled ? [] : [ENTRY], {
+  const child = fork(CHILD.file, CHILD.args, {
     execArgv: [
       `--max-old-space-size=${HEAP_MB}`,
       ...(process.execArgv.includes('--enable-source-maps') ? ['--enable-source-maps'] : []),

@@ -1,8 +1,6 @@
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { AllocationSheetParse } from './allocation-sheet.ts';
 import { type ChildProcess, fork } from 'node:child_process';
-import { compiled, packageRoot } from '../package-root.ts';
+import { ownEntry } from '../package-root.ts';
 import type { HandoverParse, ReturnParse } from './bank-files.ts';
 import type { EntryListParse } from './ledger-xlsx.ts';
 import type { ParseOptions, ParseResult } from './nomination-sheet.ts';
@@ -85,10 +83,7 @@ async function slot(): Promise<(() => void) | null> {
 
 // Under tsx the child registers tsx first (parse-worker-boot.mjs); the production build (dist/) has the
 // parser's own bundle, started directly.
-const ENTRY = new URL('./parse-worker.ts', import.meta.url).href;
-const BOOT = compiled
-  ? join(packageRoot, 'dist', 'adapters', 'files', 'parse-worker.js')
-  : fileURLToPath(new URL('./parse-worker-boot.mjs', import.meta.url));
+const PARSER = ownEntry('adapters/files/parse-worker');
 const DEFAULT_HEAP_MB = 512;
 /** The end of the child's stderr kept to tell an out-of-memory death from another crash. */
 const STDERR_TAIL = 4096;
@@ -108,7 +103,7 @@ interface Booting {
 function boot(maxHeapMb: number): Booting {
   const env: NodeJS.ProcessEnv = {};
   for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'NODE_ENV']) if (process.env[k]) env[k] = process.env[k];
-  const child = fork(BOOT, compiled ? [] : [ENTRY], {
+  const child = fork(PARSER.file, PARSER.args, {
     execArgv: [`--max-old-space-size=${maxHeapMb}`, '--max-semi-space-size=16'],
     env,
     serialization: 'advanced',
