@@ -1,6 +1,12 @@
 import type { FieldCipher } from '../../adapters/crypto/field-cipher.ts';
 import type { Db } from '../../adapters/db/client.ts';
-import { type LedgerQuery, type LedgerRead, type LedgerRow, ledgerPages, ledgerRead } from './ledger.ts';
+import {
+  type LedgerQuery,
+  type LedgerRead,
+  type LedgerRow,
+  ledgerRead,
+  readInThisProcess,
+} from './ledger.ts';
 
 // 录入省帮扶系统: the list of delivered records (paid, or goods handed over) not yet entered (full values: only admins and finance staff
 // get it, and each list is audit-logged), and marking records as entered, by command or by sending the
@@ -12,13 +18,8 @@ export function entryListQuery(campaignId: number): LedgerQuery {
   return { campaignId, access: 'full', filters: { statuses: ['paid', 'handed_over'], notEntered: true } };
 }
 
-/** The entry list, page by page (in this process). */
-export function entryListPages(db: Db, cipher: FieldCipher, campaignId: number): AsyncGenerator<LedgerRow[]> {
-  return ledgerPages(db, cipher, entryListQuery(campaignId));
-}
-
-/** Streams the entry list into `sink` (in this process) and audit-logs it. Returns the row count. */
-export async function exportEntryList(
+/** Streams the entry list into `sink` in this process, then audit-logs (as exportEntryListVia). */
+export function exportEntryList(
   db: Db,
   cipher: FieldCipher,
   input: {
@@ -27,16 +28,7 @@ export async function exportEntryList(
     sink: (pages: AsyncIterable<LedgerRow[]>) => Promise<unknown>;
   },
 ): Promise<number> {
-  let rows = 0;
-  const counted = async function* () {
-    for await (const page of entryListPages(db, cipher, input.campaignId)) {
-      rows += page.length;
-      yield page;
-    }
-  };
-  await input.sink(counted());
-  await auditEntryListExport(db, input, rows);
-  return rows;
+  return exportEntryListVia(db, { ...input, run: readInThisProcess(cipher, input.sink) });
 }
 
 /** As the staff job runs it: `run` reads and writes the rows elsewhere (the export's child process). */

@@ -415,18 +415,31 @@ export interface LedgerExportInput extends LedgerQuery {
   sink: (pages: AsyncIterable<LedgerRow[]>) => Promise<unknown>;
 }
 
-/** Streams the ledger into `sink` (in this process), counting rows, then audit-logs. Returns the row count. */
-export async function exportLedger(db: Db, cipher: FieldCipher, input: LedgerExportInput): Promise<number> {
-  let rows = 0;
-  const counted = async function* () {
-    for await (const page of ledgerPages(db, cipher, input)) {
-      rows += page.length;
-      yield page;
-    }
+/**
+ * A `run` for exportLedgerVia / exportEntryListVia that reads and decrypts in this process and hands the
+ * pages to `sink` (tests, the bench); the staff job's `run` is the export's child process instead.
+ */
+export function readInThisProcess(
+  cipher: FieldCipher,
+  sink: (pages: AsyncIterable<LedgerRow[]>) => Promise<unknown>,
+  calendar?: WorkingCalendar,
+): (read: LedgerRead) => Promise<number> {
+  return async (read) => {
+    let rows = 0;
+    const counted = async function* () {
+      for await (const page of ledgerPagesOf(read, (q) => cipher.decryptedRows(q), calendar)) {
+        rows += page.length;
+        yield page;
+      }
+    };
+    await sink(counted());
+    return rows;
   };
-  await input.sink(counted());
-  await auditLedgerExport(db, input, rows);
-  return rows;
+}
+
+/** Streams the ledger into `sink` in this process, then audit-logs (as exportLedgerVia). Returns the row count. */
+export function exportLedger(db: Db, cipher: FieldCipher, input: LedgerExportInput): Promise<number> {
+  return exportLedgerVia(db, { ...input, run: readInThisProcess(cipher, input.sink, input.calendar) });
 }
 
 /**
