@@ -7,7 +7,7 @@ import { renderChart } from '../adapters/files/chart.ts';
 import { buildReportDocx } from '../adapters/files/report-docx.ts';
 import { viewReport } from '../usecases/audit-trail.ts';
 import type { ExportChildJob } from '../adapters/files/export-child.ts';
-import { exportDir, removeExportFiles, removeJobExportFiles } from '../adapters/files/export-parts.ts';
+import { exportDir, removeJobExportFiles } from '../adapters/files/export-parts.ts';
 import { runExportChild } from '../adapters/files/export-process.ts';
 import type { Metrics } from '../adapters/http/metrics.ts';
 import type { I18n, Locale, Params } from '../adapters/i18n.ts';
@@ -246,7 +246,6 @@ async function exportRun(
     }
     return { rows, parts, childPeakRssMb };
   } finally {
-    await removeExportFiles(paths);
     await removeJobExportFiles(c.job.id);
   }
 }

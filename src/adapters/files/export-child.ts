@@ -30,7 +30,6 @@ export interface ExportChildJob {
 /** child → parent. */
 export type ExportChildMessage =
   | { ready: true }
-  | { part: string }
   | { progress: number }
   /** `peakRssMb`: this process's peak RSS (the export's memory, logged and measured by the bench). */
   | { done: { rows: number; paths: string[]; peakRssMb: number } }
@@ -53,11 +52,8 @@ async function run(job: ExportChildJob, send: (m: ExportChildMessage) => Promise
   const paths = await writeInParts<LedgerRow[]>({
     pages: sliced(),
     partBytes: job.partBytes,
-    path: async (part) => {
-      const path = await exportPath(job.files.jobId, part, job.files.dir, job.files.pid);
-      await send({ part: path }); // before the file exists: the parent knows what to remove
-      return path;
-    },
+    // Named under the parent's pid and the job: the parent removes every file of the job on every path.
+    path: (part) => exportPath(job.files.jobId, part, job.files.dir, job.files.pid),
     write: (out, parts, part) =>
       job.kind === 'ledger'
         ? writeLedgerXlsx(out, parts, {
