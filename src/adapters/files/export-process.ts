@@ -1,6 +1,6 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { ownEntry } from '../package-root.ts';
+import type { ChildProcess } from 'node:child_process';
 import type { ExportChildJob, ExportChildMessage } from './export-child.ts';
+import { diedOfMemory, forkLean } from './lean-child.ts';
 
 // Runs one export in a child process of its own (export-child.ts): the staff job's process keeps the
 // look-ups, the access decision, progress, sending and the audit row; the child reads, decrypts and
@@ -9,17 +9,16 @@ import type { ExportChildJob, ExportChildMessage } from './export-child.ts';
 // keys arrive over IPC. A child that dies or is killed fails the export with an ExportChildFailed; its
 // files are the caller's to remove (removeJobExportFiles), as on every path.
 
-const CHILD = ownEntry('adapters/files/export-child');
+const CHILD = 'adapters/files/export-child';
 /**
  * The child's old-space cap. Its live data is two cursor batches and the writer's buffers (tens of MB,
  * flat in the row count); below 256 MB V8 collects the old space early (1.3× its live size).
  */
 const HEAP_MB = 128;
-const STDERR_TAIL = 4096;
 
 export class ExportChildFailed extends Error {}
 
-/** The running export children (the worker's shutdown and the tests see them). */
+/** The running export children (the tests look at them; a child exits by itself when its parent goes). */
 export const exportChildren = new Set<ChildProcess>();
 
 /** Runs `job` in a child; `onProgress(rows written)` as the rows are written. Resolves with the parts. */
@@ -27,23 +26,11 @@ export async function runExportChild(
   job: ExportChildJob,
   onProgress: (written: number) => void,
 ): Promise<{ rows: number; paths: string[]; peakRssMb: number }> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'NODE_ENV']) if (process.env[k]) env[k] = process.env[k];
-  const child = fork(CHILD.file, CHILD.args, {
-    execArgv: [
-      `--max-old-space-size=${HEAP_MB}`,
-      ...(process.execArgv.includes('--enable-source-maps') ? ['--enable-source-maps'] : []),
-    ],
-    env,
-    serialization: 'advanced',
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
+  const { child, stderr } = forkLean(CHILD, [
+    `--max-old-space-size=${HEAP_MB}`,
+    ...(process.execArgv.includes('--enable-source-maps') ? ['--enable-source-maps'] : []),
+  ]);
   exportChildren.add(child);
-  let tail = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (c: string) => {
-    tail = (tail + c).slice(-STDERR_TAIL);
-  });
   try {
     return await new Promise((resolve, reject) => {
       let settled = false;
@@ -54,8 +41,11 @@ export async function runExportChild(
       };
       child.on('error', (err) => fail(`failed: ${err.message}`));
       child.on('exit', (code, signal) => {
-        const oom = /heap out of memory|Allocation failed/i.test(tail);
-        fail(oom ? 'ran out of memory' : `stopped (${signal ?? `exit code ${code}`})`);
+        fail(
+          diedOfMemory(stderr(), code, signal)
+            ? 'ran out of memory'
+            : `stopped (${signal ?? `exit code ${code}`})`,
+        );
       });
       child.on('message', (m: ExportChildMessage) => {
         if ('ready' in m)

@@ -1,7 +1,7 @@
 import type { AllocationSheetParse } from './allocation-sheet.ts';
-import { type ChildProcess, fork } from 'node:child_process';
-import { ownEntry } from '../package-root.ts';
+import type { ChildProcess } from 'node:child_process';
 import type { HandoverParse, ReturnParse } from './bank-files.ts';
+import { diedOfMemory, forkLean } from './lean-child.ts';
 import type { EntryListParse } from './ledger-xlsx.ts';
 import type { ParseOptions, ParseResult } from './nomination-sheet.ts';
 import { inspectZip, isZip, UPLOAD_ZIP_LIMITS, type ZipLimits } from './safe-zip.ts';
@@ -82,11 +82,9 @@ async function slot(): Promise<(() => void) | null> {
 }
 
 // Under tsx the child registers tsx first (parse-worker-boot.mjs); the production build (dist/) has the
-// parser's own bundle, started directly.
-const PARSER = ownEntry('adapters/files/parse-worker');
+// parser's own bundle, started directly (lean-child.ts).
+const PARSER = 'adapters/files/parse-worker';
 const DEFAULT_HEAP_MB = 512;
-/** The end of the child's stderr kept to tell an out-of-memory death from another crash. */
-const STDERR_TAIL = 4096;
 
 interface Booting {
   child: ChildProcess;
@@ -101,19 +99,10 @@ interface Booting {
 // native crash in a worker thread takes the bot with it. A child that dies costs only itself. Its
 // environment holds no secrets (no DATA_KEY, no database or Redis address): it parses bytes, nothing else.
 function boot(maxHeapMb: number): Booting {
-  const env: NodeJS.ProcessEnv = {};
-  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG', 'NODE_ENV']) if (process.env[k]) env[k] = process.env[k];
-  const child = fork(PARSER.file, PARSER.args, {
-    execArgv: [`--max-old-space-size=${maxHeapMb}`, '--max-semi-space-size=16'],
-    env,
-    serialization: 'advanced',
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  let tail = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (c: string) => {
-    tail = (tail + c).slice(-STDERR_TAIL);
-  });
+  const { child, stderr } = forkLean(PARSER, [
+    `--max-old-space-size=${maxHeapMb}`,
+    '--max-semi-space-size=16',
+  ]);
   // An idle spare never keeps the bot's process alive.
   idle(child);
   const ready = new Promise<boolean>((resolve) => {
@@ -123,7 +112,7 @@ function boot(maxHeapMb: number): Booting {
   });
   // A failed spawn (EAGAIN, ENOMEM) is reported through `ready`; never an unhandled 'error'.
   child.on('error', () => {});
-  return { child, ready, stderr: () => tail };
+  return { child, ready, stderr };
 }
 
 type Refable = { ref?: () => void; unref?: () => void };
@@ -167,8 +156,7 @@ function refillSpare() {
 
 /** How a child that died before answering is reported. */
 function deathOf(code: number | null, signal: NodeJS.Signals | null, stderr: string): UploadRefusal {
-  if (/heap out of memory|Allocation failed/i.test(stderr) || signal === 'SIGABRT' || code === 134)
-    return 'too_much_memory';
+  if (diedOfMemory(stderr, code, signal)) return 'too_much_memory';
   return 'unreadable';
 }
 
