@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import type { Db } from '../../src/adapters/db/client.ts';
 import { cursorSource } from '../../src/adapters/db/cursor.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { createPrisma, createTestDatabase, openExportCursors, type TestDatabase } from '../support/db.ts';
 
 // The decryption worker (exports): rows read from PostgreSQL behind a cursor on its own thread, the
 // sealed columns decrypted there with the same openStored as FieldCipher.decrypt, batch by batch; a
@@ -40,12 +40,7 @@ async function read(values: (string | null)[], batchSize = 2): Promise<unknown[]
   return rows;
 }
 
-const openCursors = async () =>
-  (
-    await db.$queryRawUnsafe<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE '%export_cursor%'`,
-    )
-  )[0]!.n;
+const openCursors = () => openExportCursors(db);
 
 describe('decryption worker', () => {
   it('gives what decrypt gives, in order, batch by batch, other columns untouched', async () => {

@@ -11,7 +11,7 @@ import { removeJobExportFiles } from '../../src/adapters/files/export-parts.ts';
 import { exportChildren, runExportChild } from '../../src/adapters/files/export-process.ts';
 import { writeLedgerXlsx } from '../../src/adapters/files/ledger-xlsx.ts';
 import { ledgerPages, ledgerRead } from '../../src/usecases/report/ledger.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { createPrisma, createTestDatabase, openExportCursors, type TestDatabase } from '../support/db.ts';
 import { xlsxText } from '../support/rebuild.ts';
 import { seedCountyCampaign } from '../support/report-fixtures.ts';
 
@@ -58,12 +58,7 @@ async function inProcess(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const openCursors = async () =>
-  (
-    await db.$queryRawUnsafe<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE '%export_cursor%'`,
-    )
-  )[0]!.n;
+const openCursors = () => openExportCursors(db);
 
 describe('the export child process', () => {
   it('writes the workbook the in-process writer writes; its environment holds no secrets', async () => {

@@ -12,7 +12,7 @@ import { birthDateOfIdNumber } from '../../src/domain/identity/id-number.ts';
 import { maskBankCard, maskBirthDate, maskIdNumber, maskPhone } from '../../src/domain/masking.ts';
 import { entryDeadlineOn } from '../../src/domain/reminders/index.ts';
 import { type LedgerRow, ledgerCount, ledgerPages } from '../../src/usecases/report/ledger.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { createPrisma, createTestDatabase, openExportCursors, type TestDatabase } from '../support/db.ts';
 import { makeCard, makeId } from '../support/fixtures.ts';
 import { seedCountyCampaign } from '../support/report-fixtures.ts';
 
@@ -161,10 +161,7 @@ describe('streamed ledger', () => {
     expect(part).toBe(2);
     expect(readdirSync(dir)).toEqual([]);
     // No cursor left open on the test database.
-    const open = await db.$queryRawUnsafe<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE '%export_cursor%'`,
-    );
-    expect(open[0]!.n).toBe(0);
+    expect(await openExportCursors(db)).toBe(0);
   });
 
   it('at worker start, files of processes that are gone are removed, those of live ones kept', async () => {

@@ -53,3 +53,13 @@ export function createPrisma(url: string): PrismaClient {
   registerCursorSource(db, url);
   return db;
 }
+
+/** Export cursors (`export_cursor`, adapters/db/cursor.ts) still open on `db`'s database, from other connections. */
+export async function openExportCursors(db: {
+  $queryRawUnsafe<T>(sql: string): Promise<T>;
+}): Promise<number> {
+  const rows = await db.$queryRawUnsafe<{ n: number }[]>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND query ILIKE '%export_cursor%'`,
+  );
+  return rows[0]!.n;
+}
