@@ -15,19 +15,16 @@ import pg from 'pg';
 type Db = object;
 const sources = new WeakMap<Db, string>();
 
-/** Records the connection string of a Prisma client, for `cursorBatches`. */
+/** Records the connection string of a Prisma client, for `cursorSource` (exports open their own connection). */
 export function registerCursorSource(db: Db, connectionString: string): void {
   sources.set(db, connectionString);
-}
-
-export function hasCursorSource(db: Db): boolean {
-  return sources.has(db);
 }
 
 /** The connection string recorded for a Prisma client (see registerCursorSource). */
 export function cursorSource(db: Db): string {
   const connectionString = sources.get(db);
-  if (!connectionString) throw new Error('cursorBatches: this database client has no registered connection');
+  if (!connectionString)
+    throw new Error('cursorSource: this database client has no registered connection string');
   return connectionString;
 }
 
