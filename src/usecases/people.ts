@@ -1,4 +1,5 @@
 import type { Db } from '../adapters/db/client.ts';
+import { sqlRows } from '../adapters/db/direct-sql.ts';
 import { noteCacheVersion } from '../adapters/db/read-cache.ts';
 import { DomainError } from '../domain/errors.ts';
 import { conflictingRoles, ROLES, type RoleName, type RoleSet } from '../domain/roles.ts';
@@ -40,20 +41,21 @@ export async function touchPerson(db: Db, user: TelegramUserInfo, now = new Date
   };
   const grants = { where: { revokedAt: null }, select: { role: true, unionId: true } } as const;
   const telegramId = BigInt(user.id);
-  // One statement with the active grants aggregated in (Prisma's include sends a second SELECT).
-  const [found] = await db.$queryRaw<
-    {
-      id: number;
-      telegram_id: bigint | null;
-      display_name: string;
-      username: string | null;
-      locale: string | null;
-      telegram_language: string | null;
-      last_seen_at: Date;
-      grants: { role: string; unionId: number | null }[];
-      cache_ver: bigint | null;
-    }[]
-  >`SELECT p.id, p.telegram_id, p.display_name, p.username, p.locale, p.telegram_language, p.last_seen_at,
+  // One statement with the active grants aggregated in (Prisma's include sends a second SELECT), sent
+  // directly on the pool: every update sends it (direct-sql.ts).
+  const [found] = await sqlRows<{
+    id: number;
+    telegram_id: bigint | null;
+    display_name: string;
+    username: string | null;
+    locale: string | null;
+    telegram_language: string | null;
+    last_seen_at: Date;
+    grants: { role: string; unionId: number | null }[];
+    cache_ver: bigint | null;
+  }>(
+    db,
+  )`SELECT p.id, p.telegram_id, p.display_name, p.username, p.locale, p.telegram_language, p.last_seen_at,
       (SELECT v FROM cache_version WHERE id = 1) AS cache_ver,
       COALESCE(json_agg(json_build_object('role', g.role, 'unionId', g.union_id))
         FILTER (WHERE g.id IS NOT NULL), '[]'::json) AS grants

@@ -1,10 +1,9 @@
 // Databases for integration tests: each test (file) clones its own database from the template built by
 // global-setup.ts, so tests never share state and need no cleanup between them.
 import { randomBytes } from 'node:crypto';
-import { PrismaPg } from '@prisma/adapter-pg';
-import { PrismaClient } from '../../src/generated/prisma/client.ts';
+import { createDb } from '../../src/adapters/db/client.ts';
+import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { dropDatabase, quoteIdent, withClient, withDatabase } from '../../src/adapters/db/tooling/pg.ts';
-import { registerCursorSource } from '../../src/adapters/db/cursor.ts';
 
 /** A role allowed to CREATE/DROP DATABASE. On the dev machines both `root` and `postgres` work (trust). */
 export const adminUrl = process.env['DATABASE_ADMIN_URL'] ?? 'postgresql://root@127.0.0.1:5432/postgres';
@@ -45,13 +44,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-/** A Prisma client on `url` (Prisma 7: the pg driver adapter, no engine binary). Call $disconnect(). */
+/**
+ * A Prisma client on `url`, made as the app makes its own (createDb: the pg driver adapter on a pool
+ * the direct statements share, the cursor source registered). Call $disconnect().
+ */
 export function createPrisma(url: string): PrismaClient {
-  const db = new PrismaClient({
-    adapter: new PrismaPg({ connectionString: url, connectionTimeoutMillis: 5000 }),
-  });
-  registerCursorSource(db, url);
-  return db;
+  return createDb(url);
 }
 
 /** Export cursors (`export_cursor`, adapters/db/cursor.ts) still open on `db`'s database, from other connections. */

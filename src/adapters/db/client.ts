@@ -1,5 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { Prisma, PrismaClient } from '../../generated/prisma/client.ts';
+import { registerDirectPool } from './direct-sql.ts';
 import { noteQuery } from './query-scope.ts';
 import { registerCursorSource } from './cursor.ts';
 
@@ -13,24 +15,26 @@ export { Prisma };
  * pool reconnects by itself when the server returns.
  */
 export function createDb(databaseUrl: string, opts: { poolSize?: number } = {}): Db {
-  const adapter = new PrismaPg(
-    {
-      connectionString: databaseUrl,
-      connectionTimeoutMillis: 5_000,
-      max: opts.poolSize ?? 10,
-      idleTimeoutMillis: 30_000,
-    },
-    {
-      // Called for every statement the adapter sends: counts it for the current query scope
-      // (query-scope.ts). Returning undefined keeps statements unnamed, as without the hook.
-      statementNameGenerator: ((q: { sql: string }) => {
-        noteQuery(q.sql);
-        return undefined;
-      }) as unknown as (q: { sql: string }) => string,
-    },
-  );
+  // The pool is made here (not by the adapter) so that the hot statements can use it directly
+  // (direct-sql.ts); the adapter ends it when the client disconnects.
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    connectionTimeoutMillis: 5_000,
+    max: opts.poolSize ?? 10,
+    idleTimeoutMillis: 30_000,
+  });
+  const adapter = new PrismaPg(pool, {
+    disposeExternalPool: true,
+    // Called for every statement the adapter sends: counts it for the current query scope
+    // (query-scope.ts). Returning undefined keeps statements unnamed, as without the hook.
+    statementNameGenerator: ((q: { sql: string }) => {
+      noteQuery(q.sql);
+      return undefined;
+    }) as unknown as (q: { sql: string }) => string,
+  });
   const db = new PrismaClient({ adapter });
   registerCursorSource(db, databaseUrl);
+  registerDirectPool(db, pool);
   return db;
 }
 

@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Db, Prisma } from '../../src/adapters/db/client.ts';
+import { directRows, sqlRows } from '../../src/adapters/db/direct-sql.ts';
+import { type QueryScope, withQueryScope } from '../../src/adapters/db/query-scope.ts';
+import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+
+// The direct statements (direct-sql.ts) must answer exactly as $queryRaw does, type by type, for
+// values read and parameters sent: the hot paths switch between the two by changing one call.
+
+let tdb: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  tdb = await createTestDatabase();
+  db = createPrisma(tdb.url);
+});
+afterAll(async () => {
+  await db?.$disconnect();
+  await tdb?.drop();
+});
+
+const both = async <T>(q: Prisma.Sql) => ({
+  direct: await directRows<T>(db, q),
+  prisma: await db.$queryRaw<T[]>(q),
+});
+
+describe('direct statements', () => {
+  it('read every column type the app uses as $queryRaw reads it', async () => {
+    const q = Prisma.sql`SELECT 1::int AS i4, 2::smallint AS i2, 9007199254740993::bigint AS i8,
+        1.5::float8 AS f8, 12.34::numeric(10, 2) AS num, 'x'::text AS t, true AS b, NULL::text AS nothing,
+        '2024-01-10 02:03:04.567'::timestamp(3) AS ts, '2024-01-10 02:03:04.567+08'::timestamptz AS tstz,
+        '2024-02-05'::date AS d, ARRAY['a', 'b,c', NULL]::text[] AS ta, ARRAY[1, 2]::int[] AS ia,
+        ARRAY[3, 4]::bigint[] AS i8a, ARRAY['2024-01-10 02:03:04'::timestamp] AS tsa,
+        ARRAY['2024-02-05'::date] AS da, '{"a": [1, "b"], "c": null}'::json AS js,
+        '{"k": 1}'::jsonb AS jsb, '[]'::json AS empty, 'draft'::"NominationStatus" AS en,
+        ARRAY[]::text[] AS none, (SELECT v FROM cache_version WHERE id = 1) AS cache_ver`;
+    const { direct, prisma } = await both<Record<string, unknown>>(q);
+    expect(direct).toEqual(prisma);
+    // Not only equal to each other: the types the callers rely on.
+    expect(direct[0]).toMatchObject({
+      i4: 1,
+      i8: 9007199254740993n,
+      ts: new Date('2024-01-10T02:03:04.567Z'),
+      tstz: new Date('2024-01-09T18:03:04.567Z'),
+      d: new Date('2024-02-05T00:00:00Z'),
+      ta: ['a', 'b,c', null],
+      i8a: [3n, 4n],
+      js: { a: [1, 'b'], c: null },
+      en: 'draft',
+    });
+    expect(String(direct[0]!['num'])).toBe('12.34');
+  });
+
+  it('send every parameter type as $queryRaw sends it', async () => {
+    const at = new Date('2024-01-10T02:03:04.567Z');
+    const q = Prisma.sql`SELECT ${at}::timestamp(3) AS ts, ${at}::timestamptz AS tstz, ${at}::date AS d,
+        ${123456789012345678n}::bigint AS big, ${[1, 2, 3]}::int[] AS ints, ${['x', null]}::text[] AS texts,
+        ${null}::text AS nothing, ${true}::boolean AS yes, ${2.5}::float8 AS f, ${'它'}::text AS zh,
+        ${{ a: 1 }}::jsonb AS obj, ${new Prisma.Decimal('1.25')}::numeric AS dec,
+        ${[at]}::timestamp(3)[] AS tsa, ${Prisma.sql`${5}::int + 1`} AS fragment`;
+    const { direct, prisma } = await both<Record<string, unknown>>(q);
+    expect(direct).toEqual(prisma);
+    expect(direct[0]).toMatchObject({
+      ts: at,
+      tstz: at,
+      big: 123456789012345678n,
+      ints: [1, 2, 3],
+      texts: ['x', null],
+      obj: { a: 1 },
+      tsa: [at],
+      fragment: 6,
+    });
+  });
+
+  it('is counted in the update’s query scope, and writes as $queryRaw writes', async () => {
+    const scope: QueryScope = { statements: [] };
+    const at = new Date('2024-03-01T08:00:00.123Z');
+    const rows = await withQueryScope(
+      scope,
+      () =>
+        sqlRows<{ id: number; last_seen_at: Date; telegram_id: bigint }>(db)`
+        INSERT INTO person (telegram_id, display_name, last_seen_at, created_at)
+        VALUES (${424242n}, ${'直连'}, ${at}, ${at}) RETURNING id, last_seen_at, telegram_id`,
+    );
+    expect(scope.statements).toHaveLength(1);
+    expect(scope.statements[0]).toMatch(/INSERT INTO person/);
+    expect(rows[0]).toMatchObject({ last_seen_at: at, telegram_id: 424242n });
+    const back = await db.person.findUniqueOrThrow({ where: { id: rows[0]!.id } });
+    expect(back.lastSeenAt).toEqual(at);
+    expect(back.telegramId).toBe(424242n);
+  });
+
+  it('a transaction client goes through $queryRaw (its statements stay on its connection)', async () => {
+    const seen = await db.$transaction(async (tx) => {
+      await tx.$executeRaw`SET LOCAL application_name = 'direct-sql-tx'`;
+      return sqlRows<{ name: string }>(tx)`SELECT current_setting('application_name') AS name`;
+    });
+    expect(seen[0]!.name).toBe('direct-sql-tx');
+  });
+
+  it('a failing statement rejects with the database’s error', async () => {
+    await expect(sqlRows(db)`SELECT 1/0 AS boom`).rejects.toThrow(/division by zero/);
+  });
+});
