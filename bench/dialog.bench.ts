@@ -16,7 +16,7 @@
 //
 // Each bot is warmed up first, as a running bot is: one more person goes through the same steps before
 // the clock starts (the first use of each path costs JIT, Prisma's plan of each statement shape and the
-// message formats: ~1.5 s of CPU for our bot, measured with --people 1).
+// message formats: about 1.3 s of CPU for our bot, from --people 1 against --people 5).
 //
 // Writes bench/results/dialog.json (or <out>.json).
 import { randomBytes } from 'node:crypto';
