@@ -1,9 +1,9 @@
-// Benchmark: what the safe upload door (parseUpload: central-directory check, worker thread with heap cap
-// and time limit) costs against parsing on the bot's own thread (parseSheet, the baseline), on a
+// Benchmark: what the safe upload door (parseUpload: central-directory check, a child process with a heap
+// cap and a time limit) costs against parsing on the bot's own thread (parseSheet, the baseline), on a
 // generated 10,000-row nomination sheet, and what it saves: the longest event-loop stall of the bot's
 // thread while the sheet is parsed (that stall delays everyone else's replies). Also the time to refuse
 // the 500 MB zip bomb. Medians over RUNS runs, in the same process; parseUpload is measured warm (its
-// spare worker booted) and once cold (the first upload after start).
+// spare child booted) and once cold (the first upload after start).
 //
 //   npm run bench:upload            (ROWS=10000 RUNS=3 by default)
 import { writeFileSync } from 'node:fs';
