@@ -166,6 +166,20 @@ function rssOf(pids: Iterable<number>): Map<number, number> {
   return out;
 }
 
+/**
+ * CPU time (ms) of this process's main thread (the bot's event loop) so far, from /proc (10 ms ticks;
+ * 0 elsewhere): process.cpuUsage() also counts the cipher worker's and Node's helper threads.
+ */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime, stime (fields 14 and 15)
+  } catch {
+    return 0;
+  }
+}
+
 /** RSS sampling interval. The sampler runs on the bot's thread: at 5 ms, with the children looked up
  * again on every tick, its /proc reads cost ~0.1 s of that thread's CPU per pipeline (profiled). */
 const SAMPLE_MS = 10;
@@ -178,12 +192,14 @@ async function measure<T>(fn: () => Promise<T>): Promise<{
   result: T;
   ms: number;
   cpuMs: number;
+  threadCpuMs: number;
   peakMb: number;
   childPeakMb: number;
   childBeforeMb: number;
 }> {
   let peak = process.memoryUsage.rss();
   const cpu = process.cpuUsage();
+  const threadCpu = mainThreadCpuMs();
   const before = childrenRss();
   let childPeak = Math.max(0, ...before.values());
   const timer = setInterval(() => {
@@ -200,6 +216,7 @@ async function measure<T>(fn: () => Promise<T>): Promise<{
       result,
       ms,
       cpuMs: (used.user + used.system) / 1000,
+      threadCpuMs: mainThreadCpuMs() - threadCpu,
       peakMb: peak / 1024 / 1024,
       childPeakMb: childPeak / 1024 / 1024,
       childBeforeMb: Math.max(0, ...before.values()) / 1024 / 1024,
@@ -208,6 +225,11 @@ async function measure<T>(fn: () => Promise<T>): Promise<{
     clearInterval(timer);
   }
 }
+
+/** With PROFILE_MARKS=1: the phases' starts on stderr, in the CPU profile's clock (monotonic µs). */
+const mark = (phase: string) => {
+  if (process.env['PROFILE_MARKS']) console.error(`mark ${phase} ${process.hrtime.bigint() / 1000n}`);
+};
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -219,6 +241,8 @@ const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 interface RunResult {
   /** CPU time of this (the bot's) process during the pipeline and the submit: less noisy than wall time. */
   pipelineCpuMs: number;
+  /** The main thread's part of pipelineCpuMs (without the cipher worker). */
+  pipelineThreadCpuMs: number;
   submitCpuMs: number;
   rssBeforeMb: number;
   childBeforeMb: number;
@@ -265,6 +289,7 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
       | { columns: string[]; headerLine: number; rows: { line: number; values: Record<string, string> }[] }
       | undefined;
     const pipeline = await measure(async () => {
+      mark('pipeline');
       let t = performance.now();
       const safe = await upload(file);
       // As checkImport: one cipher worker for the check and the store, booted when the check starts.
@@ -274,6 +299,7 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
       if (!parsed.ok) throw new Error(`parse failed: ${parsed.error.code}`);
       sheet = parsed as never;
       phases.parseMs = performance.now() - t;
+      mark('validate');
       t = performance.now();
       const v = await validateImport(
         deps,
@@ -291,10 +317,12 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
           `expected ${ROWS} valid rows, got ${v.valid}: ${JSON.stringify(v.rows.find((r) => !r.ok))}`,
         );
       phases.validateMs = performance.now() - t;
+      mark('store');
       t = performance.now();
       const s = await storeDrafts(deps, v, { worker });
       await worker.close();
       phases.storeMs = performance.now() - t;
+      mark('end');
       return s;
     });
     const pipelineMaxRssMb = process.resourceUsage().maxRSS / 1024;
@@ -327,6 +355,7 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
         childPeakMb: pipeline.childPeakMb,
         checkedFileMs,
         pipelineCpuMs: pipeline.cpuMs,
+        pipelineThreadCpuMs: pipeline.threadCpuMs,
         submitCpuMs: submit.cpuMs,
         baselineMs: 0,
         baselinePeakMb: 0,
@@ -380,6 +409,7 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
       childPeakMb: pipeline.childPeakMb,
       checkedFileMs,
       pipelineCpuMs: pipeline.cpuMs,
+      pipelineThreadCpuMs: pipeline.threadCpuMs,
       submitCpuMs: submit.cpuMs,
       baselineMs: baseline.ms,
       baselinePeakMb: baseline.peakMb,
@@ -440,7 +470,7 @@ async function main() {
     const res = JSON.parse(last) as RunResult;
     runs.push(res);
     console.log(
-      `run ${r + 1}: pipeline ${Math.round(res.pipelineMs)} ms (parse ${Math.round(res.parseMs)}, validate ${Math.round(res.validateMs)}, store ${Math.round(res.storeMs)}), peak ${round(res.pipelinePeakMb)} MB (parser child ${round(res.childPeakMb)} MB), cpu ${Math.round(res.pipelineCpuMs)} ms; baseline (store floor) ${Math.round(res.baselineMs)} ms; submit ${Math.round(res.submitMs)} ms (cpu ${Math.round(res.submitCpuMs)} ms)`,
+      `run ${r + 1}: pipeline ${Math.round(res.pipelineMs)} ms (parse ${Math.round(res.parseMs)}, validate ${Math.round(res.validateMs)}, store ${Math.round(res.storeMs)}), peak ${round(res.pipelinePeakMb)} MB (parser child ${round(res.childPeakMb)} MB), cpu ${Math.round(res.pipelineCpuMs)} ms (main thread ${Math.round(res.pipelineThreadCpuMs)}); baseline (store floor) ${Math.round(res.baselineMs)} ms; submit ${Math.round(res.submitMs)} ms (cpu ${Math.round(res.submitCpuMs)} ms)`,
     );
   }
   const pipelineMs = median(runs.map((r) => r.pipelineMs));
@@ -469,6 +499,7 @@ async function main() {
     // The bot's process only (the parser child and PostgreSQL not included).
     cpuMs: {
       pipeline: Math.round(median(runs.map((r) => r.pipelineCpuMs))),
+      pipelineMainThread: Math.round(median(runs.map((r) => r.pipelineThreadCpuMs))),
       submit: Math.round(median(runs.map((r) => r.submitCpuMs))),
     },
     phases: {
