@@ -404,6 +404,31 @@ describe('storeDrafts / submitImported / cancelImport', () => {
     }
   });
 
+  it('stores texts as given, whatever characters they hold (quotes, backslashes, commas, braces)', async () => {
+    // The rows go to PostgreSQL as one JSON text per chunk (json_to_recordset): characters special to
+    // JSON or to array literals must arrive as typed; a lone surrogate is written as U+FFFD, as the
+    // driver writes any string.
+    const texts = ['县"自来水"公司\\二部', '甲,乙 {丙} NULL', "单位\\u0041 '引号'", `车间\ud800一`];
+    const v = await validateImport(
+      deps,
+      input(texts.map((employer, i) => frontlineRow(2 + i, idNumber(51 + i), { employer }))),
+    );
+    expect(v.valid).toBe(texts.length);
+    const { batchId } = await storeDrafts(deps, v);
+    const drafts = await db.nomination.findMany({
+      where: { draftStep: `import:${batchId}` },
+      orderBy: { id: 'asc' },
+      select: { employer: true, fullName: true },
+    });
+    expect(drafts.map((d) => d.employer)).toEqual([
+      '县"自来水"公司\\二部',
+      '甲,乙 {丙} NULL',
+      "单位\\u0041 '引号'",
+      '车间\ufffd一',
+    ]);
+    expect(await cancelImport(deps, { personId: ids.contact, batchId })).toBe(texts.length);
+  });
+
   it('cancel deletes the drafts of the batch and nothing else', async () => {
     const v = await validateImport(
       deps,

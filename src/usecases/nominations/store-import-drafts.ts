@@ -84,9 +84,10 @@ export async function storeImportDrafts(
       }
       if (inserts.length >= WRITERS) await inserts.shift();
       const from = k * INSERT_CHUNK;
-      inserts.push(
-        inFlight(insertDrafts(deps.db, shared, part.rows, idList.slice(from, from + part.rows.length))),
-      );
+      part.rows.forEach((r, i) => {
+        r.id = idList[from + i]!;
+      });
+      inserts.push(inFlight(insertDrafts(deps.db, shared, part.rows)));
       parts[k] = undefined; // its rows are the statement's now
     }
     await Promise.all(inserts);
@@ -119,6 +120,7 @@ function draftRow(deps: NominationDeps, v: ImportedValues, plain: string[]): Dra
   };
   const s = storedFields(later, v.fields, v);
   return {
+    id: 0,
     fullName: s.fullName ?? null,
     idNumberEnc: s.idNumberEnc ?? null,
     idNumberHash: s.idNumberHash ?? null,
@@ -154,6 +156,8 @@ interface Shared {
 }
 
 interface DraftRow {
+  /** Drawn from the sequence in file order (0 until then). */
+  id: number;
   fullName: string | null;
   idNumberEnc: string | null;
   idNumberHash: string | null;
@@ -191,16 +195,27 @@ async function reserveIds(db: Db, n: number): Promise<number[]> {
 }
 
 /**
- * One INSERT ... SELECT FROM unnest(...) per chunk: column arrays instead of Prisma's createMany, which
- * in Prisma 7 took ~1.5 s and several hundred MB per 1,000 rows of this table (see bench/).
+ * The chunk's rows as one JSON text, for json_to_recordset. The pg driver writes a string as
+ * UTF-8, a lone surrogate as U+FFFD; JSON would carry it as an escape PostgreSQL refuses, so a chunk
+ * with one (JSON.stringify writes only those as escapes `\\ud800`-`\\udfff`) has its texts re-encoded
+ * first, as the driver would have.
  */
-async function insertDrafts(
-  db: Db | Tx,
-  s: Shared,
-  rows: readonly DraftRow[],
-  ids: readonly number[],
-): Promise<void> {
-  const col = <K extends keyof DraftRow>(k: K) => rows.map((r) => r[k]);
+function rowsJson(rows: readonly DraftRow[]): string {
+  const json = JSON.stringify(rows);
+  if (!/\\ud[89a-f]/.test(json)) return json;
+  return JSON.stringify(rows, (_k, v) =>
+    typeof v === 'string' ? Buffer.from(v, 'utf8').toString('utf8') : v,
+  );
+}
+
+/**
+ * One INSERT ... SELECT FROM json_to_recordset(...) per chunk: the chunk's rows go as ONE text parameter.
+ * Column arrays (unnest) cost Prisma's raw-parameter handling (mapped, cloned, serialised and parsed
+ * again per element) and the driver's array escaping for each of ~20 values a row: more of this thread's
+ * time than everything else the store does (profiled); Prisma's createMany took ~1.5 s and several
+ * hundred MB per 1,000 rows of this table (see bench/).
+ */
+async function insertDrafts(db: Db | Tx, s: Shared, rows: readonly DraftRow[]): Promise<void> {
   await db.$executeRaw`
     INSERT INTO nomination (
       id, campaign_id, category_id, union_id, submitted_by_id, status, source, full_name, id_number_enc,
@@ -208,21 +223,15 @@ async function insertDrafts(
       hardship_tier, main_cause, secondary_causes, description, benefit_form, bank_name, bank_card_enc,
       bank_card_last4, bank_card_hash, flags, draft_step, draft_answered, draft_expires_at, created_at, updated_at)
     SELECT v.id, ${s.campaignId}::int, ${s.categoryId}::int, ${s.unionId}::int, ${s.personId}::int,
-      'draft'::"NominationStatus", 'upload', v.full_name, v.id_enc, v.id_hash, v.birth_date::date,
-      v.sex::"Sex", v.phone_enc, v.phone_hash, v.employer, v.work_status, v.model_worker_level,
-      v.hardship_tier, v.main_cause, string_to_array(v.secondary_causes, ','), v.description,
-      v.benefit_form::"BenefitForm", v.bank_name, v.card_enc, v.card_last4, v.card_hash, string_to_array(v.flags, ','),
-      ${s.marker}, string_to_array(v.answered, ','), ${s.expires}::timestamp(3), ${s.now}::timestamp(3),
-      ${s.now}::timestamp(3)
-    FROM unnest(
-      ${ids}::int[], ${col('fullName')}::text[], ${col('idNumberEnc')}::text[], ${col('idNumberHash')}::text[],
-      ${col('birthDate')}::text[], ${col('sex')}::text[], ${col('phoneEnc')}::text[], ${col('phoneHash')}::text[],
-      ${col('employer')}::text[], ${col('workStatus')}::text[], ${col('modelWorkerLevel')}::text[],
-      ${col('hardshipTier')}::text[], ${col('mainCause')}::text[], ${col('secondaryCauses')}::text[],
-      ${col('description')}::text[], ${col('benefitForm')}::text[], ${col('bankName')}::text[],
-      ${col('bankCardEnc')}::text[], ${col('bankCardLast4')}::text[], ${col('bankCardHash')}::text[], ${col('flags')}::text[],
-      ${col('draftAnswered')}::text[]
-    ) AS v(id, full_name, id_enc, id_hash, birth_date, sex, phone_enc, phone_hash, employer, work_status,
-      model_worker_level, hardship_tier, main_cause, secondary_causes, description, benefit_form,
-      bank_name, card_enc, card_last4, card_hash, flags, answered)`;
+      'draft'::"NominationStatus", 'upload', v."fullName", v."idNumberEnc", v."idNumberHash",
+      v."birthDate"::date, v.sex::"Sex", v."phoneEnc", v."phoneHash", v.employer, v."workStatus",
+      v."modelWorkerLevel", v."hardshipTier", v."mainCause", string_to_array(v."secondaryCauses", ','),
+      v.description, v."benefitForm"::"BenefitForm", v."bankName", v."bankCardEnc", v."bankCardLast4",
+      v."bankCardHash", string_to_array(v.flags, ','), ${s.marker}, string_to_array(v."draftAnswered", ','),
+      ${s.expires}::timestamp(3), ${s.now}::timestamp(3), ${s.now}::timestamp(3)
+    FROM json_to_recordset(${rowsJson(rows)}::json) AS v(id int, "fullName" text, "idNumberEnc" text,
+      "idNumberHash" text, "birthDate" text, sex text, "phoneEnc" text, "phoneHash" text, employer text,
+      "workStatus" text, "modelWorkerLevel" text, "hardshipTier" text, "mainCause" text,
+      "secondaryCauses" text, description text, "benefitForm" text, "bankName" text, "bankCardEnc" text,
+      "bankCardLast4" text, "bankCardHash" text, flags text, "draftAnswered" text)`;
 }
