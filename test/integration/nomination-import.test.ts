@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import type { Db } from '../../src/adapters/db/client.ts';
+import { draftExpiresAt } from '../../src/domain/nomination/intake.ts';
 import { cancelImport } from '../../src/usecases/nominations/cancel-import.ts';
 import { storeImportDrafts as storeDrafts } from '../../src/usecases/nominations/store-import-drafts.ts';
 import { submitImport as submitImported } from '../../src/usecases/nominations/submit-import.ts';
@@ -414,11 +415,20 @@ describe('storeDrafts / submitImported / cancelImport', () => {
       input(texts.map((employer, i) => frontlineRow(2 + i, idNumber(51 + i), { employer }))),
     );
     expect(v.valid).toBe(texts.length);
-    const { batchId } = await storeDrafts(deps, v);
+    // Stored from a process in China's time zone (Node applies a change of TZ at once).
+    const zone = process.env['TZ'];
+    process.env['TZ'] = 'Asia/Shanghai';
+    let batchId: string;
+    try {
+      ({ batchId } = await storeDrafts(deps, v));
+    } finally {
+      if (zone === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = zone;
+    }
     const drafts = await db.nomination.findMany({
       where: { draftStep: `import:${batchId}` },
       orderBy: { id: 'asc' },
-      select: { employer: true, fullName: true },
+      select: { employer: true, createdAt: true, updatedAt: true, draftExpiresAt: true },
     });
     expect(drafts.map((d) => d.employer)).toEqual([
       '县"自来水"公司\\二部',
@@ -426,6 +436,12 @@ describe('storeDrafts / submitImported / cancelImport', () => {
       "单位\\u0041 '引号'",
       '车间\ufffd一',
     ]);
+    // The times are the use case's clock, whatever the process's time zone.
+    for (const d of drafts) {
+      expect(d.createdAt).toEqual(now);
+      expect(d.updatedAt).toEqual(now);
+      expect(d.draftExpiresAt).toEqual(draftExpiresAt(null, now));
+    }
     expect(await cancelImport(deps, { personId: ids.contact, batchId })).toBe(texts.length);
   });
 
