@@ -281,6 +281,43 @@ describe('storeDrafts / submitImported / cancelImport', () => {
     expect(few).toEqual([]);
   });
 
+  it('a long file: facts read slice by slice as the rows are checked decide as for a short file', async () => {
+    // 2,500 rows, three slices: the facts of each slice are read while the next is checked. Line 2302
+    // (slice 3) gives the ID union B nominated; lines 2 and 2402 (slices 1 and 3) share an ID; lines 3
+    // and 1503 (slices 1 and 2) share a phone; the others are distinct.
+    const longId = (i: number) => {
+      const birth = new Date(Date.UTC(1950, 0, 1) + i * 86_400_000).toISOString().slice(0, 10);
+      const first17 = `110105${birth.replaceAll('-', '')}${String(100 + (i % 900))}`;
+      const W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+      return first17 + '10X98765432'[[...first17].reduce((a, d, k) => a + Number(d) * W[k]!, 0) % 11]!;
+    };
+    const rows = Array.from({ length: 2500 }, (_, i) =>
+      frontlineRow(i + 2, longId(i), { phone: `137${String(i).padStart(8, '0')}` }),
+    );
+    rows[2300] = frontlineRow(2302, '440524188001010014', { phone: '13700002300' });
+    rows[2400] = frontlineRow(2402, longId(0), { phone: '13700002400' });
+    rows[1501] = frontlineRow(1503, longId(1501), { phone: '13700000001' });
+    await db.campaign.update({ where: { id: ids.campaign }, data: { budgetTotalFen: 1_000_000_000n } });
+    try {
+      const v = await validateImport(deps, input(rows));
+      const by = new Map(v.rows.map((r) => [r.line, r]));
+      expect(by.get(2302)!.issues).toEqual([{ code: 'duplicate_other', params: {}, column: 'id_number' }]);
+      expect(by.get(2)!.issues).toEqual([
+        { code: 'duplicate_in_file', params: { row: 2402 }, column: 'id_number' },
+      ]);
+      expect(by.get(2402)!.issues).toEqual([
+        { code: 'duplicate_in_file', params: { row: 2 }, column: 'id_number' },
+      ]);
+      for (const line of [3, 1503])
+        expect(by.get(line)!.warnings).toEqual([{ code: 'shared_phone', params: {} }]);
+      expect(v.invalid).toBe(3);
+      expect(v.valid).toBe(2497);
+      expect(v.rows.filter((r) => r.ok && r.warnings.length > 0).map((r) => r.line)).toEqual([3, 1503]);
+    } finally {
+      await db.campaign.update({ where: { id: ids.campaign }, data: { budgetTotalFen: 10_000_000n } });
+    }
+  });
+
   it('stores valid rows as encrypted upload drafts, then submits them in one transaction', async () => {
     const v = await validateImport(
       deps,

@@ -54,12 +54,109 @@ export async function loadPersonFacts(
     excludeAllocationIds?: readonly number[];
   },
 ): Promise<LoadedPersonFacts[]> {
+  const reader = personFactsReader(db, input);
+  reader.ask(input.candidates);
+  return reader.factsFor(input);
+}
+
+/**
+ * Reads the facts of candidates as their keys become known (a long file's, a slice at a time, while the
+ * next slice is checked), one read at a time: each read takes every key asked for meanwhile and not
+ * read yet (a key is read once: its rows come from one statement, in its order). `factsFor` waits for
+ * the reads and returns the facts of the candidates given, in order, as loadPersonFacts; every key of
+ * theirs must have been asked for.
+ */
+export function personFactsReader(
+  db: Reader,
+  input: { campaignId: number; excludeIds?: readonly number[]; excludeAllocationIds?: readonly number[] },
+) {
   const exclude = [...(input.excludeIds ?? [])];
   const excludeAllocations = [...(input.excludeAllocationIds ?? [])];
-  const hashes = [...new Set(input.candidates.flatMap((c) => (c.idHash ? [c.idHash] : [])))];
-  const phones = [...new Set(input.candidates.flatMap((c) => (c.phoneHash ? [c.phoneHash] : [])))];
-  const { from, to } = yearBounds(input.targetPaymentDate);
+  const asked = { ids: new Set<string>(), phones: new Set<string>(), cards: new Set<string>() };
+  let waiting = { ids: [] as string[], phones: [] as string[], cards: [] as string[] };
+  const idRows: IdFactRow[][] = [];
+  const ownerRows: OwnerRow[][] = [];
+  let reading: Promise<void> | undefined;
+  let failure: { error: unknown } | undefined;
+  const want = (set: Set<string>, list: string[], key: string | null | undefined) => {
+    if (key && !set.has(key)) {
+      set.add(key);
+      list.push(key);
+    }
+  };
+  const nothingWaiting = () => waiting.ids.length + waiting.phones.length + waiting.cards.length === 0;
+  // One batch: every key waiting. Raw SQL with one list parameter: Prisma's `in: [...]` compiled a bind
+  // list per hash, which for a 10,000-row file cost more than the query itself. The two statements (ID
+  // facts; phone, card and staff-phone owners) are sent at once: on the pool they run side by side, in
+  // a transaction one after the other without a round trip between them.
+  const read = async () => {
+    const { ids: hashes, phones, cards } = waiting;
+    waiting = { ids: [], phones: [], cards: [] };
+    const [ids, owners] = await Promise.all([
+      Promise.all(
+        chunks(hashes, IN_CHUNK).map((part) =>
+          readIdFacts(db, part, [...LIVE_STATUSES], exclude, excludeAllocations),
+        ),
+      ),
+      Promise.all(
+        Array.from(
+          { length: Math.max(Math.ceil(phones.length / IN_CHUNK), Math.ceil(cards.length / IN_CHUNK)) },
+          (_, i) =>
+            readOwners(db, {
+              campaignId: input.campaignId,
+              phones: phones.slice(i * IN_CHUNK, (i + 1) * IN_CHUNK),
+              cards: cards.slice(i * IN_CHUNK, (i + 1) * IN_CHUNK),
+              exclude,
+            }),
+        ),
+      ),
+    ]);
+    idRows.push(...ids);
+    ownerRows.push(...owners);
+  };
+  // The next batch starts when the last one ends (keys asked for meanwhile wait for it).
+  const next = () => {
+    if (reading || failure || nothingWaiting()) return;
+    reading = read().then(
+      () => {
+        reading = undefined;
+        next();
+      },
+      (error: unknown) => {
+        reading = undefined;
+        failure = { error };
+      },
+    );
+  };
+  return {
+    /** Starts reading the facts of these candidates' keys (those not asked for before). */
+    ask(candidates: readonly CandidateKey[]): void {
+      for (const c of candidates) {
+        want(asked.ids, waiting.ids, c.idHash);
+        want(asked.phones, waiting.phones, c.phoneHash);
+        want(asked.cards, waiting.cards, c.cardHash);
+      }
+      next();
+    },
+    async factsFor(q: {
+      campaignId: number;
+      targetPaymentDate: Date;
+      candidates: readonly CandidateKey[];
+    }): Promise<LoadedPersonFacts[]> {
+      while (reading) await reading;
+      if (failure) throw failure.error;
+      return personFacts(idRows, ownerRows, q);
+    },
+  };
+}
 
+/** The facts of each candidate, in order, from the rows read for their keys. */
+function personFacts(
+  idRows: readonly IdFactRow[][],
+  ownerRows: readonly OwnerRow[][],
+  input: { campaignId: number; targetPaymentDate: Date; candidates: readonly CandidateKey[] },
+): LoadedPersonFacts[] {
+  const { from, to } = yearBounds(input.targetPaymentDate);
   const live = new Map<
     string,
     {
@@ -79,29 +176,7 @@ export async function loadPersonFacts(
     string,
     { campaignId: number; unionId: number; unionName: string; amountFen: number; paysInYear: boolean }[]
   >();
-  // Raw SQL with one array parameter: Prisma's `in: [...]` compiled a bind list per hash, which for a
-  // 10,000-row file cost more than the query itself. The two statements (ID facts; phone, card and
-  // staff-phone owners) are sent at once: on the pool they run side by side, in a transaction one after
-  // the other without a round trip between them.
-  const statuses = [...LIVE_STATUSES];
-  const cards = [...new Set(input.candidates.flatMap((c) => (c.cardHash ? [c.cardHash] : [])))];
-  const [idRows, ownerRows] = await Promise.all([
-    Promise.all(
-      chunks(hashes, IN_CHUNK).map((part) => readIdFacts(db, part, statuses, exclude, excludeAllocations)),
-    ),
-    Promise.all(
-      Array.from(
-        { length: Math.max(Math.ceil(phones.length / IN_CHUNK), Math.ceil(cards.length / IN_CHUNK)) },
-        (_, i) =>
-          readOwners(db, {
-            campaignId: input.campaignId,
-            phones: phones.slice(i * IN_CHUNK, (i + 1) * IN_CHUNK),
-            cards: cards.slice(i * IN_CHUNK, (i + 1) * IN_CHUNK),
-            exclude,
-          }),
-      ),
-    ),
-  ]);
+
   for (const rows of idRows)
     for (const r of rows) {
       const paysInYear = r.target_payment_date >= from && r.target_payment_date < to;
@@ -260,6 +335,12 @@ function readIdFacts(
     ORDER BY x.src DESC, x.at DESC, x.id DESC`;
 }
 
+interface OwnerRow {
+  kind: 'p' | 'c' | 's';
+  hash: string;
+  id_number_hash: string | null;
+}
+
 /**
  * In one statement: the ID hashes of this campaign's other live nominations giving one of these phones
  * ('p') or cards ('c'), and which phones belong to people holding a staff or contact role ('s').
@@ -267,11 +348,11 @@ function readIdFacts(
 function readOwners(
   db: Reader,
   q: { campaignId: number; phones: string[]; cards: string[]; exclude: number[] },
-): Promise<{ kind: 'p' | 'c' | 's'; hash: string; id_number_hash: string | null }[]> {
+): Promise<OwnerRow[]> {
   const phones = textList(q.phones);
   const cards = textList(q.cards);
   const without = textList(q.exclude);
-  return db.$queryRaw`
+  return db.$queryRaw<OwnerRow[]>`
     SELECT 'p' AS kind, phone_hash AS hash, id_number_hash FROM nomination
     WHERE campaign_id = ${q.campaignId}::int AND phone_hash = ANY(string_to_array(${phones}, ','))
       AND status NOT IN ('draft', 'withdrawn', 'rejected') AND NOT (id = ANY(string_to_array(${without}, ',')::int[]))

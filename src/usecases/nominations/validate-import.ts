@@ -18,7 +18,7 @@ import {
   type ClearFields,
   fieldsForTextAnswer,
 } from '../../domain/nomination/intake.ts';
-import { loadContact, loadPersonFacts, loadRoom } from './admission-facts.ts';
+import { type CandidateKey, loadContact, loadRoom, personFactsReader } from './admission-facts.ts';
 import { refusalIssue } from './refusals.ts';
 import { type NominationDeps, toCategoryInfo } from './shared.ts';
 
@@ -304,7 +304,8 @@ export function checkRow(
 
 /**
  * Checks rows[from, to) with their look-up hashes left to the worker: each hash first holds its index
- * in the slice's list of that kind, replaced when the worker answers (the returned promise).
+ * in the slice's list of that kind, replaced when the worker answers (the returned promise, which calls
+ * `hashed` first).
  */
 function checkSlice(
   worker: CipherWorker,
@@ -315,6 +316,7 @@ function checkSlice(
   cat: CategoryInfo,
   today: Date,
   memo: VocabMemo,
+  hashed: (from: number, to: number) => void,
 ): Promise<unknown> {
   const wanted = { id: [] as string[], phone: [] as string[], card: [] as string[] };
   const later = (kind: 'id' | 'phone' | 'card', v: string) => String(wanted[kind].push(v) - 1);
@@ -331,6 +333,7 @@ function checkSlice(
       if (v.phoneHash !== null) v.phoneHash = phones[Number(v.phoneHash)]!;
       if (v.cardHash !== null) v.cardHash = cards[Number(v.cardHash)]!;
     }
+    hashed(from, to);
   });
   done.catch(() => {}); // awaited with the other slices
   return done;
@@ -351,7 +354,22 @@ export async function validateImport(
   input: ImportInput,
   opts: ImportProgress = {},
 ): Promise<ImportValidation> {
+  // The contact's own details are read beside the context.
+  const contactRead = loadContact(deps.db, input.personId);
+  contactRead.catch(() => {}); // awaited below, or moot when the context refuses the file
   const { now, campaign, cat } = await loadContext(deps, input);
+  // What admission decides on is read while the rows are checked: the room now, the person facts of
+  // each slice's rows as soon as their look-up hashes are known (PostgreSQL reads them while this
+  // thread checks the next slice), so that little is left to wait for once the last slice is checked.
+  // A row refused later (a duplicate in the file) has had its facts read for nothing.
+  const roomRead = loadRoom(deps.db, {
+    unionId: input.unionId,
+    campaignId: campaign.id,
+    budgetFen: campaign.budgetTotalFen,
+    cat,
+  });
+  roomRead.catch(() => {}); // awaited below
+  const facts = personFactsReader(deps.db, { campaignId: campaign.id });
   const hash = (kind: 'id' | 'phone' | 'card', v: string) => deps.cipher.hash(kind, v);
   // Rows are checked in slices; between slices the event loop serves other updates and the caller
   // hears how far the check got (a progress message for long files).
@@ -361,12 +379,22 @@ export async function validateImport(
   // A long file's look-up hashes (three HMACs a row) are computed on a worker thread, a slice at a
   // time, while this thread checks the next slice.
   const worker = total > PROGRESS_SLICE ? (opts.worker ?? deps.cipher.worker()) : undefined;
+  const hashed = (from: number, to: number) => {
+    const keys: CandidateKey[] = [];
+    for (let i = from; i < to; i++) {
+      const v = rows[i]!.value;
+      if (v) keys.push(v);
+    }
+    facts.ask(keys);
+  };
   try {
     const hashing: Promise<unknown>[] = [];
     for (let from = 0; from < total; from += PROGRESS_SLICE) {
       const to = Math.min(total, from + PROGRESS_SLICE);
-      if (!worker) for (let i = from; i < to; i++) rows[i] = checkRow(input.rows[i]!, cat, now, hash, memo);
-      else hashing.push(checkSlice(worker, input.rows, rows, from, to, cat, now, memo));
+      if (!worker) {
+        for (let i = from; i < to; i++) rows[i] = checkRow(input.rows[i]!, cat, now, hash, memo);
+        hashed(from, to);
+      } else hashing.push(checkSlice(worker, input.rows, rows, from, to, cat, now, memo, hashed));
       if (total > PROGRESS_SLICE) {
         opts.onProgress?.(to, total);
         await yieldToLoop();
@@ -397,7 +425,7 @@ export async function validateImport(
   // Admission, as at submit, for the rows still valid.
   const candidates = rows.filter((r) => r.ok && r.value);
   const [persons, room, contact] = await Promise.all([
-    loadPersonFacts(deps.db, {
+    facts.factsFor({
       campaignId: campaign.id,
       targetPaymentDate: campaign.targetPaymentDate,
       candidates: candidates.map((r) => ({
@@ -406,13 +434,8 @@ export async function validateImport(
         cardHash: r.value!.cardHash,
       })),
     }),
-    loadRoom(deps.db, {
-      unionId: input.unionId,
-      campaignId: campaign.id,
-      budgetFen: campaign.budgetTotalFen,
-      cat,
-    }),
-    loadContact(deps.db, input.personId),
+    roomRead,
+    contactRead,
   ]);
   const decisions = admitAll(
     cat,
