@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { CipherWorker } from '../../adapters/crypto/field-cipher.ts';
-import type { Db } from '../../adapters/db/client.ts';
-import { cursorSource } from '../../adapters/db/cursor.ts';
-import { noteQuery } from '../../adapters/db/query-scope.ts';
+import { type Db, Prisma } from '../../adapters/db/client.ts';
+import { directRows } from '../../adapters/db/direct-sql.ts';
 import { draftExpiresAt } from '../../domain/nomination/intake.ts';
 import type { NominationDeps } from './shared.ts';
 import { storedFields } from './stored-fields.ts';
@@ -14,7 +12,7 @@ import type { ImportedValues, ImportValidation } from './validate-import.ts';
 // The stored fields come from the same mapping as the dialog's answers (stored-fields.ts).
 
 const INSERT_CHUNK = 1000;
-/** INSERT statements in flight at once (each on a connection of its own). */
+/** INSERT statements in flight at once (each on its own connection of the pool). */
 const WRITERS = 2;
 /** Chunks mapped and handed to the encryption worker ahead of the one being written. */
 const MAPPED_AHEAD = 2;
@@ -31,7 +29,7 @@ export async function storeImportDrafts(
   const now = deps.now();
   const valid = validation.rows.filter((r) => r.ok && r.value);
   // The encryptions run on a worker thread (FieldCipher.worker), chunk by chunk, and the
-  // INSERTs in PostgreSQL, WRITERS of them at once on connections of their own (PostgreSQL's work, the
+  // INSERTs in PostgreSQL, WRITERS of them at once on the pool's connections (PostgreSQL's work, the
   // larger part, then uses both cores), while this thread maps and sends the rows. Ids follow the file
   // (the quota's "in file order" at submit relies on it): they are drawn from the sequence up front, in
   // file order, and written explicitly, so the order the chunks finish in does not matter.
@@ -39,9 +37,6 @@ export async function storeImportDrafts(
   const worker = opts.worker ?? deps.cipher.worker();
   let writing: Promise<unknown> = Promise.resolve();
   const inserts: Promise<unknown>[] = [];
-  // The writers' connections, opened while the campaign is read and the earlier batches deleted.
-  const writers = valid.length > 0 ? Array.from({ length: WRITERS }, () => connect(deps.db)) : [];
-  for (const w of writers) w.catch(() => {}); // awaited below, or not needed when an earlier step fails
   try {
     const campaign = await deps.db.campaign.findUniqueOrThrow({ where: { id: validation.campaignId } });
     const shared: Shared = {
@@ -79,7 +74,6 @@ export async function storeImportDrafts(
     for (let k = 0; k < MAPPED_AHEAD; k++) prepare(k);
     await writing;
     const idList = await ids;
-    const clients = await Promise.all(writers);
     for (let k = 0; k < chunkCount; k++) {
       prepare(k + MAPPED_AHEAD);
       const part = parts[k]!;
@@ -94,36 +88,16 @@ export async function storeImportDrafts(
       part.rows.forEach((r, i) => {
         r.id = idList[from + i]!;
       });
-      inserts.push(inFlight(insertDrafts(clients[k % WRITERS]!, shared, part.rows)));
+      inserts.push(inFlight(insertDrafts(deps.db, shared, part.rows)));
       parts[k] = undefined; // its rows are the statement's now
     }
     await Promise.all(inserts);
   } finally {
     await writing.catch(() => {});
     await Promise.allSettled(inserts);
-    await Promise.allSettled(writers.map((c) => c.then((client) => client.end())));
     if (worker !== opts.worker) await worker.close();
   }
   return { batchId, stored: valid.length };
-}
-
-/**
- * A connection of its own for a writer, to the client's database (cursor.ts records each client's
- * connection string, as for exports). The chunks are not sent through Prisma: a raw statement's
- * parameters pass through its query compiler and are serialised and parsed again there, ~50 ns a byte
- * (profiled: ~0.4 s of this thread for a 10,000-row file's 7 MB, as column arrays or as one JSON text);
- * the driver sends a text parameter as it is. Noted in the query scope like Prisma's statements.
- */
-async function connect(db: Db): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: cursorSource(db), connectionTimeoutMillis: 5_000 });
-  client.on('error', () => {}); // a lost connection surfaces as a failing INSERT
-  try {
-    await client.connect();
-  } catch (err) {
-    await client.end().catch(() => {});
-    throw err;
-  }
-  return client;
 }
 
 /**
@@ -237,40 +211,33 @@ function rowsJson(rows: readonly DraftRow[]): string {
 }
 
 /**
- * One INSERT ... SELECT FROM json_to_recordset(...) per chunk: the chunk's rows go as ONE text parameter
- * (the driver would escape column arrays element by element; Prisma's createMany took ~1.5 s and several
- * hundred MB per 1,000 rows of this table, see bench/).
+ * One INSERT ... SELECT FROM json_to_recordset(...) per chunk: the chunk's rows go as ONE text parameter,
+ * sent on the client's pool directly (direct-sql.ts). Through $executeRaw a raw statement's parameters
+ * pass Prisma's query compiler, serialised and parsed again, ~50 ns a byte: ~0.4 s of this thread for a
+ * 10,000-row file's 7 MB (profiled), as column arrays for unnest (each element mapped and escaped) or as
+ * one JSON text alike. Prisma's createMany took ~1.5 s and several hundred MB per 1,000 rows of this
+ * table (see bench/).
  */
-const INSERT_SQL = `
-  INSERT INTO nomination (
-    id, campaign_id, category_id, union_id, submitted_by_id, status, source, full_name, id_number_enc,
-    id_number_hash, birth_date, sex, phone_enc, phone_hash, employer, work_status, model_worker_level,
-    hardship_tier, main_cause, secondary_causes, description, benefit_form, bank_name, bank_card_enc,
-    bank_card_last4, bank_card_hash, flags, draft_step, draft_answered, draft_expires_at, created_at, updated_at)
-  SELECT v.id, $1::int, $2::int, $3::int, $4::int, 'draft'::"NominationStatus", 'upload', v."fullName",
-    v."idNumberEnc", v."idNumberHash", v."birthDate"::date, v.sex::"Sex", v."phoneEnc", v."phoneHash",
-    v.employer, v."workStatus", v."modelWorkerLevel", v."hardshipTier", v."mainCause",
-    string_to_array(v."secondaryCauses", ','), v.description, v."benefitForm"::"BenefitForm", v."bankName",
-    v."bankCardEnc", v."bankCardLast4", v."bankCardHash", string_to_array(v.flags, ','), $5::text,
-    string_to_array(v."draftAnswered", ','), $6::timestamp(3), $7::timestamp(3), $7::timestamp(3)
-  FROM json_to_recordset($8::json) AS v(id int, "fullName" text, "idNumberEnc" text, "idNumberHash" text,
-    "birthDate" text, sex text, "phoneEnc" text, "phoneHash" text, employer text, "workStatus" text,
-    "modelWorkerLevel" text, "hardshipTier" text, "mainCause" text, "secondaryCauses" text,
-    description text, "benefitForm" text, "bankName" text, "bankCardEnc" text, "bankCardLast4" text,
-    "bankCardHash" text, flags text, "draftAnswered" text)`;
-
-async function insertDrafts(client: pg.Client, s: Shared, rows: readonly DraftRow[]): Promise<void> {
-  noteQuery(INSERT_SQL);
-  // Times as Prisma sends them (UTC, ISO 8601) for these timestamp-without-zone columns: the driver
-  // would write a Date in the process's time zone.
-  await client.query(INSERT_SQL, [
-    s.campaignId,
-    s.categoryId,
-    s.unionId,
-    s.personId,
-    s.marker,
-    s.expires.toISOString(),
-    s.now.toISOString(),
-    rowsJson(rows),
-  ]);
+async function insertDrafts(db: Db, s: Shared, rows: readonly DraftRow[]): Promise<void> {
+  await directRows(
+    db,
+    Prisma.sql`
+    INSERT INTO nomination (
+      id, campaign_id, category_id, union_id, submitted_by_id, status, source, full_name, id_number_enc,
+      id_number_hash, birth_date, sex, phone_enc, phone_hash, employer, work_status, model_worker_level,
+      hardship_tier, main_cause, secondary_causes, description, benefit_form, bank_name, bank_card_enc,
+      bank_card_last4, bank_card_hash, flags, draft_step, draft_answered, draft_expires_at, created_at, updated_at)
+    SELECT v.id, ${s.campaignId}::int, ${s.categoryId}::int, ${s.unionId}::int, ${s.personId}::int,
+      'draft'::"NominationStatus", 'upload', v."fullName", v."idNumberEnc", v."idNumberHash",
+      v."birthDate"::date, v.sex::"Sex", v."phoneEnc", v."phoneHash", v.employer, v."workStatus",
+      v."modelWorkerLevel", v."hardshipTier", v."mainCause", string_to_array(v."secondaryCauses", ','),
+      v.description, v."benefitForm"::"BenefitForm", v."bankName", v."bankCardEnc", v."bankCardLast4",
+      v."bankCardHash", string_to_array(v.flags, ','), ${s.marker}, string_to_array(v."draftAnswered", ','),
+      ${s.expires}::timestamp(3), ${s.now}::timestamp(3), ${s.now}::timestamp(3)
+    FROM json_to_recordset(${rowsJson(rows)}::json) AS v(id int, "fullName" text, "idNumberEnc" text,
+      "idNumberHash" text, "birthDate" text, sex text, "phoneEnc" text, "phoneHash" text, employer text,
+      "workStatus" text, "modelWorkerLevel" text, "hardshipTier" text, "mainCause" text,
+      "secondaryCauses" text, description text, "benefitForm" text, "bankName" text, "bankCardEnc" text,
+      "bankCardLast4" text, "bankCardHash" text, flags text, "draftAnswered" text)`,
+  );
 }
