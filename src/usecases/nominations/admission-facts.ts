@@ -1,4 +1,5 @@
-import type { Db, Tx } from '../../adapters/db/client.ts';
+import { type Db, Prisma, type Tx } from '../../adapters/db/client.ts';
+import { directRows } from '../../adapters/db/direct-sql.ts';
 import type { ContactFacts, PersonFacts, Room } from '../../domain/nomination/admission.ts';
 import type { CategoryInfo } from '../../domain/nomination/form.ts';
 import { LIVE_STATUSES } from './shared.ts';
@@ -281,7 +282,9 @@ function personFacts(
  * A list of look-up hashes (hex) or ids as ONE text parameter, split by `string_to_array(…, ',')` in the
  * statement: as an array parameter each of a file's 10,000 values went through Prisma's raw-parameter
  * handling (mapped, cloned, serialised and parsed again) and the driver's array escaping, several times
- * the cost of the look-up itself (profiled). Neither hashes nor ids contain a comma; '' is the empty list.
+ * the cost of the look-up itself (profiled). The look-ups go on the client's pool directly
+ * (direct-sql.ts); in a transaction (submit) through $queryRaw, where one text is still far cheaper than
+ * an array. Neither hashes nor ids contain a comma; '' is the empty list.
  */
 const textList = (values: readonly (string | number)[]): string => values.join(',');
 
@@ -314,7 +317,9 @@ function readIdFacts(
   excludeAllocations: number[],
 ): Promise<IdFactRow[]> {
   const hashes = textList(part);
-  return db.$queryRaw<IdFactRow[]>`SELECT * FROM (
+  return directRows<IdFactRow>(
+    db,
+    Prisma.sql`SELECT * FROM (
       SELECT 'n' AS src, n.id, n.id_number_hash, n.campaign_id, n.union_id, n.status::text AS status,
         n.amount_fen, u.name AS union_name, c.title_zh, c.title_en, c.target_payment_date, n.created_at AS at
       FROM nomination n
@@ -332,7 +337,8 @@ function readIdFacts(
       WHERE r.id_number_hash = ANY(string_to_array(${hashes}, ','))
         AND NOT (a.id = ANY(string_to_array(${textList(excludeAllocations)}, ',')::int[]))
     ) x
-    ORDER BY x.src DESC, x.at DESC, x.id DESC`;
+    ORDER BY x.src DESC, x.at DESC, x.id DESC`,
+  );
 }
 
 interface OwnerRow {
@@ -352,7 +358,9 @@ function readOwners(
   const phones = textList(q.phones);
   const cards = textList(q.cards);
   const without = textList(q.exclude);
-  return db.$queryRaw<OwnerRow[]>`
+  return directRows<OwnerRow>(
+    db,
+    Prisma.sql`
     SELECT 'p' AS kind, phone_hash AS hash, id_number_hash FROM nomination
     WHERE campaign_id = ${q.campaignId}::int AND phone_hash = ANY(string_to_array(${phones}, ','))
       AND status NOT IN ('draft', 'withdrawn', 'rejected') AND NOT (id = ANY(string_to_array(${without}, ',')::int[]))
@@ -364,7 +372,8 @@ function readOwners(
     SELECT DISTINCT 's' AS kind, p.phone_hash AS hash, NULL::text AS id_number_hash
     FROM person p JOIN role_grant g ON g.person_id = p.id
     WHERE p.phone_hash = ANY(string_to_array(${phones}, ',')) AND g.revoked_at IS NULL
-      AND g.role IN ('admin', 'reviewer', 'finance', 'contact')`;
+      AND g.role IN ('admin', 'reviewer', 'finance', 'contact')`,
+  );
 }
 
 /** Places left for the union in the category and budget left in the campaign. */
