@@ -443,9 +443,9 @@ describe('storeDrafts / submitImported / cancelImport', () => {
   });
 
   it('stores texts as given, whatever characters they hold (quotes, backslashes, commas, braces)', async () => {
-    // The rows go to PostgreSQL as one JSON text per chunk (json_to_recordset): characters special to
-    // JSON or to array literals must arrive as typed; a lone surrogate is written as U+FFFD, as the
-    // driver writes any string.
+    // The rows go to PostgreSQL as column arrays on the pool directly (not through $executeRaw):
+    // characters special to array literals or JSON must arrive as typed; a lone surrogate is written as
+    // U+FFFD, as the driver writes any string.
     const texts = ['县"自来水"公司\\二部', '甲,乙 {丙} NULL', "单位\\u0041 '引号'", `车间\ud800一`];
     const v = await validateImport(
       deps,

@@ -85,10 +85,9 @@ export async function storeImportDrafts(
       }
       if (inserts.length >= WRITERS) await inserts.shift();
       const from = k * INSERT_CHUNK;
-      part.rows.forEach((r, i) => {
-        r.id = idList[from + i]!;
-      });
-      inserts.push(inFlight(insertDrafts(deps.db, shared, part.rows)));
+      inserts.push(
+        inFlight(insertDrafts(deps.db, shared, part.rows, idList.slice(from, from + part.rows.length))),
+      );
       parts[k] = undefined; // its rows are the statement's now
     }
     await Promise.all(inserts);
@@ -121,7 +120,6 @@ function draftRow(deps: NominationDeps, v: ImportedValues, plain: string[]): Dra
   };
   const s = storedFields(later, v.fields, v);
   return {
-    id: 0,
     fullName: s.fullName ?? null,
     idNumberEnc: s.idNumberEnc ?? null,
     idNumberHash: s.idNumberHash ?? null,
@@ -157,8 +155,6 @@ interface Shared {
 }
 
 interface DraftRow {
-  /** Drawn from the sequence in file order (0 until then). */
-  id: number;
   fullName: string | null;
   idNumberEnc: string | null;
   idNumberHash: string | null;
@@ -196,29 +192,20 @@ async function reserveIds(db: Db, n: number): Promise<number[]> {
 }
 
 /**
- * The chunk's rows as one JSON text, for json_to_recordset. The pg driver writes a string as UTF-8, a
- * lone surrogate as U+FFFD; JSON.stringify writes one as an escape (`\ud800`-`\udfff`) PostgreSQL
- * refuses, so a chunk whose JSON holds `\ud` (such an escape, or a backslash typed before "ud") has its
- * texts re-encoded first, as the driver would have. A plain search: a regular expression over a
- * chunk's ~700 KB cost several times the JSON.stringify.
+ * One INSERT ... SELECT FROM unnest(...) per chunk: column arrays instead of Prisma's createMany, which
+ * in Prisma 7 took ~1.5 s and several hundred MB per 1,000 rows of this table (see bench/). Sent on the
+ * client's pool directly (direct-sql.ts): through $executeRaw each array element passed Prisma's
+ * raw-parameter handling (mapped, serialised, compiled and parsed again), the larger part of this
+ * thread's time in the store (CPU profile); the driver only escapes them. (One JSON text per chunk for
+ * json_to_recordset instead cost PostgreSQL ~40% more CPU than unnest, measured: the store waits on it.)
  */
-function rowsJson(rows: readonly DraftRow[]): string {
-  const json = JSON.stringify(rows);
-  if (!json.includes('\\ud')) return json;
-  return JSON.stringify(rows, (_k, v) =>
-    typeof v === 'string' ? Buffer.from(v, 'utf8').toString('utf8') : v,
-  );
-}
-
-/**
- * One INSERT ... SELECT FROM json_to_recordset(...) per chunk: the chunk's rows go as ONE text parameter,
- * sent on the client's pool directly (direct-sql.ts). Through $executeRaw a raw statement's parameters
- * pass Prisma's query compiler, serialised and parsed again, ~50 ns a byte: ~0.4 s of this thread for a
- * 10,000-row file's 7 MB (profiled), as column arrays for unnest (each element mapped and escaped) or as
- * one JSON text alike. Prisma's createMany took ~1.5 s and several hundred MB per 1,000 rows of this
- * table (see bench/).
- */
-async function insertDrafts(db: Db, s: Shared, rows: readonly DraftRow[]): Promise<void> {
+async function insertDrafts(
+  db: Db,
+  s: Shared,
+  rows: readonly DraftRow[],
+  ids: readonly number[],
+): Promise<void> {
+  const col = <K extends keyof DraftRow>(k: K) => rows.map((r) => r[k]);
   await directRows(
     db,
     Prisma.sql`
@@ -228,16 +215,22 @@ async function insertDrafts(db: Db, s: Shared, rows: readonly DraftRow[]): Promi
       hardship_tier, main_cause, secondary_causes, description, benefit_form, bank_name, bank_card_enc,
       bank_card_last4, bank_card_hash, flags, draft_step, draft_answered, draft_expires_at, created_at, updated_at)
     SELECT v.id, ${s.campaignId}::int, ${s.categoryId}::int, ${s.unionId}::int, ${s.personId}::int,
-      'draft'::"NominationStatus", 'upload', v."fullName", v."idNumberEnc", v."idNumberHash",
-      v."birthDate"::date, v.sex::"Sex", v."phoneEnc", v."phoneHash", v.employer, v."workStatus",
-      v."modelWorkerLevel", v."hardshipTier", v."mainCause", string_to_array(v."secondaryCauses", ','),
-      v.description, v."benefitForm"::"BenefitForm", v."bankName", v."bankCardEnc", v."bankCardLast4",
-      v."bankCardHash", string_to_array(v.flags, ','), ${s.marker}, string_to_array(v."draftAnswered", ','),
-      ${s.expires}::timestamp(3), ${s.now}::timestamp(3), ${s.now}::timestamp(3)
-    FROM json_to_recordset(${rowsJson(rows)}::json) AS v(id int, "fullName" text, "idNumberEnc" text,
-      "idNumberHash" text, "birthDate" text, sex text, "phoneEnc" text, "phoneHash" text, employer text,
-      "workStatus" text, "modelWorkerLevel" text, "hardshipTier" text, "mainCause" text,
-      "secondaryCauses" text, description text, "benefitForm" text, "bankName" text, "bankCardEnc" text,
-      "bankCardLast4" text, "bankCardHash" text, flags text, "draftAnswered" text)`,
+      'draft'::"NominationStatus", 'upload', v.full_name, v.id_enc, v.id_hash, v.birth_date::date,
+      v.sex::"Sex", v.phone_enc, v.phone_hash, v.employer, v.work_status, v.model_worker_level,
+      v.hardship_tier, v.main_cause, string_to_array(v.secondary_causes, ','), v.description,
+      v.benefit_form::"BenefitForm", v.bank_name, v.card_enc, v.card_last4, v.card_hash, string_to_array(v.flags, ','),
+      ${s.marker}, string_to_array(v.answered, ','), ${s.expires}::timestamp(3), ${s.now}::timestamp(3),
+      ${s.now}::timestamp(3)
+    FROM unnest(
+      ${ids}::int[], ${col('fullName')}::text[], ${col('idNumberEnc')}::text[], ${col('idNumberHash')}::text[],
+      ${col('birthDate')}::text[], ${col('sex')}::text[], ${col('phoneEnc')}::text[], ${col('phoneHash')}::text[],
+      ${col('employer')}::text[], ${col('workStatus')}::text[], ${col('modelWorkerLevel')}::text[],
+      ${col('hardshipTier')}::text[], ${col('mainCause')}::text[], ${col('secondaryCauses')}::text[],
+      ${col('description')}::text[], ${col('benefitForm')}::text[], ${col('bankName')}::text[],
+      ${col('bankCardEnc')}::text[], ${col('bankCardLast4')}::text[], ${col('bankCardHash')}::text[], ${col('flags')}::text[],
+      ${col('draftAnswered')}::text[]
+    ) AS v(id, full_name, id_enc, id_hash, birth_date, sex, phone_enc, phone_hash, employer, work_status,
+      model_worker_level, hardship_tier, main_cause, secondary_causes, description, benefit_form,
+      bank_name, card_enc, card_last4, card_hash, flags, answered)`,
   );
 }
