@@ -96,7 +96,7 @@ interface DecisionFacts {
  * and the reviewer still holds a review role, so a reviewer revoked, or another decision made, between
  * the two statements changes nothing.
  *
- * `reply`, when given, runs as soon as the decision is committed, alongside queuing the notice's job:
+ * `reply`, when given, runs as soon as the decision is committed, before the notice's job is queued:
  * the reviewer's card does not wait for the queue.
  */
 export async function decideNomination(
@@ -207,17 +207,19 @@ export async function decideNomination(
     revision: n.revision,
     campaignId: n.campaignId,
   };
+  // The reply first (what the reviewer waits for), then the notice's job (its row is committed with the
+  // decision; a row left without a job is queued again when a worker starts: requeueQueuedNotices).
   // Both run to the end; the first failure is reported after (the card must not be edited while the
   // shell is already telling the reviewer about an error).
-  const settled = await Promise.allSettled([
-    reply?.(result),
+  const replied = await Promise.allSettled([reply?.(result)]);
+  const queued = await Promise.allSettled([
     notice &&
       (w.noticeId !== null && w.noticeStatus !== null
         ? queueNoticeJob(deps.queues, { id: w.noticeId, status: w.noticeStatus })
         : // The key was already taken (an earlier final decision of this revision): its row as it is.
           enqueueNotice(deps.db, deps.queues, notice)),
   ]);
-  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  for (const r of [...replied, ...queued]) if (r.status === 'rejected') throw r.reason;
   return result;
 }
 
