@@ -95,7 +95,11 @@ export async function startBenchApp(
 /** `main.ts worker` in a process of its own; resolves once it logged that it started. */
 async function startWorkerProcess(env: Record<string, string>) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
+  // BENCH_WORKER_CPU_PROF=<dir>: the worker writes a CPU profile there when it stops (the bench process
+  // itself is profiled with `node --cpu-prof --import tsx bench/<name>.bench.ts`).
+  const profDir = process.env['BENCH_WORKER_CPU_PROF'];
+  const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts', 'worker'], {
     cwd: root,
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

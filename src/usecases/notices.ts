@@ -1,4 +1,4 @@
-import type { Db } from '../adapters/db/client.ts';
+import { type Db, Prisma } from '../adapters/db/client.ts';
 import type { Queues } from '../adapters/queue/queues.ts';
 
 // Outbound notices. One notice = one row with a unique key (recipient, nomination, kind): enqueueing the
@@ -60,6 +60,27 @@ const rowData = (n: NoticeRequest) => ({
 });
 
 /**
+ * The INSERT that records a notice once per unique key (ON CONFLICT DO NOTHING, RETURNING id and status),
+ * as a statement of its own (`from` empty) or as a part of a bigger one: `from` is e.g. `FROM upd`, so
+ * a review decision inserts its contact's notice in the statement that records the decision
+ * (decide-nomination.ts), and the notice is inserted only when the decision was.
+ */
+export function insertNoticeSql(n: NoticeRequest, from: Prisma.Sql = Prisma.empty): Prisma.Sql {
+  const params = JSON.stringify(rowData(n).params);
+  return Prisma.sql`INSERT INTO notice (unique_key, kind, person_id, nomination_id, campaign_id, announcement_id, template, params)
+    SELECT ${n.uniqueKey}, ${n.kind}::"NoticeKind", ${n.personId}::int, ${n.nominationId ?? null}::int,
+      ${n.campaignId ?? null}::int, ${n.announcementId ?? null}::int, ${n.template}, ${params}::jsonb ${from}
+    ON CONFLICT (unique_key) DO NOTHING
+    RETURNING id, status::text AS status`;
+}
+
+/** Queues the job of a notice row recorded by insertNoticeSql / enqueueNotice, while it is still queued. */
+export async function queueNoticeJob(queues: Queues, row: { id: number; status: string }): Promise<void> {
+  if (row.status !== 'queued') return;
+  await queues.get('notifications').add(SEND_NOTICE_JOB, { noticeId: row.id }, noticeJobOptions(row.id));
+}
+
+/**
  * Records the notice once per unique key and queues its job while it is still queued. One statement
  * (insert, or read the existing row): Prisma's upsert sent five (a transaction around a read, the
  * insert and a read back), on every review decision.
@@ -69,15 +90,9 @@ export async function enqueueNotice(
   queues: Queues,
   n: NoticeRequest,
 ): Promise<{ id: number; status: string }> {
-  const params = JSON.stringify(rowData(n).params);
   const read = () =>
     db.$queryRaw<{ id: number; status: string }[]>`
-      WITH ins AS (
-        INSERT INTO notice (unique_key, kind, person_id, nomination_id, campaign_id, announcement_id, template, params)
-        VALUES (${n.uniqueKey}, ${n.kind}::"NoticeKind", ${n.personId}::int, ${n.nominationId ?? null}::int,
-          ${n.campaignId ?? null}::int, ${n.announcementId ?? null}::int, ${n.template}, ${params}::jsonb)
-        ON CONFLICT (unique_key) DO NOTHING
-        RETURNING id, status::text AS status)
+      WITH ins AS (${insertNoticeSql(n)})
       SELECT id, status FROM ins
       UNION ALL
       SELECT id, status::text FROM notice WHERE unique_key = ${n.uniqueKey}
@@ -86,9 +101,7 @@ export async function enqueueNotice(
   // visible once it has (ON CONFLICT waited for it).
   const row = (await read())[0] ?? (await read())[0];
   if (!row) throw new Error(`notice ${n.uniqueKey} neither inserted nor found`);
-  if (row.status === 'queued') {
-    await queues.get('notifications').add(SEND_NOTICE_JOB, { noticeId: row.id }, noticeJobOptions(row.id));
-  }
+  await queueNoticeJob(queues, row);
   return row;
 }
 

@@ -1,6 +1,7 @@
 import type { Telegram } from 'telegraf';
 import type { FieldCipher } from '../adapters/crypto/field-cipher.ts';
 import type { Db } from '../adapters/db/client.ts';
+import type { NoticeKind } from '../generated/prisma/enums.ts';
 import type { I18n } from '../adapters/i18n.ts';
 import type { SmsProvider } from '../adapters/sms/provider.ts';
 import type { CallbackCodec } from '../adapters/telegram/callback-data.ts';
@@ -47,10 +48,42 @@ interface StoredParams {
   sms?: boolean;
 }
 
+/** The notice and its recipient, read in one statement. */
+interface NoticeToSend {
+  status: string;
+  kind: NoticeKind;
+  personId: number | null;
+  nominationId: number | null;
+  campaignId: number | null;
+  announcementId: number | null;
+  template: string;
+  params: unknown;
+  /** The recipient (null: none, or no such person). */
+  recipientId: number | null;
+  telegramId: bigint | null;
+  locale: string | null;
+  telegramLanguage: string | null;
+}
+
 export async function sendNotice(deps: SendNoticeDeps, noticeId: number): Promise<SendNoticeOutcome> {
-  const notice = await deps.db.notice.findUnique({ where: { id: noticeId } });
+  // One statement for the notice and its recipient (every notice is one job: the worker's busiest path).
+  const [notice] = await deps.db.$queryRaw<NoticeToSend[]>`
+    SELECT n.status::text AS status, n.kind::text AS kind, n.person_id AS "personId",
+      n.nomination_id AS "nominationId", n.campaign_id AS "campaignId",
+      n.announcement_id AS "announcementId", n.template, n.params, p.id AS "recipientId",
+      p.telegram_id AS "telegramId", p.locale, p.telegram_language AS "telegramLanguage"
+    FROM notice n LEFT JOIN person p ON p.id = n.person_id
+    WHERE n.id = ${noticeId}`;
   if (notice?.status !== 'queued') return { outcome: 'skipped' };
-  const person = notice.personId ? await deps.db.person.findUnique({ where: { id: notice.personId } }) : null;
+  const person =
+    notice.recipientId !== null
+      ? {
+          id: notice.recipientId,
+          locale: notice.locale,
+          telegramLanguage: notice.telegramLanguage,
+          telegramId: notice.telegramId,
+        }
+      : null;
   const chatId = person?.telegramId ? Number(person.telegramId) : undefined;
 
   // Wait for the send slot BEFORE the claim: a worker that dies while waiting leaves the row queued
@@ -178,13 +211,13 @@ export async function sendNotice(deps: SendNoticeDeps, noticeId: number): Promis
     });
     throw err;
   }
-  await deps.db.$transaction([
-    deps.db.notice.update({
-      where: { id: noticeId },
-      data: { status: 'sent', sentAt: deps.now(), lastError: null },
-    }),
-    deps.db.noticeAttempt.create({ data: { noticeId, channel: 'telegram', outcome: 'sent' } }),
-  ]);
+  // Sent: the row and its attempt in one statement (atomic, as the transaction of four it replaces).
+  await deps.db.$executeRaw`
+    WITH sent AS (
+      UPDATE notice SET status = 'sent', sent_at = ${deps.now()}::timestamp(3), last_error = NULL
+      WHERE id = ${noticeId} RETURNING id)
+    INSERT INTO notice_attempt (notice_id, channel, outcome, at)
+    SELECT id, 'telegram'::"NoticeChannel", 'sent', ${new Date()}::timestamp(3) FROM sent`;
   if (composed?.document && deps.telegram.sendDocument) {
     // The attached file follows the message (paced like it). The notice is delivered either way; a
     // failed document is recorded on the notice, never re-sent with the message.

@@ -16,15 +16,16 @@ import { grantStaff, seedSubmitted } from '../support/review-fixtures.ts';
 // version that touchPerson reads in its own statement; README "Caches and invalidation"). A change
 // that adds a statement to every press or answer fails here.
 //
-// A review press (✅ Approve on a card) = 4 (was 11, then 10):
+// A review press (✅ Approve on a card) = 3 (was 11, then 10, then 4):
 //   1  the person with their active role grants aggregated in, and the cache version (touchPerson)
 //   1  the nomination, the first approval of its revision and the reviewer's grant, in one SELECT; the
 //      campaign (open? four eyes?) comes from the cache
-//   1  the decision: guarded UPDATE, INSERT review_decision and INSERT audit_log in one statement
-//      (was a transaction of 7: BEGIN, grant, nomination, UPDATE, INSERT, INSERT, COMMIT)
-//   1  the contact's notice recorded once (INSERT … ON CONFLICT DO NOTHING, or the existing row)
+//   1  the decision: guarded UPDATE, INSERT review_decision, INSERT audit_log and the contact's notice
+//      (INSERT … ON CONFLICT DO NOTHING) in one statement (was a transaction of 7: BEGIN, grant,
+//      nomination, UPDATE, INSERT, INSERT, COMMIT; the notice was a statement of its own until
+//      2026-12-02: -1)
 //   (the card's campaign for its "next" button comes with the decision: the extra read is gone)
-const REVIEW_PRESS_BUDGET = 4;
+const REVIEW_PRESS_BUDGET = 3;
 // A text answer of the dialog (name, phone, employer) = 3 (was 7, then 4):
 //   1  the person with their role grants and the cache version
 //   1  the draft (its campaign and category from the cache: -2)

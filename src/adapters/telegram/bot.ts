@@ -154,24 +154,33 @@ export function createBot(
     // budget (README "Query budgets").
     // The same scope carries this process's read cache (read-cache.ts; README "Caches and invalidation").
     const scope: QueryScope = { statements: [], cache: readCache };
-    const run = order
-      .run(key, ctx.update.update_id, once, () => withQueryScope(scope, handle))
-      .then((r) => {
-        if (r === 'duplicate') metrics.inc('warmth_updates_duplicate_total', 'Repeated updates dropped');
-      });
-    return run.finally(() => {
-      inFlight--;
-      metrics.histogram(
-        'warmth_update_seconds',
-        'Time to handle an update',
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
-      metrics.observe('warmth_update_db_queries', 'SQL statements sent per update', scope.statements.length);
-      opts.onUpdateQueries?.({
-        updateId: ctx.update.update_id,
-        updateType: ctx.updateType,
-        statements: scope.statements,
-      });
+    // Handled: the poller acknowledges the update and asks for the next while the chat's turn is given
+    // back (`finished`, which the chat's next update waits for, and so does a graceful stop: inFlight).
+    const { handled, finished } = order.run(key, ctx.update.update_id, once, () =>
+      withQueryScope(scope, handle),
+    );
+    void finished
+      .then(() => {
+        inFlight--;
+        metrics.histogram(
+          'warmth_update_seconds',
+          'Time to handle an update',
+          Number(process.hrtime.bigint() - started) / 1e9,
+        );
+        metrics.observe(
+          'warmth_update_db_queries',
+          'SQL statements sent per update',
+          scope.statements.length,
+        );
+        opts.onUpdateQueries?.({
+          updateId: ctx.update.update_id,
+          updateType: ctx.updateType,
+          statements: scope.statements,
+        });
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'update bookkeeping failed'));
+    return handled.then((r) => {
+      if (r === 'duplicate') metrics.inc('warmth_updates_duplicate_total', 'Repeated updates dropped');
     });
   });
 

@@ -92,13 +92,17 @@ export class ChatOrder {
    * their order in this process. `work` resolves true when the update was handled (it is then recorded
    * under `once.doneKey` and a repeated delivery is dropped), false when a later delivery should handle it
    * again (a dependency was unavailable).
+   *
+   * `handled` settles as soon as `work` did (the poller may acknowledge the update and ask for the next
+   * one while the turn is given back); `finished` once the turn was given back and the update recorded as
+   * handled (it never rejects). The chat's next update in this process waits for `finished`.
    */
   run(
     key: string | undefined,
     updateId: number,
     once: OnceKey,
     work: () => Promise<boolean>,
-  ): Promise<'handled' | 'duplicate'> {
+  ): { handled: Promise<'handled' | 'duplicate'>; finished: Promise<void> } {
     if (key === undefined) return this.unordered(once, work);
     const previous = this.tails.get(key);
     let done!: () => void;
@@ -127,7 +131,13 @@ export class ChatOrder {
           )
       : undefined;
     const started = Date.now();
-    return (async () => {
+    let handed!: (r: 'handled' | 'duplicate') => void;
+    let failed!: (err: unknown) => void;
+    const handled = new Promise<'handled' | 'duplicate'>((resolve, reject) => {
+      handed = resolve;
+      failed = reject;
+    });
+    const finished = (async () => {
       try {
         if (previous) {
           const inTime = await Promise.race([
@@ -150,44 +160,73 @@ export class ChatOrder {
                 updateId,
                 started,
               );
-        if (turn === 'unordered') return await this.unordered(once, work);
+        if (turn === 'unordered') {
+          const u = this.unordered(once, work);
+          u.handled.then(handed, failed);
+          return await u.finished;
+        }
         const renew = setInterval(() => {
           this.redis.eval(RENEW, 1, lockKey, token, this.lockTtlMs).catch(() => {});
         }, this.lockTtlMs / 3);
-        let handled = false;
+        let isHandled = false;
         try {
           this.metrics.observe(
             'warmth_update_order_wait_seconds',
             'Time an update waited for earlier updates of its chat',
             (Date.now() - started) / 1000,
           );
-          if (turn === 'ok') handled = await work();
+          if (turn === 'ok') isHandled = await work();
+          handed(turn === 'done' ? 'duplicate' : 'handled');
+        } catch (err) {
+          failed(err);
         } finally {
           clearInterval(renew);
           await this.redis
-            .eval(RELEASE, 3, queueKey, lockKey, once.doneKey, member, token, handled ? once.ttlSeconds : '')
+            .eval(
+              RELEASE,
+              3,
+              queueKey,
+              lockKey,
+              once.doneKey,
+              member,
+              token,
+              isHandled ? once.ttlSeconds : '',
+            )
             .catch((err: unknown) => this.logger.warn({ err }, 'could not record the update as handled'));
         }
-        return turn === 'done' ? 'duplicate' : 'handled';
+      } catch (err) {
+        failed(err);
       } finally {
         done();
         if (this.tails.get(key) === mine) this.tails.delete(key);
       }
     })();
+    return { handled, finished };
   }
 
   /** Without the chat's turn (no chat, or Redis unavailable): the once-only check on its own. */
-  private async unordered(once: OnceKey, work: () => Promise<boolean>): Promise<'handled' | 'duplicate'> {
-    const seen = await this.redis.exists(once.doneKey).catch((err: unknown) => {
-      this.logger.warn({ err }, 'update de-duplication unavailable; handling the update anyway');
-      return 0;
-    });
-    if (seen) return 'duplicate';
-    if (await work())
-      await this.redis
-        .set(once.doneKey, '1', 'EX', once.ttlSeconds)
-        .catch((err: unknown) => this.logger.warn({ err }, 'could not record the update as handled'));
-    return 'handled';
+  private unordered(
+    once: OnceKey,
+    work: () => Promise<boolean>,
+  ): { handled: Promise<'handled' | 'duplicate'>; finished: Promise<void> } {
+    const handled = (async () => {
+      const seen = await this.redis.exists(once.doneKey).catch((err: unknown) => {
+        this.logger.warn({ err }, 'update de-duplication unavailable; handling the update anyway');
+        return 0;
+      });
+      if (seen) return { outcome: 'duplicate' as const, record: false };
+      return { outcome: 'handled' as const, record: await work() };
+    })();
+    const finished = handled.then(
+      async ({ record }) => {
+        if (record)
+          await this.redis
+            .set(once.doneKey, '1', 'EX', once.ttlSeconds)
+            .catch((err: unknown) => this.logger.warn({ err }, 'could not record the update as handled'));
+      },
+      () => undefined,
+    );
+    return { handled: handled.then((h) => h.outcome), finished };
   }
 
   /** Waits for the chat's turn: 'ok', 'done' (already handled; the turn is held and must be released). */

@@ -15,8 +15,8 @@ import type { PacedTelegram } from './outbound.ts';
 // dropped by its once-only mark. Updates delivered again while still being handled, or done while an
 // earlier one still runs, are skipped here. (grammY's runner acknowledges on receipt and loses what was
 // being handled when the process dies; this keeps telegraf's guarantee without its barrier. The price:
-// while the oldest update runs, each poll returns it again, and a poll that brought nothing new waits
-// for the next update to be done, `busyPollMs` at most, before asking again.)
+// while the oldest update runs, each poll returns it again, so after a batch the loop waits for the
+// next update to be done, `busyPollMs` at most, before asking again.)
 
 export interface PollerOptions {
   /** Updates per getUpdates call (Telegram: 1–100). */
@@ -87,12 +87,13 @@ export class UpdatePoller {
         continue;
       }
       let updates: Update[];
+      const limit = Math.min(this.limit, this.maxInFlight - this.inFlight.size);
       try {
         updates = await this.telegram.callApi(
           'getUpdates',
           {
             offset: this.offset,
-            limit: Math.min(this.limit, this.maxInFlight - this.inFlight.size),
+            limit,
             timeout: this.timeoutSeconds,
           },
           // telegraf types its signal as the abort-controller shim's; Node's is what node-fetch takes.
@@ -121,11 +122,14 @@ export class UpdatePoller {
           .finally(() => this.done(id));
       }
       this.acknowledge();
-      // Everything returned is still being handled (the offset stays at the oldest one, so a crash loses
-      // nothing): asking again at once would return the same batch, so wait until one of them is done
-      // (its chat's next update may be waiting, and the offset may move) or `busyPollMs` at most. New
-      // updates of other chats then arrive with at most this delay while older ones run.
-      if (fresh === 0 && updates.length > 0) await this.somethingDone(this.busyPollMs);
+      // Updates returned are still being handled (the offset stays at the oldest one, so a crash loses
+      // nothing): asking again at once would only return them again (Telegram answers at once while
+      // any update at or after the offset is unconfirmed), so wait until one of them is done (its
+      // chat's next update may be waiting, and the offset may move) or `busyPollMs` at most. New updates
+      // of other chats then arrive with at most this delay while older ones run. A full batch of new
+      // updates is followed at once (more may be waiting).
+      if (updates.length > 0 && (fresh === 0 || updates.length < limit))
+        await this.somethingDone(this.busyPollMs);
     }
   }
 

@@ -12,13 +12,13 @@ import { type Db, Prisma, type Tx } from '../../adapters/db/client.ts';
 import type { BenefitForm, NominationStatus } from '../../generated/prisma/enums.ts';
 import { auditPayload } from '../audit.ts';
 import { campaignRow } from '../cached-reads.ts';
-import { enqueueNotice } from '../notices.ts';
+import { enqueueNotice, insertNoticeSql, type NoticeRequest, queueNoticeJob } from '../notices.ts';
 import type { ReviewDeps } from './deps.ts';
 
 // One review decision. The nomination row is the lock: `updateMany where { id, version, status }` lets
 // exactly one of several reviewers pressing at once through; the others get count 0 and are told who
-// decided and how (or that their card is stale). Decision, status and audit row commit together; the
-// contact's notice is queued after the commit (a Notice row per key, so it is sent at most once).
+// decided and how (or that their card is stale). Decision, status, audit row and the contact's Notice
+// row (one per key, so it is sent at most once) commit together; its job is queued after the commit.
 
 export interface DecideInput {
   reviewerId: number;
@@ -90,12 +90,13 @@ interface DecisionFacts {
 /**
  * Records one decision in two statements (a review press is the busiest path of the bot; README "Query
  * budgets"): one read of the nomination, the first approval of its revision and the reviewer's grant,
- * then one statement that makes the guarded UPDATE, the ReviewDecision and the audit row together
- * (a single statement is atomic; the audit trigger links the row into the chain in it). The UPDATE's
- * guard repeats the read's facts: same version and status, and the reviewer still holds a review role,
- * so a reviewer revoked, or another decision made, between the two statements changes nothing.
+ * then one statement that makes the guarded UPDATE, the ReviewDecision, the audit row and (a final
+ * decision) the contact's Notice row together (a single statement is atomic; the audit trigger links
+ * the row into the chain in it). The UPDATE's guard repeats the read's facts: same version and status,
+ * and the reviewer still holds a review role, so a reviewer revoked, or another decision made, between
+ * the two statements changes nothing.
  *
- * `reply`, when given, runs as soon as the decision is committed, alongside queuing the contact's notice:
+ * `reply`, when given, runs as soon as the decision is committed, before the notice's job is queued:
  * the reviewer's card does not wait for the queue.
  */
 export async function decideNomination(
@@ -156,7 +157,23 @@ export async function decideNomination(
       ...(input.comment ? { comment: input.comment.trim() } : {}),
     }),
   );
-  const [w] = await deps.db.$queryRaw<{ updated: number }[]>`
+  // The contact hears of a final decision (approved, rejected, returned); the notice row is inserted by
+  // the decision's statement, only when the decision was made.
+  const notice =
+    plan.nextStatus === 'pending_second_approval'
+      ? null
+      : contactNotice({
+          nominationId: n.id,
+          revision: n.revision,
+          personId: n.submittedById,
+          fullName: n.fullName,
+          status: plan.nextStatus,
+          reason: input.reason ?? null,
+          comment: input.comment ?? null,
+        });
+  const [w] = await deps.db.$queryRaw<
+    { updated: number; noticeId: number | null; noticeStatus: string | null }[]
+  >`
     WITH upd AS (
       UPDATE nomination SET status = ${plan.nextStatus}::"NominationStatus", version = version + 1,
         decided_at = CASE WHEN ${final} THEN ${now}::timestamp(3) ELSE decided_at END,
@@ -173,8 +190,10 @@ export async function decideNomination(
     logged AS (
       INSERT INTO audit_log (actor_id, action, entity, entity_id, before, after)
       SELECT ${input.reviewerId}, ${`review.${plan.kind}`}, 'nomination', id::text, ${before}::jsonb,
-        ${after}::jsonb FROM upd)
-    SELECT count(*)::int AS updated FROM upd`;
+        ${after}::jsonb FROM upd),
+    noticed AS (${notice ? insertNoticeSql(notice, Prisma.sql`FROM upd`) : Prisma.sql`SELECT NULL::int AS id, NULL::text AS status WHERE false`})
+    SELECT (SELECT count(*)::int FROM upd) AS updated, (SELECT id FROM noticed) AS "noticeId",
+      (SELECT status FROM noticed) AS "noticeStatus"`;
   if (!w || w.updated === 0) {
     // Revoked between the two statements, or someone else was first.
     if (!(await mayReview(deps.db, input.reviewerId))) throw new DomainError('forbidden');
@@ -188,23 +207,19 @@ export async function decideNomination(
     revision: n.revision,
     campaignId: n.campaignId,
   };
-  const { status } = result;
+  // The reply first (what the reviewer waits for), then the notice's job (its row is committed with the
+  // decision; a row left without a job is queued again when a worker starts: requeueQueuedNotices).
   // Both run to the end; the first failure is reported after (the card must not be edited while the
   // shell is already telling the reviewer about an error).
-  const settled = await Promise.allSettled([
-    reply?.(result),
-    status !== 'pending_second_approval' &&
-      notifyContact(deps, {
-        nominationId: n.id,
-        revision: n.revision,
-        personId: n.submittedById,
-        fullName: n.fullName,
-        status,
-        reason: input.reason ?? null,
-        comment: input.comment ?? null,
-      }),
+  const replied = await Promise.allSettled([reply?.(result)]);
+  const queued = await Promise.allSettled([
+    notice &&
+      (w.noticeId !== null && w.noticeStatus !== null
+        ? queueNoticeJob(deps.queues, { id: w.noticeId, status: w.noticeStatus })
+        : // The key was already taken (an earlier final decision of this revision): its row as it is.
+          enqueueNotice(deps.db, deps.queues, notice)),
   ]);
-  for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  for (const r of [...replied, ...queued]) if (r.status === 'rejected') throw r.reason;
   return result;
 }
 
@@ -240,24 +255,29 @@ export async function explainConflict(
   return { outcome: 'stale', status: n.status, campaignId: n.campaignId };
 }
 
-export async function notifyContact(
-  deps: Pick<ReviewDeps, 'db' | 'queues'>,
-  d: {
-    nominationId: number;
-    revision: number;
-    personId: number;
-    fullName: string | null;
-    status: 'approved' | 'rejected' | 'returned';
-    reason: string | null;
-    comment: string | null;
-  },
-) {
+interface ContactNoticeFacts {
+  nominationId: number;
+  revision: number;
+  personId: number;
+  fullName: string | null;
+  status: 'approved' | 'rejected' | 'returned';
+  reason: string | null;
+  comment: string | null;
+}
+
+/** Records and queues the contact's notice of a final decision. */
+export async function notifyContact(deps: Pick<ReviewDeps, 'db' | 'queues'>, d: ContactNoticeFacts) {
+  await enqueueNotice(deps.db, deps.queues, contactNotice(d));
+}
+
+/** The contact's notice of a final decision (one per revision). */
+function contactNotice(d: ContactNoticeFacts): NoticeRequest {
   // The contact typed this name; it identifies the nominee to them (ID, phone and card never appear).
   const name = d.fullName ?? `#${d.nominationId}`;
   const params: Record<string, string | number> = { id: d.nominationId, name };
   if (d.status === 'rejected') params['reason'] = reasonParam(d.reason ?? '');
   if (d.status === 'returned') params['comment'] = (d.comment ?? '').replace(/^@+/, '');
-  await enqueueNotice(deps.db, deps.queues, {
+  return {
     // One final decision per revision: the same key never sends twice.
     uniqueKey: `review-${d.nominationId}-r${d.revision}`,
     kind: d.status === 'returned' ? 'returned' : 'decision',
@@ -268,5 +288,5 @@ export async function notifyContact(
     ...(d.status === 'returned'
       ? { buttons: [{ textKey: 'review.btn_fix', action: 'rv_fix', args: [d.nominationId] }] }
       : {}),
-  });
+  };
 }

@@ -177,8 +177,9 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
     edit: boolean,
   ) {
     const [nid, rev, ver] = args.map(Number) as [number, number, number];
-    // The card shows the outcome as soon as the decision is committed (the contact's notice is queued
-    // alongside, and the lease released alongside): the reviewer's press waits for nothing else.
+    // The card shows the outcome as soon as the decision is committed (the contact's notice row is
+    // committed with it and its job queued after the card; the lease released alongside): the
+    // reviewer's press waits for nothing else.
     const show = (r: DecideResult) => {
       const text = resultText(ctx, r, nid);
       const keyboard = {
