@@ -1,6 +1,7 @@
 import type { Telegram } from 'telegraf';
 import type { FieldCipher } from '../adapters/crypto/field-cipher.ts';
 import type { Db } from '../adapters/db/client.ts';
+import { sqlRows } from '../adapters/db/direct-sql.ts';
 import type { NoticeKind } from '../generated/prisma/enums.ts';
 import type { I18n } from '../adapters/i18n.ts';
 import type { SmsProvider } from '../adapters/sms/provider.ts';
@@ -67,7 +68,7 @@ interface NoticeToSend {
 
 export async function sendNotice(deps: SendNoticeDeps, noticeId: number): Promise<SendNoticeOutcome> {
   // One statement for the notice and its recipient (every notice is one job: the worker's busiest path).
-  const [notice] = await deps.db.$queryRaw<NoticeToSend[]>`
+  const [notice] = await sqlRows<NoticeToSend>(deps.db)`
     SELECT n.status::text AS status, n.kind::text AS kind, n.person_id AS "personId",
       n.nomination_id AS "nominationId", n.campaign_id AS "campaignId",
       n.announcement_id AS "announcementId", n.template, n.params, p.id AS "recipientId",
@@ -212,7 +213,7 @@ export async function sendNotice(deps: SendNoticeDeps, noticeId: number): Promis
     throw err;
   }
   // Sent: the row and its attempt in one statement (atomic, as the transaction of four it replaces).
-  await deps.db.$executeRaw`
+  await sqlRows(deps.db)`
     WITH sent AS (
       UPDATE notice SET status = 'sent', sent_at = ${deps.now()}::timestamp(3), last_error = NULL
       WHERE id = ${noticeId} RETURNING id)

@@ -9,6 +9,7 @@ import {
 } from '../../domain/review/rules.ts';
 import { payableGaps } from '../../domain/nomination/intake.ts';
 import { type Db, Prisma, type Tx } from '../../adapters/db/client.ts';
+import { sqlRows } from '../../adapters/db/direct-sql.ts';
 import type { BenefitForm, NominationStatus } from '../../generated/prisma/enums.ts';
 import { auditPayload } from '../audit.ts';
 import { campaignRow } from '../cached-reads.ts';
@@ -109,7 +110,7 @@ export async function decideNomination(
   // The reviewer still holds a review role: read with the facts, and re-checked by the write's guard.
   const holdsReviewRole = Prisma.sql`EXISTS (SELECT 1 FROM role_grant g WHERE g.person_id = ${input.reviewerId}
     AND g.role::text = ANY(${roles}::text[]) AND g.revoked_at IS NULL)`;
-  const [n] = await deps.db.$queryRaw<DecisionFacts[]>`
+  const [n] = await sqlRows<DecisionFacts>(deps.db)`
     SELECT n.id, n.campaign_id AS "campaignId", n.status::text AS status, n.version, n.revision,
       n.amount_fen AS "amountFen", COALESCE(n.flags, '{}') AS flags, n.submitted_by_id AS "submittedById", n.full_name AS "fullName",
       n.benefit_form::text AS "benefitForm", n.bank_name AS "bankName",
@@ -171,9 +172,9 @@ export async function decideNomination(
           reason: input.reason ?? null,
           comment: input.comment ?? null,
         });
-  const [w] = await deps.db.$queryRaw<
-    { updated: number; noticeId: number | null; noticeStatus: string | null }[]
-  >`
+  const [w] = await sqlRows<{ updated: number; noticeId: number | null; noticeStatus: string | null }>(
+    deps.db,
+  )`
     WITH upd AS (
       UPDATE nomination SET status = ${plan.nextStatus}::"NominationStatus", version = version + 1,
         decided_at = CASE WHEN ${final} THEN ${now}::timestamp(3) ELSE decided_at END,

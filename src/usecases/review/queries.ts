@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { Prisma } from '../../adapters/db/client.ts';
+import { sqlRows } from '../../adapters/db/direct-sql.ts';
 import { maskBankCard, maskBirthDate, maskIdNumber, maskPhone } from '../../domain/masking.ts';
 import { diffSnapshots, type FieldChange } from '../../domain/review/diff.ts';
 import { REVIEWABLE_STATUSES, reviewSettingsFrom, secondApprovalReasons } from '../../domain/review/rules.ts';
@@ -110,7 +111,7 @@ export async function nextForReview(
     ...(f.flaggedOnly ? [Prisma.sql`AND cardinality(n.flags) > 0`] : []),
   ];
   for (const after of input.afterId ? [input.afterId, 0] : [0]) {
-    const rows = await deps.db.$queryRaw<{ id: number }[]>`
+    const rows = await sqlRows<{ id: number }>(deps.db)`
       SELECT n.id FROM nomination n JOIN campaign c ON c.id = n.campaign_id
       WHERE n.status IN (${REVIEWABLE_SQL}) AND c.status <> 'archived' AND n.id > ${after}
         ${cond.length > 0 ? Prisma.join(cond, ' ') : Prisma.empty}
