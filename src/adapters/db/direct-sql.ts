@@ -3,9 +3,9 @@ import { Prisma } from '../../generated/prisma/client.ts';
 import { noteQuery } from './query-scope.ts';
 
 // The statements every update sends (the person and their grants, a review decision, a dialog answer's
-// draft) go to PostgreSQL on the Prisma client's own pg pool, without Prisma's query interpreter: one
-// statement through $queryRaw costs ~0.6–0.9 ms of the bot's CPU against ~0.15–0.2 ms through pg alone
-// (measured 2026-12-02; bench/README.md "Direct statements"), and an update sends three to eight.
+// draft) go to PostgreSQL on the Prisma client's own pg pool, without Prisma's query interpreter:
+// touchPerson's statement costs 0.31 ms of the bot's CPU through $queryRaw and 0.13 ms directly
+// (`npm run bench:direct-sql`, bench/README.md), and an update sends three to eight.
 // The rows come back as $queryRaw gives them (int8 → bigint, timestamp and date → Date in UTC, numeric
 // → Decimal, json → objects, arrays as arrays): callers switch from `db.$queryRaw` by changing one
 // call, and test/integration/direct-sql.test.ts holds both paths to the same answers.
