@@ -98,6 +98,22 @@ describe('direct statements', () => {
     expect(seen[0]!.name).toBe('direct-sql-tx');
   });
 
+  it('an idle connection the server ends is dropped quietly, and the next statement works', async () => {
+    // A client whose first statement is a direct one (Prisma has not connected: its adapter adds its own
+    // listener only then). Without the pool's listener the server's report is an uncaught exception,
+    // which fails this run.
+    const fresh = createPrisma(tdb.url);
+    try {
+      const [me] = await sqlRows<{ pid: number }>(fresh)`SELECT pg_backend_pid() AS pid`;
+      await db.$queryRaw`SELECT pg_terminate_backend(${me!.pid}::int)`;
+      await new Promise((r) => setTimeout(r, 200)); // the report reaches the idle client
+      const [again] = await sqlRows<{ pid: number }>(fresh)`SELECT pg_backend_pid() AS pid`;
+      expect(again!.pid).not.toBe(me!.pid);
+    } finally {
+      await fresh.$disconnect();
+    }
+  });
+
   it('a failing statement rejects with the database’s error', async () => {
     await expect(sqlRows(db)`SELECT 1/0 AS boom`).rejects.toThrow(/division by zero/);
   });

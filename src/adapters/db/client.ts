@@ -23,6 +23,11 @@ export function createDb(databaseUrl: string, opts: { poolSize?: number } = {}):
     max: opts.poolSize ?? 10,
     idleTimeoutMillis: 30_000,
   });
+  // An idle connection the server ends (a restart, a dropped database) is reported on the pool: the pool
+  // drops that connection and the next statement opens another. Without a listener the report would be
+  // an uncaught exception — the adapter adds its own only once Prisma first connects, and a direct
+  // statement may come first.
+  pool.on('error', () => {});
   const adapter = new PrismaPg(pool, {
     disposeExternalPool: true,
     // Called for every statement the adapter sends: counts it for the current query scope
