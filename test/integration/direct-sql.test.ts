@@ -114,6 +114,20 @@ describe('direct statements', () => {
     }
   });
 
+  it('$disconnect closes the connections of a client that sent direct statements only', async () => {
+    const fresh = createPrisma(tdb.url);
+    const [me] = await sqlRows<{ pid: number }>(fresh)`SELECT pg_backend_pid() AS pid`;
+    await fresh.$disconnect();
+    let open = 1;
+    for (let i = 0; i < 40 && open > 0; i++) {
+      const [row] = await db.$queryRaw<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ${me!.pid}::int`;
+      open = row!.n;
+      if (open > 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(open).toBe(0);
+  });
+
   it('a failing statement rejects with the database’s error', async () => {
     await expect(sqlRows(db)`SELECT 1/0 AS boom`).rejects.toThrow(/division by zero/);
   });

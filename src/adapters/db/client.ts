@@ -38,6 +38,16 @@ export function createDb(databaseUrl: string, opts: { poolSize?: number } = {}):
     }) as unknown as (q: { sql: string }) => string,
   });
   const db = new PrismaClient({ adapter });
+  // The adapter ends the pool only if Prisma itself connected; a client that sent direct statements
+  // alone would keep its connections open (and its process alive) until they idle out.
+  const disconnect = db.$disconnect.bind(db);
+  db.$disconnect = async () => {
+    try {
+      await disconnect();
+    } finally {
+      if (!pool.ending) await pool.end();
+    }
+  };
   registerCursorSource(db, databaseUrl);
   registerDirectPool(db, pool);
   return db;
