@@ -128,6 +128,20 @@ describe('direct statements', () => {
     expect(open).toBe(0);
   });
 
+  it('a constraint violation rejects without the row’s values, and a disconnected client still works', async () => {
+    const err = await sqlRows(db)`
+      INSERT INTO person (telegram_id, display_name) VALUES (${515151n}, NULL)`.catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: '23502' });
+    expect(JSON.stringify(err)).not.toContain('515151');
+    const later = createPrisma(tdb.url);
+    await later.$queryRaw`SELECT 1 AS one`;
+    await later.$disconnect();
+    // Prisma connects again after $disconnect (a pool of its own); the direct path follows it there.
+    const [again] = await sqlRows<{ one: number }>(later)`SELECT 1 AS one`;
+    expect(again!.one).toBe(1);
+    await later.$disconnect();
+  });
+
   it('a failing statement rejects with the database’s error', async () => {
     await expect(sqlRows(db)`SELECT 1/0 AS boom`).rejects.toThrow(/division by zero/);
   });

@@ -2,16 +2,21 @@ import pg from 'pg';
 import { Prisma } from '../../generated/prisma/client.ts';
 import { noteQuery } from './query-scope.ts';
 
-// The statements every update sends (the person and their grants, a review decision, a dialog answer's
-// draft) go to PostgreSQL on the Prisma client's own pg pool, without Prisma's query interpreter:
+// The statements every update sends (the person and their grants, a review decision) and the heavy
+// ones of an import go to PostgreSQL on the Prisma client's own pg pool, without Prisma's query interpreter:
 // touchPerson's statement costs 0.31 ms of the bot's CPU through $queryRaw and 0.13 ms directly
 // (`npm run bench:direct-sql`, bench/README.md), and an update sends three to eight.
 // The rows come back as $queryRaw gives them (int8 → bigint, timestamp and date → Date in UTC, numeric
 // → Decimal, json → objects, arrays as arrays): callers switch from `db.$queryRaw` by changing one
 // call, and test/integration/direct-sql.test.ts holds both paths to the same answers.
 // Statements are counted for the update's query budget (query-scope.ts) as the adapter's are.
-// A transaction client (or any client created without a registered pool) goes through $queryRaw: a
-// statement of a transaction must run on the transaction's connection.
+// Dates are sent as UTC ISO text; Prisma's adapter sends the same instant as zone-less UTC text. The two
+// agree for `timestamp` and `date` (every statement here); for `timestamptz` in a session whose time zone
+// is not UTC only the ISO text is right, so check such a statement before switching it.
+// A transaction client (or any client created without a registered pool, or one disconnected) goes
+// through $queryRaw: a statement of a transaction must run on the transaction's connection.
+// A failing statement's `detail` is dropped: for a constraint violation PostgreSQL puts the row's values
+// there ("Failing row contains (…)"), and errors are logged.
 
 /** A Prisma client or transaction client (this module must not import client.ts, which registers here). */
 interface RawClient {
@@ -68,10 +73,16 @@ function param(v: unknown): unknown {
 /** Runs `query` on `db`'s pool directly (see above); rows as $queryRaw returns them. */
 export async function directRows<T>(db: RawClient, query: Prisma.Sql): Promise<T[]> {
   const pool = pools.get(db);
-  if (!pool) return (await db.$queryRaw<T[]>(query)) as T[];
+  // After $disconnect the pool is ended; Prisma would connect again, and so does $queryRaw.
+  if (!pool || pool.ending) return (await db.$queryRaw<T[]>(query)) as T[];
   noteQuery(query.text);
-  const result = await pool.query({ text: query.text, values: query.values.map(param), types });
-  return result.rows as T[];
+  try {
+    const result = await pool.query({ text: query.text, values: query.values.map(param), types });
+    return result.rows as T[];
+  } catch (err) {
+    if (err && typeof err === 'object' && 'detail' in err) (err as { detail?: string }).detail = undefined;
+    throw err;
+  }
 }
 
 /**
