@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type Document, isMap, isSeq, parseDocument } from 'yaml';
-import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { demoCampaignText } from '../../src/cli/seed-demo.ts';
 import {
   campaignState,
@@ -10,7 +9,7 @@ import {
   loadCampaign,
   sourceHashOf,
 } from '../../src/usecases/campaigns.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 
 const exampleText = readFileSync(
   new URL('../../campaigns/example-2024-spring.yaml', import.meta.url),
@@ -32,17 +31,7 @@ function removeCategories(text: string, ...codes: string[]): string {
   });
 }
 
-let tdb: TestDatabase;
-let db: PrismaClient;
-
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
-});
+const { db } = useTestDatabase();
 
 async function counts() {
   return {

@@ -1,29 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import { reviewFlags } from '../../src/domain/nomination/admission.ts';
 import { loadContact, loadPersonFacts } from '../../src/usecases/nominations/admission-facts.ts';
 import { storedFields } from '../../src/usecases/nominations/stored-fields.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { makeCard, makeId, seedCampaign, seedContact } from '../support/fixtures.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 
 // Issue 15, item 4: conflict of interest beyond self-nomination. A nominee who gives the bank card of
 // another nominee of the campaign, or the phone of a staff member (contact, reviewer, finance officer),
 // is flagged for review. Compared by keyed hashes (blind index) of the encrypted values, as the
 // duplicate and shared-phone checks do; the rule is admission.ts reviewFlags.
 
-let tdb: TestDatabase;
-let db: ReturnType<typeof createPrisma>;
 const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
-});
+const { db } = useTestDatabase();
 
 describe('conflict-of-interest flags', () => {
   it('a shared bank card and a staff member’s phone are flagged; unrelated nominees are not', async () => {

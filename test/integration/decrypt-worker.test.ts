@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
-import type { Db } from '../../src/adapters/db/client.ts';
 import { cursorSource } from '../../src/adapters/db/cursor.ts';
-import { createPrisma, createTestDatabase, openExportCursors, type TestDatabase } from '../support/db.ts';
+import { openExportCursors } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 
 // The decryption worker (exports): rows read from PostgreSQL behind a cursor on its own thread, the
 // sealed columns decrypted there with the same openStored as FieldCipher.decrypt, batch by batch; a
@@ -12,17 +12,8 @@ import { createPrisma, createTestDatabase, openExportCursors, type TestDatabase 
 const k1 = { version: 1, key: randomBytes(32) };
 const k2 = { version: 2, key: randomBytes(32) };
 const cipher = new FieldCipher([k2, k1]);
-let tdb: TestDatabase;
-let db: Db;
 
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
-});
+const { db } = useTestDatabase();
 
 /** `values` as rows [i, value, value] read through the worker, the second column decrypted. */
 async function read(values: (string | null)[], batchSize = 2): Promise<unknown[][]> {

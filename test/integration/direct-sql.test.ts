@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, Prisma } from '../../src/adapters/db/client.ts';
+import { describe, expect, it } from 'vitest';
+import { Prisma } from '../../src/adapters/db/client.ts';
 import { directRows, sqlRows } from '../../src/adapters/db/direct-sql.ts';
 import { type QueryScope, withQueryScope } from '../../src/adapters/db/query-scope.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { createPrisma } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 
 // The direct statements (direct-sql.ts) must answer exactly as $queryRaw does, type by type, for
 // values read and parameters sent: the hot paths switch between the two by changing one call.
 
-let tdb: TestDatabase;
-let db: Db;
-
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
-});
+const { db, url } = useTestDatabase();
 
 const both = async <T>(q: Prisma.Sql) => ({
   direct: await directRows<T>(db, q),
@@ -102,7 +93,7 @@ describe('direct statements', () => {
     // A client whose first statement is a direct one (Prisma has not connected: its adapter adds its own
     // listener only then). Without the pool's listener the server's report is an uncaught exception,
     // which fails this run.
-    const fresh = createPrisma(tdb.url);
+    const fresh = createPrisma(url);
     try {
       const [me] = await sqlRows<{ pid: number }>(fresh)`SELECT pg_backend_pid() AS pid`;
       await db.$queryRaw`SELECT pg_terminate_backend(${me!.pid}::int)`;
@@ -115,7 +106,7 @@ describe('direct statements', () => {
   });
 
   it('$disconnect closes the connections of a client that sent direct statements only', async () => {
-    const fresh = createPrisma(tdb.url);
+    const fresh = createPrisma(url);
     const [me] = await sqlRows<{ pid: number }>(fresh)`SELECT pg_backend_pid() AS pid`;
     await fresh.$disconnect();
     let open = 1;
@@ -133,7 +124,7 @@ describe('direct statements', () => {
       INSERT INTO person (telegram_id, display_name) VALUES (${515151n}, NULL)`.catch((e: unknown) => e);
     expect(err).toMatchObject({ code: '23502' });
     expect(JSON.stringify(err)).not.toContain('515151');
-    const later = createPrisma(tdb.url);
+    const later = createPrisma(url);
     await later.$queryRaw`SELECT 1 AS one`;
     await later.$disconnect();
     // Prisma connects again after $disconnect (a pool of its own); the direct path follows it there.

@@ -1,19 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cleanupDraftsJob } from '../../src/jobs/cleanup-drafts.ts';
-import type { PrismaClient } from '../../src/generated/prisma/client.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { seedCampaign, seedContact } from '../support/fixtures.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 
-let tdb: TestDatabase;
-let db: PrismaClient;
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
-});
-afterAll(async () => {
-  await db.$disconnect();
-  await tdb.drop();
-});
+const { db } = useTestDatabase();
 
 describe('abandoned drafts', () => {
   it('expire: the hourly job deletes drafts past their expiry and nothing else', async () => {

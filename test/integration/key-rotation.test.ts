@@ -1,24 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import { rotateDataKeys } from '../../src/usecases/keys.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { makeId, seedCampaign, seedContact } from '../support/fixtures.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 
 // Finding 6 (issue 12): a leaked key must be retirable. Before, the look-up hash (and the button MAC)
 // came from the oldest key forever. After `rotateDataKeys`, a cipher holding ONLY the new key reads every
 // field and finds every duplicate; the old key is no longer needed for anything.
 
-let tdb: TestDatabase;
-let db: ReturnType<typeof createPrisma>;
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
-});
+const { db } = useTestDatabase();
 
 describe('data key rotation', () => {
   it('re-encrypts and re-hashes everything with the new key; the leaked key can then be dropped', async () => {

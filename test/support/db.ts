@@ -17,9 +17,14 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** A name for a test database of this process, not yet created. */
+export const newTestDatabaseName = () => `${TEST_DB_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
+
+/** The connection string of test database `name`. */
+export const testDatabaseUrl = (name: string) => withDatabase(adminUrl, name);
+
 /** A fresh, fully migrated database (an empty copy of the template). */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `${TEST_DB_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
+export async function createTestDatabase(name = newTestDatabaseName()): Promise<TestDatabase> {
   const create = () =>
     withClient(adminUrl, (c) =>
       c.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(TEMPLATE_DB)}`),
@@ -35,7 +40,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   let dropped = false;
   return {
-    url: withDatabase(adminUrl, name),
+    url: testDatabaseUrl(name),
     async drop() {
       if (dropped) return;
       dropped = true;
