@@ -150,29 +150,38 @@ export async function enqueueNotices(db: Db, queues: Queues, list: NoticeRequest
 
 /**
  * Queues a job for every notice still `queued` in PostgreSQL (worker start; after a restore or a Redis
- * that lost its data). A notice whose job is still in Redis (waiting, delayed, active) gets nothing new
- * (same job id), and a job sends only after claiming its row, so nothing is sent twice. A job that used
- * up its attempts while its notice is still unsent (e.g. Telegram unreachable for longer than the
- * backoff, about 17 minutes) is retried.
+ * that lost its data; and every minute from the notice sweeper for rows older than `olderThanMs`, whose
+ * job should long be there: a process that died between a decision's commit and queueing its notice's
+ * job; measured on PostgreSQL's clock, which wrote `created_at`). A notice whose job is still in Redis (waiting, delayed, active) gets nothing new (same job id),
+ * and a job sends only after claiming its row, so nothing is sent twice. With `retryFailed` (worker
+ * start), a job that used up its attempts while its notice is still unsent (e.g. Telegram unreachable
+ * for longer than the backoff, about 17 minutes) is retried; the periodic sweep leaves those to the
+ * next start, or it would retry them every minute for as long as Telegram stays away.
  */
 export async function requeueQueuedNotices(
   db: Db,
   queues: Queues,
-  page = 1000,
-): Promise<{ queued: number; retried: number }> {
+  opts: { page?: number; olderThanMs?: number; retryFailed?: boolean } = {},
+): Promise<{ queued: number; retried: number; missing: number }> {
   const queue = queues.get('notifications');
+  const { page = 1000, olderThanMs, retryFailed = true } = opts;
   let queued = 0;
   let retried = 0;
+  let missing = 0;
   for (let after = 0; ; ) {
-    const rows = await db.notice.findMany({
-      where: { status: 'queued', id: { gt: after } },
-      select: { id: true },
-      orderBy: { id: 'asc' },
-      take: page,
-    });
+    const rows = await db.$queryRaw<{ id: number }[]>`
+      SELECT id FROM notice
+      WHERE status = 'queued' AND id > ${after}
+        ${
+          olderThanMs === undefined
+            ? Prisma.empty
+            : Prisma.sql`AND created_at < LOCALTIMESTAMP - make_interval(secs => ${olderThanMs / 1000}::float8)`
+        }
+      ORDER BY id LIMIT ${page}`;
     if (rows.length === 0) break;
     const states = await Promise.all(rows.map((r) => queue.getJobState(`notice-${r.id}`)));
-    const failed = rows.filter((_, i) => states[i] === 'failed');
+    missing += states.filter((s) => s === 'unknown').length;
+    const failed = retryFailed ? rows.filter((_, i) => states[i] === 'failed') : [];
     for (const r of failed) {
       const job = await queue.getJob(`notice-${r.id}`);
       if (
@@ -190,5 +199,5 @@ export async function requeueQueuedNotices(
     queued += rows.length;
     after = rows.at(-1)!.id;
   }
-  return { queued, retried };
+  return { queued, retried, missing };
 }

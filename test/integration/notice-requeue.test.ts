@@ -3,6 +3,7 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queues, workerConnection } from '../../src/adapters/queue/queues.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
+import { REQUEUE_AFTER_MS, sweepNoticesJob } from '../../src/jobs/sweep-notices.ts';
 import { enqueueNotice, requeueQueuedNotices } from '../../src/usecases/notices.ts';
 import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { REDIS_URL } from '../support/harness.ts';
@@ -73,14 +74,67 @@ describe('re-queueing notices at worker start', () => {
     });
 
     const r = await requeueQueuedNotices(db, queues);
-    expect(r).toEqual({ queued: 3, retried: 1 });
+    expect(r).toEqual({ queued: 3, retried: 1, missing: 1 });
     expect(await q.getJobState(`notice-${missing.id}`)).toBe('waiting');
     expect(await q.getJobState(`notice-${exhausted.id}`)).toBe('waiting');
     expect(await q.getJobState(`notice-${present.id}`)).toMatch(/waiting|delayed/);
     expect(await q.getJobState(`notice-${sent.id}`)).toBe('unknown');
     // A second pass adds and retries nothing.
     const before = await q.getJobCounts('waiting', 'delayed', 'failed');
-    expect(await requeueQueuedNotices(db, queues)).toEqual({ queued: 3, retried: 0 });
+    expect(await requeueQueuedNotices(db, queues)).toEqual({ queued: 3, retried: 0, missing: 0 });
     expect(await q.getJobCounts('waiting', 'delayed', 'failed')).toEqual(before);
+  });
+
+  it('the minute sweep gives a job to a notice left without one for minutes, not to a fresh one, and retries nothing', async () => {
+    // As when the bot died between a decision's commit (the notice row) and queueing the notice's job.
+    const person = await db.person.create({ data: { telegramId: 9_302n, displayName: 's' } });
+    const row = (k: string, minutesAgo: number) =>
+      db.$queryRaw<{ id: number }[]>`
+        INSERT INTO notice (unique_key, kind, person_id, template, created_at)
+        VALUES (${`sweep-${k}`}, 'decision', ${person.id}, 'dialog.cancelled',
+                LOCALTIMESTAMP - make_interval(mins => ${minutesAgo}::int))
+        RETURNING id`.then((r) => r[0]!.id);
+    const orphan = await row('orphan', 10);
+    const fresh = await row('fresh', 0);
+    // A job that gave up (Telegram unreachable for longer than its backoff), its notice minutes old.
+    const gaveUp = await enqueueNotice(db, queues, {
+      uniqueKey: 'sweep-gave-up',
+      kind: 'decision',
+      personId: person.id,
+      template: 'dialog.cancelled',
+    });
+    await db.$executeRaw`UPDATE notice SET created_at = created_at - interval '10 minutes' WHERE id = ${gaveUp.id}`;
+    const q = queues.get('notifications');
+    const failing = new Worker(
+      'notifications',
+      async (job) => {
+        if (job.id === `notice-${gaveUp.id}`) throw new UnrecoverableError('telegram unreachable');
+        await job.moveToDelayed(Date.now() + 60_000, job.token);
+        const { DelayedError } = await import('bullmq');
+        throw new DelayedError();
+      },
+      { connection: workerConnection(REDIS_URL), prefix: queues.prefix },
+    );
+    for (let i = 0; i < 100 && (await q.getJobState(`notice-${gaveUp.id}`)) !== 'failed'; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    await failing.close();
+    expect(await q.getJobState(`notice-${gaveUp.id}`)).toBe('failed');
+    const warnings: unknown[] = [];
+    const logger = { warn: (o: unknown) => warnings.push(o) } as never;
+    await sweepNoticesJob.handle(
+      { db: db as never, queues, logger, now: () => new Date() },
+      {},
+      {} as never,
+      {
+        worker: {} as never,
+      },
+    );
+    expect(await q.getJobState(`notice-${orphan}`)).toBe('waiting');
+    expect(await q.getJobState(`notice-${fresh}`)).toBe('unknown');
+    expect(REQUEUE_AFTER_MS).toBeGreaterThanOrEqual(60_000);
+    // The job that gave up stays failed until the next worker start (or the sweep would retry it every
+    // minute for as long as Telegram stays away).
+    expect(await q.getJobState(`notice-${gaveUp.id}`)).toBe('failed');
+    expect(warnings).toEqual([expect.objectContaining({ requeued: 1 })]);
   });
 });

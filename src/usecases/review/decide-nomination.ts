@@ -209,7 +209,8 @@ export async function decideNomination(
     campaignId: n.campaignId,
   };
   // The reply first (what the reviewer waits for), then the notice's job (its row is committed with the
-  // decision; a row left without a job is queued again when a worker starts: requeueQueuedNotices).
+  // decision; a row left without a job gets it from the minute notice sweep, or at the next worker start:
+  // requeueQueuedNotices).
   // Both run to the end; the first failure is reported after (the card must not be edited while the
   // shell is already telling the reviewer about an error).
   const replied = await Promise.allSettled([reply?.(result)]);
