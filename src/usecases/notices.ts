@@ -1,4 +1,4 @@
-import { type Db, Prisma } from '../adapters/db/client.ts';
+import { type Db, Prisma, type Tx } from '../adapters/db/client.ts';
 import type { Queues } from '../adapters/queue/queues.ts';
 
 // Outbound notices. One notice = one row with a unique key (recipient, nomination, kind): enqueueing the
@@ -119,33 +119,58 @@ export async function enqueueNotices(db: Db, queues: Queues, list: NoticeRequest
   let created = 0;
   for (let i = 0, n = 0; i < list.length; n++) {
     const size = FIRST_CHUNKS[n] ?? CHUNK;
-    const chunk = list.slice(i, i + size).map(rowData);
+    const chunk = insertNoticeChunk(db, list.slice(i, i + size));
     i += size;
-    const keys = chunk.map((n) => n.uniqueKey);
-    // One statement per chunk, arrays as one parameter each (Prisma's createMany was ~2 ms a row here).
-    created += await db.$executeRaw`
-      INSERT INTO notice (unique_key, kind, person_id, nomination_id, campaign_id, announcement_id, template, params)
-      SELECT u.key, u.kind::"NoticeKind", u.person_id, u.nomination_id, u.campaign_id, u.announcement_id,
-             u.template, u.params::jsonb
-      FROM unnest(${keys}::text[], ${chunk.map((n) => n.kind)}::text[], ${chunk.map((n) => n.personId)}::int[],
-                  ${chunk.map((n) => n.nominationId)}::int[], ${chunk.map((n) => n.campaignId)}::int[],
-                  ${chunk.map((n) => n.announcementId)}::int[], ${chunk.map((n) => n.template)}::text[],
-                  ${chunk.map((n) => JSON.stringify(n.params))}::text[])
-        AS u(key, kind, person_id, nomination_id, campaign_id, announcement_id, template, params)
-      ON CONFLICT (unique_key) DO NOTHING`;
-    const queued = await db.$queryRaw<{ id: number }[]>`
-      SELECT id FROM notice WHERE unique_key = ANY(${keys}::text[]) AND status = 'queued'`;
-    if (queued.length > 0) {
-      await queues.get('notifications').addBulk(
-        queued.map((q) => ({
-          name: SEND_NOTICE_JOB,
-          data: { noticeId: q.id },
-          opts: noticeJobOptions(q.id),
-        })),
-      );
-    }
+    const { inserted, queued } = await chunk;
+    created += inserted;
+    await queueNoticeJobs(queues, queued);
   }
   return created;
+}
+
+/**
+ * The rows of many notices, inserted inside the caller's transaction (they commit, or not, with what
+ * they announce, e.g. a bulk approval); returns the ids still queued: `queueNoticeJobs` after the
+ * commit (a crash in between leaves rows the minute notice sweep gives their jobs).
+ */
+export async function insertNotices(tx: Tx, list: NoticeRequest[]): Promise<number[]> {
+  const queued: number[] = [];
+  for (let i = 0; i < list.length; i += CHUNK)
+    queued.push(...(await insertNoticeChunk(tx, list.slice(i, i + CHUNK))).queued);
+  return queued;
+}
+
+/** Queues the jobs of notice rows still queued (same job id per notice: none twice). */
+export async function queueNoticeJobs(queues: Queues, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await queues
+    .get('notifications')
+    .addBulk(
+      ids.map((id) => ({ name: SEND_NOTICE_JOB, data: { noticeId: id }, opts: noticeJobOptions(id) })),
+    );
+}
+
+/** One chunk of notices: inserted (an existing key left as it is), then the ids of its rows still queued. */
+async function insertNoticeChunk(
+  db: Db | Tx,
+  list: NoticeRequest[],
+): Promise<{ inserted: number; queued: number[] }> {
+  const chunk = list.map(rowData);
+  const keys = chunk.map((n) => n.uniqueKey);
+  // One statement per chunk, arrays as one parameter each (Prisma's createMany was ~2 ms a row here).
+  const inserted = await db.$executeRaw`
+    INSERT INTO notice (unique_key, kind, person_id, nomination_id, campaign_id, announcement_id, template, params)
+    SELECT u.key, u.kind::"NoticeKind", u.person_id, u.nomination_id, u.campaign_id, u.announcement_id,
+           u.template, u.params::jsonb
+    FROM unnest(${keys}::text[], ${chunk.map((n) => n.kind)}::text[], ${chunk.map((n) => n.personId)}::int[],
+                ${chunk.map((n) => n.nominationId)}::int[], ${chunk.map((n) => n.campaignId)}::int[],
+                ${chunk.map((n) => n.announcementId)}::int[], ${chunk.map((n) => n.template)}::text[],
+                ${chunk.map((n) => JSON.stringify(n.params))}::text[])
+      AS u(key, kind, person_id, nomination_id, campaign_id, announcement_id, template, params)
+    ON CONFLICT (unique_key) DO NOTHING`;
+  const queued = await db.$queryRaw<{ id: number }[]>`
+    SELECT id FROM notice WHERE unique_key = ANY(${keys}::text[]) AND status = 'queued'`;
+  return { inserted, queued: queued.map((q) => q.id) };
 }
 
 /**

@@ -5,6 +5,10 @@ import { Queues, workerConnection } from '../../src/adapters/queue/queues.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { REQUEUE_AFTER_MS, sweepNoticesJob } from '../../src/jobs/sweep-notices.ts';
 import { enqueueNotice, requeueQueuedNotices } from '../../src/usecases/notices.ts';
+import { bulkApprove } from '../../src/usecases/review/bulk-approve.ts';
+import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
+import { seedCampaign, seedContact } from '../support/fixtures.ts';
+import { grantStaff, seedSubmitted } from '../support/review-fixtures.ts';
 import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { REDIS_URL } from '../support/harness.ts';
 
@@ -136,5 +140,62 @@ describe('re-queueing notices at worker start', () => {
     // minute for as long as Telegram stays away).
     expect(await q.getJobState(`notice-${gaveUp.id}`)).toBe('failed');
     expect(warnings).toEqual([expect.objectContaining({ requeued: 1 })]);
+  });
+
+  it("a bulk approval's notices commit with its decisions: Redis gone after the commit, the rows wait for the sweep", async () => {
+    const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
+    const c = await seedCampaign(db, {
+      code: 'requeue-bulk',
+      categories: [
+        { code: 'front', kind: 'frontline_worker', nameZh: '一线职工', amountYuan: 150, forms: ['in_kind'] },
+      ],
+    });
+    const { union, person } = await seedContact(db, 9_303, '批量通知工会');
+    const reviewer = await grantStaff(db, 9_304, 'reviewer', '批量审核');
+    const ns = [];
+    for (let i = 0; i < 3; i++)
+      ns.push(
+        await seedSubmitted(db, cipher, {
+          campaignId: c.id,
+          categoryId: c.categories[0]!.id,
+          unionId: union.id,
+          submittedById: person.id,
+          amountFen: 15_000,
+        }),
+      );
+    // Redis goes away after the transaction: its connection is closed before the jobs are queued.
+    const gone = new Queues(REDIS_URL, `test-gone-${randomBytes(4).toString('hex')}`);
+    await gone.get('notifications').waitUntilReady();
+    gone.redis.disconnect();
+    try {
+      await expect(
+        bulkApprove(
+          { db: db as never, cipher, queues: gone, now: () => new Date() },
+          {
+            reviewerId: reviewer.id,
+            filter: { campaignId: c.id },
+            expectCount: 3,
+            maxId: ns.at(-1)!.id,
+          },
+        ),
+      ).rejects.toThrow();
+    } finally {
+      await gone.close().catch(() => {});
+    }
+    const ids = ns.map((n) => n.id);
+    expect(await db.nomination.count({ where: { id: { in: ids }, status: 'approved' } })).toBe(3);
+    const notices = await db.notice.findMany({
+      where: { nominationId: { in: ids } },
+      orderBy: { id: 'asc' },
+    });
+    expect(notices.map((n) => [n.status, n.template])).toEqual(
+      ids.map(() => ['queued', 'review.notice_approved']),
+    );
+    // Minutes later the sweep gives them their jobs.
+    await db.$executeRaw`UPDATE notice SET created_at = created_at - interval '10 minutes' WHERE nomination_id = ANY(${ids}::int[])`;
+    const r = await requeueQueuedNotices(db, queues, { olderThanMs: 120_000, retryFailed: false });
+    expect(r.missing).toBe(3);
+    for (const n of notices)
+      expect(await queues.get('notifications').getJobState(`notice-${n.id}`)).toBe('waiting');
   });
 });

@@ -1,6 +1,7 @@
 import { DomainError } from '../../domain/errors.ts';
 import { bulkEligible, reviewSettingsFrom } from '../../domain/review/rules.ts';
-import { assertMayReview, notifyContact } from './decide-nomination.ts';
+import { insertNotices, queueNoticeJobs } from '../notices.ts';
+import { assertMayReview, contactNotice } from './decide-nomination.ts';
 import type { ReviewDeps } from './deps.ts';
 import { pendingWhere, type QueueFilter } from './queries.ts';
 
@@ -102,7 +103,7 @@ export async function bulkApprove(
   });
   if (eligible.length !== input.expectCount || eligible.length === 0) return stale();
   const ids = eligible.map((r) => r.id);
-  const ok = await deps.db
+  const notices = await deps.db
     .$transaction(
       async (tx) => {
         await assertMayReview(tx, input.reviewerId);
@@ -132,26 +133,31 @@ export async function bulkApprove(
             after: { status: 'approved', revision: r.revision, kind: 'approve', bulk: true },
           })),
         });
-        return true;
+        // The contacts' notices commit with the decisions (as a single decision's do).
+        return insertNotices(
+          tx,
+          eligible.map((r) =>
+            contactNotice({
+              nominationId: r.id,
+              revision: r.revision,
+              personId: r.submittedById,
+              fullName: r.fullName,
+              status: 'approved',
+              reason: null,
+              comment: null,
+            }),
+          ),
+        );
       },
       { timeout: 60_000 },
     )
     .catch((err: unknown) => {
-      if (err instanceof BulkChanged) return false;
+      if (err instanceof BulkChanged) return undefined;
       throw err;
     });
-  if (!ok) return stale();
-  for (const r of eligible) {
-    await notifyContact(deps, {
-      nominationId: r.id,
-      revision: r.revision,
-      personId: r.submittedById,
-      fullName: r.fullName,
-      status: 'approved',
-      reason: null,
-      comment: null,
-    });
-  }
+  if (!notices) return stale();
+  // After the commit: a crash before this leaves rows the minute notice sweep gives their jobs.
+  await queueNoticeJobs(deps.queues, notices);
   return {
     outcome: 'approved',
     count: eligible.length,

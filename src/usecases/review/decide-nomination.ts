@@ -267,13 +267,8 @@ interface ContactNoticeFacts {
   comment: string | null;
 }
 
-/** Records and queues the contact's notice of a final decision. */
-export async function notifyContact(deps: Pick<ReviewDeps, 'db' | 'queues'>, d: ContactNoticeFacts) {
-  await enqueueNotice(deps.db, deps.queues, contactNotice(d));
-}
-
 /** The contact's notice of a final decision (one per revision). */
-function contactNotice(d: ContactNoticeFacts): NoticeRequest {
+export function contactNotice(d: ContactNoticeFacts): NoticeRequest {
   // The contact typed this name; it identifies the nominee to them (ID, phone and card never appear).
   const name = d.fullName ?? `#${d.nominationId}`;
   const params: Record<string, string | number> = { id: d.nominationId, name };
