@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queues, workerConnection } from '../../src/adapters/queue/queues.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
@@ -31,6 +31,27 @@ afterAll(async () => {
   await tdb.drop();
 });
 
+/**
+ * Runs a worker until notice `id`'s job has failed for good (as when Telegram stays unreachable); every
+ * other job it meets is put back, delayed.
+ */
+async function giveUp(id: number) {
+  const q = queues.get('notifications');
+  const failing = new Worker(
+    'notifications',
+    async (job) => {
+      if (job.id === `notice-${id}`) throw new UnrecoverableError('telegram unreachable');
+      await job.moveToDelayed(Date.now() + 60_000, job.token);
+      throw new DelayedError();
+    },
+    { connection: workerConnection(REDIS_URL), prefix: queues.prefix },
+  );
+  for (let i = 0; i < 100 && (await q.getJobState(`notice-${id}`)) !== 'failed'; i++)
+    await new Promise((r) => setTimeout(r, 100));
+  await failing.close();
+  expect(await q.getJobState(`notice-${id}`)).toBe('failed');
+}
+
 describe('re-queueing notices at worker start', () => {
   it('queues the missing, keeps the present, retries the exhausted, skips the sent', async () => {
     const person = await db.person.create({ data: { telegramId: 9_301n, displayName: 'r' } });
@@ -44,20 +65,7 @@ describe('re-queueing notices at worker start', () => {
     const exhausted = await enqueueNotice(db, queues, req('exhausted'));
     const q = queues.get('notifications');
     // The exhausted one: its job fails every attempt (as when Telegram stays unreachable).
-    const failing = new Worker(
-      'notifications',
-      async (job) => {
-        if (job.id === `notice-${exhausted.id}`) throw new UnrecoverableError('telegram unreachable');
-        await job.moveToDelayed(Date.now() + 60_000, job.token);
-        const { DelayedError } = await import('bullmq');
-        throw new DelayedError();
-      },
-      { connection: workerConnection(REDIS_URL), prefix: queues.prefix },
-    );
-    for (let i = 0; i < 100 && (await q.getJobState(`notice-${exhausted.id}`)) !== 'failed'; i++)
-      await new Promise((r) => setTimeout(r, 100));
-    await failing.close();
-    expect(await q.getJobState(`notice-${exhausted.id}`)).toBe('failed');
+    await giveUp(exhausted.id);
     // The missing one: a row without a job (Redis lost it); the sent one: done before.
     const missing = await db.notice.create({
       data: {
@@ -108,21 +116,8 @@ describe('re-queueing notices at worker start', () => {
       template: 'dialog.cancelled',
     });
     await db.$executeRaw`UPDATE notice SET created_at = created_at - interval '10 minutes' WHERE id = ${gaveUp.id}`;
+    await giveUp(gaveUp.id);
     const q = queues.get('notifications');
-    const failing = new Worker(
-      'notifications',
-      async (job) => {
-        if (job.id === `notice-${gaveUp.id}`) throw new UnrecoverableError('telegram unreachable');
-        await job.moveToDelayed(Date.now() + 60_000, job.token);
-        const { DelayedError } = await import('bullmq');
-        throw new DelayedError();
-      },
-      { connection: workerConnection(REDIS_URL), prefix: queues.prefix },
-    );
-    for (let i = 0; i < 100 && (await q.getJobState(`notice-${gaveUp.id}`)) !== 'failed'; i++)
-      await new Promise((r) => setTimeout(r, 100));
-    await failing.close();
-    expect(await q.getJobState(`notice-${gaveUp.id}`)).toBe('failed');
     const warnings: unknown[] = [];
     const logger = { warn: (o: unknown) => warnings.push(o) } as never;
     await sweepNoticesJob.handle(
