@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import { shanghaiDateOf } from '../../src/domain/calendar/date.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 import type { TextStep } from '../../src/domain/nomination/answers.ts';
-import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { reportAllocationUse } from '../../src/usecases/allocations.ts';
 import {
   type AnswerOutcome,
@@ -20,7 +19,7 @@ import type { NominationDeps } from '../../src/usecases/nominations/shared.ts';
 import { submitNomination } from '../../src/usecases/nominations/submit-nomination.ts';
 import { validateImport } from '../../src/usecases/nominations/validate-import.ts';
 import { automaticChecks, loadForChecks } from '../../src/usecases/review/checks.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { makeId, seedCampaign, seedContact } from '../support/fixtures.ts';
 
 // Issue 15, item 3, the reverse direction of the double-payment check: a person a grassroots union
@@ -28,8 +27,7 @@ import { makeId, seedCampaign, seedContact } from '../support/fixtures.ts';
 // same campaign (dialog, spreadsheet, submit, review card), and the union-paid amounts count towards
 // the yearly cap. One rule (admission.ts) on facts loaded once (admission-facts.ts), on a real database.
 
-let tdb: TestDatabase;
-let db: PrismaClient;
+const { db } = useTestDatabase();
 let deps: NominationDeps;
 const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 let campaignId: number;
@@ -41,8 +39,6 @@ let seq = 0;
 const today = () => shanghaiDateOf(new Date());
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   deps = { db, cipher, now: () => new Date() };
   const c = await seedCampaign(db, {
     budgetYuan: 100_000,
@@ -67,10 +63,6 @@ beforeAll(async () => {
   otherUnion = { id: b.union.id, contact: b.person.id };
   // The campaign file's `budget.allocations` line for 城关镇总工会 (campaign files have their own tests).
   await db.unionAllocation.create({ data: { campaignId, unionId: allocUnion.id, amountFen: 1_000_000n } });
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 /** A union reports (the real use case) paying these people from its allocation. */

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
-import type { Db } from '../../src/adapters/db/client.ts';
 import { I18n } from '../../src/adapters/i18n.ts';
 import { Queues } from '../../src/adapters/queue/queues.ts';
 import { reportAllocationUse } from '../../src/usecases/allocations.ts';
 import { onAllocationReported, syncReminders } from '../../src/usecases/reminders.ts';
 import { sendReminder } from '../../src/usecases/send-reminder.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { makeId } from '../support/fixtures.ts';
 import { REDIS_URL } from '../support/harness.ts';
 import * as fx from '../support/reminder-fixtures.ts';
@@ -18,8 +17,7 @@ import * as fx from '../support/reminder-fixtures.ts';
 // Feb worked) that is Monday 2026-03-02. Only the active contacts of unions with an unreported
 // allocation are reminded; a union's report stops its reminders.
 
-let tdb: TestDatabase;
-let db: Db;
+const { db } = useTestDatabase();
 let queues: Queues;
 const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 const NOW = fx.sh('2026-02-11 10:00');
@@ -31,8 +29,6 @@ let c1: number;
 let unionB: number;
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   queues = new Queues(REDIS_URL, `test-allocrem-${randomBytes(4).toString('hex')}`);
   const fed = await fx.federation(db);
   const unionA = await fx.union(db, fed, '城关镇总工会');
@@ -62,8 +58,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await queues?.get('reminders').obliterate({ force: true });
   await queues?.close();
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 async function allocationReminders() {

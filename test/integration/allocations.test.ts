@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import {
   allocationReconciliation,
@@ -8,7 +8,7 @@ import {
 } from '../../src/usecases/allocations.ts';
 import { loadCampaign } from '../../src/usecases/campaigns.ts';
 import { campaignFigures } from '../../src/usecases/report/figures.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { makeId, seedContact } from '../support/fixtures.ts';
 
 // Issue 15, item 3: money allocated to grassroots unions is accounted for down to each recipient. The
@@ -16,8 +16,7 @@ import { makeId, seedContact } from '../support/fixtures.ts';
 // against the federation's own recipients with the admission rule (nobody paid twice through two
 // routes); staff record returns; the figures add up: direct + allocated − returned = spent.
 
-let tdb: TestDatabase;
-let db: ReturnType<typeof createPrisma>;
+const { db } = useTestDatabase();
 const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 const NOW = new Date('2027-01-20T04:00:00Z');
 
@@ -49,17 +48,11 @@ let person: number;
 const paidByFederation = makeId('19660606', 11);
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   const a = await seedContact(db, 990_001, '城关镇总工会', '陈联系人');
   const b = await seedContact(db, 990_002, '县教育工会', '周联系人');
   unionA = a.union.id;
   unionB = b.union.id;
   person = a.person.id;
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 describe('allocations to grassroots unions', () => {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/adapters/db/client.ts';
 import { Queues } from '../../src/adapters/queue/queues.ts';
 import {
   acknowledgeNotice,
@@ -16,28 +15,23 @@ import {
 } from '../../src/usecases/announcements.ts';
 import { applyDeadlineChange, planDeadlineChange } from '../../src/usecases/deadlines.ts';
 import { campaignFigures } from '../../src/usecases/report/figures.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { REDIS_URL } from '../support/harness.ts';
 import * as fx from '../support/reminder-fixtures.ts';
 
 // Campaign notices against real PostgreSQL and Redis (a queue prefix of its own); no worker runs here,
 // so the rows and jobs can be counted. Each test has a federation of its own (its own unions).
 
-let tdb: TestDatabase;
-let db: Db;
+const { db } = useTestDatabase();
 let queues: Queues;
 const NOW = fx.sh('2026-03-02 10:00'); // Monday
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   queues = new Queues(REDIS_URL, `test-ann-${randomBytes(4).toString('hex')}`);
 });
 afterAll(async () => {
   await queues?.get('notifications').obliterate({ force: true });
   await queues?.close();
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 let tg = 70_000;

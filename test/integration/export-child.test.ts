@@ -3,15 +3,15 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
-import type { Db } from '../../src/adapters/db/client.ts';
 import type { ExportChildJob } from '../../src/adapters/files/export-child.ts';
 import { removeJobExportFiles } from '../../src/adapters/files/export-parts.ts';
 import { exportChildren, runExportChild } from '../../src/adapters/files/export-process.ts';
 import { writeLedgerXlsx } from '../../src/adapters/files/ledger-xlsx.ts';
 import { ledgerPages, ledgerRead } from '../../src/usecases/report/ledger.ts';
-import { createPrisma, createTestDatabase, openExportCursors, type TestDatabase } from '../support/db.ts';
+import { openExportCursors } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { xlsxText } from '../support/rebuild.ts';
 import { seedCountyCampaign } from '../support/report-fixtures.ts';
 
@@ -20,20 +20,13 @@ import { seedCountyCampaign } from '../support/report-fixtures.ts';
 // mid-export the caller gets a clear error, its files can all be removed, no cursor stays open, and the
 // next attempt works.
 
-let tdb: TestDatabase;
-let db: Db;
+const { db } = useTestDatabase();
 const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 let campaignId: number;
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   campaignId = (await seedCountyCampaign(db, 'child-2026', cipher)).campaign.id;
 }, 120_000);
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
-});
 
 const sheet = { locale: 'zh-CN' as const, title: '台账', settleAt: 45 * 1024 * 1024, masked: true };
 

@@ -1,22 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import ExcelJS from 'exceljs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import { buildBankList } from '../../src/adapters/files/bank-files.ts';
 import { writeEntryListXlsx, writeLedgerXlsx } from '../../src/adapters/files/ledger-xlsx.ts';
 import { buildCheckedFile, parseSheet } from '../../src/adapters/files/nomination-sheet.ts';
 import { exportEntryList } from '../../src/usecases/report/entry.ts';
 import { exportLedger } from '../../src/usecases/report/ledger.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { makeCard, makeId, seedCampaign, seedContact } from '../support/fixtures.ts';
 
 // Finding 9 (issue 12): free text that starts like a formula (= + - @, also after a TAB or CR) must not
 // reach a finance clerk's Excel as a formula. Every export is written and read back: no cell is a
 // formula, and no text cell starts with a formula character.
 
-let tdb: TestDatabase;
-let db: ReturnType<typeof createPrisma>;
+const { db } = useTestDatabase();
 const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 let campaignId: number;
 const HOSTILE = {
@@ -27,8 +26,6 @@ const HOSTILE = {
 };
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   const c = await seedCampaign(db, {
     code: 'formula',
     categories: [{ code: 'needy', kind: 'needy_worker', nameZh: '困难职工', amountYuan: 1000 }],
@@ -54,10 +51,6 @@ beforeAll(async () => {
       submittedAt: new Date(),
     },
   });
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 async function toBuffer(write: (out: PassThrough) => Promise<unknown>): Promise<Buffer> {

@@ -1,27 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queues } from '../../src/adapters/queue/queues.ts';
-import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { collectHealth, healthProblems } from '../../src/usecases/health.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { REDIS_URL } from '../support/harness.ts';
 import * as fx from '../support/reminder-fixtures.ts';
 
 // The health figures behind /metrics and the operator's check: counted from PostgreSQL and the queues.
 
-let tdb: TestDatabase;
-let db: PrismaClient;
+const { db } = useTestDatabase();
 let queues: Queues;
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   queues = new Queues(REDIS_URL, `test-health-${randomBytes(4).toString('hex')}`);
 });
 afterAll(async () => {
   for (const q of Object.values(queues.byName)) await q.obliterate({ force: true });
   await queues.close();
-  await db.$disconnect();
-  await tdb.drop();
 });
 
 describe('health figures', () => {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
-import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import {
   answerText,
   chooseCategory,
@@ -9,7 +8,7 @@ import {
 } from '../../src/usecases/nominations/answer-nomination.ts';
 import { startDraft } from '../../src/usecases/nominations/drafts.ts';
 import type { NominationDeps } from '../../src/usecases/nominations/shared.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { makeId, seedCampaign, seedContact } from '../support/fixtures.ts';
 
 // Security finding 8, written as the attack: a contact types ID numbers one after another to learn
@@ -17,18 +16,11 @@ import { makeId, seedCampaign, seedContact } from '../support/fixtures.ts';
 // union's nomination only as "already nominated by another union", and the look-ups stop after
 // ID_LOOKUPS_PER_HOUR an hour.
 
-let tdb: TestDatabase;
-let db: PrismaClient;
+const { db } = useTestDatabase();
 let deps: NominationDeps;
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   deps = { db, cipher: new FieldCipher([{ version: 1, key: randomBytes(32) }]), now: () => new Date() };
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 describe('ID number look-ups in the dialog', () => {

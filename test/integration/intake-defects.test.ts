@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import { Queues } from '../../src/adapters/queue/queues.ts';
-import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { bankList, createBatch } from '../../src/usecases/payments/batches.ts';
 import { revokeRole } from '../../src/usecases/people.ts';
 import { bulkApprove, previewBulkApprove } from '../../src/usecases/review/bulk-approve.ts';
 import { decideNomination } from '../../src/usecases/review/decide-nomination.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { makeCard, makeId, seedCampaign, seedContact } from '../support/fixtures.ts';
 import { REDIS_URL } from '../support/harness.ts';
 import { grantStaff, seedSubmitted } from '../support/review-fixtures.ts';
@@ -16,21 +15,16 @@ import { grantStaff, seedSubmitted } from '../support/review-fixtures.ts';
 // it; nobody decides on a nomination they submitted (a contact who is also a reviewer); a contact can
 // be revoked, and their unfinished drafts go with them.
 
-let tdb: TestDatabase;
-let db: PrismaClient;
+const { db } = useTestDatabase();
 let queues: Queues;
 const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 const now = () => new Date();
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   queues = new Queues(REDIS_URL, `test-${randomBytes(4).toString('hex')}`);
 });
 afterAll(async () => {
   await queues?.close();
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 describe('defects on the intake path', () => {

@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
-import type { Db } from '../../src/adapters/db/client.ts';
 import { removeOrphanedExportFiles, writeInParts } from '../../src/adapters/files/export-parts.ts';
 import { defaultCalendar } from '../../src/domain/calendar/index.ts';
 import { shanghaiDateOf } from '../../src/domain/calendar/date.ts';
@@ -12,7 +11,8 @@ import { birthDateOfIdNumber } from '../../src/domain/identity/id-number.ts';
 import { maskBankCard, maskBirthDate, maskIdNumber, maskPhone } from '../../src/domain/masking.ts';
 import { entryDeadlineOn } from '../../src/domain/reminders/index.ts';
 import { type LedgerRow, ledgerCount, ledgerPages } from '../../src/usecases/report/ledger.ts';
-import { createPrisma, createTestDatabase, openExportCursors, type TestDatabase } from '../support/db.ts';
+import { openExportCursors } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { makeCard, makeId } from '../support/fixtures.ts';
 import { seedCountyCampaign } from '../support/report-fixtures.ts';
 
@@ -20,14 +20,11 @@ import { seedCountyCampaign } from '../support/report-fixtures.ts';
 // page-by-page Prisma reader gave (that reader is kept below as the reference), and an export that
 // fails midway leaves no file and no open cursor behind.
 
-let tdb: TestDatabase;
-let db: Db;
+const { db } = useTestDatabase();
 const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 let seeded: Awaited<ReturnType<typeof seedCountyCampaign>>;
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   seeded = await seedCountyCampaign(db, 'stream-2026', cipher);
   const card = makeCard();
   let i = 0;
@@ -45,10 +42,6 @@ beforeAll(async () => {
       },
     });
   }
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 /** The reader before issue 13 (Prisma pages with nested payments and handovers), as the reference. */

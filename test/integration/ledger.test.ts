@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import ExcelJS from 'exceljs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
-import type { Db } from '../../src/adapters/db/client.ts';
 import {
   ENTERED_HEADER,
   parseEntryList,
@@ -18,15 +17,14 @@ import {
   ledgerPages,
   parseLedgerFilters,
 } from '../../src/usecases/report/ledger.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { makeCard, makeId } from '../support/fixtures.ts';
 import { NOW, seedCountyCampaign } from '../support/report-fixtures.ts';
 
 // Ledger export (masking by role, audit rows, paging, filters) and the provincial entry list round trip
 // (list → "是" in the last column → sent back → marked entered), on real PostgreSQL.
 
-let tdb: TestDatabase;
-let db: Db;
+const { db } = useTestDatabase();
 const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 let seeded: Awaited<ReturnType<typeof seedCountyCampaign>>;
 const ID = makeId('19800101', 11);
@@ -34,8 +32,6 @@ const PHONE = '13812345678';
 const CARD = makeCard();
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   seeded = await seedCountyCampaign(db, 'fumin-2026', cipher);
   // Sensitive fields on the paid needy workers.
   for (const id of [...seeded.paid.slice(0, 58), seeded.paid[62]!]) {
@@ -56,10 +52,6 @@ beforeAll(async () => {
       },
     });
   }
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 async function toBuffer(write: (out: PassThrough) => Promise<unknown>): Promise<Buffer> {

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 import type { TextStep } from '../../src/domain/nomination/answers.ts';
 import { previousStep, type Step } from '../../src/domain/nomination/form.ts';
 import { payableGaps } from '../../src/domain/nomination/intake.ts';
-import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import {
   type AnswerOutcome,
   answerText,
@@ -20,7 +19,7 @@ import { findDraft, startDraft } from '../../src/usecases/nominations/drafts.ts'
 import { dialogDraft } from '../../src/usecases/nominations/queries.ts';
 import type { NominationDeps } from '../../src/usecases/nominations/shared.ts';
 import { submitNomination } from '../../src/usecases/nominations/submit-nomination.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { makeCard, makeId, seedCampaign, seedContact } from '../support/fixtures.ts';
 
 // A property of the dialog's use cases: random walks (answers right and wrong, back, edits from the
@@ -28,16 +27,13 @@ import { makeCard, makeId, seedCampaign, seedContact } from '../support/fixtures
 // leave a nomination with everything its benefit form needs. Each walk is driven like the chat drives
 // the use cases: the position is what the last use case returned. Seeded, so a failure can be replayed.
 
-let tdb: TestDatabase;
-let db: PrismaClient;
+const { db } = useTestDatabase();
 let deps: NominationDeps;
 let campaignId: number;
 let unionId: number;
 let categories: { id: number; code: string }[];
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   deps = { db, cipher: new FieldCipher([{ version: 1, key: randomBytes(32) }]), now: () => new Date() };
   const c = await seedCampaign(db, {
     budgetYuan: 1_000_000,
@@ -65,10 +61,6 @@ beforeAll(async () => {
   categories = c.categories.map((k) => ({ id: k.id, code: k.code }));
   const s = await seedContact(db, 64_001, '随机走查工会', '走查联系人');
   unionId = s.union.id;
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 /** mulberry32: a small seeded generator. */

@@ -5,22 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SendSlotOptions, SendSlots } from '../../src/adapters/queue/chat-bucket.ts';
 import { HttpSmsProvider, LogOnlySmsProvider, renderSmsBody } from '../../src/adapters/sms/provider.ts';
 import { sweepStuckNotices } from '../../src/usecases/notice-sweeper.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { REDIS_URL } from '../support/harness.ts';
 import { seedCampaign, seedContact } from '../support/fixtures.ts';
 
 let redis: Redis;
-let tdb: TestDatabase;
-let db: ReturnType<typeof createPrisma>;
+const { db } = useTestDatabase();
 beforeAll(async () => {
   redis = new Redis(REDIS_URL);
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
 });
 afterAll(async () => {
   redis?.disconnect();
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 describe('send slots shared through Redis (per chat and for the bot)', () => {

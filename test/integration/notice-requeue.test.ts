@@ -2,33 +2,27 @@ import { randomBytes } from 'node:crypto';
 import { DelayedError, UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queues, workerConnection } from '../../src/adapters/queue/queues.ts';
-import type { PrismaClient } from '../../src/generated/prisma/client.ts';
 import { REQUEUE_AFTER_MS, sweepNoticesJob } from '../../src/jobs/sweep-notices.ts';
 import { enqueueNotice, requeueQueuedNotices } from '../../src/usecases/notices.ts';
 import { bulkApprove } from '../../src/usecases/review/bulk-approve.ts';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import { seedCampaign, seedContact } from '../support/fixtures.ts';
 import { grantStaff, seedSubmitted } from '../support/review-fixtures.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { REDIS_URL } from '../support/harness.ts';
 
 // Worker start re-queues notices from PostgreSQL: one job per notice still queued (none for a notice
 // whose job is already there), and a job that used up its attempts while its notice is unsent (Telegram
 // unreachable for longer than the backoff) is retried; sent notices are left alone.
 
-let tdb: TestDatabase;
-let db: PrismaClient;
+const { db } = useTestDatabase();
 let queues: Queues;
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   queues = new Queues(REDIS_URL, `test-requeue-${randomBytes(4).toString('hex')}`);
 });
 afterAll(async () => {
   await queues.get('notifications').obliterate({ force: true });
   await queues.close();
-  await db.$disconnect();
-  await tdb.drop();
 });
 
 /**

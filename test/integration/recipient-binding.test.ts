@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import { DomainError } from '../../src/domain/errors.ts';
 import {
@@ -10,15 +10,14 @@ import {
   unbindRecipient,
   verifyRecipientLink,
 } from '../../src/usecases/recipients/links.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { makeId, seedCampaign, seedContact } from '../support/fixtures.ts';
 
 // Findings 2 and 5 (issue 12), written as the attacks: the nominating contact (or a staff member) takes
 // over a recipient's binding with a fresh link and the last 6 characters they typed in themselves; nine
 // guesses sent at once try to beat the five-try lock.
 
-let tdb: TestDatabase;
-let db: ReturnType<typeof createPrisma>;
+const { db } = useTestDatabase();
 let deps: RecipientDeps;
 const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 let contactId: number;
@@ -39,8 +38,6 @@ const guess = async (payload: string, personId: number, idLast6: string) =>
   verifyRecipientLink(deps, { linkId: await linkIdOf(payload, personId), personId, idLast6 });
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   deps = { db, cipher, now: () => new Date() };
   const campaign = await seedCampaign(db, {
     code: 'bind',
@@ -68,10 +65,6 @@ beforeAll(async () => {
     });
     return { id: row.id, last6: id.slice(-6) };
   };
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 describe('a binding cannot be taken over', () => {

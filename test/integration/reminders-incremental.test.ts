@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/adapters/db/client.ts';
 import { Queues } from '../../src/adapters/queue/queues.ts';
 import { defaultCalendar } from '../../src/domain/calendar/index.ts';
 import {
@@ -18,7 +17,7 @@ import {
   onReviewSummarySent,
   syncReminders,
 } from '../../src/usecases/reminders.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { REDIS_URL } from '../support/harness.ts';
 import * as fx from '../support/reminder-fixtures.ts';
 import { seedScale } from '../support/scale-seed.ts';
@@ -28,23 +27,18 @@ import { seedScale } from '../support/scale-seed.ts';
 // follows changes nothing); the set-based facts give what the pure rule gives over the rows; and a
 // campaign far above PostgreSQL's bind-parameter limit (~32,000 nominations) syncs in full and per change.
 
-let tdb: TestDatabase;
-let db: Db;
+const { db } = useTestDatabase();
 let queues: Queues;
 let fed: number;
 const NOW = fx.sh('2026-03-02 10:00'); // Monday
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   queues = new Queues(REDIS_URL, `test-reminc-${randomBytes(4).toString('hex')}`);
   fed = await fx.federation(db);
 });
 afterAll(async () => {
   await queues?.get('reminders').obliterate({ force: true });
   await queues?.close();
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 const revokeAll = () =>

@@ -1,29 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Queues } from '../../src/adapters/queue/queues.ts';
-import type { Db } from '../../src/adapters/db/client.ts';
 import {
   onCampaignChanged,
   onNominationChanged,
   onPaymentRecorded,
   syncReminders,
 } from '../../src/usecases/reminders.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { REDIS_URL } from '../support/harness.ts';
 import * as fx from '../support/reminder-fixtures.ts';
 
 // Sync against real PostgreSQL and real Redis (a queue prefix of its own); no worker runs here, so the
 // delayed jobs just sit in Redis and can be inspected.
 
-let tdb: TestDatabase;
-let db: Db;
+const { db } = useTestDatabase();
 let queues: Queues;
 let fed: number;
 const NOW = fx.sh('2026-03-02 10:00'); // Monday
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   queues = new Queues(REDIS_URL, `test-rem-${randomBytes(4).toString('hex')}`);
   fed = await fx.federation(db);
 });
@@ -34,8 +30,6 @@ beforeEach(async () => {
 afterAll(async () => {
   await queues?.get('reminders').obliterate({ force: true });
   await queues?.close();
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 const queue = () => queues.get('reminders');

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CHART_HEIGHT, CHART_WIDTH, pngSize, renderChartPng } from '../../src/adapters/files/chart.ts';
 import { buildReportDocx, categoryLine } from '../../src/adapters/files/report-docx.ts';
 import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
-import type { Db } from '../../src/adapters/db/client.ts';
 import { type CampaignFigures, campaignFigures, formatRate } from '../../src/usecases/report/figures.ts';
-import { createPrisma, createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { useTestDatabase } from '../support/test-db.ts';
 import { EXPECTED, NOW, seedCountyCampaign, sh } from '../support/report-fixtures.ts';
 
 const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
@@ -14,20 +13,13 @@ const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 // campaignFigures against a seeded copy of the county report's campaign (real PostgreSQL), and the two
 // files built from it: the .docx draft (read back from its zip) and the chart PNG (size from its header).
 
-let tdb: TestDatabase;
-let db: Db;
+const { db } = useTestDatabase();
 let f: CampaignFigures;
 let seeded: Awaited<ReturnType<typeof seedCountyCampaign>>;
 
 beforeAll(async () => {
-  tdb = await createTestDatabase();
-  db = createPrisma(tdb.url);
   seeded = await seedCountyCampaign(db, 'fumin-2026', cipher);
   f = await campaignFigures(db, seeded.campaign.id, NOW);
-});
-afterAll(async () => {
-  await db?.$disconnect();
-  await tdb?.drop();
 });
 
 /** One entry of a zip archive (the .docx container), inflated; enough for the files docx writes. */
