@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import ExcelJS from 'exceljs';
+import { loadExcel } from './excel.ts';
 import { type ChainHead, chainHeadLine } from '../../domain/audit/chain.ts';
 import { formatShanghaiDateTime } from '../../domain/calendar/date.ts';
 import { neutraliseFormula } from '../../domain/text.ts';
@@ -33,7 +33,7 @@ export async function writeAuditTrailXlsx(
   opts: { locale: Locale; title: string; head: ChainHead },
 ): Promise<number> {
   const en = opts.locale === 'en';
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
+  const wb = new (await loadExcel()).stream.xlsx.WorkbookWriter({
     stream: out,
     useSharedStrings: false,
     useStyles: true,

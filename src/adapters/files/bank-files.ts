@@ -1,4 +1,4 @@
-import ExcelJS from 'exceljs';
+import { loadExcel } from './excel.ts';
 import { formatYuan } from '../../domain/campaign/money.ts';
 import { neutraliseFormula } from '../../domain/text.ts';
 import type { BankListRow, ReturnRow } from '../../usecases/payments/batches.ts';
@@ -19,7 +19,7 @@ export async function buildBankList(input: {
   totalFen: bigint;
   locale: 'zh-CN' | 'en';
 }): Promise<Buffer> {
-  const wb = new ExcelJS.Workbook();
+  const wb = new (await loadExcel()).Workbook();
   const ws = wb.addWorksheet(input.code.slice(0, 31));
   ws.addRow([...HEAD[input.locale]]);
   ws.getRow(1).font = { bold: true };

@@ -1,6 +1,4 @@
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { fenToYuan } from '../../domain/campaign/money.ts';
 import type { CampaignFigures } from '../../usecases/report/figures.ts';
 import type { Locale } from '../i18n.ts';
@@ -11,7 +9,8 @@ import { type ChartFont, chartFont, missingChars } from './chart-font.ts';
 // PNG with the fonts given explicitly and system fonts off (chart-font.ts: CHART_FONT, else the font the
 // repository ships, else fontconfig's Chinese font), so Chinese labels never depend on the machine's font
 // configuration by accident. The PNG is always exactly `width` × `height`: the SVG is scaled to fit and
-// centred on a white background.
+// centred on a white background. The three libraries are loaded at the first chart, not with the
+// process: together they hold ~30 MB that the bot and the worker otherwise carry from the start.
 
 export const CHART_WIDTH = 1600;
 export const CHART_HEIGHT = 900;
@@ -94,6 +93,7 @@ export async function renderChartSvg(
   locale: Locale,
   font: ChartFont = chartFont(undefined),
 ): Promise<string> {
+  const [{ compile }, vega] = await Promise.all([import('vega-lite'), import('vega')]);
   const { spec } = compile(chartSpec(f, locale, font));
   const view = new vega.View(vega.parse(spec), { renderer: 'none' });
   try {
@@ -149,6 +149,7 @@ export async function renderChart(f: CampaignFigures, opts: ChartOptions): Promi
   const font = opts.font ?? chartFont(undefined);
   const raw = await renderChartSvg(f, opts.locale, font);
   const primary = font.fonts[0]?.family;
+  const { Resvg } = await import('@resvg/resvg-js');
   const png = new Resvg(fitSvg(raw, width, height), {
     font: {
       fontFiles: font.fonts.map((x) => x.file),

@@ -1,4 +1,5 @@
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
+import { loadExcel } from './excel.ts';
 
 // Reads the first sheet of an .xlsx or a .csv into rows of trimmed strings (for bank return files and
 // handover lists). Returns null for a type it does not read.
@@ -54,7 +55,7 @@ export async function readGrid(bytes: Uint8Array, fileName: string): Promise<str
   const ext = /\.([a-z0-9]+)$/i.exec(fileName)?.[1]?.toLowerCase();
   if (ext === 'csv' || ext === 'txt') return parseCsv(new TextDecoder('utf-8').decode(bytes));
   if (ext !== 'xlsx') return null;
-  const wb = new ExcelJS.Workbook();
+  const wb = new (await loadExcel()).Workbook();
   try {
     await wb.xlsx.load(Buffer.from(bytes) as unknown as ArrayBuffer);
   } catch {

@@ -1,6 +1,7 @@
 import { chainHeadLine } from '../../domain/audit/chain.ts';
 import type { Writable } from 'node:stream';
 import type ExcelJS from 'exceljs';
+import { loadExcel } from './excel.ts';
 import { formatShanghaiDateTime } from '../../domain/calendar/date.ts';
 import { fenToYuan } from '../../domain/campaign/money.ts';
 import { neutraliseFormula } from '../../domain/text.ts';
@@ -368,10 +369,9 @@ function cellText(v: ExcelJS.CellValue): string {
 
 /** True when the header row of an .xlsx looks like our entry list (the id and "entered" columns). */
 export async function parseEntryList(bytes: Uint8Array): Promise<EntryListParse> {
-  // Loaded here only: the export's child process (export-child.ts) writes with this module and never
-  // parses, so it does not load exceljs (about 4-10 MB less RSS in that child, bench/README.md).
-  const { default: Excel } = await import('exceljs');
-  const wb = new Excel.Workbook();
+  // Loaded here only (loadExcel): the export's child process (export-child.ts) writes with this module
+  // and never parses, so it does not load exceljs (about 4-10 MB less RSS in that child, bench/README.md).
+  const wb = new (await loadExcel()).Workbook();
   try {
     await wb.xlsx.load(bytes as unknown as ArrayBuffer);
   } catch {

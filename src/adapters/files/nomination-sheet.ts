@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
+import { loadExcel } from './excel.ts';
 import { formatYuan } from '../../domain/campaign/money.ts';
 import { luhnValid } from '../../domain/identity/bank-card.ts';
 import {
@@ -134,7 +135,7 @@ export async function buildTemplate(input: TemplateInput): Promise<Buffer> {
   const { category: cat, locale } = input;
   const l = lang(locale);
   const columns = columnsFor(cat);
-  const wb = new ExcelJS.Workbook();
+  const wb = new (await loadExcel()).Workbook();
   wb.creator = 'warmth-bot';
   wb.title = `${input.campaign.code}/${cat.code}`;
 
@@ -545,7 +546,7 @@ export async function buildCheckedFile(input: {
     out.on('end', resolve);
     out.on('error', reject);
   });
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
+  const wb = new (await loadExcel()).stream.xlsx.WorkbookWriter({
     stream: out,
     useSharedStrings: false,
     useStyles: true,
