@@ -1,7 +1,8 @@
 import { parseHandoverSheet, parseReturnFile } from './bank-files.ts';
 import { parseEntryList } from './ledger-xlsx.ts';
 import { parseAllocationSheet } from './allocation-sheet.ts';
-import { parseSheet } from './nomination-sheet.ts';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { parseSheet, type SheetRow } from './nomination-sheet.ts';
 import type { UploadJob } from './safe-upload.ts';
 import { inspectZip, isZip, verifyZip } from './safe-zip.ts';
 
@@ -18,7 +19,14 @@ async function run(job: UploadJob): Promise<unknown> {
   }
   switch (job.kind) {
     case 'nomination_sheet':
-      return { value: await parseSheet(job.bytes, job.fileName, job.sheetOptions ?? {}) };
+      return {
+        value: await parseSheet(
+          job.bytes,
+          job.fileName,
+          job.sheetOptions ?? {},
+          job.sliceRows ? { size: job.sliceRows, send: sendRows } : undefined,
+        ),
+      };
     case 'return_file':
       return { value: await parseReturnFile(job.bytes, job.fileName) };
     case 'handover_sheet':
@@ -28,6 +36,15 @@ async function run(job: UploadJob): Promise<unknown> {
     case 'allocation_sheet':
       return { value: await parseAllocationSheet(job.bytes, job.fileName) };
   }
+}
+
+/**
+ * A slice of a nomination sheet's rows, sent while the rest is parsed. The write is not waited for (the
+ * parse goes on while the bot is busy checking); a turn of the event loop lets the channel write it.
+ */
+async function sendRows(rows: SheetRow[]) {
+  send({ rows });
+  await yieldToLoop();
 }
 
 // Booted ahead of need (loading tsx and exceljs takes most of a second): the job arrives as a message.

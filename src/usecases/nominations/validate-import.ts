@@ -20,6 +20,7 @@ import {
 } from '../../domain/nomination/intake.ts';
 import { type CandidateKey, loadContact, loadRoom, personFactsReader } from './admission-facts.ts';
 import { refusalIssue } from './refusals.ts';
+import { RowFeed } from './row-feed.ts';
 import { type NominationDeps, toCategoryInfo } from './shared.ts';
 
 // Spreadsheet import, step 1: every row of an uploaded list is checked like a dialog answer
@@ -83,16 +84,25 @@ export interface ImportInput {
   unionId: number;
   campaignId: number;
   categoryId: number;
-  rows: readonly ImportInputRow[];
+  /** The file's rows, or a feed of them while the file is still being parsed (row-feed.ts). */
+  rows: readonly ImportInputRow[] | RowFeed<ImportInputRow>;
 }
 
 export interface ImportProgress {
   /**
-   * The file's cipher worker, booted and closed by the caller (checkImport shares one between the
-   * check and the store); without it a long file boots one of its own for the check.
+   * The file's cipher worker, booted and closed by the caller; without it (or `bootWorker`) a long
+   * file boots one of its own for the check.
    */
   worker?: CipherWorker;
-  /** Called after each slice of rows is checked (files longer than one slice); must not throw. */
+  /**
+   * Boots the file's cipher worker when a long file needs one, closed by the caller (checkImport
+   * shares it between the check and the store). Never called once validateImport has settled.
+   */
+  bootWorker?: () => CipherWorker;
+  /**
+   * Called after each slice of rows is checked (files longer than one slice), once the file's total is
+   * known (a feed's slices checked before its end are not reported); must not throw.
+   */
   onProgress?: (checked: number, total: number) => void;
 }
 
@@ -354,6 +364,53 @@ export async function validateImport(
   input: ImportInput,
   opts: ImportProgress = {},
 ): Promise<ImportValidation> {
+  // A feed's slices are checked as they arrive, while the upload child parses the next ones.
+  const feed = input.rows instanceof RowFeed ? input.rows : undefined;
+  const all: ImportInputRow[] = feed ? [] : (input.rows as ImportInputRow[]);
+  const totalNow = () => (feed ? feed.total : all.length);
+  // A long file: more than one slice (a feed that is still coming counts as long).
+  const long = () => (totalNow() ?? Number.POSITIVE_INFINITY) > PROGRESS_SLICE;
+  // A long file's look-up hashes (three HMACs a row) are computed on a worker thread, a slice at a
+  // time, while this thread checks the next slice.
+  let worker: CipherWorker | undefined;
+  let ownWorker = false;
+  let settled = false;
+  const workerFor = (): CipherWorker => {
+    if (!worker) {
+      worker = opts.worker ?? opts.bootWorker?.();
+      if (!worker) {
+        worker = deps.cipher.worker();
+        ownWorker = true;
+      }
+    }
+    return worker;
+  };
+  // A feed's first slice tells a long file (a short one arrives whole, ended): its worker boots then,
+  // while the context is still being read.
+  void feed?.arrived.then(() => {
+    if (!settled && long()) workerFor();
+  });
+  try {
+    return await validateRows(deps, input, opts, { feed, all, totalNow, long, workerFor });
+  } finally {
+    settled = true;
+    if (ownWorker) await worker?.close();
+  }
+}
+
+async function validateRows(
+  deps: NominationDeps,
+  input: ImportInput,
+  opts: ImportProgress,
+  src: {
+    feed: RowFeed<ImportInputRow> | undefined;
+    all: ImportInputRow[];
+    totalNow: () => number | undefined;
+    long: () => boolean;
+    workerFor: () => CipherWorker;
+  },
+): Promise<ImportValidation> {
+  const { feed, all, totalNow, long, workerFor } = src;
   // The contact's own details are read beside the context.
   const contactRead = loadContact(deps.db, input.personId);
   contactRead.catch(() => {}); // awaited below, or moot when the context refuses the file
@@ -373,12 +430,8 @@ export async function validateImport(
   const hash = (kind: 'id' | 'phone' | 'card', v: string) => deps.cipher.hash(kind, v);
   // Rows are checked in slices; between slices the event loop serves other updates and the caller
   // hears how far the check got (a progress message for long files).
-  const total = input.rows.length;
-  const rows: ImportRowResult[] = new Array(total);
+  const rows: ImportRowResult[] = feed ? [] : new Array(all.length);
   const memo = vocabMemo();
-  // A long file's look-up hashes (three HMACs a row) are computed on a worker thread, a slice at a
-  // time, while this thread checks the next slice.
-  const worker = total > PROGRESS_SLICE ? (opts.worker ?? deps.cipher.worker()) : undefined;
   const hashed = (from: number, to: number) => {
     const keys: CandidateKey[] = [];
     for (let i = from; i < to; i++) {
@@ -387,23 +440,35 @@ export async function validateImport(
     }
     facts.ask(keys);
   };
-  try {
-    const hashing: Promise<unknown>[] = [];
-    for (let from = 0; from < total; from += PROGRESS_SLICE) {
-      const to = Math.min(total, from + PROGRESS_SLICE);
-      if (!worker) {
-        for (let i = from; i < to; i++) rows[i] = checkRow(input.rows[i]!, cat, now, hash, memo);
+  const hashing: Promise<unknown>[] = [];
+  let from = 0;
+  const checkUpTo = async (available: number) => {
+    while (from < available) {
+      const to = Math.min(available, from + PROGRESS_SLICE);
+      if (!long()) {
+        for (let i = from; i < to; i++) rows[i] = checkRow(all[i]!, cat, now, hash, memo);
         hashed(from, to);
-      } else hashing.push(checkSlice(worker, input.rows, rows, from, to, cat, now, memo, hashed));
-      if (total > PROGRESS_SLICE) {
-        opts.onProgress?.(to, total);
+      } else hashing.push(checkSlice(workerFor(), all, rows, from, to, cat, now, memo, hashed));
+      from = to;
+      if (long()) {
+        const total = totalNow();
+        if (total !== undefined) opts.onProgress?.(to, total);
         await yieldToLoop();
       }
     }
-    await Promise.all(hashing);
+  };
+  try {
+    if (feed)
+      for await (const slice of feed) {
+        for (const r of slice) all.push(r);
+        await checkUpTo(all.length);
+      }
+    else await checkUpTo(all.length);
   } finally {
-    if (worker !== opts.worker) await worker?.close();
+    // A slice's hashes may still be on their way when the feed fails: awaited (failures too).
+    await Promise.allSettled(hashing);
   }
+  await Promise.all(hashing);
 
   // Duplicates within the file: every row sharing an ID number is refused, naming the other row.
   const byId = new Map<string, ImportRowResult[]>();
