@@ -38,22 +38,30 @@ export async function storeImportDrafts(
   let writing: Promise<unknown> = Promise.resolve();
   const inserts: Promise<unknown>[] = [];
   try {
-    const campaign = await deps.db.campaign.findUniqueOrThrow({ where: { id: validation.campaignId } });
+    // The check read the campaign moments ago (a validation built elsewhere has its campaign read here).
+    const settings =
+      'campaignSettings' in validation
+        ? validation.campaignSettings
+        : (await deps.db.campaign.findUniqueOrThrow({ where: { id: validation.campaignId } })).settings;
     const shared: Shared = {
       campaignId: validation.campaignId,
       categoryId: validation.categoryId,
       unionId: validation.unionId,
       personId: validation.personId,
       marker: importMarker(batchId),
-      expires: draftExpiresAt(campaign.settings, now),
+      expires: draftExpiresAt(settings, now),
       now,
     };
     // The contact's earlier unconfirmed batches go first (before any new row exists: they match the
     // same filter), then the chunks.
+    // Sent directly (direct-sql.ts), as the INSERTs: through Prisma a first import after a start also
+    // waited for this statement's query plan to compile.
     writing = inFlight(
-      deps.db.nomination.deleteMany({
-        where: { submittedById: validation.personId, status: 'draft', source: 'upload' },
-      }),
+      directRows(
+        deps.db,
+        Prisma.sql`DELETE FROM nomination
+          WHERE submitted_by_id = ${validation.personId}::int AND status = 'draft' AND source = 'upload'`,
+      ),
     );
     const ids = inFlight(reserveIds(deps.db, valid.length)) as Promise<number[]>;
     // A chunk is mapped (clear columns; the values to encrypt listed) and handed to the worker a few
@@ -185,9 +193,11 @@ interface DraftRow {
  */
 async function reserveIds(db: Db, n: number): Promise<number[]> {
   if (n === 0) return [];
-  const rows = await db.$queryRaw<{ ids: number[] }[]>`
-    SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('nomination', 'id'))::int
-      FROM generate_series(1, ${n}::int) g ORDER BY g) AS ids`;
+  const rows = await directRows<{ ids: number[] }>(
+    db,
+    Prisma.sql`SELECT ARRAY(SELECT nextval(pg_get_serial_sequence('nomination', 'id'))::int
+      FROM generate_series(1, ${n}::int) g ORDER BY g) AS ids`,
+  );
   return rows[0]!.ids;
 }
 

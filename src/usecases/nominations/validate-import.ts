@@ -1,5 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { CipherWorker } from '../../adapters/crypto/field-cipher.ts';
+import { type DateInput, shanghaiDateOf } from '../../domain/calendar/date.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { admitAll } from '../../domain/nomination/admission.ts';
 import { validateHardship } from '../../domain/identity/hardship.ts';
@@ -77,6 +78,8 @@ export interface ImportValidation {
   budgetRemainingFen: bigint;
   /** Rows that passed every other check but did not fit the quota or budget. */
   overLimit: number;
+  /** The campaign's settings as read for the check (the store takes the drafts' expiry from them). */
+  campaignSettings?: unknown;
 }
 
 export interface ImportInput {
@@ -209,7 +212,7 @@ const NO_COLUMNS: ReadonlySet<SheetColumn> = new Set();
 export function checkRow(
   row: ImportInputRow,
   cat: CategoryInfo,
-  today: Date,
+  today: DateInput,
   hash: (kind: 'id' | 'phone' | 'card', v: string) => string,
   memo?: VocabMemo,
 ): ImportRowResult {
@@ -324,7 +327,7 @@ function checkSlice(
   from: number,
   to: number,
   cat: CategoryInfo,
-  today: Date,
+  today: DateInput,
   memo: VocabMemo,
   hashed: (from: number, to: number) => void,
 ): Promise<unknown> {
@@ -415,6 +418,8 @@ async function validateRows(
   const contactRead = loadContact(deps.db, input.personId);
   contactRead.catch(() => {}); // awaited below, or moot when the context refuses the file
   const { now, campaign, cat } = await loadContext(deps, input);
+  // "Today" for the date rules, worked out once for the file (as a Date, each row's ID number converted it).
+  const today = shanghaiDateOf(now);
   // What admission decides on is read while the rows are checked: the room now, the person facts of
   // each slice's rows as soon as their look-up hashes are known (PostgreSQL reads them while this
   // thread checks the next slice), so that little is left to wait for once the last slice is checked.
@@ -446,9 +451,9 @@ async function validateRows(
     while (from < available) {
       const to = Math.min(available, from + PROGRESS_SLICE);
       if (!long()) {
-        for (let i = from; i < to; i++) rows[i] = checkRow(all[i]!, cat, now, hash, memo);
+        for (let i = from; i < to; i++) rows[i] = checkRow(all[i]!, cat, today, hash, memo);
         hashed(from, to);
-      } else hashing.push(checkSlice(workerFor(), all, rows, from, to, cat, now, memo, hashed));
+      } else hashing.push(checkSlice(workerFor(), all, rows, from, to, cat, today, memo, hashed));
       from = to;
       if (long()) {
         const total = totalNow();
@@ -546,5 +551,6 @@ async function validateRows(
     quotaRemaining: room.quotaLeft,
     budgetRemainingFen: room.budgetLeftFen,
     overLimit,
+    campaignSettings: campaign.settings,
   };
 }
