@@ -298,13 +298,15 @@ export async function parseSheet(
   fileName: string,
   opts: ParseOptions = {},
   slices?: RowSlices,
+  /** The .xlsx's parts already inflated (the upload child's zip check), by entry name. */
+  inflated?: Map<string, Buffer>,
 ): Promise<ParseResult> {
   const ext = extensionOf(fileName);
   const max = opts.maxRows ?? MAX_SHEET_ROWS;
   let grid: GridSource;
   if (ext === 'xlsx' || ext === 'xlsm') {
     if (!startsWith(buffer, XLSX_MAGIC)) return fail('wrong_type', { ext });
-    grid = xlsxRows(buffer);
+    grid = xlsxRows(buffer, inflated);
   } else if (ext === 'csv' || ext === 'txt') {
     if (startsWith(buffer, XLSX_MAGIC) || startsWith(buffer, OLE_MAGIC) || buffer.includes(0))
       return fail('wrong_type', { ext });
@@ -468,8 +470,8 @@ function cellText(v: unknown, column: SheetColumn): { text: string } | { lost: s
  * parts inflated within the upload zip limits). exceljs' whole-workbook load was most of the import's
  * time and memory, and its streaming reader garbles a Chinese character split across two zip chunks.
  */
-async function* xlsxRows(buffer: Uint8Array): GridSource {
-  const file = new XlsxFile(buffer);
+async function* xlsxRows(buffer: Uint8Array, inflated?: Map<string, Buffer>): GridSource {
+  const file = new XlsxFile(buffer, undefined, inflated);
   const sheets = file.sheets();
   const ws = sheets.find((w) => !SKIP_SHEETS.has(w.name) && w.state === 'visible');
   if (!ws) {
