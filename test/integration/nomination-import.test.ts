@@ -535,6 +535,27 @@ describe('storeDrafts / submitImported / cancelImport', () => {
     expect(await cancelImport(deps, { personId: ids.contact, batchId })).toBe(texts.length);
   });
 
+  it('a one-row chunk: the columns sent as one text each keep their NULLs and values', async () => {
+    const v = await validateImport(deps, input([frontlineRow(2, idNumber(61))]));
+    const { batchId, stored } = await storeDrafts(deps, v);
+    expect(stored).toBe(1);
+    const d = await db.nomination.findFirstOrThrow({ where: { draftStep: `import:${batchId}` } });
+    expect(d).toMatchObject({
+      bankCardEnc: null,
+      bankCardLast4: null,
+      bankCardHash: null,
+      workStatus: null,
+      hardshipTier: null,
+      birthDate: null,
+      benefitForm: 'in_kind',
+      sex: v.rows[0]!.value!.fields.sex,
+      idNumberHash: v.rows[0]!.value!.idHash,
+      phoneHash: v.rows[0]!.value!.phoneHash,
+    });
+    expect(cipher.decrypt(d.idNumberEnc!)).toBe(idNumber(61));
+    expect(await cancelImport(deps, { personId: ids.contact, batchId })).toBe(1);
+  });
+
   it('cancel deletes the drafts of the batch and nothing else', async () => {
     const v = await validateImport(
       deps,
