@@ -39,7 +39,7 @@ import { ID_WEIGHTS } from '../src/domain/identity/id-number.ts';
 import { columnsFor, requiredColumnsFor } from '../src/domain/nomination/columns.ts';
 import { storeImportDrafts as storeDrafts } from '../src/usecases/nominations/store-import-drafts.ts';
 import { submitImport as submitImported } from '../src/usecases/nominations/submit-import.ts';
-import { validateImport } from '../src/usecases/nominations/validate-import.ts';
+import { LONG_FILE_BYTES, validateImport } from '../src/usecases/nominations/validate-import.ts';
 import { RowFeed } from '../src/usecases/nominations/row-feed.ts';
 import { toCategoryInfo } from '../src/usecases/nominations/shared.ts';
 import { createPrisma, createTestDatabase } from '../test/support/db.ts';
@@ -302,7 +302,7 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
       mark('pipeline');
       const t = performance.now();
       // As features/upload.ts and checkImport: the rows are checked slice by slice as the child sends
-      // them; one cipher worker for the check and the store, booted at the first slice of a long file.
+      // them; one cipher worker for the check and the store, booted when the upload starts (a large file).
       const feed = new RowFeed<SheetRow>();
       let worker: CipherWorker | undefined;
       const bootWorker = () => {
@@ -318,7 +318,7 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
           categoryId: category.id,
           rows: feed,
         },
-        { bootWorker },
+        { bootWorker, longExpected: file.byteLength >= LONG_FILE_BYTES },
       );
       validating.catch(() => {}); // awaited below
       const safe = await upload(file, (rows) => feed.push(rows));

@@ -21,8 +21,9 @@ export async function checkImport(
 ): Promise<{ validation: ImportValidation; batch?: { batchId: string; stored: number } }> {
   // A long file gets one cipher worker for both steps (look-up hashes while checking, encryption while
   // storing): one thread boot per file instead of two (under tsx a boot costs ~250 ms of CPU), booted
-  // as soon as the file is known to be long (with a feed, its first slice). A short file is hashed on
-  // this thread, and the store boots its own worker if there is anything to store.
+  // as soon as the file is known or expected to be long (a large upload: when it starts; else a feed's
+  // first slice). A short file is hashed on this thread, and the store boots its own worker if there is
+  // anything to store.
   let worker: CipherWorker | undefined;
   const bootWorker = () => {
     worker ??= deps.cipher.worker();

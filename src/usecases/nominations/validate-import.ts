@@ -103,6 +103,11 @@ export interface ImportProgress {
    */
   bootWorker?: () => CipherWorker;
   /**
+   * The caller expects a long file (an upload of LONG_FILE_BYTES or more): the worker boots at once,
+   * while the file is still being read (the bot's thread has little to do then), not at its first slice.
+   */
+  longExpected?: boolean;
+  /**
    * Called after each slice of rows is checked (files longer than one slice), once the file's total is
    * known (a feed's slices checked before its end are not reported); must not throw.
    */
@@ -111,6 +116,9 @@ export interface ImportProgress {
 
 /** Rows checked between two looks at the event loop (a longer file's hashes go to a worker thread). */
 export const PROGRESS_SLICE = 1000;
+
+/** An upload this large is most likely longer than a slice (a 1,000-row .xlsx list is ~70 KB). */
+export const LONG_FILE_BYTES = 64 * 1024;
 
 /** Where a review flag points in the sheet. */
 const FLAG_COLUMN: Record<string, SheetColumn> = { self_nomination: 'name', self_phone: 'phone' };
@@ -394,6 +402,7 @@ export async function validateImport(
     if (!settled && long()) workerFor();
   });
   try {
+    if (feed && opts.longExpected) workerFor();
     return await validateRows(deps, input, opts, { feed, all, totalNow, long, workerFor });
   } finally {
     settled = true;

@@ -9,7 +9,7 @@ import { columnsFor, requiredColumnsFor, type SheetColumn } from '../../../domai
 import { cancelImport } from '../../../usecases/nominations/cancel-import.ts';
 import { checkImport, importTarget } from '../../../usecases/nominations/check-import.ts';
 import { RowFeed } from '../../../usecases/nominations/row-feed.ts';
-import type { ImportIssue } from '../../../usecases/nominations/validate-import.ts';
+import { type ImportIssue, LONG_FILE_BYTES } from '../../../usecases/nominations/validate-import.ts';
 import { type NominationDeps, openCampaigns, toCategoryInfo } from '../../../usecases/nominations/shared.ts';
 import { unionsByIds } from '../../../usecases/unions.ts';
 import {
@@ -270,7 +270,11 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
           editing = false;
         });
     };
-    const check = checkImport(nd, { personId: ctx.who.id, ...target, rows: feed }, { onProgress });
+    const check = checkImport(
+      nd,
+      { personId: ctx.who.id, ...target, rows: feed },
+      { onProgress, longExpected: bytes.byteLength >= LONG_FILE_BYTES },
+    );
     check.catch(() => {}); // awaited below, or moot when the parse fails
     let safe: Awaited<ReturnType<typeof parseUpload<'nomination_sheet'>>>;
     try {
