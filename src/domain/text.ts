@@ -23,6 +23,9 @@ const DASH_RE = /[-\u2010-\u2015\u2212\uFE58\uFE63\uFF0D\u30FC]/gu;
  * Everything else is left alone (Chinese punctuation outside that block, e.g. 、。, is untouched).
  */
 export function toHalfWidth(s: string): string {
+  // Most input has none: the same string back, not one rebuilt a character at a time (an import checks
+  // four such fields a row).
+  if (!HALF_WIDTH_RE.test(s)) return s;
   let out = '';
   for (const ch of s) {
     const cp = ch.codePointAt(0)!;
@@ -32,6 +35,8 @@ export function toHalfWidth(s: string): string {
   }
   return out;
 }
+
+const HALF_WIDTH_RE = /[\uFF01-\uFF5E\u3000]/;
 
 /** Removes zero-width, bidi-control and soft-hyphen characters. */
 export function removeInvisible(s: string): string {
@@ -75,8 +80,12 @@ export function collapseWhitespace(s: string): string {
   return s.replace(/\s+/gu, ' ');
 }
 
+const SURROGATE_RE = /[\uD800-\uDFFF]/;
+
 /** Length in Unicode code points (a rare CJK character outside the BMP counts as 1, not 2). */
 export function codePointLength(s: string): number {
+  // Without surrogates every code unit is a code point.
+  if (!SURROGATE_RE.test(s)) return s.length;
   let n = 0;
   for (const _ of s) n++;
   return n;
@@ -100,7 +109,10 @@ export interface FreeTextCleanOptions {
 export function cleanFreeText(s: string, options: FreeTextCleanOptions = {}): string {
   let out = removeInvisible(s.normalize('NFC')).replace(/\r\n?/gu, '\n').replace(/\t/gu, ' ');
   out = removeControlChars(out).replace(/\u3000/gu, ' ');
-  if (options.multiline) {
+  if (options.multiline && !out.includes('\n')) {
+    // One line: what the per-line steps below come to.
+    out = out.replace(/ {2,}/gu, ' ').trim();
+  } else if (options.multiline) {
     out = out
       .split('\n')
       .map((line) => line.replace(/ {2,}/gu, ' ').trim())

@@ -6,6 +6,8 @@ import { draftExpiresAt } from '../../src/domain/nomination/intake.ts';
 import { cancelImport } from '../../src/usecases/nominations/cancel-import.ts';
 import { storeImportDrafts as storeDrafts } from '../../src/usecases/nominations/store-import-drafts.ts';
 import { submitImport as submitImported } from '../../src/usecases/nominations/submit-import.ts';
+import { checkImport } from '../../src/usecases/nominations/check-import.ts';
+import { RowFeed } from '../../src/usecases/nominations/row-feed.ts';
 import { type ImportInputRow, validateImport } from '../../src/usecases/nominations/validate-import.ts';
 import {
   type NominationDeps,
@@ -256,7 +258,7 @@ describe('validateImport', () => {
 });
 
 describe('storeDrafts / submitImported / cancelImport', () => {
-  const input = (rows: ImportInputRow[]) => ({
+  const input = (rows: ImportInputRow[] | RowFeed<ImportInputRow>) => ({
     personId: ids.contact,
     unionId: ids.unionA,
     campaignId: ids.campaign,
@@ -316,6 +318,57 @@ describe('storeDrafts / submitImported / cancelImport', () => {
     } finally {
       await db.campaign.update({ where: { id: ids.campaign }, data: { budgetTotalFen: 10_000_000n } });
     }
+  });
+
+  it('a file fed slice by slice while it is parsed is checked as the whole file; progress once its total is known', async () => {
+    // IDs repeat every 900 rows (duplicates across slices) and row 2302's is bad: the whole-file checks
+    // see every slice, however they arrived.
+    const rows = Array.from({ length: 2500 }, (_, i) =>
+      frontlineRow(i + 2, idNumber(i % 900), { phone: `137${String(i).padStart(8, '0')}` }),
+    );
+    rows[2300] = frontlineRow(2302, 'bad');
+    await db.campaign.update({ where: { id: ids.campaign }, data: { budgetTotalFen: 1_000_000_000n } });
+    try {
+      const whole = await validateImport(deps, input(rows));
+      const feed = new RowFeed<ImportInputRow>();
+      const seen: [number, number][] = [];
+      const fed = validateImport(deps, input(feed), { onProgress: (d, t) => seen.push([d, t]) });
+      feed.push(rows.slice(0, 1000));
+      await new Promise((r) => setTimeout(r, 20));
+      feed.push(rows.slice(1000, 2000));
+      await new Promise((r) => setImmediate(r));
+      feed.end(rows.slice(2000));
+      const v = await fed;
+      expect(v.rows).toEqual(whole.rows);
+      expect({ valid: v.valid, invalid: v.invalid }).toEqual({ valid: whole.valid, invalid: whole.invalid });
+      expect(v.invalid).toBeGreaterThan(0);
+      // Slices checked before the end are not reported (the total was not known); the rest are.
+      expect(seen.every(([, t]) => t === 2500)).toBe(true);
+      expect(seen.at(-1)).toEqual([2500, 2500]);
+    } finally {
+      await db.campaign.update({ where: { id: ids.campaign }, data: { budgetTotalFen: 10_000_000n } });
+    }
+  });
+
+  it('a feed that fails mid-file (the parse refused, the child died): the check throws and stores nothing', async () => {
+    // An earlier unconfirmed batch of the contact: a failed file must not replace it either.
+    const earlier = await validateImport(deps, input([frontlineRow(2, idNumber(51))]));
+    const { batchId } = await storeDrafts(deps, earlier);
+    const drafts = () => db.nomination.count({ where: { submittedById: ids.contact, status: 'draft' } });
+    const before = await drafts();
+    const rows = Array.from({ length: 1500 }, (_, i) =>
+      frontlineRow(i + 2, idNumber(i % 900), { phone: `138${String(i).padStart(8, '0')}` }),
+    );
+    const feed = new RowFeed<ImportInputRow>();
+    const checked = checkImport(deps, input(feed));
+    feed.push(rows.slice(0, 1000));
+    await new Promise((r) => setTimeout(r, 20));
+    feed.push(rows.slice(1000));
+    feed.fail(new Error('file not parsed'));
+    await expect(checked).rejects.toThrow('file not parsed');
+    expect(await drafts()).toBe(before);
+    expect(await db.nomination.count({ where: { draftStep: `import:${batchId}` } })).toBe(1);
+    expect(await cancelImport(deps, { personId: ids.contact, batchId })).toBe(1);
   });
 
   it('stores valid rows as encrypted upload drafts, then submits them in one transaction', async () => {
@@ -480,6 +533,27 @@ describe('storeDrafts / submitImported / cancelImport', () => {
       expect(d.draftExpiresAt).toEqual(draftExpiresAt(null, now));
     }
     expect(await cancelImport(deps, { personId: ids.contact, batchId })).toBe(texts.length);
+  });
+
+  it('a one-row chunk: the columns sent as one text each keep their NULLs and values', async () => {
+    const v = await validateImport(deps, input([frontlineRow(2, idNumber(61))]));
+    const { batchId, stored } = await storeDrafts(deps, v);
+    expect(stored).toBe(1);
+    const d = await db.nomination.findFirstOrThrow({ where: { draftStep: `import:${batchId}` } });
+    expect(d).toMatchObject({
+      bankCardEnc: null,
+      bankCardLast4: null,
+      bankCardHash: null,
+      workStatus: null,
+      hardshipTier: null,
+      birthDate: null,
+      benefitForm: 'in_kind',
+      sex: v.rows[0]!.value!.fields.sex,
+      idNumberHash: v.rows[0]!.value!.idHash,
+      phoneHash: v.rows[0]!.value!.phoneHash,
+    });
+    expect(cipher.decrypt(d.idNumberEnc!)).toBe(idNumber(61));
+    expect(await cancelImport(deps, { personId: ids.contact, batchId })).toBe(1);
   });
 
   it('cancel deletes the drafts of the batch and nothing else', async () => {

@@ -275,6 +275,17 @@ export interface ParseOptions {
   maxRows?: number;
 }
 
+/**
+ * Rows handed out while the sheet is still being read (the upload child sends them to the bot, which
+ * checks them while the rest is parsed): `send` gets every `size` rows, in file order; the result then
+ * holds only the rows not yet sent. A sheet refused later (too many rows) is refused as a whole: the
+ * receiver drops what it got.
+ */
+export interface RowSlices {
+  size: number;
+  send: (rows: SheetRow[]) => void | Promise<void>;
+}
+
 const startsWith = (buf: Uint8Array, magic: number[]) => magic.every((b, i) => buf[i] === b);
 
 function extensionOf(fileName: string): string {
@@ -287,13 +298,16 @@ export async function parseSheet(
   buffer: Uint8Array,
   fileName: string,
   opts: ParseOptions = {},
+  slices?: RowSlices,
+  /** The .xlsx's parts already inflated (the upload child's zip check), by entry name. */
+  inflated?: Map<string, Buffer>,
 ): Promise<ParseResult> {
   const ext = extensionOf(fileName);
   const max = opts.maxRows ?? MAX_SHEET_ROWS;
   let grid: GridSource;
   if (ext === 'xlsx' || ext === 'xlsm') {
     if (!startsWith(buffer, XLSX_MAGIC)) return fail('wrong_type', { ext });
-    grid = xlsxRows(buffer);
+    grid = xlsxRows(buffer, inflated);
   } else if (ext === 'csv' || ext === 'txt') {
     if (startsWith(buffer, XLSX_MAGIC) || startsWith(buffer, OLE_MAGIC) || buffer.includes(0))
       return fail('wrong_type', { ext });
@@ -307,7 +321,7 @@ export async function parseSheet(
   } else return fail('wrong_type', { ext: ext || '?' });
 
   try {
-    return await collect(grid, ext === 'csv' || ext === 'txt' ? 'csv' : 'xlsx', max, opts.required);
+    return await collect(grid, ext === 'csv' || ext === 'txt' ? 'csv' : 'xlsx', max, opts.required, slices);
   } catch (err) {
     if (err instanceof SheetFailure) return { ok: false, error: err.error };
     // exceljs throws on damaged zips / non-workbook zips (a .docx renamed .xlsx...)
@@ -338,10 +352,13 @@ async function collect(
   format: 'xlsx' | 'csv',
   max: number,
   required: readonly SheetColumn[] | undefined,
+  slices: RowSlices | undefined,
 ): Promise<ParseResult> {
   const pending: { line: number; cells: unknown[] }[] = [];
   let header: { line: number; map: (SheetColumn | undefined)[] } | undefined;
-  const rows: SheetRow[] = [];
+  /** Rows not yet sent (all of them without `slices`); `sent` counts the others. */
+  let rows: SheetRow[] = [];
+  let sent = 0;
 
   const setHeader = (h: { line: number; cells: unknown[] }) => {
     const map = h.cells.map((c) => columnForHeader(plainText(c)));
@@ -373,7 +390,7 @@ async function collect(
       values[column] = v.text;
     });
     if (blank) return;
-    if (rows.length >= max) throw new SheetFailure({ code: 'too_many_rows', params: { max } });
+    if (sent + rows.length >= max) throw new SheetFailure({ code: 'too_many_rows', params: { max } });
     rows.push({ line: r.line, values, issues });
   };
 
@@ -381,6 +398,12 @@ async function collect(
     if (r.cells.every((c) => plainText(c).trim() === '')) continue;
     if (header) {
       addRow(r);
+      if (slices && rows.length >= slices.size) {
+        const out = rows;
+        rows = [];
+        sent += out.length;
+        await slices.send(out);
+      }
       continue;
     }
     pending.push(r);
@@ -396,7 +419,7 @@ async function collect(
     setHeader(pending[0]!);
     for (const r of pending.slice(1)) addRow(r);
   }
-  if (rows.length === 0) throw new SheetFailure({ code: 'empty', params: {} });
+  if (sent + rows.length === 0) throw new SheetFailure({ code: 'empty', params: {} });
   const h = header!;
   return {
     ok: true,
@@ -448,8 +471,8 @@ function cellText(v: unknown, column: SheetColumn): { text: string } | { lost: s
  * parts inflated within the upload zip limits). exceljs' whole-workbook load was most of the import's
  * time and memory, and its streaming reader garbles a Chinese character split across two zip chunks.
  */
-async function* xlsxRows(buffer: Uint8Array): GridSource {
-  const file = new XlsxFile(buffer);
+async function* xlsxRows(buffer: Uint8Array, inflated?: Map<string, Buffer>): GridSource {
+  const file = new XlsxFile(buffer, undefined, inflated);
   const sheets = file.sheets();
   const ws = sheets.find((w) => !SKIP_SHEETS.has(w.name) && w.state === 'visible');
   if (!ws) {

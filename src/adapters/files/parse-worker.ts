@@ -1,7 +1,8 @@
 import { parseHandoverSheet, parseReturnFile } from './bank-files.ts';
 import { parseEntryList } from './ledger-xlsx.ts';
 import { parseAllocationSheet } from './allocation-sheet.ts';
-import { parseSheet } from './nomination-sheet.ts';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { parseSheet, type SheetRow } from './nomination-sheet.ts';
 import type { UploadJob } from './safe-upload.ts';
 import { inspectZip, isZip, verifyZip } from './safe-zip.ts';
 
@@ -11,14 +12,26 @@ import { inspectZip, isZip, verifyZip } from './safe-zip.ts';
 // event loop, heap and process are not the ones that pay.
 
 async function run(job: UploadJob): Promise<unknown> {
+  // A nomination sheet's parts, inflated once: the check's inflation is the parser's (the sheet part of
+  // a 10,000-row list is several MB).
+  const inflated = job.kind === 'nomination_sheet' ? new Map<string, Buffer>() : undefined;
   if (isZip(job.bytes)) {
     const zip = inspectZip(job.bytes, job.limits);
     if (!zip.ok) return { refused: zip.code };
-    if (!verifyZip(job.bytes, zip.entries).ok) return { refused: 'zip_bad' };
+    const keep = inflated ? (e: { name: string }, data: Buffer) => inflated.set(e.name, data) : undefined;
+    if (!verifyZip(job.bytes, zip.entries, keep).ok) return { refused: 'zip_bad' };
   }
   switch (job.kind) {
     case 'nomination_sheet':
-      return { value: await parseSheet(job.bytes, job.fileName, job.sheetOptions ?? {}) };
+      return {
+        value: await parseSheet(
+          job.bytes,
+          job.fileName,
+          job.sheetOptions ?? {},
+          job.sliceRows ? { size: job.sliceRows, send: sendRows } : undefined,
+          inflated,
+        ),
+      };
     case 'return_file':
       return { value: await parseReturnFile(job.bytes, job.fileName) };
     case 'handover_sheet':
@@ -28,6 +41,15 @@ async function run(job: UploadJob): Promise<unknown> {
     case 'allocation_sheet':
       return { value: await parseAllocationSheet(job.bytes, job.fileName) };
   }
+}
+
+/**
+ * A slice of a nomination sheet's rows, sent while the rest is parsed. The write is not waited for (the
+ * parse goes on while the bot is busy checking); a turn of the event loop lets the channel write it.
+ */
+async function sendRows(rows: SheetRow[]) {
+  send({ rows });
+  await yieldToLoop();
 }
 
 // Booted ahead of need (loading tsx and exceljs takes most of a second): the job arrives as a message.

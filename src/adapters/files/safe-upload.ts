@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { HandoverParse, ReturnParse } from './bank-files.ts';
 import { diedOfMemory, forkLean } from './lean-child.ts';
 import type { EntryListParse } from './ledger-xlsx.ts';
-import type { ParseOptions, ParseResult } from './nomination-sheet.ts';
+import type { ParseOptions, ParseResult, SheetRow } from './nomination-sheet.ts';
 import { inspectZip, isZip, UPLOAD_ZIP_LIMITS, type ZipLimits } from './safe-zip.ts';
 
 // The one door every uploaded spreadsheet goes through (nomination sheet, bank return file, handover
@@ -49,6 +49,8 @@ export interface UploadJob {
   fileName: string;
   sheetOptions?: ParseOptions;
   limits: ZipLimits;
+  /** Nomination sheets: send the rows in slices of this many while parsing (`{ rows }` messages). */
+  sliceRows?: number;
 }
 
 export interface SafeParseOptions {
@@ -62,7 +64,18 @@ export interface SafeParseOptions {
   /** The child's heap cap (old generation), default 512 MB (a spare child is kept booted for it). */
   maxHeapMb?: number;
   limits?: ZipLimits;
+  /**
+   * Nomination sheets: called with each slice of rows (ROW_SLICE of them, in file order) while the
+   * child parses the rest, so the caller can check them meanwhile. Only a parse that ends `ok` makes
+   * them rows of the file (the result holds them all, these included); on any other outcome (refused,
+   * a sheet error, the child's death) the caller drops what it got. Never called after the promise
+   * settles.
+   */
+  onRows?: (rows: SheetRow[]) => void;
 }
+
+/** Rows a child sends at a time when the caller takes them while the file is parsed. */
+export const ROW_SLICE = 1000;
 
 const PARALLEL = 2;
 const MAX_WAITING = 16;
@@ -160,7 +173,12 @@ function deathOf(code: number | null, signal: NodeJS.Signals | null, stderr: str
   return 'unreadable';
 }
 
-async function inChild(job: UploadJob, timeoutMs: number, maxHeapMb: number): Promise<unknown> {
+async function inChild(
+  job: UploadJob,
+  timeoutMs: number,
+  maxHeapMb: number,
+  onRows?: (rows: SheetRow[]) => void,
+): Promise<unknown> {
   const { child, ready, stderr } = takeChild(maxHeapMb);
   busy(child);
   try {
@@ -181,7 +199,11 @@ async function inChild(job: UploadJob, timeoutMs: number, maxHeapMb: number): Pr
           if (child.exitCode === null && child.signalCode === null) done({ refused: 'unreadable' });
           return;
         }
-        child.on('message', done);
+        child.on('message', (m: { rows?: SheetRow[] }) => {
+          if (settled) return;
+          if (onRows && Array.isArray(m.rows)) onRows(m.rows);
+          else done(m);
+        });
         child.send(job, (err) => {
           if (err) done({ refused: 'unreadable' });
         });
@@ -210,17 +232,34 @@ export async function parseUpload<K extends UploadKind>(
   const release = await slot();
   if (!release) return { ok: false, refused: 'busy' };
   try {
+    const streamed = kind === 'nomination_sheet' && opts.onRows ? opts.onRows : undefined;
     const job: UploadJob = {
       kind,
       bytes,
       fileName,
       limits,
       ...(opts.sheetOptions ? { sheetOptions: opts.sheetOptions } : {}),
+      ...(streamed ? { sliceRows: ROW_SLICE } : {}),
     };
-    const r = (await inChild(job, opts.timeoutMs ?? 30_000, opts.maxHeapMb ?? DEFAULT_HEAP_MB)) as
+    // The slices received, kept to be the result's rows (the child's last message holds the rest).
+    const received: SheetRow[] = [];
+    const onRows = streamed
+      ? (rows: SheetRow[]) => {
+          for (const r of rows) received.push(r);
+          streamed(rows);
+        }
+      : undefined;
+    const r = (await inChild(job, opts.timeoutMs ?? 30_000, opts.maxHeapMb ?? DEFAULT_HEAP_MB, onRows)) as
       | { value: ResultOf[K] }
       | { refused: UploadRefusal };
-    return 'refused' in r ? { ok: false, refused: r.refused } : { ok: true, value: r.value };
+    if ('refused' in r) return { ok: false, refused: r.refused };
+    const value = r.value as ResultOf[K];
+    if (streamed && received.length > 0 && (value as ParseResult).ok) {
+      const sheet = value as ParseResult & { ok: true };
+      for (const row of sheet.rows) received.push(row);
+      sheet.rows = received;
+    }
+    return { ok: true, value };
   } finally {
     release();
   }

@@ -127,10 +127,13 @@ export function readZipEntry(bytes: Uint8Array, e: ZipEntry): Buffer {
 export function verifyZip(
   bytes: Uint8Array,
   entries: ZipEntry[],
+  /** Receives each entry's inflated bytes (a parser that reads them next need not inflate them again). */
+  keep?: (e: ZipEntry, data: Buffer) => void,
 ): { ok: true } | { ok: false; detail: string } {
   for (const e of entries) {
     try {
-      readZipEntry(bytes, e);
+      const data = readZipEntry(bytes, e);
+      keep?.(e, data);
     } catch (err) {
       return { ok: false, detail: err instanceof Error ? err.message : String(err) };
     }

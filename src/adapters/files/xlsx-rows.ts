@@ -124,6 +124,8 @@ export class XlsxFile {
   constructor(
     private readonly bytes: Uint8Array,
     limits: ZipLimits = UPLOAD_ZIP_LIMITS,
+    /** Parts already inflated within their declared sizes (verifyZip's), by entry name; each used once. */
+    private readonly inflated?: Map<string, Buffer>,
   ) {
     const zip = inspectZip(bytes, limits);
     if (!zip.ok) throw new XlsxError(zip.detail);
@@ -132,7 +134,13 @@ export class XlsxFile {
 
   private part(name: string): string | undefined {
     const e = this.entries.get(name.replace(/^\/+/, ''));
-    return e ? readZipEntry(this.bytes, e).toString('utf8') : undefined;
+    if (!e) return undefined;
+    const done = this.inflated?.get(e.name);
+    if (done) {
+      this.inflated!.delete(e.name);
+      return done.toString('utf8');
+    }
+    return readZipEntry(this.bytes, e).toString('utf8');
   }
 
   private workbookXml(): string {

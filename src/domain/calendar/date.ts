@@ -65,12 +65,17 @@ export function shanghaiDateOf(instant: Date | number): IsoDate {
   return new Date(ms + OFFSET_MS).toISOString().slice(0, 10);
 }
 
+let lastIsoDate: string | undefined;
+
 /** Converts any `DateInput` to its calendar date (see the module comment for the time-zone rules). */
 export function toIsoDate(input: DateInput): IsoDate {
   if (typeof input === 'string') {
+    // The same "today" is converted for every row of an import: the last date checked is not checked again.
+    if (input === lastIsoDate) return input;
     const s = input.trim();
     if (DATE_RE.test(s)) {
       if (!isValidIsoDate(s)) throw new RangeError(`Not a calendar date: ${input}`);
+      if (s === input) lastIsoDate = s;
       return s;
     }
     const local = LOCAL_DATETIME_RE.exec(s);

@@ -44,7 +44,8 @@ export function normaliseBankCard(input: string): string {
 export function validateBankCard(input: string): BankCardResult {
   const s = normaliseBankCard(input);
   if (s.length === 0) return fail('card.empty');
-  const bad = [...s].find((c) => !/\d/.test(c));
+  // The first character that is not a digit (a string of digits only, the usual case, is not split).
+  const bad = /^\d+$/.test(s) ? undefined : [...s].find((c) => !/\d/.test(c));
   if (bad !== undefined) return fail('card.chars', { char: bad });
   if (s.length < CARD_MIN_LENGTH || s.length > CARD_MAX_LENGTH) {
     return fail('card.length', { length: s.length, min: CARD_MIN_LENGTH, max: CARD_MAX_LENGTH });

@@ -28,6 +28,7 @@ const DOT_VARIANTS_RE = /[\u2022\u30FB\u2027\u2219\u22C5\u0387\u16EB\u2E31\uFF65
 const HAN_RE = /\p{Script=Han}/u;
 const LATIN_RE = /\p{Script=Latin}/u;
 const ALLOWED_RE = /[\p{Script=Han}\p{Script=Latin}\p{M} '\-.\u00B7]/u;
+const ALL_ALLOWED_RE = /^[\p{Script=Han}\p{Script=Latin}\p{M} '\-.\u00B7]*$/u;
 const HAN_NAME_RE = /^\p{Script=Han}+(?:\u00B7\p{Script=Han}+)*$/u;
 const LATIN_NAME_RE =
   /^\p{Script=Latin}[\p{Script=Latin}\p{M}]*(?:(?:[ '\-.\u00B7]|\. )[\p{Script=Latin}][\p{Script=Latin}\p{M}]*)*\.?$/u;
@@ -43,7 +44,8 @@ export function normaliseName(input: string): string {
 export function validateName(input: string): NameResult {
   const s = normaliseName(input);
   if (s.length === 0) return fail('name.empty');
-  const bad = [...s].find((c) => !ALLOWED_RE.test(c));
+  // The first character not allowed (a name of allowed characters only, the usual case, is not split).
+  const bad = ALL_ALLOWED_RE.test(s) ? undefined : [...s].find((c) => !ALLOWED_RE.test(c));
   if (bad !== undefined) return fail('name.invalid', { char: bad });
   const han = HAN_RE.test(s);
   const latin = LATIN_RE.test(s);

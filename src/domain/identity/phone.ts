@@ -20,7 +20,8 @@ export function normalisePhone(input: string): string {
 export function validatePhone(input: string): PhoneResult {
   const s = normalisePhone(input);
   if (s.length === 0) return fail('phone.empty');
-  const bad = [...s].find((c) => !/\d/.test(c));
+  // The first character that is not a digit (a string of digits only, the usual case, is not split).
+  const bad = /^\d+$/.test(s) ? undefined : [...s].find((c) => !/\d/.test(c));
   if (bad !== undefined) return fail('phone.chars', { char: bad });
   if (s.length !== 11) return fail('phone.length', { length: s.length, expected: 11 });
   if (!/^1[3-9]\d{9}$/.test(s)) return fail('phone.format');

@@ -1,3 +1,4 @@
+import type { CipherWorker } from '../../adapters/crypto/field-cipher.ts';
 import { recordEntryBlocked } from '../report/figures.ts';
 import type { NominationDeps } from './shared.ts';
 import { storeImportDrafts } from './store-import-drafts.ts';
@@ -5,7 +6,6 @@ import {
   type ImportInput,
   type ImportProgress,
   type ImportValidation,
-  PROGRESS_SLICE,
   validateImport,
 } from './validate-import.ts';
 
@@ -20,13 +20,19 @@ export async function checkImport(
   opts: ImportProgress = {},
 ): Promise<{ validation: ImportValidation; batch?: { batchId: string; stored: number } }> {
   // A long file gets one cipher worker for both steps (look-up hashes while checking, encryption while
-  // storing): one thread boot per file instead of two (under tsx a boot costs ~250 ms of CPU). A short
-  // file is hashed on this thread, and the store boots its own worker if there is anything to store.
-  const worker = input.rows.length > PROGRESS_SLICE ? deps.cipher.worker() : undefined;
+  // storing): one thread boot per file instead of two (under tsx a boot costs ~250 ms of CPU), booted
+  // as soon as the file is known or expected to be long (a large upload: when it starts; else a feed's
+  // first slice). A short file is hashed on this thread, and the store boots its own worker if there is
+  // anything to store.
+  let worker: CipherWorker | undefined;
+  const bootWorker = () => {
+    worker ??= deps.cipher.worker();
+    return worker;
+  };
   let validation: ImportValidation;
   let batch: { batchId: string; stored: number } | undefined;
   try {
-    validation = await validateImport(deps, input, { ...opts, ...(worker ? { worker } : {}) });
+    validation = await validateImport(deps, input, { ...opts, bootWorker });
     batch =
       validation.valid > 0 ? await storeImportDrafts(deps, validation, worker ? { worker } : {}) : undefined;
   } finally {

@@ -1,5 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { CipherWorker } from '../../adapters/crypto/field-cipher.ts';
+import { type DateInput, shanghaiDateOf } from '../../domain/calendar/date.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { admitAll } from '../../domain/nomination/admission.ts';
 import { validateHardship } from '../../domain/identity/hardship.ts';
@@ -20,6 +21,7 @@ import {
 } from '../../domain/nomination/intake.ts';
 import { type CandidateKey, loadContact, loadRoom, personFactsReader } from './admission-facts.ts';
 import { refusalIssue } from './refusals.ts';
+import { RowFeed } from './row-feed.ts';
 import { type NominationDeps, toCategoryInfo } from './shared.ts';
 
 // Spreadsheet import, step 1: every row of an uploaded list is checked like a dialog answer
@@ -76,6 +78,8 @@ export interface ImportValidation {
   budgetRemainingFen: bigint;
   /** Rows that passed every other check but did not fit the quota or budget. */
   overLimit: number;
+  /** The campaign's settings as read for the check (the store takes the drafts' expiry from them). */
+  campaignSettings?: unknown;
 }
 
 export interface ImportInput {
@@ -83,21 +87,38 @@ export interface ImportInput {
   unionId: number;
   campaignId: number;
   categoryId: number;
-  rows: readonly ImportInputRow[];
+  /** The file's rows, or a feed of them while the file is still being parsed (row-feed.ts). */
+  rows: readonly ImportInputRow[] | RowFeed<ImportInputRow>;
 }
 
 export interface ImportProgress {
   /**
-   * The file's cipher worker, booted and closed by the caller (checkImport shares one between the
-   * check and the store); without it a long file boots one of its own for the check.
+   * The file's cipher worker, booted and closed by the caller; without it (or `bootWorker`) a long
+   * file boots one of its own for the check.
    */
   worker?: CipherWorker;
-  /** Called after each slice of rows is checked (files longer than one slice); must not throw. */
+  /**
+   * Boots the file's cipher worker when a long file needs one, closed by the caller (checkImport
+   * shares it between the check and the store). Never called once validateImport has settled.
+   */
+  bootWorker?: () => CipherWorker;
+  /**
+   * The caller expects a long file (an upload of LONG_FILE_BYTES or more): the worker boots at once,
+   * while the file is still being read (the bot's thread has little to do then), not at its first slice.
+   */
+  longExpected?: boolean;
+  /**
+   * Called after each slice of rows is checked (files longer than one slice), once the file's total is
+   * known (a feed's slices checked before its end are not reported); must not throw.
+   */
   onProgress?: (checked: number, total: number) => void;
 }
 
 /** Rows checked between two looks at the event loop (a longer file's hashes go to a worker thread). */
 export const PROGRESS_SLICE = 1000;
+
+/** An upload this large is most likely longer than a slice (a 1,000-row .xlsx list is ~70 KB). */
+export const LONG_FILE_BYTES = 64 * 1024;
 
 /** Where a review flag points in the sheet. */
 const FLAG_COLUMN: Record<string, SheetColumn> = { self_nomination: 'name', self_phone: 'phone' };
@@ -199,7 +220,7 @@ const NO_COLUMNS: ReadonlySet<SheetColumn> = new Set();
 export function checkRow(
   row: ImportInputRow,
   cat: CategoryInfo,
-  today: Date,
+  today: DateInput,
   hash: (kind: 'id' | 'phone' | 'card', v: string) => string,
   memo?: VocabMemo,
 ): ImportRowResult {
@@ -314,7 +335,7 @@ function checkSlice(
   from: number,
   to: number,
   cat: CategoryInfo,
-  today: Date,
+  today: DateInput,
   memo: VocabMemo,
   hashed: (from: number, to: number) => void,
 ): Promise<unknown> {
@@ -354,10 +375,60 @@ export async function validateImport(
   input: ImportInput,
   opts: ImportProgress = {},
 ): Promise<ImportValidation> {
+  // A feed's slices are checked as they arrive, while the upload child parses the next ones.
+  const feed = input.rows instanceof RowFeed ? input.rows : undefined;
+  const all: ImportInputRow[] = feed ? [] : (input.rows as ImportInputRow[]);
+  const totalNow = () => (feed ? feed.total : all.length);
+  // A long file: more than one slice (a feed that is still coming counts as long).
+  const long = () => (totalNow() ?? Number.POSITIVE_INFINITY) > PROGRESS_SLICE;
+  // A long file's look-up hashes (three HMACs a row) are computed on a worker thread, a slice at a
+  // time, while this thread checks the next slice.
+  let worker: CipherWorker | undefined;
+  let ownWorker = false;
+  let settled = false;
+  const workerFor = (): CipherWorker => {
+    if (!worker) {
+      worker = opts.worker ?? opts.bootWorker?.();
+      if (!worker) {
+        worker = deps.cipher.worker();
+        ownWorker = true;
+      }
+    }
+    return worker;
+  };
+  // A feed's first slice tells a long file (a short one arrives whole, ended): its worker boots then,
+  // while the context is still being read.
+  void feed?.arrived.then(() => {
+    if (!settled && long()) workerFor();
+  });
+  try {
+    if (feed && opts.longExpected) workerFor();
+    return await validateRows(deps, input, opts, { feed, all, totalNow, long, workerFor });
+  } finally {
+    settled = true;
+    if (ownWorker) await worker?.close();
+  }
+}
+
+async function validateRows(
+  deps: NominationDeps,
+  input: ImportInput,
+  opts: ImportProgress,
+  src: {
+    feed: RowFeed<ImportInputRow> | undefined;
+    all: ImportInputRow[];
+    totalNow: () => number | undefined;
+    long: () => boolean;
+    workerFor: () => CipherWorker;
+  },
+): Promise<ImportValidation> {
+  const { feed, all, totalNow, long, workerFor } = src;
   // The contact's own details are read beside the context.
   const contactRead = loadContact(deps.db, input.personId);
   contactRead.catch(() => {}); // awaited below, or moot when the context refuses the file
   const { now, campaign, cat } = await loadContext(deps, input);
+  // "Today" for the date rules, worked out once for the file (as a Date, each row's ID number converted it).
+  const today = shanghaiDateOf(now);
   // What admission decides on is read while the rows are checked: the room now, the person facts of
   // each slice's rows as soon as their look-up hashes are known (PostgreSQL reads them while this
   // thread checks the next slice), so that little is left to wait for once the last slice is checked.
@@ -373,12 +444,8 @@ export async function validateImport(
   const hash = (kind: 'id' | 'phone' | 'card', v: string) => deps.cipher.hash(kind, v);
   // Rows are checked in slices; between slices the event loop serves other updates and the caller
   // hears how far the check got (a progress message for long files).
-  const total = input.rows.length;
-  const rows: ImportRowResult[] = new Array(total);
+  const rows: ImportRowResult[] = feed ? [] : new Array(all.length);
   const memo = vocabMemo();
-  // A long file's look-up hashes (three HMACs a row) are computed on a worker thread, a slice at a
-  // time, while this thread checks the next slice.
-  const worker = total > PROGRESS_SLICE ? (opts.worker ?? deps.cipher.worker()) : undefined;
   const hashed = (from: number, to: number) => {
     const keys: CandidateKey[] = [];
     for (let i = from; i < to; i++) {
@@ -387,23 +454,35 @@ export async function validateImport(
     }
     facts.ask(keys);
   };
-  try {
-    const hashing: Promise<unknown>[] = [];
-    for (let from = 0; from < total; from += PROGRESS_SLICE) {
-      const to = Math.min(total, from + PROGRESS_SLICE);
-      if (!worker) {
-        for (let i = from; i < to; i++) rows[i] = checkRow(input.rows[i]!, cat, now, hash, memo);
+  const hashing: Promise<unknown>[] = [];
+  let from = 0;
+  const checkUpTo = async (available: number) => {
+    while (from < available) {
+      const to = Math.min(available, from + PROGRESS_SLICE);
+      if (!long()) {
+        for (let i = from; i < to; i++) rows[i] = checkRow(all[i]!, cat, today, hash, memo);
         hashed(from, to);
-      } else hashing.push(checkSlice(worker, input.rows, rows, from, to, cat, now, memo, hashed));
-      if (total > PROGRESS_SLICE) {
-        opts.onProgress?.(to, total);
+      } else hashing.push(checkSlice(workerFor(), all, rows, from, to, cat, today, memo, hashed));
+      from = to;
+      if (long()) {
+        const total = totalNow();
+        if (total !== undefined) opts.onProgress?.(to, total);
         await yieldToLoop();
       }
     }
-    await Promise.all(hashing);
+  };
+  try {
+    if (feed)
+      for await (const slice of feed) {
+        for (const r of slice) all.push(r);
+        await checkUpTo(all.length);
+      }
+    else await checkUpTo(all.length);
   } finally {
-    if (worker !== opts.worker) await worker?.close();
+    // A slice's hashes may still be on their way when the feed fails: awaited (failures too).
+    await Promise.allSettled(hashing);
   }
+  await Promise.all(hashing);
 
   // Duplicates within the file: every row sharing an ID number is refused, naming the other row.
   const byId = new Map<string, ImportRowResult[]>();
@@ -481,5 +560,6 @@ export async function validateImport(
     quotaRemaining: room.quotaLeft,
     budgetRemainingFen: room.budgetLeftFen,
     overLimit,
+    campaignSettings: campaign.settings,
   };
 }

@@ -8,7 +8,8 @@ import { HARDSHIP_CAUSES } from '../../../domain/identity/hardship.ts';
 import { columnsFor, requiredColumnsFor, type SheetColumn } from '../../../domain/nomination/columns.ts';
 import { cancelImport } from '../../../usecases/nominations/cancel-import.ts';
 import { checkImport, importTarget } from '../../../usecases/nominations/check-import.ts';
-import type { ImportIssue } from '../../../usecases/nominations/validate-import.ts';
+import { RowFeed } from '../../../usecases/nominations/row-feed.ts';
+import { type ImportIssue, LONG_FILE_BYTES } from '../../../usecases/nominations/validate-import.ts';
 import { type NominationDeps, openCampaigns, toCategoryInfo } from '../../../usecases/nominations/shared.ts';
 import { unionsByIds } from '../../../usecases/unions.ts';
 import {
@@ -18,6 +19,7 @@ import {
   MAX_SHEET_BYTES,
   MAX_SHEET_ROWS,
   type SheetError,
+  type SheetRow,
 } from '../../files/nomination-sheet.ts';
 import { parseUpload } from '../../files/safe-upload.ts';
 import type { Params } from '../../i18n.ts';
@@ -237,26 +239,20 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
     // Columns every row needs whatever its benefit form (bank columns only if all forms are transfers).
     const required = requiredColumnsFor(cat, cat.benefitForms.find((f) => f !== 'transfer') ?? 'transfer');
     const started = Date.now();
-    // Parsed off the bot's event loop, after the zip's directory passed the size limits.
-    const safe = await parseUpload('nomination_sheet', bytes, file.fileName, {
-      sheetOptions: { required, maxRows: MAX_SHEET_ROWS },
-    });
-    if (!safe.ok) {
-      deps.logger.info({ requestId: ctx.requestId, refused: safe.refused }, 'spreadsheet refused unread');
-      return ctx.reply(ctx.t(`upload_refused.${safe.refused}`));
-    }
-    const parsed = safe.value;
-    if (!parsed.ok) {
-      deps.logger.info({ requestId: ctx.requestId, code: parsed.error.code }, 'spreadsheet refused');
-      return ctx.reply(sheetErrorText(ctx, parsed.error));
-    }
-    const checking = await ctx.reply(ctx.t('upload.checking', { file: file.fileName }));
+    // Parsed off the bot's event loop, after the zip's directory passed the size limits. The rows come
+    // in slices while the child parses the rest, and are checked as they come (the context, the
+    // look-up hashes' worker and the first slices' checks overlap the parse). Nothing is stored before
+    // the whole file has parsed: a refused or failed parse fails the feed, and the check with it.
+    const feed = new RowFeed<SheetRow>();
+    let checking: { chat: { id: number }; message_id: number } | undefined;
     // A long file: the "checking" message becomes a progress message, edited at most every
     // PROGRESS_EVERY_MS through the outbound path (one edit in flight at a time).
     let lastEdit = Date.now();
     let editing = false;
     const onProgress = (done: number, total: number) => {
-      if (total < PROGRESS_MIN_ROWS || editing || Date.now() - lastEdit < PROGRESS_EVERY_MS) return;
+      if (!checking || total < PROGRESS_MIN_ROWS || editing || Date.now() - lastEdit < PROGRESS_EVERY_MS)
+        return;
+      const shown = checking;
       editing = true;
       lastEdit = Date.now();
       const text = ctx.t('import_progress.checking', {
@@ -266,7 +262,7 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
         total: total.toLocaleString('en-US'),
       });
       ctx.telegram
-        .editMessageText(checking.chat.id, checking.message_id, undefined, text)
+        .editMessageText(shown.chat.id, shown.message_id, undefined, text)
         .catch((err: unknown) =>
           deps.logger.debug({ requestId: ctx.requestId, err }, 'progress edit not shown'),
         )
@@ -274,13 +270,41 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
           editing = false;
         });
     };
+    const check = checkImport(
+      nd,
+      { personId: ctx.who.id, ...target, rows: feed },
+      { onProgress, longExpected: bytes.byteLength >= LONG_FILE_BYTES },
+    );
+    check.catch(() => {}); // awaited below, or moot when the parse fails
+    let safe: Awaited<ReturnType<typeof parseUpload<'nomination_sheet'>>>;
+    try {
+      safe = await parseUpload('nomination_sheet', bytes, file.fileName, {
+        sheetOptions: { required, maxRows: MAX_SHEET_ROWS },
+        onRows: (rows) => feed.push(rows),
+      });
+    } catch (err) {
+      feed.fail(err);
+      throw err;
+    }
+    const parsed = safe.ok ? safe.value : undefined;
+    if (!parsed?.ok) {
+      feed.fail(new Error('file not parsed'));
+      await check.catch(() => {}); // winds down (its worker closed); it stored nothing
+      if (!safe.ok) {
+        deps.logger.info({ requestId: ctx.requestId, refused: safe.refused }, 'spreadsheet refused unread');
+        return ctx.reply(ctx.t(`upload_refused.${safe.refused}`));
+      }
+      const error = (parsed as { ok: false; error: SheetError }).error;
+      deps.logger.info({ requestId: ctx.requestId, code: error.code }, 'spreadsheet refused');
+      return ctx.reply(sheetErrorText(ctx, error));
+    }
+    // The rows the feed has not had yet (all of a short file's).
+    feed.end(parsed.rows.slice(feed.received));
+    checking = await ctx.reply(ctx.t('upload.checking', { file: file.fileName }));
+    lastEdit = Date.now();
     let checkedImport: Awaited<ReturnType<typeof checkImport>>;
     try {
-      checkedImport = await checkImport(
-        nd,
-        { personId: ctx.who.id, ...target, rows: parsed.rows },
-        { onProgress },
-      );
+      checkedImport = await check;
     } catch (err) {
       if (err instanceof DomainError) return ctx.reply(errorText(ctx, err));
       throw err;
