@@ -34,7 +34,31 @@ const FIELD_COLUMNS: Record<string, string[]> = {
   bank_card: ['bankCardEnc'],
 };
 
-type NominationForChecks = NonNullable<Awaited<ReturnType<typeof loadForChecks>>>;
+/** What the checks read of a nomination, its campaign and its category (loadForChecks, or a card's row). */
+export interface NominationForChecks {
+  id: number;
+  campaignId: number;
+  unionId: number;
+  fullName: string | null;
+  idNumberEnc: string | null;
+  idNumberHash: string | null;
+  phoneEnc: string | null;
+  phoneHash: string | null;
+  employer: string | null;
+  workStatus: string | null;
+  modelWorkerLevel: string | null;
+  hardshipTier: string | null;
+  mainCause: string | null;
+  description: string | null;
+  benefitForm: string | null;
+  bankName: string | null;
+  bankCardEnc: string | null;
+  bankCardHash: string | null;
+  amountFen: number | null;
+  flags: string[];
+  campaign: { targetPaymentDate: Date; budgetTotalFen: bigint };
+  category: Parameters<typeof toCategoryInfo>[0] | null;
+}
 
 export function loadForChecks(db: Db, id: number) {
   return db.nomination.findUnique({
@@ -43,25 +67,45 @@ export function loadForChecks(db: Db, id: number) {
   });
 }
 
+/**
+ * `idNumber`: the ID number already decrypted by the caller (the card masks it too), so it is
+ * decrypted once per card.
+ */
 export async function automaticChecks(
   deps: { db: Db; cipher: FieldCipher; now: () => Date },
   n: NominationForChecks,
+  idNumber?: string | null,
 ): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   const { db } = deps;
-  // 1. ID number rules (check digit, region, birth date) on the decrypted value; never shown in clear.
-  if (n.idNumberEnc) {
-    const r = validateIdNumber(deps.cipher.decrypt(n.idNumberEnc), { today: shanghaiDateOf(deps.now()) });
-    if (r.ok) out.push({ code: 'id_ok', level: 'ok', params: { age: r.age } });
-    else out.push({ code: 'id_invalid', level: 'fail', params: { rule: r.code } });
-  }
-  // 2-4. The admission rules of submit, against today's data (others may have been submitted since).
-  const [person] = await loadPersonFacts(db, {
+  // The admission facts and the room are independent reads: sent at once (one round trip).
+  const cat = n.category ? toCategoryInfo(n.category) : null;
+  const personRead = loadPersonFacts(db, {
     campaignId: n.campaignId,
     targetPaymentDate: n.campaign.targetPaymentDate,
     candidates: [{ idHash: n.idNumberHash, phoneHash: n.phoneHash, cardHash: n.bankCardHash }],
     excludeIds: [n.id],
   });
+  const roomRead = cat
+    ? loadRoom(db, {
+        unionId: n.unionId,
+        campaignId: n.campaignId,
+        budgetFen: n.campaign.budgetTotalFen,
+        cat,
+        excludeIds: [n.id],
+      })
+    : null;
+  // Both are awaited below; a failure of one is not left unhandled while the other is awaited.
+  roomRead?.catch(() => {});
+  // 1. ID number rules (check digit, region, birth date) on the decrypted value; never shown in clear.
+  if (n.idNumberEnc) {
+    const clear = idNumber ?? deps.cipher.decrypt(n.idNumberEnc);
+    const r = validateIdNumber(clear, { today: shanghaiDateOf(deps.now()) });
+    if (r.ok) out.push({ code: 'id_ok', level: 'ok', params: { age: r.age } });
+    else out.push({ code: 'id_invalid', level: 'fail', params: { rule: r.code } });
+  }
+  // 2-4. The admission rules of submit, against today's data (others may have been submitted since).
+  const [person] = await personRead;
   if (n.idNumberHash) {
     if (person!.blocking)
       out.push({
@@ -85,18 +129,11 @@ export async function automaticChecks(
   }
   // Flags raised at entry (self-nomination, shared phone, card checksum …).
   for (const f of n.flags) out.push({ code: 'flag', level: 'warn', params: { flag: `@flags.${f}` } });
-  if (!n.category) {
+  if (!cat || !roomRead) {
     out.push({ code: 'missing', level: 'fail', params: { fields: '@field.category' } });
     return out;
   }
-  const cat = toCategoryInfo(n.category);
-  const room = await loadRoom(db, {
-    unionId: n.unionId,
-    campaignId: n.campaignId,
-    budgetFen: n.campaign.budgetTotalFen,
-    cat,
-    excludeIds: [n.id],
-  });
+  const room = await roomRead;
   const roomRefusal = roomFor(cat, room);
   if (room.quotaLeft !== null)
     out.push({
