@@ -6,7 +6,7 @@ import type { Db } from '../../adapters/db/client.ts';
 import type { FieldCipher } from '../../adapters/crypto/field-cipher.ts';
 import { personRefusals, roomFor } from '../../domain/nomination/admission.ts';
 import { type PayableGap, payableGaps } from '../../domain/nomination/intake.ts';
-import { loadPersonFacts, loadRoom } from '../nominations/admission-facts.ts';
+import { loadCandidateFactsAndRoom } from '../nominations/admission-facts.ts';
 import { toCategoryInfo } from '../nominations/shared.ts';
 
 // Automatic checks shown on the review card before any decision. They re-run the entry checks against
@@ -78,25 +78,17 @@ export async function automaticChecks(
 ): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   const { db } = deps;
-  // The admission facts and the room are independent reads: sent at once (one round trip).
+  // The admission facts and the room in one statement, read while the ID number is checked.
   const cat = n.category ? toCategoryInfo(n.category) : null;
-  const personRead = loadPersonFacts(db, {
+  const factsRead = loadCandidateFactsAndRoom(db, {
     campaignId: n.campaignId,
     targetPaymentDate: n.campaign.targetPaymentDate,
-    candidates: [{ idHash: n.idNumberHash, phoneHash: n.phoneHash, cardHash: n.bankCardHash }],
+    candidate: { idHash: n.idNumberHash, phoneHash: n.phoneHash, cardHash: n.bankCardHash },
     excludeIds: [n.id],
+    room: cat ? { unionId: n.unionId, budgetFen: n.campaign.budgetTotalFen, cat } : null,
   });
-  const roomRead = cat
-    ? loadRoom(db, {
-        unionId: n.unionId,
-        campaignId: n.campaignId,
-        budgetFen: n.campaign.budgetTotalFen,
-        cat,
-        excludeIds: [n.id],
-      })
-    : null;
-  // Both are awaited below; a failure of one is not left unhandled while the other is awaited.
-  roomRead?.catch(() => {});
+  // Awaited below; a failure is not reported as unhandled meanwhile.
+  factsRead.catch(() => {});
   // 1. ID number rules (check digit, region, birth date) on the decrypted value; never shown in clear.
   if (n.idNumberEnc) {
     const clear = idNumber ?? deps.cipher.decrypt(n.idNumberEnc);
@@ -105,35 +97,34 @@ export async function automaticChecks(
     else out.push({ code: 'id_invalid', level: 'fail', params: { rule: r.code } });
   }
   // 2-4. The admission rules of submit, against today's data (others may have been submitted since).
-  const [person] = await personRead;
+  const { person, room } = await factsRead;
   if (n.idNumberHash) {
-    if (person!.blocking)
+    if (person.blocking)
       out.push({
         code: 'duplicate_here',
         level: 'fail',
         params: {
-          id: person!.blocking.nominationId,
-          union: person!.blocking.unionName,
-          status: `@status.${person!.blocking.status}`,
+          id: person.blocking.nominationId,
+          union: person.blocking.unionName,
+          status: `@status.${person.blocking.status}`,
         },
       });
     else out.push({ code: 'no_duplicate', level: 'ok', params: {} });
     // Reported by a union as paid from its allocation in this campaign: the other route of the money.
-    if (person!.paidByUnion)
+    if (person.paidByUnion)
       out.push({
         code: 'paid_by_union',
         level: 'fail',
-        params: { union: person!.paidByUnion.unionName, amount: formatYuan(person!.paidByUnion.amountFen) },
+        params: { union: person.paidByUnion.unionName, amount: formatYuan(person.paidByUnion.amountFen) },
       });
-    if (person!.earlier > 0) out.push({ code: 'earlier', level: 'warn', params: { n: person!.earlier } });
+    if (person.earlier > 0) out.push({ code: 'earlier', level: 'warn', params: { n: person.earlier } });
   }
   // Flags raised at entry (self-nomination, shared phone, card checksum …).
   for (const f of n.flags) out.push({ code: 'flag', level: 'warn', params: { flag: `@flags.${f}` } });
-  if (!cat || !roomRead) {
+  if (!cat || !room) {
     out.push({ code: 'missing', level: 'fail', params: { fields: '@field.category' } });
     return out;
   }
-  const room = await roomRead;
   const roomRefusal = roomFor(cat, room);
   if (room.quotaLeft !== null)
     out.push({
@@ -146,7 +137,7 @@ export async function automaticChecks(
     level: roomRefusal?.reason === 'budget' ? 'fail' : 'ok',
     params: { left: formatYuan(Number(room.budgetLeftFen > 0n ? room.budgetLeftFen : 0n)) },
   });
-  for (const r of personRefusals(cat, person!))
+  for (const r of personRefusals(cat, person))
     if (r.reason === 'yearly_cap')
       out.push({
         code: 'yearly_cap',
