@@ -40,6 +40,19 @@ async function pressAndWait(u: UserHandle, messageId: number, data: string) {
   return { ms: performance.now() - t0, message: m };
 }
 
+/** User + system CPU of this process (bot, emulator and the pressing users share it), in ms. */
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+
+/**
+ * Prints a phase's bounds on the clock of a `node --cpu-prof` profile (µs, monotonic) to stderr, for
+ * reading that window of the profile: call at the start, call the result at the end.
+ */
+function profileMark(phase: string) {
+  const us = () => Number(process.hrtime.bigint() / 1000n);
+  const from = us();
+  return () => console.error(`profile window ${phase}: ${from} ${us()}`);
+}
+
 const buttonData = (m: { buttons: { text: string; callbackData?: string }[] }, text: string) =>
   m.buttons.find((b) => b.text === text)?.callbackData;
 
@@ -58,6 +71,8 @@ async function baseline(emu: Awaited<ReturnType<typeof startEmulator>>) {
   const client = new EmulatorClient(emu.url, { bot: Number(token.split(':')[0]) });
   const latencies: number[] = [];
   const start = performance.now();
+  const cpu0 = process.cpuUsage();
+  const win = profileMark('baseline');
   await Promise.all(
     Array.from({ length: REVIEWERS }, async (_, i) => {
       const u = client.user(6_000_000 + i, { firstName: `noop${i}` });
@@ -71,19 +86,32 @@ async function baseline(emu: Awaited<ReturnType<typeof startEmulator>>) {
     }),
   );
   const wallMs = performance.now() - start;
+  const cpu = cpuMs(process.cpuUsage(cpu0));
+  win();
   bot.stop('bench done');
   return {
     presses: latencies.length,
     wallMs: Math.round(wallMs),
     pressesPerSecond: Math.round((latencies.length / wallMs) * 1000),
     latency: stats(latencies),
+    cpuMsPerPress: Math.round((cpu / latencies.length) * 100) / 100,
   };
 }
 
 async function main() {
   // The bot here, the worker (which sends the contacts' notices) in a process of its own, as deployed
   // (docker-compose: bot and worker services).
-  const { emu, tdb, app, token } = await startBenchApp({ role: 'bot+worker process' });
+  // Statements per press, by kind: the approve press is the update that inserted the decision.
+  const statements = { approve: [] as number[], next: [] as number[] };
+  let counting = false;
+  const { emu, tdb, app, token } = await startBenchApp({
+    role: 'bot+worker process',
+    onUpdateQueries: (u) => {
+      if (!counting || u.updateType !== 'callback_query') return;
+      const approve = u.statements.some((q) => /INSERT INTO review_decision/.test(q));
+      (approve ? statements.approve : statements.next).push(u.statements.length);
+    },
+  });
   const db = app.db;
   try {
     // ---- seed: one campaign, 400 contacts (one union each), 2,000 submitted nominations, 5 reviewers
@@ -192,6 +220,9 @@ async function main() {
     const nextMs: number[] = [];
     let conflicts = 0;
     const start = performance.now();
+    const cpu0 = process.cpuUsage();
+    const win = profileMark('review');
+    counting = true;
     await Promise.all(
       Array.from({ length: REVIEWERS }, async (_, i) => {
         const u = client.user(4_000_000 + i, { firstName: `审核员${i}`, languageCode: 'zh-hans' });
@@ -210,6 +241,11 @@ async function main() {
       }),
     );
     const decidedMs = performance.now() - start;
+    const reviewCpuMs = cpuMs(process.cpuUsage(cpu0));
+    win();
+    counting = false;
+    const mean = (xs: number[]) =>
+      Math.round((xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length)) * 100) / 100;
     const decided = await db.reviewDecision.count();
     // ---- contacts notified (notices through the worker, paced 1/s per contact chat)
     for (;;) {
@@ -239,6 +275,13 @@ async function main() {
         decisionsPerSecond: Math.round((decided / decidedMs) * 1000 * 10) / 10,
         approvePressLatency: stats(approveMs),
         nextPressLatency: stats(nextMs),
+        // This process's CPU per decision (an approve press and a Next press, with the emulator's and
+        // the pressing users' share; the worker runs in a process of its own); against twice
+        // baselineNoopBot.cpuMsPerPress it leaves the bot's own cost of the two presses.
+        // SQL statements per press (mean; the query budget of test/e2e/query-budget.test.ts).
+        statementsPerApprovePress: mean(statements.approve),
+        statementsPerNextPress: mean(statements.next),
+        cpuMsPerDecision: Math.round((reviewCpuMs / Math.max(1, approveMs.length)) * 100) / 100,
         allNotifiedMs: Math.round(notifiedMs),
         noticesSent: notices,
       },

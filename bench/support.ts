@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/adapters/logger.ts';
-import { startApp } from '../src/app.ts';
+import { type AppOptions, startApp } from '../src/app.ts';
 import { type Limits, startEmulator } from '../src/emulator/index.ts';
 import { createTestDatabase } from '../test/support/db.ts';
 
@@ -46,6 +46,8 @@ export async function startBenchApp(
      * docker-compose deploys them, so the worker's jobs do not share the bot's event loop.
      */
     role?: 'bot' | 'all' | 'bot+worker process';
+    /** Told after each update which SQL statements it sent (bot.ts). */
+    onUpdateQueries?: AppOptions['onUpdateQueries'];
   } = {},
 ) {
   const limits = opts.limits ?? { perChatPerSecond: 0, perChatBurst: 1, globalPerSecond: 0 };
@@ -74,6 +76,7 @@ export async function startBenchApp(
     apiRoot: emu.apiRoot,
     logger: createLogger({ level: 'warn' }),
     queuePrefix: prefix,
+    ...(opts.onUpdateQueries ? { onUpdateQueries: opts.onUpdateQueries } : {}),
   });
   const worker = separate ? await startWorkerProcess({ ...env, QUEUE_PREFIX: prefix }) : undefined;
   if (worker) {

@@ -26,6 +26,18 @@ import { grantStaff, seedSubmitted } from '../support/review-fixtures.ts';
 //      2026-12-02: -1)
 //   (the card's campaign for its "next" button comes with the decision: the extra read is gone)
 const REVIEW_PRESS_BUDGET = 3;
+// A "Next" press (审核下一条 ▶ on the decided card: the next card drawn in its place) = 4 (was 17):
+//   1  the person with their role grants and the cache version (touchPerson)
+//   1  the candidates: the oldest pending nominations the reviewer may take (then the lease of the first
+//      free one, in one Redis round trip)
+//   1  the card: the nomination, its union, the decisions on its revision and the one before with the
+//      reviewers' names, the two revisions' snapshots when resubmitted, and whether it is still pending
+//      (the re-check after the lease); campaign and category from the cache (was 8: the nomination was
+//      read twice through the model API with its campaign, category and union, plus a count)
+//   1  the automatic checks' facts: live nominations and union-reported recipients of the same ID, the
+//      owners of the phone and card, staff phones, and the union's quota and the campaign's budget
+//      used, in one statement (was 6)
+const NEXT_PRESS_BUDGET = 4;
 // A text answer of the dialog (name, phone, employer) = 3 (was 7, then 4):
 //   1  the person with their role grants and the cache version
 //   1  the draft (its campaign and category from the cache: -2)
@@ -118,6 +130,16 @@ describe('query budget per update', () => {
     await waitUntil(() => statementsOf(before).some(decided));
     const press = statementsOf(before).find(decided)!;
 
+    // Next: the card of the next nomination drawn in place of the decided one (the dialog's, waiting).
+    const beforeNext = seen.length;
+    await reviewer.press('审核下一条 ▶');
+    await reviewer.expectEdit(/申报 #\d+（第/);
+    const drewCard = (u: UpdateQueries) =>
+      u.updateType === 'callback_query' &&
+      u.statements.some((q) => /FROM nomination n JOIN grassroots_union u/.test(q));
+    await waitUntil(() => statementsOf(beforeNext).some(drewCard));
+    const next = statementsOf(beforeNext).find(drewCard)!;
+
     // Text answers: the updates whose guarded write sets a plain text field.
     const textAnswers = answers.filter((u) =>
       u.statements.some((q) =>
@@ -136,6 +158,7 @@ describe('query budget per update', () => {
     expect(warm.length).toBeGreaterThanOrEqual(textAnswers.length - 1);
     expect(idAnswer!.statements.length).toBeLessThanOrEqual(ID_ANSWER_BUDGET);
     expect(press.statements.length).toBeLessThanOrEqual(REVIEW_PRESS_BUDGET);
+    expect(next.statements.length).toBeLessThanOrEqual(NEXT_PRESS_BUDGET + COLD_LOADS);
   });
 });
 

@@ -4,6 +4,7 @@ import { FieldCipher } from '../../src/adapters/crypto/field-cipher.ts';
 import type { Db } from '../../src/adapters/db/client.ts';
 import { Queues } from '../../src/adapters/queue/queues.ts';
 import { decideNomination } from '../../src/usecases/review/decide-nomination.ts';
+import { nextForReview, releaseLease, reviewCard } from '../../src/usecases/review/queries.ts';
 import {
   checkReviewSla,
   digestJobId,
@@ -171,6 +172,50 @@ describe('review tasks under repeated delivery', () => {
     expect(await prisma.auditLog.count({ where: { entityId: String(n.id), action: 'review.approve' } })).toBe(
       1,
     );
+  });
+});
+
+describe('next card: leases', () => {
+  it('two reviewers get different cards; a reviewer keeps their own; a decided one is passed over', async () => {
+    const c = await seedCampaign(prisma, {
+      code: 'rv-lease',
+      categories: [
+        { code: 'f', kind: 'frontline_worker', nameZh: '一线职工', amountYuan: 150, forms: ['in_kind'] },
+      ],
+    });
+    const [n1, n2, n3] = await Promise.all(
+      [0, 1, 2].map((i) =>
+        seedSubmitted(prisma, cipher, {
+          campaignId: c.id,
+          categoryId: c.categories[0]!.id,
+          unionId,
+          submittedById: contactId,
+          amountFen: 15_000,
+          submittedAt: new Date(now.getTime() + i),
+        }),
+      ),
+    );
+    const ids = [n1!.id, n2!.id, n3!.id].sort((a, b) => a - b);
+    const [a, b] = await Promise.all(
+      [7101n, 7102n].map((t) => prisma.person.findUniqueOrThrow({ where: { telegramId: t } })),
+    );
+    const leases = { db: prisma as unknown as Db, redis: queues.redis, prefix: queues.prefix };
+    const next = (reviewerId: number) => nextForReview(leases, { reviewerId, filter: { campaignId: c.id } });
+    expect((await next(a!.id))?.id).toBe(ids[0]);
+    expect((await next(b!.id))?.id).toBe(ids[1]); // the first is A's
+    expect((await next(a!.id))?.id).toBe(ids[0]); // A's own lease
+    // Decided (its lease not yet released): not pending any more, so the re-check passes it over.
+    await prisma.nomination.update({ where: { id: ids[0]! }, data: { status: 'approved' } });
+    const row = await next(a!.id);
+    expect(row?.id).toBe(ids[2]);
+    // The card drawn from the row nextForReview read is the card read on its own.
+    const rd = { ...deps(), cipher };
+    expect(await reviewCard(rd, row!.id, row!)).toEqual(await reviewCard(rd, row!.id));
+    // Nothing else free for B: its own lease again, and nothing once that one is released and decided.
+    expect((await next(b!.id))?.id).toBe(ids[1]);
+    await prisma.nomination.update({ where: { id: ids[1]! }, data: { status: 'approved' } });
+    await releaseLease(leases, ids[1]!);
+    expect(await next(b!.id)).toBeNull();
   });
 });
 

@@ -316,10 +316,12 @@ function readIdFacts(
   exclude: number[],
   excludeAllocations: number[],
 ): Promise<IdFactRow[]> {
+  return directRows<IdFactRow>(db, idFactsSql(part, statuses, exclude, excludeAllocations));
+}
+
+function idFactsSql(part: string[], statuses: string[], exclude: number[], excludeAllocations: number[]) {
   const hashes = textList(part);
-  return directRows<IdFactRow>(
-    db,
-    Prisma.sql`SELECT * FROM (
+  return Prisma.sql`SELECT * FROM (
       SELECT 'n' AS src, n.id, n.id_number_hash, n.campaign_id, n.union_id, n.status::text AS status,
         n.amount_fen, u.name AS union_name, c.title_zh, c.title_en, c.target_payment_date, n.created_at AS at
       FROM nomination n
@@ -337,8 +339,7 @@ function readIdFacts(
       WHERE r.id_number_hash = ANY(string_to_array(${hashes}, ','))
         AND NOT (a.id = ANY(string_to_array(${textList(excludeAllocations)}, ',')::int[]))
     ) x
-    ORDER BY x.src DESC, x.at DESC, x.id DESC`,
-  );
+    ORDER BY x.src DESC, x.at DESC, x.id DESC`;
 }
 
 interface OwnerRow {
@@ -355,12 +356,14 @@ function readOwners(
   db: Reader,
   q: { campaignId: number; phones: string[]; cards: string[]; exclude: number[] },
 ): Promise<OwnerRow[]> {
+  return directRows<OwnerRow>(db, ownersSql(q));
+}
+
+function ownersSql(q: { campaignId: number; phones: string[]; cards: string[]; exclude: number[] }) {
   const phones = textList(q.phones);
   const cards = textList(q.cards);
   const without = textList(q.exclude);
-  return directRows<OwnerRow>(
-    db,
-    Prisma.sql`
+  return Prisma.sql`
     SELECT 'p' AS kind, phone_hash AS hash, id_number_hash FROM nomination
     WHERE campaign_id = ${q.campaignId}::int AND phone_hash = ANY(string_to_array(${phones}, ','))
       AND status NOT IN ('draft', 'withdrawn', 'rejected') AND NOT (id = ANY(string_to_array(${without}, ',')::int[]))
@@ -372,48 +375,123 @@ function readOwners(
     SELECT DISTINCT 's' AS kind, p.phone_hash AS hash, NULL::text AS id_number_hash
     FROM person p JOIN role_grant g ON g.person_id = p.id
     WHERE p.phone_hash = ANY(string_to_array(${phones}, ',')) AND g.revoked_at IS NULL
-      AND g.role IN ('admin', 'reviewer', 'finance', 'contact')`,
-  );
+      AND g.role IN ('admin', 'reviewer', 'finance', 'contact')`;
 }
 
-/** Places left for the union in the category and budget left in the campaign. */
-export async function loadRoom(
-  db: Reader,
-  input: {
-    unionId: number;
-    campaignId: number;
-    budgetFen: bigint;
-    cat: CategoryInfo;
-    excludeIds?: readonly number[];
-  },
-): Promise<Room & { quotaUsed: number }> {
-  const exclude = [...(input.excludeIds ?? [])];
-  const notExcluded = exclude.length ? { id: { notIn: exclude } } : {};
-  // The campaign's live amounts: the sum of all of them minus the excluded ones' (not one sum with
-  // `id NOT IN`): the campaign-wide sum then reads the (campaign_id, status, amount_fen) index alone
-  // (an index-only scan) instead of every row of the campaign.
-  const live = { campaignId: input.campaignId, status: { in: [...LIVE_STATUSES] } };
-  const [used, spent, excluded] = await Promise.all([
+/** The live statuses as SQL literals (constants of the domain, not input): planned against the indexes. */
+const LIVE_SQL = Prisma.raw(LIVE_STATUSES.map((s) => `'${s}'`).join(', '));
+
+interface RoomInput {
+  unionId: number;
+  campaignId: number;
+  budgetFen: bigint;
+  cat: CategoryInfo;
+  excludeIds?: readonly number[];
+}
+
+/**
+ * The room's three figures as columns of a SELECT (`used`, `spent`, `excluded`). The campaign's live
+ * amounts: the sum of all of them minus the excluded ones' (not one sum with `id NOT IN`): the
+ * campaign-wide sum then reads the (campaign_id, status, amount_fen) index alone (an index-only scan)
+ * instead of every row of the campaign.
+ */
+function roomColumns(input: RoomInput): Prisma.Sql {
+  const exclude = textList(input.excludeIds ?? []);
+  const hasExcluded = (input.excludeIds ?? []).length > 0;
+  return Prisma.sql`${
     input.cat.quotaPerUnion === null
-      ? Promise.resolve(0)
-      : db.nomination.count({
-          where: {
-            unionId: input.unionId,
-            categoryId: input.cat.id,
-            status: { in: [...LIVE_STATUSES] },
-            ...notExcluded,
-          },
-        }),
-    db.nomination.aggregate({ _sum: { amountFen: true }, where: live }),
-    exclude.length
-      ? db.nomination.aggregate({ _sum: { amountFen: true }, where: { ...live, id: { in: exclude } } })
-      : Promise.resolve(null),
-  ]);
-  const spentFen = BigInt(spent._sum.amountFen ?? 0) - BigInt(excluded?._sum.amountFen ?? 0);
+      ? Prisma.sql`0::int8`
+      : Prisma.sql`(SELECT count(*) FROM nomination WHERE union_id = ${input.unionId}::int
+          AND category_id = ${input.cat.id}::int AND status IN (${LIVE_SQL})
+          AND NOT (id = ANY(string_to_array(${exclude}, ',')::int[])))`
+  } AS used,
+    (SELECT COALESCE(sum(amount_fen), 0)::int8 FROM nomination
+      WHERE campaign_id = ${input.campaignId}::int AND status IN (${LIVE_SQL})) AS spent,
+    ${
+      hasExcluded
+        ? Prisma.sql`(SELECT COALESCE(sum(amount_fen), 0)::int8 FROM nomination
+            WHERE campaign_id = ${input.campaignId}::int AND status IN (${LIVE_SQL})
+              AND id = ANY(string_to_array(${exclude}, ',')::int[]))`
+        : Prisma.sql`0::int8`
+    } AS excluded`;
+}
+
+function roomOf(
+  input: RoomInput,
+  r: { used: bigint | number; spent: bigint | number; excluded: bigint | number },
+): Room & { quotaUsed: number } {
+  const used = Number(r.used);
+  const spentFen = BigInt(r.spent) - BigInt(r.excluded);
   return {
     quotaLeft: input.cat.quotaPerUnion === null ? null : Math.max(0, input.cat.quotaPerUnion - used),
     quotaUsed: used,
     budgetLeftFen: input.budgetFen - spentFen,
+  };
+}
+
+/**
+ * Places left for the union in the category and budget left in the campaign, in one statement (it was
+ * three through the model API; a dialog's category answer and every submit read it).
+ */
+export async function loadRoom(db: Reader, input: RoomInput): Promise<Room & { quotaUsed: number }> {
+  const [r] = await directRows<{ used: bigint; spent: bigint; excluded: bigint }>(
+    db,
+    Prisma.sql`SELECT ${roomColumns(input)}`,
+  );
+  return roomOf(input, r!);
+}
+
+/** A JSON date or timestamp (UTC, written without a zone) as a Date. */
+const jsonUtcDate = (v: string) => new Date(v.length === 10 ? `${v}T00:00:00Z` : `${v}Z`);
+
+/**
+ * One candidate's facts and the room, in ONE statement: the review card reads them on every Next
+ * press (they were three statements; README "Query budgets"). The same queries as loadPersonFacts and
+ * loadRoom (the same SQL builders), their rows aggregated as JSON.
+ */
+export async function loadCandidateFactsAndRoom(
+  db: Reader,
+  input: {
+    campaignId: number;
+    targetPaymentDate: Date;
+    candidate: CandidateKey;
+    excludeIds: readonly number[];
+    /** null: no category, no room to read. */
+    room: Omit<RoomInput, 'excludeIds' | 'campaignId'> | null;
+  },
+): Promise<{ person: LoadedPersonFacts; room: (Room & { quotaUsed: number }) | null }> {
+  const exclude = [...input.excludeIds];
+  const c = input.candidate;
+  const room = input.room && { ...input.room, campaignId: input.campaignId, excludeIds: exclude };
+  const [r] = await directRows<{
+    id_rows: (Omit<IdFactRow, 'target_payment_date'> & { target_payment_date: string })[];
+    owner_rows: OwnerRow[];
+    used: bigint | null;
+    spent: bigint | null;
+    excluded: bigint | null;
+  }>(
+    db,
+    Prisma.sql`SELECT
+      (SELECT COALESCE(json_agg(f ORDER BY f.src DESC, f.at DESC, f.id DESC), '[]'::json)
+        FROM (${idFactsSql(c.idHash ? [c.idHash] : [], [...LIVE_STATUSES], exclude, [])}) f) AS id_rows,
+      (SELECT COALESCE(json_agg(o), '[]'::json)
+        FROM (${ownersSql({
+          campaignId: input.campaignId,
+          phones: c.phoneHash ? [c.phoneHash] : [],
+          cards: c.cardHash ? [c.cardHash] : [],
+          exclude,
+        })}) o) AS owner_rows,
+      ${room ? roomColumns(room) : Prisma.sql`NULL::int8 AS used, NULL::int8 AS spent, NULL::int8 AS excluded`}`,
+  );
+  const idRows = r!.id_rows.map((x) => ({ ...x, target_payment_date: jsonUtcDate(x.target_payment_date) }));
+  const [person] = personFacts([idRows], [r!.owner_rows], {
+    campaignId: input.campaignId,
+    targetPaymentDate: input.targetPaymentDate,
+    candidates: [c],
+  });
+  return {
+    person: person!,
+    room: room ? roomOf(room, { used: r!.used!, spent: r!.spent!, excluded: r!.excluded! }) : null,
   };
 }
 

@@ -26,8 +26,10 @@ function maskedAnswers(
     mainCause: string | null;
     secondaryCauses: string[];
   },
+  /** The ID number, when the caller has already decrypted it. */
+  idNumber?: string | null,
 ) {
-  const id = n.idNumberEnc ? deps.cipher.decrypt(n.idNumberEnc) : null;
+  const id = n.idNumberEnc ? (idNumber ?? deps.cipher.decrypt(n.idNumberEnc)) : null;
   const birth = id ? birthDateOfIdNumber(id) : null;
   return {
     fullName: n.fullName,
@@ -110,22 +112,69 @@ export async function nominationView(deps: NominationDeps, id: number): Promise<
     include: { union: true, campaign: true, category: true },
   });
   if (!n) return null;
+  return toNominationView(deps, n, {
+    unionName: n.union.name,
+    campaign: n.campaign,
+    category: n.category,
+  });
+}
+
+/** The row of a nomination the view is drawn from (the review card reads it in a statement of its own). */
+export type ViewedNomination = Pick<
+  Nomination,
+  | 'id'
+  | 'status'
+  | 'revision'
+  | 'unionId'
+  | 'fullName'
+  | 'idNumberEnc'
+  | 'sex'
+  | 'phoneEnc'
+  | 'employer'
+  | 'workStatus'
+  | 'modelWorkerLevel'
+  | 'hardshipTier'
+  | 'mainCause'
+  | 'secondaryCauses'
+  | 'description'
+  | 'benefitForm'
+  | 'bankName'
+  | 'bankCardLast4'
+  | 'amountFen'
+  | 'flags'
+  | 'submittedById'
+>;
+
+/**
+ * The masked view of a nomination row with its union's name, campaign titles and category. `idNumber`:
+ * the ID number when the caller has already decrypted it (decrypted once per card).
+ */
+export function toNominationView(
+  deps: Pick<NominationDeps, 'cipher'>,
+  n: ViewedNomination,
+  of: {
+    unionName: string;
+    campaign: { titleZh: string; titleEn: string };
+    category: { nameZh: string; nameEn: string; standardAmountFen: number } | null;
+  },
+  idNumber?: string | null,
+): NominationView {
   return {
     id: n.id,
     status: n.status,
     revision: n.revision,
     unionId: n.unionId,
-    unionName: n.union.name,
-    campaignTitleZh: n.campaign.titleZh,
-    campaignTitleEn: n.campaign.titleEn,
-    categoryZh: n.category?.nameZh ?? '',
-    categoryEn: n.category?.nameEn ?? '',
-    ...maskedAnswers(deps, n),
+    unionName: of.unionName,
+    campaignTitleZh: of.campaign.titleZh,
+    campaignTitleEn: of.campaign.titleEn,
+    categoryZh: of.category?.nameZh ?? '',
+    categoryEn: of.category?.nameEn ?? '',
+    ...maskedAnswers(deps, n, idNumber),
     description: n.description,
     benefitForm: n.benefitForm,
     bankName: n.bankName,
     bankCardMasked: n.bankCardLast4 ? maskBankCard(n.bankCardLast4) : null,
-    amountFen: n.amountFen ?? n.category?.standardAmountFen ?? null,
+    amountFen: n.amountFen ?? of.category?.standardAmountFen ?? null,
     flags: n.flags,
     submittedById: n.submittedById,
   };

@@ -6,7 +6,7 @@ import type { Db } from '../../adapters/db/client.ts';
 import type { FieldCipher } from '../../adapters/crypto/field-cipher.ts';
 import { personRefusals, roomFor } from '../../domain/nomination/admission.ts';
 import { type PayableGap, payableGaps } from '../../domain/nomination/intake.ts';
-import { loadPersonFacts, loadRoom } from '../nominations/admission-facts.ts';
+import { loadCandidateFactsAndRoom } from '../nominations/admission-facts.ts';
 import { toCategoryInfo } from '../nominations/shared.ts';
 
 // Automatic checks shown on the review card before any decision. They re-run the entry checks against
@@ -34,7 +34,31 @@ const FIELD_COLUMNS: Record<string, string[]> = {
   bank_card: ['bankCardEnc'],
 };
 
-type NominationForChecks = NonNullable<Awaited<ReturnType<typeof loadForChecks>>>;
+/** What the checks read of a nomination, its campaign and its category (loadForChecks, or a card's row). */
+export interface NominationForChecks {
+  id: number;
+  campaignId: number;
+  unionId: number;
+  fullName: string | null;
+  idNumberEnc: string | null;
+  idNumberHash: string | null;
+  phoneEnc: string | null;
+  phoneHash: string | null;
+  employer: string | null;
+  workStatus: string | null;
+  modelWorkerLevel: string | null;
+  hardshipTier: string | null;
+  mainCause: string | null;
+  description: string | null;
+  benefitForm: string | null;
+  bankName: string | null;
+  bankCardEnc: string | null;
+  bankCardHash: string | null;
+  amountFen: number | null;
+  flags: string[];
+  campaign: { targetPaymentDate: Date; budgetTotalFen: bigint };
+  category: Parameters<typeof toCategoryInfo>[0] | null;
+}
 
 export function loadForChecks(db: Db, id: number) {
   return db.nomination.findUnique({
@@ -43,60 +67,64 @@ export function loadForChecks(db: Db, id: number) {
   });
 }
 
+/**
+ * `idNumber`: the ID number already decrypted by the caller (the card masks it too), so it is
+ * decrypted once per card.
+ */
 export async function automaticChecks(
   deps: { db: Db; cipher: FieldCipher; now: () => Date },
   n: NominationForChecks,
+  idNumber?: string | null,
 ): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   const { db } = deps;
+  // The admission facts and the room in one statement, read while the ID number is checked.
+  const cat = n.category ? toCategoryInfo(n.category) : null;
+  const factsRead = loadCandidateFactsAndRoom(db, {
+    campaignId: n.campaignId,
+    targetPaymentDate: n.campaign.targetPaymentDate,
+    candidate: { idHash: n.idNumberHash, phoneHash: n.phoneHash, cardHash: n.bankCardHash },
+    excludeIds: [n.id],
+    room: cat ? { unionId: n.unionId, budgetFen: n.campaign.budgetTotalFen, cat } : null,
+  });
+  // Awaited below; a failure is not reported as unhandled meanwhile.
+  factsRead.catch(() => {});
   // 1. ID number rules (check digit, region, birth date) on the decrypted value; never shown in clear.
   if (n.idNumberEnc) {
-    const r = validateIdNumber(deps.cipher.decrypt(n.idNumberEnc), { today: shanghaiDateOf(deps.now()) });
+    const clear = idNumber ?? deps.cipher.decrypt(n.idNumberEnc);
+    const r = validateIdNumber(clear, { today: shanghaiDateOf(deps.now()) });
     if (r.ok) out.push({ code: 'id_ok', level: 'ok', params: { age: r.age } });
     else out.push({ code: 'id_invalid', level: 'fail', params: { rule: r.code } });
   }
   // 2-4. The admission rules of submit, against today's data (others may have been submitted since).
-  const [person] = await loadPersonFacts(db, {
-    campaignId: n.campaignId,
-    targetPaymentDate: n.campaign.targetPaymentDate,
-    candidates: [{ idHash: n.idNumberHash, phoneHash: n.phoneHash, cardHash: n.bankCardHash }],
-    excludeIds: [n.id],
-  });
+  const { person, room } = await factsRead;
   if (n.idNumberHash) {
-    if (person!.blocking)
+    if (person.blocking)
       out.push({
         code: 'duplicate_here',
         level: 'fail',
         params: {
-          id: person!.blocking.nominationId,
-          union: person!.blocking.unionName,
-          status: `@status.${person!.blocking.status}`,
+          id: person.blocking.nominationId,
+          union: person.blocking.unionName,
+          status: `@status.${person.blocking.status}`,
         },
       });
     else out.push({ code: 'no_duplicate', level: 'ok', params: {} });
     // Reported by a union as paid from its allocation in this campaign: the other route of the money.
-    if (person!.paidByUnion)
+    if (person.paidByUnion)
       out.push({
         code: 'paid_by_union',
         level: 'fail',
-        params: { union: person!.paidByUnion.unionName, amount: formatYuan(person!.paidByUnion.amountFen) },
+        params: { union: person.paidByUnion.unionName, amount: formatYuan(person.paidByUnion.amountFen) },
       });
-    if (person!.earlier > 0) out.push({ code: 'earlier', level: 'warn', params: { n: person!.earlier } });
+    if (person.earlier > 0) out.push({ code: 'earlier', level: 'warn', params: { n: person.earlier } });
   }
   // Flags raised at entry (self-nomination, shared phone, card checksum …).
   for (const f of n.flags) out.push({ code: 'flag', level: 'warn', params: { flag: `@flags.${f}` } });
-  if (!n.category) {
+  if (!cat || !room) {
     out.push({ code: 'missing', level: 'fail', params: { fields: '@field.category' } });
     return out;
   }
-  const cat = toCategoryInfo(n.category);
-  const room = await loadRoom(db, {
-    unionId: n.unionId,
-    campaignId: n.campaignId,
-    budgetFen: n.campaign.budgetTotalFen,
-    cat,
-    excludeIds: [n.id],
-  });
   const roomRefusal = roomFor(cat, room);
   if (room.quotaLeft !== null)
     out.push({
@@ -109,7 +137,7 @@ export async function automaticChecks(
     level: roomRefusal?.reason === 'budget' ? 'fail' : 'ok',
     params: { left: formatYuan(Number(room.budgetLeftFen > 0n ? room.budgetLeftFen : 0n)) },
   });
-  for (const r of personRefusals(cat, person!))
+  for (const r of personRefusals(cat, person))
     if (r.reason === 'yearly_cap')
       out.push({
         code: 'yearly_cap',

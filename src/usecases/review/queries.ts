@@ -4,8 +4,9 @@ import { sqlRows } from '../../adapters/db/direct-sql.ts';
 import { maskBankCard, maskBirthDate, maskIdNumber, maskPhone } from '../../domain/masking.ts';
 import { diffSnapshots, type FieldChange } from '../../domain/review/diff.ts';
 import { REVIEWABLE_STATUSES, reviewSettingsFrom, secondApprovalReasons } from '../../domain/review/rules.ts';
-import { nominationView, type NominationView } from '../nominations/queries.ts';
-import { automaticChecks, type CheckResult, loadForChecks } from './checks.ts';
+import { type NominationView, toNominationView, type ViewedNomination } from '../nominations/queries.ts';
+import { campaignRow, categoryRow } from '../cached-reads.ts';
+import { automaticChecks, type CheckResult } from './checks.ts';
 import type { ReviewDeps } from './deps.ts';
 
 // Read side of review: the pending list (/queue), the next card (/review) and everything on a card.
@@ -89,45 +90,71 @@ export async function resolveFilter(deps: Pick<ReviewDeps, 'db'>, args: string):
 
 const LEASE_SECONDS = 600;
 
-/**
- * The next nomination for this reviewer: the oldest pending one (after `afterId` when skipping) that
- * no other reviewer has open. A short Redis lease keeps two reviewers from working the same card; it is
- * only a courtesy — the decision itself is guarded by the nomination's version.
- */
-export async function nextForReview(
-  deps: Pick<ReviewDeps, 'db'> & { redis: Redis; prefix: string },
-  input: { reviewerId: number; filter?: QueueFilter; afterId?: number },
-): Promise<number | null> {
-  const f = input.filter ?? {};
-  const where = pendingWhere(f);
-  // The candidates in SQL with the statuses written as literals: the partial index of reviewable
-  // nominations in id order (migration review_queue_index) only serves a query whose statuses are
-  // known when it is planned (Prisma sends them as parameters cast to the enum, which PostgreSQL
-  // cannot match against the index's predicate: it walked the whole primary key instead).
+/** The filter's conditions on `n` (the nomination), as SQL: the candidates' and the card's re-check. */
+function filterSql(f: QueueFilter): Prisma.Sql {
   const cond = [
     ...(f.campaignId ? [Prisma.sql`AND n.campaign_id = ${f.campaignId}`] : []),
     ...(f.categoryId ? [Prisma.sql`AND n.category_id = ${f.categoryId}`] : []),
     ...(f.unionId ? [Prisma.sql`AND n.union_id = ${f.unionId}`] : []),
     ...(f.flaggedOnly ? [Prisma.sql`AND cardinality(n.flags) > 0`] : []),
   ];
+  return cond.length > 0 ? Prisma.join(cond, ' ') : Prisma.empty;
+}
+
+/**
+ * Takes the lease of the first candidate that is free or already this reviewer's, in one round trip
+ * (it was a SET, and a GET when taken, per candidate: with five reviewers at work, about nine round
+ * trips per card). Returns its 1-based position, or 0. Every key carries the installation's {hash
+ * tag}: one Redis Cluster slot.
+ */
+const TAKE_LEASE = `
+for i, key in ipairs(KEYS) do
+  if redis.call('SET', key, ARGV[1], 'EX', ARGV[2], 'NX') then return i end
+  if redis.call('GET', key) == ARGV[1] then return i end
+end
+return 0`;
+
+/**
+ * The next nomination for this reviewer, with its card's row: the oldest pending one (after `afterId`
+ * when skipping) that no other reviewer has open. A short Redis lease keeps two reviewers from working
+ * the same card; it is only a courtesy — the decision itself is guarded by the nomination's version.
+ */
+export async function nextForReview(
+  deps: Pick<ReviewDeps, 'db'> & { redis: Redis; prefix: string },
+  input: { reviewerId: number; filter?: QueueFilter; afterId?: number },
+): Promise<CardRow | null> {
+  const f = input.filter ?? {};
+  const cond = filterSql(f);
+  // The candidates in SQL with the statuses written as literals: the partial index of reviewable
+  // nominations in id order (migration review_queue_index) only serves a query whose statuses are
+  // known when it is planned (Prisma sends them as parameters cast to the enum, which PostgreSQL
+  // cannot match against the index's predicate: it walked the whole primary key instead).
   for (const after of input.afterId ? [input.afterId, 0] : [0]) {
     const rows = await sqlRows<{ id: number }>(deps.db)`
       SELECT n.id FROM nomination n JOIN campaign c ON c.id = n.campaign_id
       WHERE n.status IN (${REVIEWABLE_SQL}) AND c.status <> 'archived' AND n.id > ${after}
-        ${cond.length > 0 ? Prisma.join(cond, ' ') : Prisma.empty}
+        ${cond}
         -- Not the reviewer's own first approval waiting for a second approver.
         AND NOT (n.status = 'pending_second_approval'
                  AND EXISTS (SELECT 1 FROM review_decision d WHERE d.nomination_id = n.id
                              AND d.reviewer_id = ${input.reviewerId} AND d.kind = 'approve'))
       ORDER BY n.id LIMIT 25`;
-    for (const r of rows) {
-      const key = `${deps.prefix}:rvlease:${r.id}`;
-      const ok = await deps.redis.set(key, String(input.reviewerId), 'EX', LEASE_SECONDS, 'NX');
-      const mine = ok === 'OK' || (await deps.redis.get(key)) === String(input.reviewerId);
+    let rest = rows.map((r) => r.id);
+    while (rest.length > 0) {
+      const at = (await deps.redis.eval(
+        TAKE_LEASE,
+        rest.length,
+        ...rest.map((id) => `${deps.prefix}:rvlease:${id}`),
+        String(input.reviewerId),
+        String(LEASE_SECONDS),
+      )) as number;
+      if (at === 0) break;
+      const id = rest[at - 1]!;
+      rest = rest.slice(at);
       // Re-check after taking the lease: another reviewer may have decided it (and released its lease)
-      // between the read above and the SET.
-      if (mine && (await deps.db.nomination.count({ where: { AND: [where, { id: r.id }] } })) > 0)
-        return r.id;
+      // between the read above and the lease. The card's own read is the re-check (one statement).
+      const card = await readCardRow(deps.db, id, f);
+      if (card?.pending) return card;
     }
   }
   return null;
@@ -135,6 +162,65 @@ export async function nextForReview(
 
 export async function releaseLease(deps: { redis: Redis; prefix: string }, nominationId: number) {
   await deps.redis.del(`${deps.prefix}:rvlease:${nominationId}`).catch(() => 0);
+}
+
+/**
+ * What a card shows, in one statement read on the pool directly (it was six through the model API, and
+ * the nomination was read twice): the nomination, its union's name, the decisions on its current and
+ * previous revision with the reviewers' names, the two revisions' snapshots when it was resubmitted,
+ * and whether it is still pending under the filter it was picked by. The campaign and category come
+ * from the per-update-checked cache (cached-reads.ts).
+ */
+export interface CardRow extends ViewedNomination {
+  campaignId: number;
+  categoryId: number | null;
+  version: number;
+  idNumberHash: string | null;
+  phoneHash: string | null;
+  bankCardEnc: string | null;
+  bankCardHash: string | null;
+  submittedAt: Date | null;
+  unionName: string;
+  /** Reviewable, its campaign not archived, and within the filter given to the read. */
+  pending: boolean;
+  decisions: {
+    kind: string;
+    revision: number;
+    reviewerId: number;
+    by: string;
+    /** JSON text of a UTC timestamp without its zone. */
+    at: string;
+    reason: string | null;
+    comment: string | null;
+  }[];
+  revisions: { revision: number; snapshot: Record<string, unknown> }[] | null;
+}
+
+async function readCardRow(db: ReviewDeps['db'], id: number, f: QueueFilter = {}): Promise<CardRow | null> {
+  const [row] = await sqlRows<CardRow>(db)`
+    SELECT n.id, n.campaign_id AS "campaignId", n.category_id AS "categoryId", n.union_id AS "unionId",
+      n.submitted_by_id AS "submittedById", n.status::text AS status, n.revision, n.version,
+      n.full_name AS "fullName", n.id_number_enc AS "idNumberEnc", n.id_number_hash AS "idNumberHash",
+      n.sex::text AS sex, n.phone_enc AS "phoneEnc", n.phone_hash AS "phoneHash", n.employer,
+      n.work_status AS "workStatus", n.model_worker_level AS "modelWorkerLevel",
+      n.hardship_tier AS "hardshipTier", n.main_cause AS "mainCause",
+      COALESCE(n.secondary_causes, '{}') AS "secondaryCauses", n.description,
+      n.benefit_form::text AS "benefitForm", n.bank_name AS "bankName", n.bank_card_enc AS "bankCardEnc",
+      n.bank_card_last4 AS "bankCardLast4", n.bank_card_hash AS "bankCardHash", n.amount_fen AS "amountFen",
+      COALESCE(n.flags, '{}') AS flags, n.submitted_at AS "submittedAt", u.name AS "unionName",
+      (n.status IN (${REVIEWABLE_SQL}) AND c.status <> 'archived' ${filterSql(f)}) AS pending,
+      (SELECT COALESCE(json_agg(json_build_object('kind', d.kind, 'revision', d.revision,
+          'reviewerId', d.reviewer_id, 'by', p.display_name, 'at', d.created_at, 'reason', d.reason,
+          'comment', d.comment) ORDER BY d.id), '[]'::json)
+        FROM review_decision d JOIN person p ON p.id = d.reviewer_id
+        WHERE d.nomination_id = n.id AND d.revision IN (n.revision, n.revision - 1)) AS decisions,
+      CASE WHEN n.revision > 1 THEN
+        (SELECT json_agg(json_build_object('revision', r.revision, 'snapshot', r.snapshot) ORDER BY r.revision)
+          FROM nomination_revision r
+          WHERE r.nomination_id = n.id AND r.revision IN (n.revision - 1, n.revision)) END AS revisions
+    FROM nomination n JOIN grassroots_union u ON u.id = n.union_id JOIN campaign c ON c.id = n.campaign_id
+    WHERE n.id = ${id}`;
+  return row ?? null;
 }
 
 export interface ReviewCard {
@@ -158,30 +244,29 @@ export interface ReviewCard {
   diff: { fromRevision: number; changes: FieldChange[]; returnComment: string | null } | null;
 }
 
+/** A JSON timestamp (UTC, written without its zone) as a Date. */
+const jsonUtc = (at: string) => new Date(/(?:[zZ]|[+-]\d\d:?\d\d)$/.test(at) ? at : `${at}Z`);
+
+/** The card of nomination `id`; `row`: its row when already read (nextForReview). */
 export async function reviewCard(
   deps: Pick<ReviewDeps, 'db' | 'cipher' | 'now'>,
   id: number,
+  row?: CardRow,
 ): Promise<ReviewCard | null> {
-  const n = await loadForChecks(deps.db, id);
+  const n = row ?? (await readCardRow(deps.db, id));
   if (!n) return null;
-  const view = await nominationView(deps, id);
-  if (!view) return null;
-  const [checks, decisions, revisions] = await Promise.all([
-    automaticChecks(deps, n),
-    deps.db.reviewDecision.findMany({
-      where: { nominationId: id, revision: { in: [n.revision, n.revision - 1] } },
-      orderBy: { id: 'asc' },
-      include: { reviewer: { select: { displayName: true } } },
-    }),
-    n.revision > 1
-      ? deps.db.nominationRevision.findMany({
-          where: { nominationId: id, revision: { in: [n.revision - 1, n.revision] } },
-          orderBy: { revision: 'asc' },
-        })
-      : Promise.resolve([]),
+  const [campaign, category] = await Promise.all([
+    campaignRow(deps.db, n.campaignId),
+    n.categoryId === null ? Promise.resolve(null) : categoryRow(deps.db, n.categoryId),
   ]);
+  if (!campaign) return null;
+  // Decrypted once: the checks validate it, the view masks it.
+  const idNumber = n.idNumberEnc ? deps.cipher.decrypt(n.idNumberEnc) : null;
+  const view = toNominationView(deps, n, { unionName: n.unionName, campaign, category }, idNumber);
+  const checks = await automaticChecks(deps, { ...n, campaign, category }, idNumber);
+  const decisions = n.decisions;
   let diff: ReviewCard['diff'] = null;
-  const [prev, cur] = revisions;
+  const [prev, cur] = n.revisions ?? [];
   if (prev && cur) {
     const reveal = (key: string, value: unknown) => {
       const clear = deps.cipher.decrypt(String(value));
@@ -193,11 +278,7 @@ export async function reviewCard(
         c.nameZh,
       ]),
     );
-    const changes = diffSnapshots(
-      prev.snapshot as Record<string, unknown>,
-      cur.snapshot as Record<string, unknown>,
-      reveal,
-    ).map((c) =>
+    const changes = diffSnapshots(prev.snapshot, cur.snapshot, reveal).map((c) =>
       // The card shows a masked ID number: a birth date beside it is the year only (see maskBirthDate).
       c.field === 'birth_date'
         ? {
@@ -222,17 +303,17 @@ export async function reviewCard(
     view,
     version: n.version,
     campaignId: n.campaignId,
-    unionName: n.union.name,
+    unionName: n.unionName,
     submittedAt: n.submittedAt,
     checks,
-    secondApproval: secondApprovalReasons(reviewSettingsFrom(n.campaign.settings).fourEyes, n),
+    secondApproval: secondApprovalReasons(reviewSettingsFrom(campaign.settings).fourEyes, n),
     decisions: decisions
       .filter((d) => d.revision === n.revision)
       .map((d) => ({
         kind: d.kind,
-        by: d.reviewer.displayName,
+        by: d.by,
         byId: d.reviewerId,
-        at: d.createdAt,
+        at: jsonUtc(d.at),
         reason: d.reason,
         comment: d.comment,
       })),

@@ -7,6 +7,7 @@ import { previewBulkApprove } from '../../../usecases/review/bulk-approve.ts';
 import { type DecideResult, decideNomination } from '../../../usecases/review/decide-nomination.ts';
 import type { ReviewDeps } from '../../../usecases/review/deps.ts';
 import {
+  type CardRow,
   listPending,
   nextForReview,
   type QueueFilter,
@@ -134,8 +135,8 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
   ];
 
   /** Shows a card (editing the pressed message when `edit`), or "nothing waiting". */
-  async function showCard(ctx: BotContext, id: number | null, edit: boolean) {
-    const c = id ? await reviewCard(rd, id) : null;
+  async function showCard(ctx: BotContext, id: number | null, edit: boolean, row?: CardRow) {
+    const c = id ? await reviewCard(rd, id, row) : null;
     const text = c ? cardText(ctx, c) : ctx.t('review.none_waiting');
     const extra = c ? { reply_markup: { inline_keyboard: cardKeyboard(ctx, c) } } : {};
     if (edit) return ctx.editMessageText(text, extra).catch(() => ctx.reply(text, extra));
@@ -143,12 +144,12 @@ export function reviewFeature(deps: BotDeps, shell: ShellApi): Feature {
   }
 
   async function openNext(ctx: BotContext, edit: boolean, campaignId = 0, afterId = 0) {
-    const id = await nextForReview(leases, {
+    const next = await nextForReview(leases, {
       reviewerId: ctx.who.id,
       filter: campaignId ? { campaignId } : {},
       ...(afterId ? { afterId } : {}),
     });
-    return showCard(ctx, id, edit);
+    return showCard(ctx, next?.id ?? null, edit, next ?? undefined);
   }
 
   function resultText(ctx: BotContext, r: DecideResult, id: number): string {
