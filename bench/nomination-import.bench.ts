@@ -22,26 +22,19 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import ExcelJS from 'exceljs';
 import { type CipherWorker, FieldCipher } from '../src/adapters/crypto/field-cipher.ts';
 import type { Db } from '../src/adapters/db/client.ts';
-import {
-  buildCheckedFile,
-  columnTitle,
-  MAX_SHEET_ROWS,
-  type SheetRow,
-} from '../src/adapters/files/nomination-sheet.ts';
+import { buildCheckedFile, MAX_SHEET_ROWS, type SheetRow } from '../src/adapters/files/nomination-sheet.ts';
 import { parseUpload } from '../src/adapters/files/safe-upload.ts';
-import { luhnValid } from '../src/domain/identity/bank-card.ts';
-import { ID_WEIGHTS } from '../src/domain/identity/id-number.ts';
 import { columnsFor, requiredColumnsFor } from '../src/domain/nomination/columns.ts';
 import { storeImportDrafts as storeDrafts } from '../src/usecases/nominations/store-import-drafts.ts';
 import { submitImport as submitImported } from '../src/usecases/nominations/submit-import.ts';
 import { LONG_FILE_BYTES, validateImport } from '../src/usecases/nominations/validate-import.ts';
 import { RowFeed } from '../src/usecases/nominations/row-feed.ts';
 import { toCategoryInfo } from '../src/usecases/nominations/shared.ts';
+import { generateXlsx, seedImportCampaign, sheetCategory } from './import-fixtures.ts';
 import { createPrisma, createTestDatabase } from '../test/support/db.ts';
 
 const ROWS = Number(process.env['ROWS'] ?? 10_000);
@@ -54,95 +47,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 const now = new Date('2024-01-10T02:00:00Z');
-
-function idNumber(i: number): string {
-  const birth = new Date(Date.UTC(1960, 0, 1) + i * 86_400_000);
-  const ymd = birth.toISOString().slice(0, 10).replaceAll('-', '');
-  const first17 = `110105${ymd}${String(100 + (i % 900)).padStart(3, '0')}`;
-  const s = [...first17].reduce((a, d, k) => a + Number(d) * ID_WEIGHTS[k]!, 0);
-  return first17 + '10X98765432'[s % 11]!;
-}
-
-function card(i: number): string {
-  const body = `621700${String(i).padStart(12, '0')}`;
-  for (let d = 0; d <= 9; d++) if (luhnValid(body + d)) return body + d;
-  return `${body}0`;
-}
-
-const SURNAMES = '王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗';
-const GIVEN = '伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英';
-
-async function generateXlsx(columns: string[], rows: number): Promise<Buffer> {
-  const out = new PassThrough();
-  const chunks: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => out.on('end', r));
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
-    stream: out,
-    useSharedStrings: false,
-    useStyles: false,
-  });
-  const ws = wb.addWorksheet('申报名单');
-  ws.addRow(columns.map((c) => columnTitle(c as never, 'zh-CN'))).commit();
-  for (let i = 0; i < rows; i++) {
-    const values: Record<string, string> = {
-      name: SURNAMES[i % SURNAMES.length]! + GIVEN[(i * 7) % GIVEN.length]! + GIVEN[(i * 13) % GIVEN.length]!,
-      id_number: idNumber(i),
-      phone: `139${String(i).padStart(8, '0')}`,
-      employer: `县第${(i % 40) + 1}中学`,
-      work_status: ['在岗', '退休', '下(待)岗'][i % 3]!,
-      hardship_tier: ['深度困难', '相对困难', '意外致困'][i % 3]!,
-      main_cause: '患重特大疾病',
-      secondary_causes: i % 2 ? '子女上学、下岗失业' : '',
-      description: '本人患重病长期治疗，家庭收入低。',
-      bank_name: '中国工商银行',
-      bank_card: card(i),
-    };
-    ws.addRow(columns.map((c) => values[c] ?? '')).commit();
-  }
-  ws.commit();
-  await wb.commit();
-  await done;
-  return Buffer.concat(chunks);
-}
-
-async function seed(db: Db) {
-  const fed = await db.federation.create({ data: { name: '基准测试总工会' } });
-  const campaign = await db.campaign.create({
-    data: {
-      code: 'bench',
-      federationId: fed.id,
-      titleZh: '基准测试活动',
-      titleEn: 'Benchmark campaign',
-      organiser: '基准测试总工会',
-      status: 'open',
-      budgetTotalFen: 100_000_000_000n,
-      nominationOpensAt: new Date('2024-01-02T01:00:00Z'),
-      nominationClosesAt: new Date('2024-01-19T10:00:00Z'),
-      reviewDeadline: new Date('2024-01-26T10:00:00Z'),
-      targetPaymentDate: new Date('2024-02-05'),
-    },
-  });
-  const category = await db.campaignCategory.create({
-    data: {
-      campaignId: campaign.id,
-      code: 'needy_worker',
-      nameZh: '困难职工',
-      nameEn: 'Needy workers',
-      kind: 'needy_worker',
-      standardAmountFen: 80000,
-      benefitForms: ['transfer'],
-      requiredFields: ['name', 'id_number', 'phone', 'employer', 'work_status', 'hardship', 'description'],
-      yearlyCapFen: 600000,
-    },
-  });
-  const union = await db.union.create({ data: { federationId: fed.id, name: '基准工会' } });
-  const person = await db.person.create({ data: { telegramId: 1n, displayName: '基准联系人' } });
-  await db.roleGrant.create({
-    data: { personId: person.id, role: 'contact', scope: `union:${union.id}`, unionId: union.id },
-  });
-  return { campaign, category, union, person };
-}
 
 /** RSS (bytes) of this process's child processes, by pid (Linux /proc; empty elsewhere). */
 function childrenRss(): Map<number, number> {
@@ -278,7 +182,7 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
   const base = await createTestDatabase();
   const bdb = createPrisma(base.url) as unknown as Db;
   try {
-    const { campaign, category, union, person } = await seed(db);
+    const { campaign, category, union, person } = await seedImportCampaign(db, { now, telegramId: 1n });
     const cat = toCategoryInfo(category);
     const deps = { db, cipher, now: () => now };
     await db.$queryRaw`SELECT 1`; // connect before timing
@@ -383,7 +287,7 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
     // Baseline: the floor of the store step — the same rows, pre-built and pre-encrypted (read back
     // from the drafts), written with the same INSERT ... SELECT FROM unnest statements on a fresh
     // database: no parsing, no validation, no encryption.
-    const b = await seed(bdb);
+    const b = await seedImportCampaign(bdb, { now, telegramId: 1n });
     const drafts = await db.nomination.findMany({ orderBy: { id: 'asc' }, where: { source: 'upload' } });
     await bdb.$queryRaw`SELECT 1`;
     const baseline = await measure(async () => {
@@ -441,21 +345,6 @@ async function oneRun(file: Buffer, warmFile: Buffer): Promise<RunResult> {
     await base.drop();
   }
 }
-
-/** The generated sheet's category (needy workers, transfers only). */
-const sheetCategory = () =>
-  toCategoryInfo({
-    id: 0,
-    code: 'needy_worker',
-    kind: 'needy_worker',
-    nameZh: '',
-    nameEn: '',
-    standardAmountFen: 80000,
-    benefitForms: ['transfer'],
-    requiredFields: ['name', 'id_number', 'phone', 'employer', 'work_status', 'hardship', 'description'],
-    quotaPerUnion: null,
-    yearlyCapFen: null,
-  });
 
 async function main() {
   const cat = sheetCategory();
