@@ -52,7 +52,8 @@ async function sendRows(rows: SheetRow[]) {
   await yieldToLoop();
 }
 
-// Booted ahead of need (loading tsx and exceljs takes most of a second): the job arrives as a message.
+// Booted ahead of need (loading tsx and the parsers takes most of a second; exceljs, for the allocation sheet
+// and the entry list, is loaded at their first file): the job arrives as a message.
 // One job per child: the parent kills it afterwards, so nothing of a hostile file outlives it. The child
 // ends with its parent (the IPC channel closes).
 const send = (m: unknown) => process.send?.(m);
