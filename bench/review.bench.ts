@@ -10,9 +10,10 @@
 // Emulator rate limits are DISABLED (perChatPerSecond 0, globalPerSecond 0): the figures measure this
 // system, not Telegram's caps. The notices still go through the app's own per-chat pacing (1/s per chat),
 // so the 2,000 nominations belong to 400 contacts (5 each).
-import { sleep, startBenchApp, summarize } from './support.ts';
+import { sleep, startBenchApp, startBenchProcesses, summarize } from './support.ts';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Telegraf } from 'telegraf';
@@ -22,6 +23,45 @@ import { makeId } from '../test/support/fixtures.ts';
 
 const NOMINATIONS = Number(process.env['NOMINATIONS'] ?? 2_000);
 const REVIEWERS = Number(process.env['REVIEWERS'] ?? 5); // REVIEWERS=1: one press at a time (no queueing)
+// BOT_PROCESS=1: our bot and the no-op bot each in a process of their own, as deployed, instead of in
+// this process beside the emulator and the pressing users (whose CPU then no longer delays the bot's
+// presses, as Telegram's servers do not). Statement counts need the bot here: null in that mode.
+const BOT_PROCESS = process.env['BOT_PROCESS'] === '1';
+
+/** CPU time (ms) a process has used so far (/proc: utime + stime, 10 ms ticks). */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** The no-op bot in a process of its own (bench/noop-bot.ts); resolves once it polls. */
+async function noopProcess(token: string, apiRoot: string) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'noop-bot.ts'), 'review'],
+    {
+      env: { ...process.env, NOOP_TOKEN: token, NOOP_API_ROOT: apiRoot },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += String(d);
+      if (out.includes('noop ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`no-op bot exited ${code}`)));
+  });
+  return {
+    pid: child.pid!,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 const CONTACTS = 400;
 const BASELINE_PRESSES = 2_000;
 const stats = summarize;
@@ -58,20 +98,26 @@ const buttonData = (m: { buttons: { text: string; callbackData?: string }[] }, t
 
 async function baseline(emu: Awaited<ReturnType<typeof startEmulator>>) {
   const token = `${800000 + Math.floor(Math.random() * 99999)}:NOOP${randomBytes(12).toString('hex')}`;
-  const bot = new Telegraf(token, { telegram: { apiRoot: emu.apiRoot, webhookReply: false } });
-  let n = 0;
-  const kb = { reply_markup: { inline_keyboard: [[{ text: 'go', callback_data: 'go' }]] } };
-  bot.command('start', (ctx) => ctx.reply('card', kb));
-  bot.on('callback_query', async (ctx) => {
-    await ctx.answerCbQuery();
-    await ctx.editMessageText(`done ${++n}`, kb);
-  });
-  void bot.launch({ dropPendingUpdates: true });
-  await sleep(300);
+  const separate = BOT_PROCESS ? await noopProcess(token, emu.apiRoot) : undefined;
+  const bot = separate
+    ? undefined
+    : new Telegraf(token, { telegram: { apiRoot: emu.apiRoot, webhookReply: false } });
+  if (bot) {
+    let n = 0;
+    const kb = { reply_markup: { inline_keyboard: [[{ text: 'go', callback_data: 'go' }]] } };
+    bot.command('start', (ctx) => ctx.reply('card', kb));
+    bot.on('callback_query', async (ctx) => {
+      await ctx.answerCbQuery();
+      await ctx.editMessageText(`done ${++n}`, kb);
+    });
+    void bot.launch({ dropPendingUpdates: true });
+    await sleep(300);
+  }
   const client = new EmulatorClient(emu.url, { bot: Number(token.split(':')[0]) });
   const latencies: number[] = [];
   const start = performance.now();
   const cpu0 = process.cpuUsage();
+  const noopCpu0 = separate ? processCpuMs(separate.pid) : 0;
   const win = profileMark('baseline');
   await Promise.all(
     Array.from({ length: REVIEWERS }, async (_, i) => {
@@ -87,14 +133,18 @@ async function baseline(emu: Awaited<ReturnType<typeof startEmulator>>) {
   );
   const wallMs = performance.now() - start;
   const cpu = cpuMs(process.cpuUsage(cpu0));
+  const noopCpu = separate ? processCpuMs(separate.pid) - noopCpu0 : undefined;
   win();
-  bot.stop('bench done');
+  bot?.stop('bench done');
+  await separate?.stop();
   return {
     presses: latencies.length,
     wallMs: Math.round(wallMs),
     pressesPerSecond: Math.round((latencies.length / wallMs) * 1000),
     latency: stats(latencies),
     cpuMsPerPress: Math.round((cpu / latencies.length) * 100) / 100,
+    // BOT_PROCESS=1: the no-op bot's own process, per press.
+    botCpuMsPerPress: noopCpu === undefined ? null : Math.round((noopCpu / latencies.length) * 100) / 100,
   };
 }
 
@@ -104,14 +154,16 @@ async function main() {
   // Statements per press, by kind: the approve press is the update that inserted the decision.
   const statements = { approve: [] as number[], next: [] as number[] };
   let counting = false;
-  const { emu, tdb, app, token } = await startBenchApp({
-    role: 'bot+worker process',
-    onUpdateQueries: (u) => {
-      if (!counting || u.updateType !== 'callback_query') return;
-      const approve = u.statements.some((q) => /INSERT INTO review_decision/.test(q));
-      (approve ? statements.approve : statements.next).push(u.statements.length);
-    },
-  });
+  const { emu, tdb, app, token, botPid } = BOT_PROCESS
+    ? await startBenchProcesses()
+    : await startBenchApp({
+        role: 'bot+worker process',
+        onUpdateQueries: (u) => {
+          if (!counting || u.updateType !== 'callback_query') return;
+          const approve = u.statements.some((q) => /INSERT INTO review_decision/.test(q));
+          (approve ? statements.approve : statements.next).push(u.statements.length);
+        },
+      });
   const db = app.db;
   try {
     // ---- seed: one campaign, 400 contacts (one union each), 2,000 submitted nominations, 5 reviewers
@@ -221,6 +273,7 @@ async function main() {
     let conflicts = 0;
     const start = performance.now();
     const cpu0 = process.cpuUsage();
+    const botCpu0 = botPid ? processCpuMs(botPid) : 0;
     const win = profileMark('review');
     counting = true;
     await Promise.all(
@@ -242,6 +295,7 @@ async function main() {
     );
     const decidedMs = performance.now() - start;
     const reviewCpuMs = cpuMs(process.cpuUsage(cpu0));
+    const botCpuMs = botPid ? processCpuMs(botPid) - botCpu0 : undefined;
     win();
     counting = false;
     const mean = (xs: number[]) =>
@@ -265,6 +319,9 @@ async function main() {
         reviewers: REVIEWERS,
         contacts: CONTACTS,
         emulatorRateLimits: 'off (perChatPerSecond 0, globalPerSecond 0)',
+        botProcess: BOT_PROCESS
+          ? 'our bot and the no-op bot each in a process of their own (BOT_PROCESS=1)'
+          : 'our bot and the no-op bot in the bench process, beside the emulator and the pressing users',
         appNoticePacing: '1 message/s per chat (SendSlots, the outbound path)',
         path: 'press over HTTP → emulator → bot (polling) → guarded update + decision + audit → card edited (notice queued alongside); the worker, a process of its own as deployed, sends the notice',
       },
@@ -279,8 +336,12 @@ async function main() {
         // the pressing users' share; the worker runs in a process of its own); against twice
         // baselineNoopBot.cpuMsPerPress it leaves the bot's own cost of the two presses.
         // SQL statements per press (mean; the query budget of test/e2e/query-budget.test.ts).
-        statementsPerApprovePress: mean(statements.approve),
-        statementsPerNextPress: mean(statements.next),
+        statementsPerApprovePress: BOT_PROCESS ? null : mean(statements.approve),
+        statementsPerNextPress: BOT_PROCESS ? null : mean(statements.next),
+        // BOT_PROCESS=1: the bot's own process per decision (an approve and a Next press), against
+        // twice baselineNoopBot.botCpuMsPerPress.
+        botCpuMsPerDecision:
+          botCpuMs === undefined ? null : Math.round((botCpuMs / Math.max(1, approveMs.length)) * 100) / 100,
         cpuMsPerDecision: Math.round((reviewCpuMs / Math.max(1, approveMs.length)) * 100) / 100,
         allNotifiedMs: Math.round(notifiedMs),
         noticesSent: notices,

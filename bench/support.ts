@@ -7,7 +7,8 @@ import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/adapters/logger.ts';
 import { type AppOptions, startApp } from '../src/app.ts';
 import { type Limits, startEmulator } from '../src/emulator/index.ts';
-import { createTestDatabase } from '../test/support/db.ts';
+import { FieldCipher } from '../src/adapters/crypto/field-cipher.ts';
+import { createPrisma, createTestDatabase } from '../test/support/db.ts';
 
 // Shared by the benchmarks: the real app (bot + worker) on a fresh database against an in-process
 // emulator, percentile summaries, and writing bench/results/<name>.json.
@@ -50,6 +51,37 @@ export async function startBenchApp(
     onUpdateQueries?: AppOptions['onUpdateQueries'];
   } = {},
 ) {
+  const { emu, tdb, prefix, token, env } = await benchSetting(opts);
+  const separate = opts.role === 'bot+worker process';
+  const app = await startApp({
+    config: loadConfig(env),
+    role: opts.role === 'bot+worker process' ? 'bot' : (opts.role ?? 'all'),
+    apiRoot: emu.apiRoot,
+    logger: createLogger({ level: 'warn' }),
+    queuePrefix: prefix,
+    ...(opts.onUpdateQueries ? { onUpdateQueries: opts.onUpdateQueries } : {}),
+  });
+  const worker = separate ? await startRoleProcess({ ...env, QUEUE_PREFIX: prefix }, 'worker') : undefined;
+  if (worker) {
+    const stopBot = app.stop;
+    app.stop = async () => {
+      await worker.stop();
+      await stopBot();
+    };
+  }
+  return {
+    emu,
+    tdb,
+    app,
+    prefix,
+    token,
+    /** The bot runs in this process. */
+    botPid: undefined as number | undefined,
+  };
+}
+
+/** Emulator, fresh database and the app's environment for them (see startBenchApp). */
+async function benchSetting(opts: { workerConcurrency?: number; limits?: Limits }) {
   const limits = opts.limits ?? { perChatPerSecond: 0, perChatBurst: 1, globalPerSecond: 0 };
   const emu = await startEmulator({ port: 0, limits });
   const tdb = await createTestDatabase();
@@ -69,40 +101,45 @@ export async function startBenchApp(
     SEND_CHAT_RATE_PER_SEC: String(limits.perChatPerSecond),
     SEND_CHAT_BURST: String(Math.max(1, limits.perChatBurst)),
   };
-  const separate = opts.role === 'bot+worker process';
-  const app = await startApp({
-    config: loadConfig(env),
-    role: opts.role === 'bot+worker process' ? 'bot' : (opts.role ?? 'all'),
-    apiRoot: emu.apiRoot,
-    logger: createLogger({ level: 'warn' }),
-    queuePrefix: prefix,
-    ...(opts.onUpdateQueries ? { onUpdateQueries: opts.onUpdateQueries } : {}),
-  });
-  const worker = separate ? await startWorkerProcess({ ...env, QUEUE_PREFIX: prefix }) : undefined;
-  if (worker) {
-    const stopBot = app.stop;
-    app.stop = async () => {
-      await worker.stop();
-      await stopBot();
-    };
-  }
-  return {
-    emu,
-    tdb,
-    app,
-    prefix,
-    token,
-  };
+  return { emu, tdb, prefix, token, env };
 }
 
-/** `main.ts worker` in a process of its own; resolves once it logged that it started. */
-async function startWorkerProcess(env: Record<string, string>) {
+/**
+ * Emulator + fresh DB, and the bot and the worker each in a process of its own (`main.ts bot|worker`,
+ * as deployed), so that neither the emulator nor the simulated users (this process) share the bot's
+ * event loop, as Telegram's servers do not. `app` is a database client and the bot's key for seeding;
+ * `botPid` is the bot's process (for its CPU time).
+ */
+export async function startBenchProcesses(opts: { workerConcurrency?: number; limits?: Limits } = {}) {
+  const { emu, tdb, prefix, token, env } = await benchSetting(opts);
+  const envWithPrefix = { ...env, QUEUE_PREFIX: prefix };
+  const worker = await startRoleProcess(envWithPrefix, 'worker');
+  const bot = await startRoleProcess(envWithPrefix, 'bot').catch(async (err: unknown) => {
+    await worker.stop();
+    throw err;
+  });
+  const db = createPrisma(tdb.url);
+  const cipher = new FieldCipher([{ version: 1, key: Buffer.from(env['DATA_KEY']!, 'base64') }]);
+  const app = {
+    db,
+    cipher,
+    stop: async () => {
+      await bot.stop();
+      await worker.stop();
+      await db.$disconnect();
+    },
+  };
+  return { emu, tdb, app, prefix, token, botPid: bot.pid };
+}
+
+/** `main.ts worker` (or `bot`) in a process of its own; resolves once it logged that it started. */
+async function startRoleProcess(env: Record<string, string>, role: 'worker' | 'bot') {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   // BENCH_WORKER_CPU_PROF=<dir>: the worker writes a CPU profile there when it stops (the bench process
   // itself is profiled with `node --cpu-prof --import tsx bench/<name>.bench.ts`).
   const profDir = process.env['BENCH_WORKER_CPU_PROF'];
   const prof = profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts', 'worker'], {
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts', role], {
     cwd: root,
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -115,12 +152,14 @@ async function startWorkerProcess(env: Record<string, string>) {
     };
     child.stdout.on('data', look);
     child.stderr.on('data', look);
-    child.once('exit', (code) => reject(new Error(`worker exited ${code}:\n${out}`)));
+    child.once('exit', (code) => reject(new Error(`${role} exited ${code}:\n${out}`)));
   });
   await started;
   const exited = new Promise((r) => child.once('exit', r));
   return {
+    pid: child.pid!,
     stop: async () => {
+      if (child.exitCode !== null) return;
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(15_000).then(() => child.kill('SIGKILL'))]);
     },
