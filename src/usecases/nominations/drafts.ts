@@ -3,6 +3,7 @@ import { draftExpiresAt } from '../../domain/nomination/intake.ts';
 import type { Step } from '../../domain/nomination/form.ts';
 import { rememberWritten } from '../../adapters/db/query-scope.ts';
 import { nominationOpenWhere } from '../campaigns.ts';
+import { updateDraftRow } from './draft-row.ts';
 import { EDITABLE_STATUSES, type NominationDeps } from './shared.ts';
 import type { StoredFields } from './stored-fields.ts';
 
@@ -76,25 +77,20 @@ export async function saveAnswer(
   const kept = current.draftAnswered.filter((s) => !(input.forget ?? []).includes(s as Step));
   const answered = input.answered === false || kept.includes(input.step) ? kept : [...kept, input.step];
   // One statement that returns the row as written: the dialog's next question is drawn from it
-  // (rememberWritten), not read again.
-  const row = await deps.db.nomination
-    .update({
-      where: { id: current.id, version: current.version, status: { in: [...EDITABLE_STATUSES] } },
-      data: {
-        ...input.data,
-        draftAnswered: answered,
-        draftStep: input.step,
-        version: { increment: 1 },
-        ...(current.status === 'draft'
-          ? { draftExpiresAt: draftExpiresAt(current.campaign.settings, deps.now()) }
-          : {}),
-      },
-    })
-    .catch((err: unknown) => {
-      // P2025: no row matched the guard (changed or submitted meanwhile).
-      if ((err as { code?: string }).code === 'P2025') return null;
-      throw err;
-    });
+  // (rememberWritten), not read again. On the pool directly (draft-row.ts).
+  const row = await updateDraftRow(deps, {
+    id: current.id,
+    version: current.version,
+    changes: {
+      ...input.data,
+      draftAnswered: answered,
+      draftStep: input.step,
+      ...(current.status === 'draft'
+        ? { draftExpiresAt: draftExpiresAt(current.campaign.settings, deps.now()) }
+        : {}),
+    },
+  });
+  // No row matched the guard: changed or submitted meanwhile.
   if (!row) throw new DomainError('nomination_changed');
   rememberWritten(`nomination:${row.id}`, row);
   return answered;

@@ -1,0 +1,79 @@
+import { sqlRows } from '../../adapters/db/direct-sql.ts';
+import { Prisma } from '../../adapters/db/client.ts';
+import type { Nomination } from '../../generated/prisma/client.ts';
+import { EDITABLE_STATUSES, type NominationDeps } from './shared.ts';
+
+// The dialog's draft, read and written on the pool directly (direct-sql.ts): every answer reads the
+// draft and writes it once, and through Prisma's model API the two cost about as much of the bot's CPU
+// as the rest of the answer. The rows are Prisma's `Nomination` exactly (every scalar field, camelCase,
+// same types: Date for dates and timestamps, string arrays, null), so the callers and the row kept for
+// the next prompt (rememberWritten) do not change; test/integration/draft-row.test.ts holds the two
+// paths to the same rows, field by field.
+
+/** Prisma's column of a field: every Nomination field maps to its snake_case name (schema.prisma). */
+const columnOf = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Every scalar field of Nomination, in Prisma's order. */
+export const NOMINATION_FIELDS = Object.keys(Prisma.NominationScalarFieldEnum) as (keyof Nomination)[];
+
+/** The list fields: Prisma creates a row without them as NULL columns and reads NULL as []. */
+const LIST_FIELDS: ReadonlySet<string> = new Set(['secondaryCauses', 'flags', 'draftAnswered']);
+
+/** `n.id AS "id", n.campaign_id AS "campaignId", …`: the row as Prisma's model API returns it. */
+const SELECT_ROW = Prisma.raw(
+  NOMINATION_FIELDS.map((f) =>
+    LIST_FIELDS.has(f) ? `COALESCE(n."${columnOf(f)}", '{}') AS "${f}"` : `n."${columnOf(f)}" AS "${f}"`,
+  ).join(', '),
+);
+
+/** `n.status IN ('draft', 'returned')` (constants of the code, not input). */
+const EDITABLE = Prisma.raw(`n.status IN (${EDITABLE_STATUSES.map((s) => `'${s}'`).join(', ')})`);
+
+/**
+ * The contact's editable draft (a draft, or a nomination returned for correction), or null. With
+ * `lookupsSince`, the same statement counts the contact's ID look-ups since then (the ID answer's rate
+ * check, `recentLookups`), instead of a statement of its own.
+ */
+export async function editableDraftRow(
+  deps: Pick<NominationDeps, 'db'>,
+  input: { nominationId: number; personId: number; lookupsSince?: { action: string; since: Date } },
+): Promise<(Nomination & { recentLookups?: number }) | null> {
+  const count = input.lookupsSince
+    ? Prisma.sql`, (SELECT count(*)::int FROM audit_log a WHERE a.actor_id = ${input.personId}
+        AND a.action = ${input.lookupsSince.action} AND a.at >= ${input.lookupsSince.since}) AS "recentLookups"`
+    : Prisma.empty;
+  const [row] = await sqlRows<Nomination & { recentLookups?: number }>(deps.db)`
+    SELECT ${SELECT_ROW}${count} FROM nomination n
+    WHERE n.id = ${input.nominationId} AND n.submitted_by_id = ${input.personId}
+      AND ${EDITABLE}`;
+  return row ?? null;
+}
+
+/** The fields a draft's answer may set (Prisma's names); the guard and the bookkeeping are added here. */
+export type DraftChanges = Partial<
+  Omit<Nomination, 'id' | 'version' | 'createdAt' | 'updatedAt' | 'status' | 'submittedById'>
+>;
+
+/**
+ * Writes `changes` to the draft if it is still at `version` and editable, bumps the version and
+ * `updatedAt` (as Prisma's @updatedAt does), and returns the row as written; null when the guard
+ * matched nothing (changed or submitted meanwhile). Undefined values are left out, as Prisma does.
+ */
+export async function updateDraftRow(
+  deps: Pick<NominationDeps, 'db'>,
+  input: { id: number; version: number; changes: DraftChanges },
+): Promise<Nomination | null> {
+  const sets: Prisma.Sql[] = [];
+  for (const [field, value] of Object.entries(input.changes)) {
+    if (value === undefined) continue;
+    if (!(field in Prisma.NominationScalarFieldEnum)) throw new Error(`not a nomination field: ${field}`);
+    // Parameters are sent untyped: PostgreSQL takes each one's type from its column (enums, arrays).
+    sets.push(Prisma.sql`${Prisma.raw(`"${columnOf(field)}"`)} = ${value}`);
+  }
+  sets.push(Prisma.sql`"version" = n.version + 1`, Prisma.sql`"updated_at" = ${new Date()}`);
+  const [row] = await sqlRows<Nomination>(deps.db)`
+    UPDATE nomination n SET ${Prisma.join(sets)}
+    WHERE n.id = ${input.id} AND n.version = ${input.version} AND ${EDITABLE}
+    RETURNING ${SELECT_ROW}`;
+  return row ?? null;
+}
