@@ -6,9 +6,11 @@ import { verifyAuditChain } from '../../src/usecases/audit-chain.ts';
 import {
   type DraftChanges,
   editableDraftRow,
+  insertDraftRow,
   NOMINATION_FIELDS,
   updateDraftRow,
 } from '../../src/usecases/nominations/draft-row.ts';
+import { findDraft } from '../../src/usecases/nominations/drafts.ts';
 import { seedCampaign, seedContact } from '../support/fixtures.ts';
 import { useTestDatabase } from '../support/test-db.ts';
 
@@ -182,6 +184,56 @@ describe('the draft on the direct path', () => {
     await expect(
       updateDraftRow({ db }, { id: n.id, version: n.version, changes: { nope: 1 } as DraftChanges }),
     ).rejects.toThrow(/not a nomination field/);
+  });
+
+  it('starts a draft only in an open campaign, the row as Prisma reads it', async () => {
+    const { c, union, person } = await seed();
+    const now = new Date();
+    const input = { personId: person.id, unionId: union.id, campaignId: c.id, now };
+    const expires = new Date(now.getTime() + 72 * 3600_000);
+    const row = await insertDraftRow({ db }, { ...input, draftExpiresAt: expires });
+    expect(row).toEqual(await prisma.nomination.findUnique({ where: { id: row!.id } }));
+    expect(row).toMatchObject({
+      status: 'draft',
+      source: 'dialog',
+      version: 0,
+      revision: 0,
+      draftExpiresAt: expires,
+      flags: [],
+      draftAnswered: [],
+      categoryId: null,
+    });
+    // Not yet open, closed, archived: nothing inserted.
+    const before = await prisma.nomination.count();
+    for (const at of [new Date(c.nominationOpensAt.getTime() - 1), c.nominationClosesAt])
+      expect(await insertDraftRow({ db }, { ...input, now: at, draftExpiresAt: expires })).toBeNull();
+    await prisma.campaign.update({ where: { id: c.id }, data: { status: 'archived' } });
+    expect(await insertDraftRow({ db }, { ...input, draftExpiresAt: expires })).toBeNull();
+    expect(await prisma.nomination.count()).toBe(before);
+  });
+
+  it('finds the newest open dialog draft and removes the expired ones, in one statement', async () => {
+    const { c, union, person } = await seed();
+    const now = new Date();
+    const mk = (data: object) =>
+      prisma.nomination.create({
+        data: { campaignId: c.id, unionId: union.id, submittedById: person.id, status: 'draft', ...data },
+      });
+    const expired = await mk({ draftExpiresAt: new Date(now.getTime() - 1000), fullName: '过期' });
+    const older = await mk({ draftExpiresAt: new Date(now.getTime() + 3600_000), fullName: '较早' });
+    const newest = await mk({ draftExpiresAt: null, fullName: '最新' });
+    await mk({ source: 'upload', fullName: '表格' });
+    const deps = { db, cipher: undefined as never, now: () => now };
+    const scope: QueryScope = { statements: [] };
+    const found = await withQueryScope(scope, () => findDraft(deps, person.id));
+    expect(found).toEqual({ id: newest.id, fullName: '最新' });
+    expect(scope.statements).toHaveLength(1);
+    expect(await prisma.nomination.findUnique({ where: { id: expired.id } })).toBeNull();
+    await prisma.nomination.delete({ where: { id: newest.id } });
+    expect(await findDraft(deps, person.id)).toEqual({ id: older.id, fullName: '较早' });
+    // Only expired ones go: the rest stay, and another person's draft is not found.
+    expect(await prisma.nomination.count({ where: { submittedById: person.id } })).toBe(2);
+    expect(await findDraft(deps, person.id + 1)).toBeNull();
   });
 
   it('an audit record of its own is the row audit() writes, linked into the chain', async () => {

@@ -10,6 +10,9 @@ import { LIVE_STATUSES } from './shared.ts';
 
 type Reader = Db | Tx;
 
+/** `n.status IN ('submitted', …)`: the live statuses (constants of the code), as the indexes read them. */
+const LIVE = Prisma.raw(`n.status IN (${LIVE_STATUSES.map((v) => `'${v}'`).join(', ')})`);
+
 /** Hashes per `= ANY($1)` array (one bind parameter each; chunks keep a statement's size bounded). */
 const IN_CHUNK = 20_000;
 
@@ -388,31 +391,31 @@ export async function loadRoom(
   },
 ): Promise<Room & { quotaUsed: number }> {
   const exclude = [...(input.excludeIds ?? [])];
-  const notExcluded = exclude.length ? { id: { notIn: exclude } } : {};
-  // The campaign's live amounts: the sum of all of them minus the excluded ones' (not one sum with
-  // `id NOT IN`): the campaign-wide sum then reads the (campaign_id, status, amount_fen) index alone
-  // (an index-only scan) instead of every row of the campaign.
-  const live = { campaignId: input.campaignId, status: { in: [...LIVE_STATUSES] } };
-  const [used, spent, excluded] = await Promise.all([
+  // One statement, sent directly (direct-sql.ts; in a transaction through $queryRaw): the union's
+  // places taken in the category (when it has a quota) and the campaign's live amounts. The latter are
+  // the sum of all of them minus the excluded ones' (not one sum with `id NOT IN`): the campaign-wide
+  // sum then reads the (campaign_id, status, amount_fen) index alone (an index-only scan) instead of
+  // every row of the campaign.
+  const used =
     input.cat.quotaPerUnion === null
-      ? Promise.resolve(0)
-      : db.nomination.count({
-          where: {
-            unionId: input.unionId,
-            categoryId: input.cat.id,
-            status: { in: [...LIVE_STATUSES] },
-            ...notExcluded,
-          },
-        }),
-    db.nomination.aggregate({ _sum: { amountFen: true }, where: live }),
-    exclude.length
-      ? db.nomination.aggregate({ _sum: { amountFen: true }, where: { ...live, id: { in: exclude } } })
-      : Promise.resolve(null),
-  ]);
-  const spentFen = BigInt(spent._sum.amountFen ?? 0) - BigInt(excluded?._sum.amountFen ?? 0);
+      ? Prisma.sql`0`
+      : Prisma.sql`(SELECT count(*)::int FROM nomination n WHERE n.union_id = ${input.unionId}
+          AND n.category_id = ${input.cat.id} AND ${LIVE} AND n.id <> ALL(${exclude}::int[]))`;
+  const [r] = await directRows<{ used: number; spent: bigint | null; excluded: bigint | null }>(
+    db,
+    Prisma.sql`SELECT ${used} AS used,
+      (SELECT sum(n.amount_fen) FROM nomination n WHERE n.campaign_id = ${input.campaignId} AND ${LIVE}) AS spent,
+      ${
+        exclude.length
+          ? Prisma.sql`(SELECT sum(n.amount_fen) FROM nomination n WHERE n.campaign_id = ${input.campaignId}
+              AND ${LIVE} AND n.id = ANY(${exclude}::int[]))`
+          : Prisma.sql`NULL::bigint`
+      } AS excluded`,
+  );
+  const spentFen = BigInt(r!.spent ?? 0) - BigInt(r!.excluded ?? 0);
   return {
-    quotaLeft: input.cat.quotaPerUnion === null ? null : Math.max(0, input.cat.quotaPerUnion - used),
-    quotaUsed: used,
+    quotaLeft: input.cat.quotaPerUnion === null ? null : Math.max(0, input.cat.quotaPerUnion - r!.used),
+    quotaUsed: r!.used,
     budgetLeftFen: input.budgetFen - spentFen,
   };
 }

@@ -77,3 +77,24 @@ export async function updateDraftRow(
     RETURNING ${SELECT_ROW}`;
   return row ?? null;
 }
+
+/**
+ * A new dialog draft, inserted only if its campaign takes nominations at `now` (not archived, opened,
+ * not closed: campaigns.ts nominationOpenWhere); the row as Prisma's create returns it, or null.
+ */
+export async function insertDraftRow(
+  deps: Pick<NominationDeps, 'db'>,
+  input: { personId: number; unionId: number; campaignId: number; draftExpiresAt: Date; now: Date },
+): Promise<Nomination | null> {
+  // created_at and updated_at as Prisma's create sets them (the time of the write, not the test clock).
+  const at = new Date();
+  const [row] = await sqlRows<Nomination>(deps.db)`
+    INSERT INTO nomination AS n (campaign_id, union_id, submitted_by_id, status, draft_expires_at,
+      created_at, updated_at)
+    SELECT c.id, ${input.unionId}, ${input.personId}, 'draft', ${input.draftExpiresAt}, ${at}, ${at}
+    FROM campaign c
+    WHERE c.id = ${input.campaignId} AND c.status <> 'archived' AND c.nomination_opens_at <= ${input.now}
+      AND c.nomination_closes_at > ${input.now}
+    RETURNING ${SELECT_ROW}`;
+  return row ?? null;
+}

@@ -2,48 +2,55 @@ import { DomainError } from '../../domain/errors.ts';
 import { draftExpiresAt } from '../../domain/nomination/intake.ts';
 import type { Step } from '../../domain/nomination/form.ts';
 import { rememberWritten } from '../../adapters/db/query-scope.ts';
-import { nominationOpenWhere } from '../campaigns.ts';
-import { updateDraftRow } from './draft-row.ts';
+import { sqlRows } from '../../adapters/db/direct-sql.ts';
+import { campaignRow } from '../cached-reads.ts';
+import { insertDraftRow, updateDraftRow } from './draft-row.ts';
 import { EDITABLE_STATUSES, type NominationDeps } from './shared.ts';
 import type { StoredFields } from './stored-fields.ts';
 
 // Drafts live in PostgreSQL (not in the chat session), so a contact can leave and resume, also after a
 // bot restart. Sensitive answers are stored encrypted with a keyed hash; nothing is kept in clear.
 
-/** The contact's open dialog draft (not expired), newest first; expired drafts of this person are removed. */
+/**
+ * The contact's open dialog draft (not expired), newest first; expired drafts of this person are removed.
+ * One statement on the pool directly (draft-row.ts): the removal is a CTE, and the SELECT, which sees
+ * the rows as they were before it, leaves the expired ones out itself.
+ */
 export async function findDraft(deps: NominationDeps, personId: number) {
   const now = deps.now();
-  await deps.db.nomination.deleteMany({
-    where: { submittedById: personId, status: 'draft', draftExpiresAt: { lte: now } },
-  });
-  return deps.db.nomination.findFirst({
-    // Spreadsheet drafts (source 'upload') belong to an import batch, not to the chat dialog.
-    where: { submittedById: personId, status: 'draft', source: { not: 'upload' } },
-    orderBy: { updatedAt: 'desc' },
-    select: { id: true, fullName: true },
-  });
+  // Spreadsheet drafts (source 'upload') belong to an import batch, not to the chat dialog.
+  const [row] = await sqlRows<{ id: number; fullName: string | null }>(deps.db)`
+    WITH expired AS (
+      DELETE FROM nomination WHERE submitted_by_id = ${personId} AND status = 'draft'
+        AND draft_expires_at <= ${now}
+    )
+    SELECT id, full_name AS "fullName" FROM nomination
+    WHERE submitted_by_id = ${personId} AND status = 'draft' AND source <> 'upload'
+      AND (draft_expires_at IS NULL OR draft_expires_at > ${now})
+    ORDER BY updated_at DESC LIMIT 1`;
+  return row ?? null;
 }
 
-/** A new dialog draft in a campaign open for nomination. */
+/**
+ * A new dialog draft in a campaign open for nomination: one statement that inserts it only if the
+ * campaign is open now, and returns the row, kept for the first question (rememberWritten).
+ */
 export async function startDraft(
   deps: NominationDeps,
   input: { personId: number; unionId: number; campaignId: number },
 ) {
   const now = deps.now();
-  const campaign = await deps.db.campaign.findFirst({
-    where: { id: input.campaignId, ...nominationOpenWhere(now) },
-  });
+  // The settings (draft lifetime) from the per-update-checked cache; the open check in the statement.
+  const campaign = await campaignRow(deps.db, input.campaignId);
   if (!campaign) throw new DomainError('nomination_closed');
-  return deps.db.nomination.create({
-    data: {
-      campaignId: input.campaignId,
-      unionId: input.unionId,
-      submittedById: input.personId,
-      status: 'draft',
-      draftExpiresAt: draftExpiresAt(campaign.settings, now),
-    },
-    select: { id: true },
+  const row = await insertDraftRow(deps, {
+    ...input,
+    draftExpiresAt: draftExpiresAt(campaign.settings, now),
+    now,
   });
+  if (!row) throw new DomainError('nomination_closed');
+  rememberWritten(`nomination:${row.id}`, row);
+  return { id: row.id };
 }
 
 /** What saveAnswer needs of the draft: the caller has just read it (no second read per answer). */
