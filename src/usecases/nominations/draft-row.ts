@@ -29,6 +29,13 @@ const SELECT_ROW = Prisma.raw(
 /** `n.status IN ('draft', 'returned')` (constants of the code, not input). */
 const EDITABLE = Prisma.raw(`n.status IN (${EDITABLE_STATUSES.map((s) => `'${s}'`).join(', ')})`);
 
+/** What editableDraftRow reads beside the row when asked. */
+export interface DraftExtras {
+  recentLookups?: number;
+  submitterName?: string;
+  submitterPhoneHash?: string | null;
+}
+
 /**
  * The contact's editable draft (a draft, or a nomination returned for correction), or null. With
  * `lookupsSince`, the same statement counts the contact's ID look-ups since then (the ID answer's rate
@@ -36,14 +43,24 @@ const EDITABLE = Prisma.raw(`n.status IN (${EDITABLE_STATUSES.map((s) => `'${s}'
  */
 export async function editableDraftRow(
   deps: Pick<NominationDeps, 'db'>,
-  input: { nominationId: number; personId: number; lookupsSince?: { action: string; since: Date } },
-): Promise<(Nomination & { recentLookups?: number }) | null> {
+  input: {
+    nominationId: number;
+    personId: number;
+    lookupsSince?: { action: string; since: Date };
+    /** Also the submitter's name and phone hash (the submit's self-nomination checks). */
+    submitter?: boolean;
+  },
+): Promise<(Nomination & DraftExtras) | null> {
   const count = input.lookupsSince
     ? Prisma.sql`, (SELECT count(*)::int FROM audit_log a WHERE a.actor_id = ${input.personId}
         AND a.action = ${input.lookupsSince.action} AND a.at >= ${input.lookupsSince.since}) AS "recentLookups"`
     : Prisma.empty;
-  const [row] = await sqlRows<Nomination & { recentLookups?: number }>(deps.db)`
-    SELECT ${SELECT_ROW}${count} FROM nomination n
+  const submitter = input.submitter
+    ? Prisma.sql`, (SELECT p.display_name FROM person p WHERE p.id = n.submitted_by_id) AS "submitterName",
+        (SELECT p.phone_hash FROM person p WHERE p.id = n.submitted_by_id) AS "submitterPhoneHash"`
+    : Prisma.empty;
+  const [row] = await sqlRows<Nomination & DraftExtras>(deps.db)`
+    SELECT ${SELECT_ROW}${count}${submitter} FROM nomination n
     WHERE n.id = ${input.nominationId} AND n.submitted_by_id = ${input.personId}
       AND ${EDITABLE}`;
   return row ?? null;
