@@ -22,9 +22,10 @@ describe('the admission lock', () => {
     let own = 0;
     await db.$transaction(async (tx) => {
       await lockAdmission(tx, { campaignId: 42, idHash: 'abc' });
-      [{ n: own }] = await tx.$queryRaw<{ n: number }[]>`
+      const locks = await tx.$queryRaw<{ n: number }[]>`
         SELECT count(*)::int AS n FROM pg_locks
         WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted`;
+      own = locks[0]?.n ?? 0;
       // Another session cannot take either lock meanwhile.
       [during] = await free(42, 'abc');
     });
