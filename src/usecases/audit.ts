@@ -1,4 +1,4 @@
-import type { Db, Prisma, Tx } from '../adapters/db/client.ts';
+import { type Db, Prisma, type Tx } from '../adapters/db/client.ts';
 import { sqlRows } from '../adapters/db/direct-sql.ts';
 import { MASKED_ID_RE } from '../domain/masking.ts';
 
@@ -58,10 +58,17 @@ export async function audit(tx: Tx, e: AuditEntry): Promise<void> {
  * head is locked and written back within it, as in `audit`.
  */
 export async function auditAlone(db: Db, e: AuditEntry): Promise<void> {
+  await sqlRows(db)`${auditInsert(e)}`;
+}
+
+/**
+ * The INSERT of one audit row, payloads through `auditPayload`: for a statement that writes it beside
+ * another change (a data-modifying CTE, one transaction), or alone (`auditAlone`).
+ */
+export function auditInsert(e: AuditEntry): Prisma.Sql {
   const json = (v: Prisma.InputJsonValue | null | undefined) =>
     v == null ? null : JSON.stringify(auditPayload(v));
-  await sqlRows(db)`
-    INSERT INTO audit_log (actor_id, action, entity, entity_id, before, after)
+  return Prisma.sql`INSERT INTO audit_log (actor_id, action, entity, entity_id, before, after)
     VALUES (${e.actorId}, ${e.action}, ${e.entity}, ${String(e.entityId)}, ${json(e.before)}::jsonb,
       ${json(e.after)}::jsonb)`;
 }

@@ -184,6 +184,52 @@ describe('the draft on the direct path', () => {
     await expect(
       updateDraftRow({ db }, { id: n.id, version: n.version, changes: { nope: 1 } as DraftChanges }),
     ).rejects.toThrow(/not a nomination field/);
+    // An audit record that goes with the write is kept even when the guard matched nothing.
+    const record = {
+      actorId: person.id,
+      action: 'nomination.id_lookup',
+      entity: 'nomination',
+      entityId: n.id,
+    };
+    expect(
+      await updateDraftRow({ db }, { id: n.id, version: n.version, changes: {}, audit: record }),
+    ).toBeNull();
+    expect(await prisma.auditLog.count({ where: { entityId: String(n.id) } })).toBe(1);
+  });
+
+  it('writes an audit record in the answer’s own statement', async () => {
+    const { c, union, person } = await seed();
+    const n = await prisma.nomination.create({
+      data: { campaignId: c.id, unionId: union.id, submittedById: person.id, status: 'draft' },
+    });
+    const scope: QueryScope = { statements: [] };
+    const row = await withQueryScope(scope, () =>
+      updateDraftRow(
+        { db },
+        {
+          id: n.id,
+          version: n.version,
+          changes: { idNumberHash: 'x'.repeat(64) },
+          audit: {
+            actorId: person.id,
+            action: 'nomination.id_lookup',
+            entity: 'nomination',
+            entityId: n.id,
+            after: { outcome: 'clear' },
+          },
+        },
+      ),
+    );
+    expect(scope.statements).toHaveLength(1);
+    expect(row).toEqual(await prisma.nomination.findUnique({ where: { id: n.id } }));
+    const [a] = await prisma.auditLog.findMany({ where: { entityId: String(n.id) } });
+    expect(a).toMatchObject({
+      actorId: person.id,
+      action: 'nomination.id_lookup',
+      after: { outcome: 'clear' },
+    });
+    expect(a!.seq).not.toBeNull();
+    expect((await verifyAuditChain(db)).ok).toBe(true);
   });
 
   it('starts a draft only in an open campaign, the row as Prisma reads it', async () => {

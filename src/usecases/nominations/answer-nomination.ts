@@ -14,7 +14,7 @@ import {
   fieldsForCategory,
   fieldsForTextAnswer,
 } from '../../domain/nomination/intake.ts';
-import { auditAlone } from '../audit.ts';
+import { type AuditEntry, auditAlone } from '../audit.ts';
 import { campaignRow, categoryRow } from '../cached-reads.ts';
 import { recordEntryBlocked } from '../report/figures.ts';
 import { loadPersonFacts, loadRoom } from './admission-facts.ts';
@@ -136,9 +136,10 @@ export async function answerText(
   const data = storedFields(deps.cipher, fieldsForTextAnswer(input.step, r));
 
   if (input.step === 'id_number') {
-    const refused = await checkPerson(deps, d, input.personId, data.idNumberHash!, notes);
-    if (refused) return refused;
-    await saveAnswer(deps, { draft: d, step: input.step, data, answered: false });
+    const checked = await checkPerson(deps, d, input.personId, data.idNumberHash!, notes);
+    if ('refused' in checked) return checked.refused;
+    // The look-up's record goes in the answer's own statement (one statement fewer).
+    await saveAnswer(deps, { draft: d, step: input.step, data, answered: false, audit: checked.record });
     return { kind: 'next', next: 'id_confirm', notes };
   }
   if (input.step === 'bank_card') {
@@ -159,7 +160,8 @@ export async function answerText(
 
 /**
  * The ID number just typed: refused when the person is already nominated in this campaign or over the
- * yearly cap; earlier campaigns are noted. Each look-up is audited and limited per contact and hour.
+ * yearly cap; earlier campaigns are noted. Each look-up is audited and limited per contact and hour: a
+ * refused one is recorded here, a clear one's record is returned to be written with the answer.
  */
 async function checkPerson(
   deps: NominationDeps,
@@ -167,27 +169,28 @@ async function checkPerson(
   personId: number,
   idHash: string,
   notes: Note[],
-): Promise<AnswerOutcome | undefined> {
+): Promise<{ refused: AnswerOutcome } | { record: AuditEntry }> {
   const recent = d.recentLookups ?? 0;
   if (recent >= ID_LOOKUPS_PER_HOUR)
-    return invalid({ key: 'nominate.lookup_limit', params: { max: ID_LOOKUPS_PER_HOUR } });
+    return { refused: invalid({ key: 'nominate.lookup_limit', params: { max: ID_LOOKUPS_PER_HOUR } }) };
   const [facts] = await loadPersonFacts(deps.db, {
     campaignId: d.campaignId,
     targetPaymentDate: d.campaign.targetPaymentDate,
     candidates: [{ idHash, phoneHash: null }],
     excludeIds: [d.id],
   });
-  if (!d.category) return invalid({ key: 'errors.nomination_incomplete', params: {} });
+  if (!d.category) return { refused: invalid({ key: 'errors.nomination_incomplete', params: {} }) };
   const refusal = personRefusal(toCategoryInfo(d.category), facts!);
-  // A record of its own (no other change goes with it): one statement, its own transaction.
-  await auditAlone(deps.db, {
+  const record: AuditEntry = {
     actorId: personId,
     action: ID_LOOKUP_ACTION,
     entity: 'nomination',
     entityId: d.id,
     after: { outcome: refusal?.reason ?? (facts!.earlier > 0 ? 'earlier' : 'clear') },
-  });
+  };
   if (refusal) {
+    // A record of its own (no other change goes with it): one statement, its own transaction.
+    await auditAlone(deps.db, record);
     // A person already helped by a union from its allocation is a duplicate through the other route.
     if (refusal.reason === 'duplicate' || refusal.reason === 'paid_by_union')
       await recordEntryBlocked(deps.db, {
@@ -201,14 +204,19 @@ async function checkPerson(
       ...told.params,
       ...(told.params['status'] ? { status: `@status.${told.params['status']}` } : {}),
     };
-    return invalid({ key: `errors.${told.code}`, params }, { key: 'nominate.duplicate_hint', params: {} });
+    return {
+      refused: invalid(
+        { key: `errors.${told.code}`, params },
+        { key: 'nominate.duplicate_hint', params: {} },
+      ),
+    };
   }
   for (const e of facts!.earlierCampaigns.slice(0, 3))
     notes.push({
       key: 'nominate.earlier',
       params: { campaignZh: e.titleZh, campaignEn: e.titleEn, status: `@status.${e.status}` },
     });
-  return undefined;
+  return { record };
 }
 
 /** The category chosen: refused when the union's quota or the campaign budget has no room for it. */

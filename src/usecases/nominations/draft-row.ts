@@ -1,6 +1,7 @@
 import { sqlRows } from '../../adapters/db/direct-sql.ts';
 import { Prisma } from '../../adapters/db/client.ts';
 import type { Nomination } from '../../generated/prisma/client.ts';
+import { type AuditEntry, auditInsert } from '../audit.ts';
 import { EDITABLE_STATUSES, type NominationDeps } from './shared.ts';
 
 // The dialog's draft, read and written on the pool directly (direct-sql.ts): every answer reads the
@@ -78,7 +79,13 @@ export type DraftChanges = Partial<
  */
 export async function updateDraftRow(
   deps: Pick<NominationDeps, 'db'>,
-  input: { id: number; version: number; changes: DraftChanges },
+  input: {
+    id: number;
+    version: number;
+    changes: DraftChanges;
+    /** Also appends this audit row, in the same statement (a data-modifying CTE runs in any case). */
+    audit?: AuditEntry;
+  },
 ): Promise<Nomination | null> {
   const sets: Prisma.Sql[] = [];
   for (const [field, value] of Object.entries(input.changes)) {
@@ -88,8 +95,9 @@ export async function updateDraftRow(
     sets.push(Prisma.sql`${Prisma.raw(`"${columnOf(field)}"`)} = ${value}`);
   }
   sets.push(Prisma.sql`"version" = n.version + 1`, Prisma.sql`"updated_at" = ${new Date()}`);
+  const withAudit = input.audit ? Prisma.sql`WITH recorded AS (${auditInsert(input.audit)}) ` : Prisma.empty;
   const [row] = await sqlRows<Nomination>(deps.db)`
-    UPDATE nomination n SET ${Prisma.join(sets)}
+    ${withAudit}UPDATE nomination n SET ${Prisma.join(sets)}
     WHERE n.id = ${input.id} AND n.version = ${input.version} AND ${EDITABLE}
     RETURNING ${SELECT_ROW}`;
   return row ?? null;

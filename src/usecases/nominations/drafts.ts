@@ -3,6 +3,7 @@ import { draftExpiresAt } from '../../domain/nomination/intake.ts';
 import type { Step } from '../../domain/nomination/form.ts';
 import { rememberWritten } from '../../adapters/db/query-scope.ts';
 import { sqlRows } from '../../adapters/db/direct-sql.ts';
+import type { AuditEntry } from '../audit.ts';
 import { campaignRow } from '../cached-reads.ts';
 import { insertDraftRow, updateDraftRow } from './draft-row.ts';
 import { EDITABLE_STATUSES, type NominationDeps } from './shared.ts';
@@ -76,6 +77,8 @@ export async function saveAnswer(
     data: StoredFields & { categoryId?: number; amountFen?: number; flags?: string[] };
     answered?: boolean;
     forget?: readonly Step[];
+    /** An audit record written in the same statement, whether or not the guard matches. */
+    audit?: AuditEntry;
   },
 ): Promise<string[]> {
   const current = input.draft;
@@ -96,6 +99,7 @@ export async function saveAnswer(
         ? { draftExpiresAt: draftExpiresAt(current.campaign.settings, deps.now()) }
         : {}),
     },
+    ...(input.audit ? { audit: input.audit } : {}),
   });
   // No row matched the guard: changed or submitted meanwhile.
   if (!row) throw new DomainError('nomination_changed');
