@@ -68,9 +68,11 @@ export async function auditAlone(db: Db, e: AuditEntry): Promise<void> {
 export function auditInsert(e: AuditEntry): Prisma.Sql {
   const json = (v: Prisma.InputJsonValue | null | undefined) =>
     v == null ? null : JSON.stringify(auditPayload(v));
-  return Prisma.sql`INSERT INTO audit_log (actor_id, action, entity, entity_id, before, after)
-    VALUES (${e.actorId}, ${e.action}, ${e.entity}, ${String(e.entityId)}, ${json(e.before)}::jsonb,
-      ${json(e.after)}::jsonb)`;
+  // `at` sent as Prisma's create sends it (the app's clock, UTC): the column's default would be the
+  // session's local time, wrong when the database's time zone is not UTC.
+  return Prisma.sql`INSERT INTO audit_log (at, actor_id, action, entity, entity_id, before, after)
+    VALUES (${new Date()}, ${e.actorId}, ${e.action}, ${e.entity}, ${String(e.entityId)},
+      ${json(e.before)}::jsonb, ${json(e.after)}::jsonb)`;
 }
 
 /**

@@ -305,6 +305,13 @@ describe('the draft on the direct path', () => {
     expect(direct!.seq).toBe(viaPrisma!.seq! + 1n);
     expect(direct!.prevHash).toBe(viaPrisma!.hash);
     expect(Math.abs(direct!.at.getTime() - Date.now())).toBeLessThan(60_000);
+    // `at` is the app's UTC time as Prisma sends it, not the column default (the session's local time).
+    await prisma.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe(`SET LOCAL TIME ZONE 'Asia/Shanghai'`);
+      await auditAlone(tx as unknown as Db, { ...entry, entityId: 43 });
+    });
+    const [local] = await prisma.auditLog.findMany({ where: { entityId: '43' } });
+    expect(Math.abs(local!.at.getTime() - Date.now())).toBeLessThan(60_000);
     expect((await verifyAuditChain(db)).ok).toBe(true);
   });
 });

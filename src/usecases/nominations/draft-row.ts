@@ -5,8 +5,8 @@ import { type AuditEntry, auditInsert } from '../audit.ts';
 import { EDITABLE_STATUSES, type NominationDeps } from './shared.ts';
 
 // The dialog's draft, read and written on the pool directly (direct-sql.ts): every answer reads the
-// draft and writes it once, and through Prisma's model API the two cost about as much of the bot's CPU
-// as the rest of the answer. The rows are Prisma's `Nomination` exactly (every scalar field, camelCase,
+// draft and writes it once, and a statement through Prisma's model API costs the bot several times the
+// CPU of a direct one (bench/README.md, direct-sql). The rows are Prisma's `Nomination` exactly (every scalar field, camelCase,
 // same types: Date for dates and timestamps, string arrays, null), so the callers and the row kept for
 // the next prompt (rememberWritten) do not change; test/integration/draft-row.test.ts holds the two
 // paths to the same rows, field by field.
