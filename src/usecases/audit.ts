@@ -1,4 +1,5 @@
-import type { Prisma, Tx } from '../adapters/db/client.ts';
+import { type Db, Prisma, type Tx } from '../adapters/db/client.ts';
+import { sqlRows } from '../adapters/db/direct-sql.ts';
 import { MASKED_ID_RE } from '../domain/masking.ts';
 
 export interface AuditEntry {
@@ -49,6 +50,29 @@ export async function audit(tx: Tx, e: AuditEntry): Promise<void> {
       ...(e.after != null ? { after: auditPayload(e.after) } : {}),
     },
   });
+}
+
+/**
+ * Appends one audit row in a statement of its own, on the pool directly (direct-sql.ts): for a record
+ * that goes with no other change (a look-up). The statement is its own transaction, so the chain's
+ * head is locked and written back within it, as in `audit`.
+ */
+export async function auditAlone(db: Db, e: AuditEntry): Promise<void> {
+  await sqlRows(db)`${auditInsert(e)}`;
+}
+
+/**
+ * The INSERT of one audit row, payloads through `auditPayload`: for a statement that writes it beside
+ * another change (a data-modifying CTE, one transaction), or alone (`auditAlone`).
+ */
+export function auditInsert(e: AuditEntry): Prisma.Sql {
+  const json = (v: Prisma.InputJsonValue | null | undefined) =>
+    v == null ? null : JSON.stringify(auditPayload(v));
+  // `at` sent as Prisma's create sends it (the app's clock, UTC): the column's default would be the
+  // session's local time, wrong when the database's time zone is not UTC.
+  return Prisma.sql`INSERT INTO audit_log (at, actor_id, action, entity, entity_id, before, after)
+    VALUES (${new Date()}, ${e.actorId}, ${e.action}, ${e.entity}, ${String(e.entityId)},
+      ${json(e.before)}::jsonb, ${json(e.after)}::jsonb)`;
 }
 
 /**

@@ -519,7 +519,14 @@ export async function lockAdmission(
   tx: Tx,
   input: { campaignId: number; idHash?: string | null },
 ): Promise<void> {
-  await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(${LOCK_CAMPAIGN}::int, ${input.campaignId}::int)) l`;
-  if (input.idHash)
-    await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(${LOCK_PERSON}::int, hashtext(${input.idHash}))) l`;
+  if (!input.idHash) {
+    await tx.$queryRaw`SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock(${LOCK_CAMPAIGN}::int, ${input.campaignId}::int)) l`;
+    return;
+  }
+  // Both in one statement, still campaign first: the outer lock is taken for the row the inner
+  // subquery returns, after the inner one (OFFSET 0 keeps the subquery from being flattened).
+  await tx.$queryRaw`SELECT 1 AS locked FROM (
+      SELECT pg_advisory_xact_lock(${LOCK_PERSON}::int, hashtext(${input.idHash}))
+      FROM (SELECT pg_advisory_xact_lock(${LOCK_CAMPAIGN}::int, ${input.campaignId}::int) OFFSET 0) c
+    ) l`;
 }

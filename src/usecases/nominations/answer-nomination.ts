@@ -14,13 +14,14 @@ import {
   fieldsForCategory,
   fieldsForTextAnswer,
 } from '../../domain/nomination/intake.ts';
-import { audit } from '../audit.ts';
+import { type AuditEntry, auditAlone } from '../audit.ts';
 import { campaignRow, categoryRow } from '../cached-reads.ts';
 import { recordEntryBlocked } from '../report/figures.ts';
 import { loadPersonFacts, loadRoom } from './admission-facts.ts';
+import { editableDraftRow, updateDraftRow } from './draft-row.ts';
 import { saveAnswer } from './drafts.ts';
 import { refusalMessage } from './refusals.ts';
-import { EDITABLE_STATUSES, type NominationDeps, toCategoryInfo } from './shared.ts';
+import { type NominationDeps, toCategoryInfo } from './shared.ts';
 import { storedFields } from './stored-fields.ts';
 
 // The nomination dialog's answers, one at a time. Each function validates the answer, applies the
@@ -45,6 +46,8 @@ export type AnswerOutcome =
 /** At most this many ID numbers typed per contact and hour: each tells whether a person is nominated. */
 export const ID_LOOKUPS_PER_HOUR = 30;
 const ID_LOOKUP_ACTION = 'nomination.id_lookup';
+/** The look-ups counted against ID_LOOKUPS_PER_HOUR: this contact's in the last hour. */
+const lookupWindow = (now: Date) => ({ action: ID_LOOKUP_ACTION, since: new Date(now.getTime() - 3600_000) });
 
 /** Coded answers given with buttons, and the column each fills. */
 export const CODED_STEPS = {
@@ -60,10 +63,21 @@ export const CODED_STEPS = {
 export type CodedStep = keyof typeof CODED_STEPS;
 export const isCodedStep = (s: string): s is CodedStep => s in CODED_STEPS;
 
-/** The draft (one statement), with its campaign and category from the per-update-checked cache. */
-async function editable(deps: NominationDeps, personId: number, nominationId: number) {
-  const d = await deps.db.nomination.findFirst({
-    where: { id: nominationId, submittedById: personId, status: { in: [...EDITABLE_STATUSES] } },
+/**
+ * The draft (one statement, on the pool directly: draft-row.ts), with its campaign and category from the
+ * per-update-checked cache. `lookupsSince`: the contact's ID look-ups since then, counted in the same
+ * statement (`recentLookups`).
+ */
+async function editable(
+  deps: NominationDeps,
+  personId: number,
+  nominationId: number,
+  lookupsSince?: { action: string; since: Date },
+) {
+  const d = await editableDraftRow(deps, {
+    nominationId,
+    personId,
+    ...(lookupsSince ? { lookupsSince } : {}),
   });
   if (!d) return null;
   const [campaign, category] = await Promise.all([
@@ -93,7 +107,13 @@ export async function answerText(
   deps: NominationDeps,
   input: { personId: number; nominationId: number; step: TextStep; text: string },
 ): Promise<AnswerOutcome> {
-  const d = await editable(deps, input.personId, input.nominationId);
+  // The ID answer's rate check is read with the draft (one statement fewer).
+  const d = await editable(
+    deps,
+    input.personId,
+    input.nominationId,
+    input.step === 'id_number' ? lookupWindow(deps.now()) : undefined,
+  );
   if (!d) return { kind: 'gone' };
   const r = validateAnswer(input.step, input.text, deps.now());
   if (!r.ok) {
@@ -116,9 +136,10 @@ export async function answerText(
   const data = storedFields(deps.cipher, fieldsForTextAnswer(input.step, r));
 
   if (input.step === 'id_number') {
-    const refused = await checkPerson(deps, d, input.personId, data.idNumberHash!, notes);
-    if (refused) return refused;
-    await saveAnswer(deps, { draft: d, step: input.step, data, answered: false });
+    const checked = await checkPerson(deps, d, input.personId, data.idNumberHash!, notes);
+    if ('refused' in checked) return checked.refused;
+    // The look-up's record goes in the answer's own statement (one statement fewer).
+    await saveAnswer(deps, { draft: d, step: input.step, data, answered: false, audit: checked.record });
     return { kind: 'next', next: 'id_confirm', notes };
   }
   if (input.step === 'bank_card') {
@@ -139,7 +160,8 @@ export async function answerText(
 
 /**
  * The ID number just typed: refused when the person is already nominated in this campaign or over the
- * yearly cap; earlier campaigns are noted. Each look-up is audited and limited per contact and hour.
+ * yearly cap; earlier campaigns are noted. Each look-up is audited and limited per contact and hour: a
+ * refused one is recorded here, a clear one's record is returned to be written with the answer.
  */
 async function checkPerson(
   deps: NominationDeps,
@@ -147,31 +169,28 @@ async function checkPerson(
   personId: number,
   idHash: string,
   notes: Note[],
-): Promise<AnswerOutcome | undefined> {
-  const now = deps.now();
-  const recent = await deps.db.auditLog.count({
-    where: { actorId: personId, action: ID_LOOKUP_ACTION, at: { gte: new Date(now.getTime() - 3600_000) } },
-  });
+): Promise<{ refused: AnswerOutcome } | { record: AuditEntry }> {
+  const recent = d.recentLookups ?? 0;
   if (recent >= ID_LOOKUPS_PER_HOUR)
-    return invalid({ key: 'nominate.lookup_limit', params: { max: ID_LOOKUPS_PER_HOUR } });
+    return { refused: invalid({ key: 'nominate.lookup_limit', params: { max: ID_LOOKUPS_PER_HOUR } }) };
   const [facts] = await loadPersonFacts(deps.db, {
     campaignId: d.campaignId,
     targetPaymentDate: d.campaign.targetPaymentDate,
     candidates: [{ idHash, phoneHash: null }],
     excludeIds: [d.id],
   });
-  if (!d.category) return invalid({ key: 'errors.nomination_incomplete', params: {} });
+  if (!d.category) return { refused: invalid({ key: 'errors.nomination_incomplete', params: {} }) };
   const refusal = personRefusal(toCategoryInfo(d.category), facts!);
-  await deps.db.$transaction(async (tx) =>
-    audit(tx, {
-      actorId: personId,
-      action: ID_LOOKUP_ACTION,
-      entity: 'nomination',
-      entityId: d.id,
-      after: { outcome: refusal?.reason ?? (facts!.earlier > 0 ? 'earlier' : 'clear') },
-    }),
-  );
+  const record: AuditEntry = {
+    actorId: personId,
+    action: ID_LOOKUP_ACTION,
+    entity: 'nomination',
+    entityId: d.id,
+    after: { outcome: refusal?.reason ?? (facts!.earlier > 0 ? 'earlier' : 'clear') },
+  };
   if (refusal) {
+    // A record of its own (no other change goes with it): one statement, its own transaction.
+    await auditAlone(deps.db, record);
     // A person already helped by a union from its allocation is a duplicate through the other route.
     if (refusal.reason === 'duplicate' || refusal.reason === 'paid_by_union')
       await recordEntryBlocked(deps.db, {
@@ -185,14 +204,19 @@ async function checkPerson(
       ...told.params,
       ...(told.params['status'] ? { status: `@status.${told.params['status']}` } : {}),
     };
-    return invalid({ key: `errors.${told.code}`, params }, { key: 'nominate.duplicate_hint', params: {} });
+    return {
+      refused: invalid(
+        { key: `errors.${told.code}`, params },
+        { key: 'nominate.duplicate_hint', params: {} },
+      ),
+    };
   }
   for (const e of facts!.earlierCampaigns.slice(0, 3))
     notes.push({
       key: 'nominate.earlier',
       params: { campaignZh: e.titleZh, campaignEn: e.titleEn, status: `@status.${e.status}` },
     });
-  return undefined;
+  return { record };
 }
 
 /** The category chosen: refused when the union's quota or the campaign budget has no room for it. */
@@ -202,9 +226,9 @@ export async function chooseCategory(
 ): Promise<AnswerOutcome> {
   const d = await editable(deps, input.personId, input.nominationId);
   if (!d) return { kind: 'gone' };
-  const row = await deps.db.campaignCategory.findFirst({
-    where: { id: input.categoryId, campaignId: d.campaignId },
-  });
+  // From the per-update-checked cache (the category prompt read the same row): no statement.
+  const found = await categoryRow(deps.db, input.categoryId);
+  const row = found?.campaignId === d.campaignId ? found : null;
   if (!row) return invalid({ key: 'nominate.category_unknown', params: {} });
   const cat = toCategoryInfo(row);
   const room = await loadRoom(deps.db, {
@@ -280,11 +304,12 @@ export async function toggleSecondaryCause(
         params: { max: MAX_SECONDARY_CAUSES, count: chosen.length },
       },
     };
-  const res = await deps.db.nomination.updateMany({
-    where: { id: d.id, version: d.version },
-    data: { secondaryCauses: chosen, version: { increment: 1 } },
+  const row = await updateDraftRow(deps, {
+    id: d.id,
+    version: d.version,
+    changes: { secondaryCauses: chosen },
   });
-  if (res.count === 0) throw new DomainError('nomination_changed');
+  if (!row) throw new DomainError('nomination_changed');
   return { ok: true, chosen, mainCause: d.mainCause };
 }
 

@@ -4,6 +4,7 @@ import type { Nomination } from '../../generated/prisma/client.ts';
 import { maskBankCard, maskIdNumber, maskPhone } from '../../domain/masking.ts';
 import { birthDateOfIdNumber } from '../../domain/identity/id-number.ts';
 import { effectiveForm, stepsFor } from '../../domain/nomination/form.ts';
+import { editableDraftRow } from './draft-row.ts';
 import { EDITABLE_STATUSES, type NominationDeps, toCategoryInfo } from './shared.ts';
 
 // Read models for contacts. Sensitive fields leave this module masked only.
@@ -187,20 +188,15 @@ export function toNominationView(
 export async function dialogDraft(deps: NominationDeps, input: { nominationId: number; personId: number }) {
   // Read before every prompt of the dialog (README "Query budgets"): the draft (one statement), then
   // its campaign, union and the campaign's categories in one, from the per-update-checked cache.
-  // After an answer, the row its write returned (same update, same chat turn); else one statement.
+  // After an answer, the row its write returned (same update, same chat turn); else one statement (on
+  // the pool directly: draft-row.ts).
   const justWritten = writtenInThisUpdate<Nomination>(`nomination:${input.nominationId}`);
   const d =
     justWritten &&
     justWritten.submittedById === input.personId &&
     (EDITABLE_STATUSES as readonly string[]).includes(justWritten.status)
       ? justWritten
-      : await deps.db.nomination.findFirst({
-          where: {
-            id: input.nominationId,
-            submittedById: input.personId,
-            status: { in: [...EDITABLE_STATUSES] },
-          },
-        });
+      : await editableDraftRow(deps, input);
   if (!d) return null;
   const around = await cachedRead(`dialog-around:${d.campaignId}:${d.unionId}`, () =>
     dialogSurroundings(deps, d.campaignId, d.unionId),

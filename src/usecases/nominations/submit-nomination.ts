@@ -6,7 +6,9 @@ import { fieldsAtSubmit, payableGaps } from '../../domain/nomination/intake.ts';
 import { audit } from '../audit.ts';
 import { loadPersonFacts, loadRoom, lockAdmission } from './admission-facts.ts';
 import { refusalError, retryConflicts } from './refusals.ts';
-import { EDITABLE_STATUSES, type NominationDeps, revisionSnapshot, toCategoryInfo } from './shared.ts';
+import { campaignRow, categoryRow } from '../cached-reads.ts';
+import { editableDraftRow } from './draft-row.ts';
+import { type NominationDeps, revisionSnapshot, toCategoryInfo } from './shared.ts';
 import { clearedColumns } from './stored-fields.ts';
 
 // Submitting a dialog nomination, or resubmitting one returned for correction: it takes its place in
@@ -36,13 +38,18 @@ async function submitOnce(
   input: { personId: number; nominationId: number },
 ): Promise<SubmitResult> {
   const now = deps.now();
-  const n = await deps.db.nomination.findFirst({
-    where: { id: input.nominationId, submittedById: input.personId, status: { in: [...EDITABLE_STATUSES] } },
-    include: { campaign: true, category: true, submittedBy: true },
-  });
-  if (!n) throw new DomainError('nomination_not_editable');
-  if (!n.category) throw new DomainError('nomination_incomplete');
-  const cat = toCategoryInfo(n.category);
+  // The draft with its submitter's name and phone hash in one statement on the pool directly
+  // (draft-row.ts); its campaign and category from the per-update-checked cache (cached-reads.ts).
+  const d = await editableDraftRow(deps, { ...input, submitter: true });
+  if (!d) throw new DomainError('nomination_not_editable');
+  const [campaign, category] = await Promise.all([
+    campaignRow(deps.db, d.campaignId),
+    d.categoryId === null ? null : categoryRow(deps.db, d.categoryId),
+  ]);
+  if (!campaign) throw new DomainError('nomination_not_editable');
+  const n = { ...d, campaign };
+  if (!category) throw new DomainError('nomination_incomplete');
+  const cat = toCategoryInfo(category);
   if (nextStep(stepsFor(cat, n.benefitForm), n.draftAnswered) !== 'summary')
     throw new DomainError('nomination_incomplete');
   const closesAt = n.status === 'returned' ? n.campaign.reviewDeadline : n.campaign.nominationClosesAt;
@@ -76,7 +83,7 @@ async function submitOnce(
           { fullName: n.fullName, idHash: n.idNumberHash, phoneHash: n.phoneHash, answerFlags: n.flags },
           person!,
           room,
-          { displayName: n.submittedBy.displayName, phoneHash: n.submittedBy.phoneHash },
+          { displayName: n.submitterName ?? '', phoneHash: n.submitterPhoneHash ?? null },
         );
         if (!decision.ok) throw refusalError(decision.refusal, n.unionId);
         const revision = n.revision + 1;
