@@ -105,6 +105,26 @@ describe('direct statements', () => {
     }
   });
 
+  it('every session runs in UTC on a server set to Asia/Shanghai: column defaults are UTC, as Prisma writes', async () => {
+    const name = url.split('/').pop()!.split('?')[0]!;
+    await db.$executeRawUnsafe(`ALTER DATABASE "${name}" SET timezone = 'Asia/Shanghai'`);
+    const fresh = createPrisma(url);
+    try {
+      // Both paths: a direct statement and one through Prisma's adapter.
+      const [direct] = await sqlRows<{ tz: string; at: Date }>(fresh)`
+        SELECT current_setting('TimeZone') AS tz, LOCALTIMESTAMP::timestamp(3) AS at`;
+      const [viaPrisma] = await fresh.$queryRaw<{ tz: string; at: Date }[]>`
+        SELECT current_setting('TimeZone') AS tz, LOCALTIMESTAMP::timestamp(3) AS at`;
+      for (const r of [direct!, viaPrisma!]) {
+        expect(r.tz).toBe('UTC');
+        expect(Math.abs(r.at.getTime() - Date.now())).toBeLessThan(60_000);
+      }
+    } finally {
+      await fresh.$disconnect();
+      await db.$executeRawUnsafe(`ALTER DATABASE "${name}" RESET timezone`);
+    }
+  });
+
   it('$disconnect closes the connections of a client that sent direct statements only', async () => {
     const fresh = createPrisma(url);
     const [me] = await sqlRows<{ pid: number }>(fresh)`SELECT pg_backend_pid() AS pid`;

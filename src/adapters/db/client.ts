@@ -19,6 +19,10 @@ export function createDb(databaseUrl: string, opts: { poolSize?: number } = {}):
   // (direct-sql.ts); the adapter ends it when the client disconnects.
   const pool = new pg.Pool({
     connectionString: databaseUrl,
+    // Every session in UTC, whatever the server's TimeZone (a Chinese server may well be Asia/Shanghai):
+    // the app reads and writes `timestamp` columns as UTC (Prisma sends UTC), and a column's default
+    // (`CURRENT_TIMESTAMP`, e.g. a notice's created_at, an audit row's at) is the session's local time.
+    options: sessionOptions(databaseUrl),
     connectionTimeoutMillis: 5_000,
     max: opts.poolSize ?? 10,
     idleTimeoutMillis: 30_000,
@@ -51,6 +55,17 @@ export function createDb(databaseUrl: string, opts: { poolSize?: number } = {}):
   registerCursorSource(db, databaseUrl);
   registerDirectPool(db, pool);
   return db;
+}
+
+/** The URL's own `options` (if any) and the session's time zone, UTC. */
+function sessionOptions(databaseUrl: string): string {
+  let own: string | null = null;
+  try {
+    own = new URL(databaseUrl).searchParams.get('options');
+  } catch {
+    // not a URL: pg reports it
+  }
+  return [own, '-c TimeZone=UTC'].filter(Boolean).join(' ');
 }
 
 /** Name of the unique constraint a P2002 error violated (adapter and classic shapes). */
