@@ -213,8 +213,9 @@ describe('restore drill', () => {
       const expected = new Map<number, number>(expectedChats.map((tg) => [tg, 1]));
       for (const c of contacts) expected.set(c.tg, (expected.get(c.tg) ?? 0) + 1); // the opening notice
       expect(Object.fromEntries(perChat)).toEqual(Object.fromEntries(expected));
+      // Redis was emptied: all five unsent notices had lost their jobs.
       expect(logs.join('')).toMatch(
-        /"queued":5,"retried":0,"msg":"queued notices re-queued at worker start"/,
+        /"queued":5,"retried":0,"missing":5,"msg":"queued notices re-queued at worker start"/,
       );
     } finally {
       await app.stop();
