@@ -98,6 +98,36 @@ export function summarize(): SummaryRow[] {
     });
   }
 
+  const chat = read('import-chat');
+  if (chat) {
+    const rps = num(chat, 'rowsPerSecond');
+    const peak = num(chat, 'peakRssMb');
+    const submit = num(chat, 'submit', 'ms');
+    rows.push({
+      path: `the same upload through the chat, bot and worker as deployed (document → summary; then submit)`,
+      result: {
+        rows: num(chat, 'rows'),
+        ms: num(chat, 'ms'),
+        rowsPerSecond: rps,
+        peakRssMb: peak,
+        rssBeforeMb: num(chat, 'rssBeforeMb'),
+        uploadChildPeakRssMb: num(chat, 'uploadChild', 'peakRssMb'),
+        submitMs: submit,
+      },
+      baseline: {
+        what: (chat['baseline'] as Json | undefined)?.['what'] as string | undefined,
+        ms: num(chat, 'baseline', 'ms'),
+      },
+      target: '≥ 10,000 rows/s, ≤ 200 MB peak; submit of 10,000 ≤ 2 s',
+      met:
+        rps !== undefined && peak !== undefined && submit !== undefined
+          ? rps >= 10_000 && peak <= 200 && submit <= 2000
+          : null,
+      source: 'import-chat.json',
+      measuredAt: chat['date'] as string | undefined,
+    });
+  }
+
   for (const [name, path] of [
     ['review', 'review button press → decision recorded → card edited'],
     ['dialog-answers', 'nomination dialog answer → next prompt (100 contacts, limits off)'],

@@ -51,7 +51,7 @@ describe('boundaries', () => {
 
   it('the heavy file libraries are loaded at first use, not with every process (only `import type` statically)', async () => {
     // exceljs (~16 MB) through loadExcel, vega, vega-lite and resvg (~30 MB) inside the chart's renderer:
-    // the bot and the worker idle ~30 MB lighter (README, "Memory").
+    // the bot and the worker idle ~30 MB lighter (README, "Start time and idle memory").
     expect(
       await offending('src', [/^import (?!type )[^;]*from '(exceljs|vega|vega-lite|@resvg\/resvg-js)'/]),
     ).toEqual([]);
