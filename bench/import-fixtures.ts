@@ -44,8 +44,12 @@ export function card(i: number): string {
 const SURNAMES = '王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗';
 const GIVEN = '伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英';
 
-/** A filled list: the header row in Chinese, then `rows` valid rows (streamed, no shared strings). */
-export async function generateXlsx(columns: string[], rows: number): Promise<Buffer> {
+/** A one-sheet .xlsx ('申报名单') as a list is usually filled: streamed, no shared strings, no styles. */
+export async function streamedSheet(
+  header: string[],
+  rows: number,
+  row: (i: number) => string[],
+): Promise<Buffer> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
@@ -56,27 +60,37 @@ export async function generateXlsx(columns: string[], rows: number): Promise<Buf
     useStyles: false,
   });
   const ws = wb.addWorksheet('申报名单');
-  ws.addRow(columns.map((c) => columnTitle(c as never, 'zh-CN'))).commit();
-  for (let i = 0; i < rows; i++) {
-    const values: Record<string, string> = {
-      name: SURNAMES[i % SURNAMES.length]! + GIVEN[(i * 7) % GIVEN.length]! + GIVEN[(i * 13) % GIVEN.length]!,
-      id_number: idNumber(i),
-      phone: `139${String(i).padStart(8, '0')}`,
-      employer: `县第${(i % 40) + 1}中学`,
-      work_status: ['在岗', '退休', '下(待)岗'][i % 3]!,
-      hardship_tier: ['深度困难', '相对困难', '意外致困'][i % 3]!,
-      main_cause: '患重特大疾病',
-      secondary_causes: i % 2 ? '子女上学、下岗失业' : '',
-      description: '本人患重病长期治疗，家庭收入低。',
-      bank_name: '中国工商银行',
-      bank_card: card(i),
-    };
-    ws.addRow(columns.map((c) => values[c] ?? '')).commit();
-  }
+  ws.addRow(header).commit();
+  for (let i = 0; i < rows; i++) ws.addRow(row(i)).commit();
   ws.commit();
   await wb.commit();
   await done;
   return Buffer.concat(chunks);
+}
+
+/** A filled list: the header row in Chinese, then `rows` valid rows of `columns`. */
+export function generateXlsx(columns: string[], rows: number): Promise<Buffer> {
+  return streamedSheet(
+    columns.map((c) => columnTitle(c as never, 'zh-CN')),
+    rows,
+    (i) => {
+      const values: Record<string, string> = {
+        name:
+          SURNAMES[i % SURNAMES.length]! + GIVEN[(i * 7) % GIVEN.length]! + GIVEN[(i * 13) % GIVEN.length]!,
+        id_number: idNumber(i),
+        phone: `139${String(i).padStart(8, '0')}`,
+        employer: `县第${(i % 40) + 1}中学`,
+        work_status: ['在岗', '退休', '下(待)岗'][i % 3]!,
+        hardship_tier: ['深度困难', '相对困难', '意外致困'][i % 3]!,
+        main_cause: '患重特大疾病',
+        secondary_causes: i % 2 ? '子女上学、下岗失业' : '',
+        description: '本人患重病长期治疗，家庭收入低。',
+        bank_name: '中国工商银行',
+        bank_card: card(i),
+      };
+      return columns.map((c) => values[c] ?? '');
+    },
+  );
 }
 
 const DAY = 86_400_000;

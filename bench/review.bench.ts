@@ -10,13 +10,13 @@
 // Emulator rate limits are DISABLED (perChatPerSecond 0, globalPerSecond 0): the figures measure this
 // system, not Telegram's caps. The notices still go through the app's own per-chat pacing (1/s per chat),
 // so the 2,000 nominations belong to 400 contacts (5 each).
+import { noopReviewBot } from './noop-bot.ts';
 import { sleep, startBenchApp, startBenchProcesses, summarize } from './support.ts';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Telegraf } from 'telegraf';
 import { EmulatorClient, type UserHandle } from '../src/emulator/client.ts';
 import type { startEmulator } from '../src/emulator/index.ts';
 import { makeId } from '../test/support/fixtures.ts';
@@ -99,17 +99,8 @@ const buttonData = (m: { buttons: { text: string; callbackData?: string }[] }, t
 async function baseline(emu: Awaited<ReturnType<typeof startEmulator>>) {
   const token = `${800000 + Math.floor(Math.random() * 99999)}:NOOP${randomBytes(12).toString('hex')}`;
   const separate = BOT_PROCESS ? await noopProcess(token, emu.apiRoot) : undefined;
-  const bot = separate
-    ? undefined
-    : new Telegraf(token, { telegram: { apiRoot: emu.apiRoot, webhookReply: false } });
+  const bot = separate ? undefined : noopReviewBot(token, emu.apiRoot);
   if (bot) {
-    let n = 0;
-    const kb = { reply_markup: { inline_keyboard: [[{ text: 'go', callback_data: 'go' }]] } };
-    bot.command('start', (ctx) => ctx.reply('card', kb));
-    bot.on('callback_query', async (ctx) => {
-      await ctx.answerCbQuery();
-      await ctx.editMessageText(`done ${++n}`, kb);
-    });
     void bot.launch({ dropPendingUpdates: true });
     await sleep(300);
   }

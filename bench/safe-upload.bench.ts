@@ -9,41 +9,24 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import ExcelJS from 'exceljs';
 import { parseSheet } from '../src/adapters/files/nomination-sheet.ts';
 import { parseUpload } from '../src/adapters/files/safe-upload.ts';
 import { hostileCorpus } from '../test/fixtures/hostile/generate.ts';
+import { streamedSheet } from './import-fixtures.ts';
 
 const ROWS = Number(process.env['ROWS'] ?? 10_000);
 const RUNS = Number(process.env['RUNS'] ?? 3);
 const here = dirname(fileURLToPath(import.meta.url));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function sheet(rows: number): Promise<Buffer> {
-  const out = new PassThrough();
-  const chunks: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  const done = new Promise((r) => out.on('end', r));
-  const wb = new ExcelJS.stream.xlsx.WorkbookWriter({
-    stream: out,
-    useSharedStrings: false,
-    useStyles: false,
-  });
-  const ws = wb.addWorksheet('申报名单');
-  ws.addRow(['姓名', '身份证号码', '手机号码', '工作单位']).commit();
-  for (let i = 0; i < rows; i++)
-    ws.addRow([
-      `职工${i}`,
-      `11010519800101${String(i % 1000).padStart(3, '0')}X`,
-      `139${String(i).padStart(8, '0')}`,
-      `县第${i % 40}中学`,
-    ]).commit();
-  ws.commit();
-  await wb.commit();
-  await done;
-  return Buffer.concat(chunks);
+function sheet(rows: number): Promise<Buffer> {
+  return streamedSheet(['姓名', '身份证号码', '手机号码', '工作单位'], rows, (i) => [
+    `职工${i}`,
+    `11010519800101${String(i % 1000).padStart(3, '0')}X`,
+    `139${String(i).padStart(8, '0')}`,
+    `县第${i % 40}中学`,
+  ]);
 }
 
 async function measure(fn: () => Promise<unknown>) {
