@@ -192,6 +192,31 @@ describe('spreadsheet upload', () => {
     expect(await h.app.db.nomination.count({ where: { source: 'upload', status: 'draft' } })).toBe(0);
   });
 
+  it('a check the contact cannot be told about stores nothing (the bot is blocked when it says "checking")', async () => {
+    const u = contact();
+    const before = await h.app.db.nomination.count({ where: { source: 'upload' } });
+    const forbidden = h.emu.emulator.stats().forbidden;
+    const csv = `\uFEFF姓名,身份证号码,手机号码,工作单位\r\n周九,${validId('11010519800315001')},13412345678,县水务局\r\n`;
+    await u.handle.block();
+    try {
+      await u.upload({ fileName: 'list.csv', bytes: Buffer.from(csv, 'utf8') });
+      // Until the bot's "checking" message has been refused (403: blocked).
+      for (let i = 0; i < 200 && h.emu.emulator.stats().forbidden === forbidden; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(h.emu.emulator.stats().forbidden).toBeGreaterThan(forbidden);
+    } finally {
+      await u.handle.unblock();
+    }
+    // The chat's next update is handled after the upload's is done; a check left running would store
+    // its rows within moments, so the count is watched for a while.
+    await u.send('/start');
+    await u.expectReply(/您好/);
+    for (let i = 0; i < 30; i++) {
+      expect(await h.app.db.nomination.count({ where: { source: 'upload' } })).toBe(before);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
   it('wrong type, empty sheet, missing columns, oversized file: a clear message each, nothing stored', async () => {
     const u = contact();
     const before = await h.app.db.nomination.count();

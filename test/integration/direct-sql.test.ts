@@ -108,19 +108,29 @@ describe('direct statements', () => {
   it('every session runs in UTC on a server set to Asia/Shanghai: column defaults are UTC, as Prisma writes', async () => {
     const name = url.split('/').pop()!.split('?')[0]!;
     await db.$executeRawUnsafe(`ALTER DATABASE "${name}" SET timezone = 'Asia/Shanghai'`);
-    const fresh = createPrisma(url);
+    // Also when the URL carries options of its own (pg lets them replace the pool's).
+    const withOwn = `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c search_path=public')}`;
     try {
-      // Both paths: a direct statement and one through Prisma's adapter.
-      const [direct] = await sqlRows<{ tz: string; at: Date }>(fresh)`
-        SELECT current_setting('TimeZone') AS tz, LOCALTIMESTAMP::timestamp(3) AS at`;
-      const [viaPrisma] = await fresh.$queryRaw<{ tz: string; at: Date }[]>`
-        SELECT current_setting('TimeZone') AS tz, LOCALTIMESTAMP::timestamp(3) AS at`;
-      for (const r of [direct!, viaPrisma!]) {
-        expect(r.tz).toBe('UTC');
-        expect(Math.abs(r.at.getTime() - Date.now())).toBeLessThan(60_000);
+      for (const u of [url, withOwn]) {
+        const fresh = createPrisma(u);
+        try {
+          // Both paths: a direct statement and one through Prisma's adapter.
+          const [direct] = await sqlRows<{ tz: string; at: Date; path: string }>(fresh)`
+            SELECT current_setting('TimeZone') AS tz, LOCALTIMESTAMP::timestamp(3) AS at,
+              current_setting('search_path') AS path`;
+          const [viaPrisma] = await fresh.$queryRaw<{ tz: string; at: Date; path: string }[]>`
+            SELECT current_setting('TimeZone') AS tz, LOCALTIMESTAMP::timestamp(3) AS at,
+              current_setting('search_path') AS path`;
+          for (const r of [direct!, viaPrisma!]) {
+            expect(r.tz).toBe('UTC');
+            expect(Math.abs(r.at.getTime() - Date.now())).toBeLessThan(60_000);
+            if (u === withOwn) expect(r.path).toBe('public');
+          }
+        } finally {
+          await fresh.$disconnect();
+        }
       }
     } finally {
-      await fresh.$disconnect();
       await db.$executeRawUnsafe(`ALTER DATABASE "${name}" RESET timezone`);
     }
   });

@@ -18,11 +18,11 @@ export function createDb(databaseUrl: string, opts: { poolSize?: number } = {}):
   // The pool is made here (not by the adapter) so that the hot statements can use it directly
   // (direct-sql.ts); the adapter ends it when the client disconnects.
   const pool = new pg.Pool({
-    connectionString: databaseUrl,
     // Every session in UTC, whatever the server's TimeZone (a Chinese server may well be Asia/Shanghai):
     // the app reads and writes `timestamp` columns as UTC (Prisma sends UTC), and a column's default
     // (`CURRENT_TIMESTAMP`, e.g. a notice's created_at, an audit row's at) is the session's local time.
-    options: sessionOptions(databaseUrl),
+    // In the URL itself: pg lets a URL's own `options` replace the pool's.
+    connectionString: withUtcSession(databaseUrl),
     connectionTimeoutMillis: 5_000,
     max: opts.poolSize ?? 10,
     idleTimeoutMillis: 30_000,
@@ -57,15 +57,17 @@ export function createDb(databaseUrl: string, opts: { poolSize?: number } = {}):
   return db;
 }
 
-/** The URL's own `options` (if any) and the session's time zone, UTC. */
-function sessionOptions(databaseUrl: string): string {
-  let own: string | null = null;
+/** The URL with `-c TimeZone=UTC` added to its own `options` (if any). */
+export function withUtcSession(databaseUrl: string): string {
+  let url: URL;
   try {
-    own = new URL(databaseUrl).searchParams.get('options');
+    url = new URL(databaseUrl);
   } catch {
-    // not a URL: pg reports it
+    return databaseUrl; // not a URL: pg reports it
   }
-  return [own, '-c TimeZone=UTC'].filter(Boolean).join(' ');
+  const own = url.searchParams.get('options');
+  url.searchParams.set('options', [own, '-c TimeZone=UTC'].filter(Boolean).join(' '));
+  return url.toString();
 }
 
 /** Name of the unique constraint a P2002 error violated (adapter and classic shapes). */

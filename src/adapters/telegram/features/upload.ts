@@ -298,9 +298,16 @@ export function uploadFeature(deps: BotDeps, _shell: ShellApi): Feature {
       deps.logger.info({ requestId: ctx.requestId, code: error.code }, 'spreadsheet refused');
       return ctx.reply(sheetErrorText(ctx, error));
     }
-    // The rows the feed has not had yet (all of a short file's).
+    try {
+      checking = await ctx.reply(ctx.t('upload.checking', { file: file.fileName }));
+    } catch (err) {
+      // Nobody would be told about the check: it stops before storing anything.
+      feed.fail(err);
+      await check.catch(() => {});
+      throw err;
+    }
+    // The rows the feed has not had yet (all of a short file's); the check stores after this.
     feed.end(parsed.rows.slice(feed.received));
-    checking = await ctx.reply(ctx.t('upload.checking', { file: file.fileName }));
     lastEdit = Date.now();
     let checkedImport: Awaited<ReturnType<typeof checkImport>>;
     try {
