@@ -22,6 +22,15 @@ const cipher = new FieldCipher([{ version: 1, key: randomBytes(32) }]);
 
 const { db } = useTestDatabase();
 
+/** A staff member (role granted, no scope) whose phone is on record. */
+async function staffWithPhone(telegramId: number, name: string, phone: string, role: 'finance' | 'reviewer') {
+  const p = await db.person.create({
+    data: { telegramId: BigInt(telegramId), displayName: name, phoneHash: cipher.hash('phone', phone) },
+  });
+  await db.roleGrant.create({ data: { personId: p.id, role, scope: '' } });
+  return p;
+}
+
 describe('conflict-of-interest flags', () => {
   it('a shared bank card and a staff member’s phone are flagged; unrelated nominees are not', async () => {
     const campaign = await seedCampaign(db, {
@@ -29,10 +38,7 @@ describe('conflict-of-interest flags', () => {
       categories: [{ code: 'needy', kind: 'needy_worker', nameZh: '困难职工', amountYuan: 800 }],
     });
     const c = await seedContact(db, 880_001, '县电力工会', '王联系人');
-    const finance = await db.person.create({
-      data: { telegramId: 880_002n, displayName: '李会计', phoneHash: cipher.hash('phone', '13900002222') },
-    });
-    await db.roleGrant.create({ data: { personId: finance.id, role: 'finance', scope: '' } });
+    const finance = await staffWithPhone(880_002, '李会计', '13900002222', 'finance');
     const card = makeCard('622848001234567890');
     const stored = storedFields(cipher, {
       fullName: '张三',
@@ -107,10 +113,7 @@ describe('conflict-of-interest flags', () => {
       categories: [{ code: 'needy', kind: 'needy_worker', nameZh: '困难职工', amountYuan: 500 }],
     });
     const c = await seedContact(db, 880_011, '县水务工会', '赵联系人');
-    const staff = await db.person.create({
-      data: { telegramId: 880_012n, displayName: '钱审核', phoneHash: cipher.hash('phone', '13900005555') },
-    });
-    await db.roleGrant.create({ data: { personId: staff.id, role: 'reviewer', scope: '' } });
+    await staffWithPhone(880_012, '钱审核', '13900005555', 'reviewer');
     const card = makeCard('622848009876543210');
     const nominate = async (
       campaignId: number,
