@@ -23,7 +23,7 @@ import { startEmulator } from '../src/emulator/index.ts';
 import { createPrisma, createTestDatabase } from '../test/support/db.ts';
 import { REDIS_URL } from '../test/support/harness.ts';
 import { generateXlsx, seedImportCampaign, sheetCategory } from './import-fixtures.ts';
-import { sleep } from './support.ts';
+import { processCpuMs, sleep } from './support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -68,13 +68,6 @@ function childPids(pid: number): number[] {
     // ended
   }
   return out;
-}
-
-/** CPU (ms) a process has used so far (utime + stime, 10 ms ticks). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 /** Samples the RSS of `pid` and of its children every 10 ms until stopped; returns the peaks (MB). */
@@ -170,14 +163,14 @@ async function oneRun(mode: 'built' | 'tsx', file: Buffer, warmFile: Buffer): Pr
     await sleep(6_000);
 
     const rssBeforeMb = rssMb(pid);
-    const cpu0 = cpuMs(pid);
+    const cpu0 = processCpuMs(pid);
     const stop = sampleRss(pid);
     const t0 = performance.now();
     await u.sendDocument({ fileName: '申报名单.xlsx', bytes: file });
     const summary = await u.waitForMessage({ match: /检查完毕/, timeoutMs: 300_000 });
     const ms = performance.now() - t0;
     const { peakMb, childPeakMb } = stop();
-    const used = cpuMs(pid) - cpu0;
+    const used = processCpuMs(pid) - cpu0;
     if (!new RegExp(`共 ${ROWS} 行，其中 ${ROWS} 行有效`).test(summary.text ?? ''))
       throw new Error(`unexpected summary: ${summary.text?.slice(0, 300)}`);
 

@@ -11,10 +11,10 @@
 // system, not Telegram's caps. The notices still go through the app's own per-chat pacing (1/s per chat),
 // so the 2,000 nominations belong to 400 contacts (5 each).
 import { noopReviewBot } from './noop-bot.ts';
-import { sleep, startBenchApp, startBenchProcesses, summarize } from './support.ts';
+import { processCpuMs, sleep, startBenchApp, startBenchProcesses, summarize } from './support.ts';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EmulatorClient, type UserHandle } from '../src/emulator/client.ts';
@@ -27,13 +27,6 @@ const REVIEWERS = Number(process.env['REVIEWERS'] ?? 5); // REVIEWERS=1: one pre
 // this process beside the emulator and the pressing users (whose CPU then no longer delays the bot's
 // presses, as Telegram's servers do not). Statement counts need the bot here: null in that mode.
 const BOT_PROCESS = process.env['BOT_PROCESS'] === '1';
-
-/** CPU time (ms) a process has used so far (/proc: utime + stime, 10 ms ticks). */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
 
 /** The no-op bot in a process of its own (bench/noop-bot.ts); resolves once it polls. */
 async function noopProcess(token: string, apiRoot: string) {
